@@ -38,6 +38,8 @@ pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// Largest file a download keeps in memory by default (WeCom's temporary media are at
 /// most 20 MB); larger ones are for [`Client::download_stream`].
 pub(crate) const DEFAULT_MAX_DOWNLOAD: u64 = 64 * 1024 * 1024;
+/// Largest JSON answer read by default: WeCom's largest (full member lists) are a few MiB.
+pub(crate) const DEFAULT_MAX_JSON: u64 = 16 * 1024 * 1024;
 const USER_AGENT: &str = concat!("wecom-api/", env!("CARGO_PKG_VERSION"));
 
 /// Which JS-SDK ticket.
@@ -77,6 +79,7 @@ struct Inner {
     /// The builder's deadline: the default of every handle, and the one refreshes use.
     deadline: Duration,
     max_download: u64,
+    max_json: u64,
     retry: RetryPolicy,
     /// Client-side rate limits, and whom this client's requests count against.
     limits: RateLimits,
@@ -98,6 +101,7 @@ impl Inner {
             timeout: self.timeout,
             deadline: self.deadline,
             max_download: self.max_download,
+            max_json: self.max_json,
             retry: self.retry.clone(),
             limits: self.limits.clone(),
             ..Inner::with_caches(
@@ -142,6 +146,7 @@ impl Inner {
             timeout: DEFAULT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
             max_download: DEFAULT_MAX_DOWNLOAD,
+            max_json: DEFAULT_MAX_JSON,
             retry: RetryPolicy::default(),
             limits: RateLimits::documented(),
             counted,

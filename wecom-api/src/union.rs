@@ -7,11 +7,9 @@
 // Only generated code calls these; with every feature group off nothing does.
 #![allow(dead_code)]
 
+use crate::de::{Decode, DecodeError, Fields, Node};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
-
-use crate::de::{Decode, DecodeError};
 
 /// Value of the tag field for one variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,36 +48,36 @@ where
 }
 
 /// Whether the tag field of `fields` holds `tag`.
-pub(crate) fn matches(fields: &Map<String, Value>, tag_field: &str, tag: Tag) -> bool {
-    match (fields.get(tag_field), tag) {
-        (Some(Value::Number(n)), Tag::Int(want)) => {
-            n.as_i64() == Some(want) || n.as_f64() == Some(want as f64)
-        }
-        (Some(Value::String(s)), Tag::Int(want)) => s.trim().parse::<i64>() == Ok(want),
-        (Some(Value::String(s)), Tag::Str(want)) => s == want,
-        _ => false,
+pub(crate) fn matches(fields: &Fields<'_>, tag_field: &str, tag: Tag) -> bool {
+    let Some(value) = fields.get(tag_field) else {
+        return false;
+    };
+    match tag {
+        Tag::Int(want) => match (value.number_text(), value.as_str()) {
+            (Some(n), _) => crate::de::integer(n) == Some(want),
+            (_, Some(s)) => s.trim().parse::<i64>() == Ok(want),
+            _ => false,
+        },
+        Tag::Str(want) => value.as_str() == Some(want),
     }
 }
 
 /// Decodes the content under `key`; a missing key reads as an empty object, so content
 /// types whose fields are all optional still decode.
-pub(crate) fn content<T: Decode>(
-    mut fields: Map<String, Value>,
-    key: &str,
-) -> Result<T, DecodeError> {
-    let value = fields
-        .remove(key)
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    T::decode(value).map_err(|e| e.under(key))
+pub(crate) fn content<T: Decode>(fields: &Fields<'_>, key: &str) -> Result<T, DecodeError> {
+    match fields.get(key) {
+        Some(value) => T::decode(value).map_err(|e| e.under(key)),
+        None => T::decode(Node::empty_object()),
+    }
 }
 
 /// Decodes an inline variant, whose fields sit beside the tag; `context` names the variant
 /// in an error.
 pub(crate) fn inline_content<T: Decode>(
-    fields: Map<String, Value>,
+    fields: &Fields<'_>,
     context: &str,
 ) -> Result<T, DecodeError> {
-    T::decode(Value::Object(fields)).map_err(|mut e| {
+    T::decode(fields.whole()).map_err(|mut e| {
         e.message = format!("{context}: {}", e.message);
         e
     })
@@ -102,7 +100,7 @@ pub(crate) fn serialize_tag<S: serde::Serializer>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::de::Fields;
+    use serde_json::{Map, Value};
 
     #[derive(Debug, PartialEq, Serialize)]
     struct Web {
@@ -110,7 +108,7 @@ mod tests {
     }
 
     impl Decode for Web {
-        fn decode(value: Value) -> Result<Self, DecodeError> {
+        fn decode(value: Node<'_>) -> Result<Self, DecodeError> {
             let mut fields = Fields::of(value)?;
             Ok(Web {
                 url: fields.required("url")?,
@@ -134,12 +132,12 @@ mod tests {
     }
 
     impl Decode for Attr {
-        fn decode(value: Value) -> Result<Self, DecodeError> {
-            let fields = Fields::of(value)?.into_map();
+        fn decode(value: Node<'_>) -> Result<Self, DecodeError> {
+            let fields = Fields::of(value)?;
             if matches(&fields, "type", Tag::Int(1)) {
-                return content(fields, "web").map(Attr::Web);
+                return content(&fields, "web").map(Attr::Web);
             }
-            Ok(Attr::Unknown(fields))
+            Ok(Attr::Unknown(fields.into_map()))
         }
     }
 
@@ -151,7 +149,7 @@ mod tests {
     }
 
     impl Decode for Holder {
-        fn decode(value: Value) -> Result<Self, DecodeError> {
+        fn decode(value: Node<'_>) -> Result<Self, DecodeError> {
             let mut fields = Fields::of(value)?;
             Ok(Holder {
                 name: fields.required("name")?,
@@ -178,13 +176,28 @@ mod tests {
         let h = holder(r#"{"name":"n","type":"1","web":{"url":"u"}}"#).unwrap();
         assert!(matches!(h.attr, Attr::Web(_)));
         let h = holder(r#"{"name":"n","type":9,"x":1}"#).unwrap();
-        assert!(matches!(h.attr, Attr::Unknown(_)));
+        // The unknown variant keeps what the holder did not read, as sent.
+        let rest: Map<String, Value> = serde_json::from_str(r#"{"type":9,"x":1}"#).unwrap();
+        assert_eq!(h.attr, Attr::Unknown(rest));
+        let h = holder(r#"{"name":"n","type":1.0,"web":{"url":"u"}}"#).unwrap();
+        assert!(matches!(h.attr, Attr::Web(_)));
         let e = holder(r#"{"name":"n","type":1,"web":{"url":[5]}}"#).unwrap_err();
         assert_eq!(e.path, "web.url");
-        assert!(matches(
-            &serde_json::from_str(r#"{"msgtype":"text"}"#).unwrap(),
-            "msgtype",
-            Tag::Str("text")
-        ));
+        let e = holder(r#"{"name":"n","type":1}"#).unwrap_err();
+        assert_eq!(e.message, "missing field `url`");
+        struct IsText(bool);
+        impl Decode for IsText {
+            fn decode(value: Node<'_>) -> Result<Self, DecodeError> {
+                Ok(IsText(matches(
+                    &Fields::of(value)?,
+                    "msgtype",
+                    Tag::Str("text"),
+                )))
+            }
+        }
+        let is_text = |json| crate::de::decode_body::<IsText>(json).unwrap().0;
+        assert!(is_text(br#"{"msgtype":"text"}"#));
+        assert!(!is_text(br#"{"msgtype":"texts"}"#));
+        assert!(!is_text(br#"{"type":"text"}"#));
     }
 }

@@ -514,7 +514,7 @@ fn struct_item(item: &Item) -> TokenStream {
         }
 
         impl crate::de::Decode for #name {
-            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+            fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
                 let mut fields = crate::de::Fields::of(value)?;
                 Ok(Self {
                     #(#reads)*

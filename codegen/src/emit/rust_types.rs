@@ -165,7 +165,7 @@ fn object(resolved: &ResolvedType<'_>, doc: &str) -> TokenStream {
         }
 
         impl crate::de::Decode for #name {
-            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+            fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
                 #binding crate::de::Fields::of(value)?;
                 Ok(Self {
                     #(#reads)*
@@ -264,7 +264,7 @@ fn int_enum(name: &str, doc: &str, values: &[IntEnumValue]) -> TokenStream {
         }
 
         impl crate::de::Decode for #name {
-            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+            fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
                 <i64 as crate::de::Decode>::decode(value).map(Self::from)
             }
         }
@@ -327,7 +327,7 @@ fn string_enum(name: &str, doc: &str, values: &[StringEnumValue]) -> TokenStream
         }
 
         impl crate::de::Decode for #name {
-            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+            fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
                 <String as crate::de::Decode>::decode(value).map(|value| Self::from(value.as_str()))
             }
         }
@@ -367,7 +367,7 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[ResolvedVariant<'_>]) -> 
                 ));
                 variant_defs.push(quote!(#docs #variant(#content),));
                 serialize_arms.push(quote!(Self::#variant(content) => crate::union::serialize(serializer, #tag, #tag_value, #key, content),));
-                deserialize_arms.push(quote!(if crate::union::matches(&fields, #tag, #tag_value) { return crate::union::content(fields, #key).map(Self::#variant); }));
+                deserialize_arms.push(quote!(if crate::union::matches(&fields, #tag, #tag_value) { return crate::union::content(&fields, #key).map(Self::#variant); }));
                 // Two variants with one content type: which one `from` means is ambiguous.
                 if !resolved.shared_content {
                     from_impls.push(quote! {
@@ -414,13 +414,13 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[ResolvedVariant<'_>]) -> 
         }
 
         impl crate::de::Decode for #name {
-            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-                let fields = crate::de::Fields::of(value)?.into_map();
-                if !fields.contains_key(#tag) {
+            fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+                let fields = crate::de::Fields::of(value)?;
+                if !fields.contains(#tag) {
                     return Err(crate::de::DecodeError::here(#missing_tag));
                 }
                 #(#deserialize_arms)*
-                Ok(Self::Unknown(fields))
+                Ok(Self::Unknown(fields.into_map()))
             }
         }
 
@@ -471,7 +471,7 @@ fn inline_union(name: &str, doc: &str, tag: &str, variants: &[ResolvedVariant<'_
     let deserialize_arms = rows.iter().map(|(_, variant, _, tag_value, _, context)| {
         quote! {
             if crate::union::matches(&fields, #tag, #tag_value) {
-                return crate::union::inline_content(fields, #context).map(Self::#variant);
+                return crate::union::inline_content(&fields, #context).map(Self::#variant);
             }
         }
     });
@@ -514,13 +514,13 @@ fn inline_union(name: &str, doc: &str, tag: &str, variants: &[ResolvedVariant<'_
         }
 
         impl crate::de::Decode for #name {
-            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-                let fields = crate::de::Fields::of(value)?.into_map();
-                if !fields.contains_key(#tag) {
+            fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+                let fields = crate::de::Fields::of(value)?;
+                if !fields.contains(#tag) {
                     return Err(crate::de::DecodeError::here(#missing_tag));
                 }
                 #(#deserialize_arms)*
-                Ok(Self::Unknown(fields))
+                Ok(Self::Unknown(fields.into_map()))
             }
         }
 

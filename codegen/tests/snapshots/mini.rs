@@ -60,21 +60,21 @@ impl serde::Serialize for Body {
     }
 }
 impl crate::de::Decode for Body {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("card")) {
-            return crate::union::content(fields, "card").map(Self::Card);
+            return crate::union::content(&fields, "card").map(Self::Card);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("empty")) {
             return Ok(Self::Empty);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for Body {
@@ -90,7 +90,7 @@ pub struct Card {
     pub kind: CardKind,
 }
 impl crate::de::Decode for Card {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { kind: fields.flattened()? })
     }
@@ -149,9 +149,9 @@ impl serde::Serialize for CardKind {
     }
 }
 impl crate::de::Decode for CardKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("card_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("card_type") {
             return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
@@ -160,16 +160,19 @@ impl crate::de::Decode for CardKind {
             crate::union::Tag::Str("notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `notice`",
                 )
                 .map(Self::Notice);
         }
         if crate::union::matches(&fields, "card_type", crate::union::Tag::Int(2)) {
-            return crate::union::inline_content(fields, "in the fields of `card_type` 2")
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `card_type` 2",
+                )
                 .map(Self::Vote);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for CardKind {
@@ -213,7 +216,7 @@ impl serde::Serialize for Kind {
     }
 }
 impl crate::de::Decode for Kind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -258,7 +261,7 @@ impl serde::Serialize for Level {
     }
 }
 impl crate::de::Decode for Level {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -274,7 +277,7 @@ pub struct Notice {
     pub title: String,
 }
 impl crate::de::Decode for Notice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -298,7 +301,7 @@ pub struct SendRequest {
     pub safe: Option<i64>,
 }
 impl crate::de::Decode for SendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             touser: fields.optional("touser")?,
@@ -322,7 +325,7 @@ pub struct SendResponse {
     pub token: Option<crate::Secret>,
 }
 impl crate::de::Decode for SendResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.optional("msgid")?,
@@ -352,7 +355,7 @@ pub struct Thing {
     pub body: Body,
 }
 impl crate::de::Decode for Thing {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -377,7 +380,7 @@ pub struct ThingPage {
     pub names: Vec<String>,
 }
 impl crate::de::Decode for ThingPage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -398,7 +401,7 @@ pub struct Vote {
     pub question: Option<String>,
 }
 impl crate::de::Decode for Vote {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question: fields.optional("question")?,

@@ -41,7 +41,7 @@ mod used_by_mini {
         }
     }
     impl crate::de::Decode for Color {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             <String as crate::de::Decode>::decode(value)
                 .map(|value| Self::from(value.as_str()))
         }
@@ -59,7 +59,7 @@ mod used_by_mini {
         pub content: String,
     }
     impl crate::de::Decode for Text {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 content: fields.required("content")?,
@@ -78,7 +78,7 @@ mod used_by_mini {
         pub media_id: String,
     }
     impl crate::de::Decode for Uploaded {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 media_id: fields.required("media_id")?,

@@ -6,24 +6,26 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
 use super::Fields;
-use crate::de::{Decode, DecodeError, present};
+use crate::de::{Decode, DecodeError, Node, present};
 use crate::{Error, Result};
 
 /// The elements of a list that may be an array, a repeated element or a lone element; an
 /// empty element (`null` or blank text) is `None`.
-fn items<T: Decode>(value: Value) -> Result<Option<Vec<T>>, DecodeError> {
-    let values = match present(value, true) {
-        None => return Ok(None),
-        Some(Value::Array(values)) => values,
-        Some(single) => vec![single],
-    };
-    <Vec<T> as Decode>::decode(Value::Array(values)).map(Some)
+fn items<T: Decode>(value: Node<'_>) -> Result<Option<Vec<T>>, DecodeError> {
+    match present(value, true) {
+        None => Ok(None),
+        Some(list) if list.is_array() => <Vec<T> as Decode>::decode(list).map(Some),
+        Some(single) => match T::decode(single) {
+            Ok(item) => Ok(Some(vec![item])),
+            Err(e) => Err(e.under("[0]")),
+        },
+    }
 }
 
 /// A list element `name`: a JSON array, a repeated XML element, or a lone element (a list
 /// of one); empty is `None`.
 pub(crate) fn list<T: Decode>(
-    fields: &mut crate::de::Fields,
+    fields: &mut crate::de::Fields<'_>,
     name: &str,
 ) -> Result<Option<Vec<T>>, DecodeError> {
     match fields.take(name) {
@@ -35,27 +37,27 @@ pub(crate) fn list<T: Decode>(
 /// A list element `name` whose items sit in child elements named `item`
 /// (`<Items><Item>..</Item><Item>..</Item></Items>`), or a plain JSON array.
 pub(crate) fn wrapped_list<T: Decode>(
-    fields: &mut crate::de::Fields,
+    fields: &mut crate::de::Fields<'_>,
     name: &str,
     item: &str,
 ) -> Result<Option<Vec<T>>, DecodeError> {
     let Some(value) = fields.take(name) else {
         return Ok(None);
     };
-    let read = match value {
-        Value::Object(mut map) => match map.remove(item) {
+    let read = match crate::de::Fields::of(value) {
+        Ok(mut wrapper) => match wrapper.take(item) {
             Some(inner) => items(inner).map_err(|e| e.under(item)),
-            None if map.is_empty() => Ok(None),
+            None if wrapper.is_empty() => Ok(None),
             None => Err(DecodeError::here(format!("expected `{item}` elements"))),
         },
-        other => items(other),
+        Err(_) => items(value),
     };
     read.map_err(|e| e.under(name))
 }
 
 /// A nested element `name`; an empty one (`<ScanCodeInfo></ScanCodeInfo>`) is `None`.
 pub(crate) fn object<T: Decode>(
-    fields: &mut crate::de::Fields,
+    fields: &mut crate::de::Fields<'_>,
     name: &str,
 ) -> Result<Option<T>, DecodeError> {
     match fields.take(name).and_then(|value| present(value, true)) {
@@ -82,7 +84,7 @@ pub(crate) fn tag(fields: &Fields, name: &str) -> Option<String> {
 
 /// Decodes a known variant, naming the element that does not fit.
 pub(crate) fn typed<T: Decode>(fields: Fields, kind: &'static str) -> Result<T> {
-    T::decode(Value::Object(fields.0)).map_err(|e| {
+    crate::de::decode_value::<T>(&Value::Object(fields.0)).map_err(|e| {
         let e = e.rooted();
         let message = crate::redact::scrub_message(&e.path, &e.message);
         Error::Decode {
@@ -106,7 +108,7 @@ mod tests {
     }
 
     impl Decode for Holder {
-        fn decode(value: Value) -> Result<Self, DecodeError> {
+        fn decode(value: Node<'_>) -> Result<Self, DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Holder {
                 ids: list(&mut fields, "ids")?,
@@ -116,7 +118,7 @@ mod tests {
     }
 
     fn holder(value: Value) -> Result<Holder, DecodeError> {
-        Holder::decode(value)
+        crate::de::decode_value(&value)
     }
 
     #[test]
@@ -148,7 +150,7 @@ mod tests {
             scale: Option<i64>,
         }
         impl Decode for T {
-            fn decode(value: Value) -> Result<Self, DecodeError> {
+            fn decode(value: Node<'_>) -> Result<Self, DecodeError> {
                 let mut fields = crate::de::Fields::of(value)?;
                 Ok(T {
                     scale: fields.optional("Scale")?,

@@ -8,7 +8,7 @@ use super::http::Http;
 use super::principal::Principal;
 use super::{
     Client, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_MAX_DOWNLOAD,
-    DEFAULT_TIMEOUT, Inner, USER_AGENT,
+    DEFAULT_MAX_JSON, DEFAULT_TIMEOUT, Inner, USER_AGENT,
 };
 use crate::error::{Error, Result};
 use crate::ratelimit::RateLimits;
@@ -30,6 +30,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     deadline: Duration,
     max_download: u64,
+    max_json: u64,
     token_backoff: (Duration, Duration),
     retry: RetryPolicy,
     limits: RateLimits,
@@ -55,6 +56,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("deadline", &self.deadline)
             .field("max_download_size", &self.max_download)
+            .field("max_json_size", &self.max_json)
             .field("token_failure_backoff", &self.token_backoff)
             .field("retry", &self.retry)
             .field("rate_limits", &self.limits)
@@ -75,6 +77,7 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             deadline: DEFAULT_DEADLINE,
             max_download: DEFAULT_MAX_DOWNLOAD,
+            max_json: DEFAULT_MAX_JSON,
             token_backoff: (FAILURE_BACKOFF_FIRST, FAILURE_BACKOFF_MAX),
             retry: RetryPolicy::default(),
             limits: RateLimits::documented(),
@@ -205,6 +208,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Largest JSON answer read (default 16 MiB); a larger one fails with
+    /// [`Error::TooLarge`], before it is read when its `Content-Length` says so, else as
+    /// soon as it passes the limit. Raise it for unusually large lists (a full member list
+    /// of a very large corp).
+    pub fn max_json_size(mut self, bytes: u64) -> Self {
+        self.max_json = bytes;
+        self
+    }
+
     /// How long a failed token (or ticket) refresh is remembered before the next request:
     /// `first` after one failure, doubling with each failure in a row, at most `max`
     /// (default 1 s to 60 s). Meanwhile calls fail at once with
@@ -312,6 +324,7 @@ impl ClientBuilder {
                 timeout: self.timeout,
                 deadline: self.deadline,
                 max_download: self.max_download,
+                max_json: self.max_json,
                 retry: self.retry,
                 limits: self.limits,
                 ..Inner::with_caches(principal, store, refresh, base, http)

@@ -191,6 +191,14 @@ pub(super) async fn read_limited(
                 size: resp.content_length(),
             });
         }
+        if buf.is_empty() {
+            // A body that came in one piece is handed on without a copy.
+            if resp.content_length() == Some(chunk.len() as u64) {
+                return Ok(chunk);
+            }
+            // Else sized once from `Content-Length`, already checked against the limit.
+            buf.reserve(resp.content_length().unwrap_or(0) as usize);
+        }
         buf.extend_from_slice(&chunk);
     }
     Ok(buf.freeze())
@@ -404,10 +412,9 @@ impl Client {
         budget.enter(PHASE_BODY);
         let mut rest = None;
         let body = match expect {
-            Expect::Json => resp
-                .bytes()
-                .await
-                .map_err(|e| Error::transport(call.endpoint(), e))?,
+            Expect::Json => {
+                read_limited(call, &mut resp, self.inner.max_json, "JSON response").await?
+            }
             Expect::Download => {
                 read_limited(call, &mut resp, self.inner.max_download, "download").await?
             }

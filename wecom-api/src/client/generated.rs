@@ -165,13 +165,9 @@ impl<R: de::Decode> std::future::Future for Decoded<R> {
     ) -> std::task::Poll<Result<R>> {
         let raw = std::task::ready!(self.raw.as_mut().poll(cx));
         std::task::Poll::Ready(raw.and_then(|raw| {
-            let value = parse_body(self.op, &raw.body)?;
-            R::decode(value).map_err(|e| Error::decode(self.op.id.into(), e.rooted(), &raw.body))
+            // Straight from the bytes: one parse into a tape that borrows them, then the
+            // type's fields.
+            de::decode_body(&raw.body).map_err(|e| Error::decode(self.op.id.into(), e, &raw.body))
         }))
     }
-}
-
-/// A generated call's body as JSON; not generic.
-pub(super) fn parse_body(op: &'static Operation, body: &[u8]) -> Result<serde_json::Value> {
-    de::parse(body).map_err(|e| Error::decode(op.id.into(), e, body))
 }

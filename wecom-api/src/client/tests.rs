@@ -75,7 +75,7 @@ struct User {
 }
 
 impl crate::de::Decode for User {
-    fn decode(value: serde_json::Value) -> std::result::Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> std::result::Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(User {
             userid: fields.required("userid")?,
@@ -194,7 +194,7 @@ struct Uploaded {
 }
 
 impl crate::de::Decode for Uploaded {
-    fn decode(value: serde_json::Value) -> std::result::Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> std::result::Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Uploaded {
             media_id: fields.required("media_id")?,
@@ -356,4 +356,129 @@ async fn connect_failures_are_unsent_and_retryable_for_any_call() {
     assert!(err.is_unsent());
     assert!(RetryPolicy::default().should_retry(&err, false, 0));
     assert!(!format!("{err} {err:?}").contains("SECRETTOKEN"));
+}
+
+/// A client of a server that answers JSON with `body_len` bytes.
+async fn json_of_size(body_len: usize, limit: Option<u64>) -> (MockServer, Client) {
+    let (server, client) = setup().await;
+    // 37 bytes around the padding.
+    let padding = "x".repeat(body_len.saturating_sub(37));
+    server
+        .mock_async(move |when, then| {
+            when.path("/cgi-bin/user/get");
+            then.status(200).body(format!(
+                r#"{{"userid":"a","department":[],"p":"{padding}"}}"#
+            ));
+        })
+        .await;
+    let mut builder = Client::builder()
+        .corp_id("wwunit")
+        .secret(SECRET)
+        .base_url(server.base_url());
+    if let Some(limit) = limit {
+        builder = builder.max_json_size(limit);
+    }
+    drop(client);
+    (server, builder.build().unwrap())
+}
+
+#[tokio::test]
+async fn json_answers_are_capped_by_content_length() {
+    let (_server, client) = json_of_size(4096, Some(1024)).await;
+    let err = client
+        .execute_json::<User>(&OP_GET, Vec::new(), Ok(None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooLarge { what: "JSON response", limit: 1024, size: Some(n) } if n > 4000
+        ),
+        "{err:?}"
+    );
+    // The raw call shares the pipeline and the cap.
+    let err = client.get_json("/cgi-bin/user/get", &[]).await.unwrap_err();
+    assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
+    // Within the cap, the same answer decodes.
+    let (_server, client) = json_of_size(4096, Some(8192)).await;
+    let user = client
+        .execute_json::<User>(&OP_GET, Vec::new(), Ok(None))
+        .await
+        .unwrap();
+    assert_eq!(user.userid, "a");
+}
+
+#[tokio::test]
+async fn the_default_json_cap_is_16_mib() {
+    let (_server, client) = json_of_size(16 * 1024 * 1024 + 1, None).await;
+    let err = client
+        .execute_json::<User>(&OP_GET, Vec::new(), Ok(None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::TooLarge { limit, .. } if limit == DEFAULT_MAX_JSON),
+        "{err:?}"
+    );
+}
+
+/// A server that answers every request with a chunked body that never ends, counting what
+/// it managed to send.
+async fn endless_chunked_server() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&sent);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut head = [0u8; 4096];
+                let Ok(_) = socket.read(&mut head).await else {
+                    return;
+                };
+                let start = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                             transfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(start.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+                while socket.write_all(chunk.as_bytes()).await.is_ok() {
+                    counter.fetch_add(64 * 1024, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (url, sent)
+}
+
+#[tokio::test]
+async fn a_json_answer_without_length_stops_at_the_cap() {
+    let (url, sent) = endless_chunked_server().await;
+    let client = Client::builder()
+        .corp_id("wwunit")
+        .secret(SECRET)
+        .base_url(&url)
+        .max_json_size(1024 * 1024)
+        .build()
+        .unwrap();
+    let err = client
+        .execute_json::<User>(&OP_PUBLIC, Vec::new(), Ok(None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooLarge {
+                what: "JSON response",
+                limit: 1_048_576,
+                size: None
+            }
+        ),
+        "{err:?}"
+    );
+    // Read up to the cap, not on and on (socket buffers hold a few MiB at most).
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < 64 * 1024 * 1024, "{sent} bytes were sent");
 }

@@ -17,7 +17,7 @@ pub struct AgentAdmin {
     pub auth_type: Option<AgentAdminAuthType>,
 }
 impl crate::de::Decode for AgentAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -66,7 +66,7 @@ impl serde::Serialize for AgentAdminAuthType {
     }
 }
 impl crate::de::Decode for AgentAdminAuthType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -85,7 +85,7 @@ pub struct AgentAdminListResponse {
     pub admin: Vec<AgentAdmin>,
 }
 impl crate::de::Decode for AgentAdminListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             admin: fields.or_empty("admin")?,
@@ -107,7 +107,7 @@ pub struct AgentAllowParties {
     pub partyid: Vec<i64>,
 }
 impl crate::de::Decode for AgentAllowParties {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             partyid: fields.or_empty("partyid")?,
@@ -129,7 +129,7 @@ pub struct AgentAllowTags {
     pub tagid: Vec<i64>,
 }
 impl crate::de::Decode for AgentAllowTags {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tagid: fields.or_empty("tagid")?,
@@ -150,7 +150,7 @@ pub struct AgentAllowUser {
     pub userid: String,
 }
 impl crate::de::Decode for AgentAllowUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -172,7 +172,7 @@ pub struct AgentAllowUsers {
     pub user: Vec<AgentAllowUser>,
 }
 impl crate::de::Decode for AgentAllowUsers {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user: fields.or_empty("user")?,
@@ -220,7 +220,7 @@ impl serde::Serialize for AgentClose {
     }
 }
 impl crate::de::Decode for AgentClose {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -235,7 +235,7 @@ impl<'de> serde::Deserialize<'de> for AgentClose {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentGetAdminListRequest {}
 impl crate::de::Decode for AgentGetAdminListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -251,7 +251,7 @@ impl<'de> serde::Deserialize<'de> for AgentGetAdminListRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentGetPermissionsRequest {}
 impl crate::de::Decode for AgentGetPermissionsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -306,7 +306,7 @@ pub struct AgentGetResponse {
     pub customized_publish_status: Option<CustomizedPublishStatus>,
 }
 impl crate::de::Decode for AgentGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -342,7 +342,7 @@ pub struct AgentGetWorkbenchDataRequest {
     pub userid: String,
 }
 impl crate::de::Decode for AgentGetWorkbenchDataRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -365,7 +365,7 @@ pub struct AgentListResponse {
     pub agents: Vec<AgentSummary>,
 }
 impl crate::de::Decode for AgentListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agents: fields.or_empty("agentlist")?,
@@ -386,7 +386,7 @@ pub struct AgentMigrateRequest {
     pub suite_access_token: crate::Secret,
 }
 impl crate::de::Decode for AgentMigrateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_access_token: fields.required("suite_access_token")?,
@@ -411,7 +411,7 @@ pub struct AgentPermissionExt {
     pub expire_time: Option<i64>,
 }
 impl crate::de::Decode for AgentPermissionExt {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             permission_name: fields.optional("permission_name")?,
@@ -437,7 +437,7 @@ pub struct AgentPermissions {
     pub app_permissions_ext: Vec<AgentPermissionExt>,
 }
 impl crate::de::Decode for AgentPermissions {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             app_permissions: fields.or_empty("app_permissions")?,
@@ -481,7 +481,7 @@ pub struct AgentSetRequest {
     pub home_url: Option<String>,
 }
 impl crate::de::Decode for AgentSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -519,7 +519,7 @@ pub struct AgentSetScopeRequest {
     pub allow_tag: Option<Vec<i64>>,
 }
 impl crate::de::Decode for AgentSetScopeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -550,7 +550,7 @@ pub struct AgentSetScopeResponse {
     pub invalidtag: Vec<i64>,
 }
 impl crate::de::Decode for AgentSetScopeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invaliduser: fields.or_empty("invaliduser")?,
@@ -579,7 +579,7 @@ pub struct AgentSummary {
     pub square_logo_url: Option<String>,
 }
 impl crate::de::Decode for AgentSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -603,7 +603,7 @@ pub struct AgentWorkbenchDataResponse {
     pub data: Option<WorkbenchUserData>,
 }
 impl crate::de::Decode for AgentWorkbenchDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             data: fields.optional("data")?,
@@ -659,7 +659,7 @@ impl serde::Serialize for CustomizedPublishStatus {
     }
 }
 impl crate::de::Decode for CustomizedPublishStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -695,7 +695,7 @@ pub struct MenuButton {
     pub sub_button: Option<Vec<MenuButton>>,
 }
 impl crate::de::Decode for MenuButton {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             button_type: fields.optional("type")?,
@@ -778,7 +778,7 @@ impl serde::Serialize for MenuButtonType {
     }
 }
 impl crate::de::Decode for MenuButtonType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -797,7 +797,7 @@ pub struct MenuCreateRequest {
     pub button: Vec<MenuButton>,
 }
 impl crate::de::Decode for MenuCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             button: fields.required("button")?,
@@ -819,7 +819,7 @@ pub struct MenuGetResponse {
     pub button: Vec<MenuButton>,
 }
 impl crate::de::Decode for MenuGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             button: fields.or_empty("button")?,
@@ -867,7 +867,7 @@ impl serde::Serialize for ReportEnterFlag {
     }
 }
 impl crate::de::Decode for ReportEnterFlag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -912,7 +912,7 @@ impl serde::Serialize for ReportLocationFlag {
     }
 }
 impl crate::de::Decode for ReportLocationFlag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -958,7 +958,7 @@ impl serde::Serialize for WebviewHeight {
     }
 }
 impl crate::de::Decode for WebviewHeight {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -982,7 +982,7 @@ pub struct WorkbenchBatchSetDataRequest {
     pub data: WorkbenchUserData,
 }
 impl crate::de::Decode for WorkbenchBatchSetDataRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -1076,24 +1076,24 @@ impl serde::Serialize for WorkbenchData {
     }
 }
 impl crate::de::Decode for WorkbenchData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("type") {
             return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("keydata")) {
-            return crate::union::content(fields, "keydata").map(Self::Keydata);
+            return crate::union::content(&fields, "keydata").map(Self::Keydata);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("list")) {
-            return crate::union::content(fields, "list").map(Self::List);
+            return crate::union::content(&fields, "list").map(Self::List);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("webview")) {
-            return crate::union::content(fields, "webview").map(Self::Webview);
+            return crate::union::content(&fields, "webview").map(Self::Webview);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for WorkbenchData {
@@ -1111,7 +1111,7 @@ pub struct WorkbenchGetTemplateRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for WorkbenchGetTemplateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -1136,7 +1136,7 @@ pub struct WorkbenchGetTemplateResponse {
     pub replace_user_data: Option<bool>,
 }
 impl crate::de::Decode for WorkbenchGetTemplateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             replace_user_data: fields.optional("replace_user_data")?,
@@ -1165,7 +1165,7 @@ pub struct WorkbenchImage {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for WorkbenchImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.optional("url")?,
@@ -1189,7 +1189,7 @@ pub struct WorkbenchKeydata {
     pub items: Option<Vec<WorkbenchKeydataItem>>,
 }
 impl crate::de::Decode for WorkbenchKeydata {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.optional("items")?,
@@ -1219,7 +1219,7 @@ pub struct WorkbenchKeydataItem {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for WorkbenchKeydataItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             key: fields.optional("key")?,
@@ -1244,7 +1244,7 @@ pub struct WorkbenchList {
     pub items: Option<Vec<WorkbenchListItem>>,
 }
 impl crate::de::Decode for WorkbenchList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.optional("items")?,
@@ -1271,7 +1271,7 @@ pub struct WorkbenchListItem {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for WorkbenchListItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -1300,7 +1300,7 @@ pub struct WorkbenchSetDataRequest {
     pub data: WorkbenchData,
 }
 impl crate::de::Decode for WorkbenchSetDataRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -1330,7 +1330,7 @@ pub struct WorkbenchSetTemplateRequest {
     pub replace_user_data: Option<bool>,
 }
 impl crate::de::Decode for WorkbenchSetTemplateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -1433,27 +1433,27 @@ impl serde::Serialize for WorkbenchTemplate {
     }
 }
 impl crate::de::Decode for WorkbenchTemplate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("type") {
             return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("keydata")) {
-            return crate::union::content(fields, "keydata").map(Self::Keydata);
+            return crate::union::content(&fields, "keydata").map(Self::Keydata);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("list")) {
-            return crate::union::content(fields, "list").map(Self::List);
+            return crate::union::content(&fields, "list").map(Self::List);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("webview")) {
-            return crate::union::content(fields, "webview").map(Self::Webview);
+            return crate::union::content(&fields, "webview").map(Self::Webview);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("normal")) {
             return Ok(Self::Normal);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for WorkbenchTemplate {
@@ -1471,7 +1471,7 @@ pub struct WorkbenchUserData {
     pub data: WorkbenchData,
 }
 impl crate::de::Decode for WorkbenchUserData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { data: fields.flattened()? })
     }
@@ -1506,7 +1506,7 @@ pub struct WorkbenchWebview {
     pub enable_webview_click: Option<bool>,
 }
 impl crate::de::Decode for WorkbenchWebview {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.optional("url")?,

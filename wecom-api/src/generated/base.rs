@@ -11,7 +11,7 @@ pub struct IpListResponse {
     pub ip_list: Vec<String>,
 }
 impl crate::de::Decode for IpListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ip_list: fields.or_empty("ip_list")?,
@@ -34,7 +34,7 @@ pub struct TokenGetResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for TokenGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.required("access_token")?,

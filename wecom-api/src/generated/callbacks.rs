@@ -70,7 +70,7 @@ pub struct ApprovalApplyer {
     pub extra: Fields,
 }
 impl crate::de::Decode for ApprovalApplyer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_id: fields.optional("UserId")?,
@@ -97,7 +97,7 @@ pub struct ApprovalUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for ApprovalUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_id: fields.optional("UserId")?,
@@ -123,7 +123,7 @@ pub struct AuthUserInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for AuthUserInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_id: fields.optional("UserId")?,
@@ -158,7 +158,7 @@ pub struct BatchJob {
     pub extra: Fields,
 }
 impl crate::de::Decode for BatchJob {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.optional("JobId")?,
@@ -187,7 +187,7 @@ pub struct ChatArchiveApi {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChatArchiveApi {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.optional("Edition")?,
@@ -225,7 +225,7 @@ pub struct ContactExtAttr {
     pub extra: Fields,
 }
 impl crate::de::Decode for ContactExtAttr {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("Name")?,
@@ -255,7 +255,7 @@ pub struct ContactExtAttrText {
     pub extra: Fields,
 }
 impl crate::de::Decode for ContactExtAttrText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value: fields.optional("Value")?,
@@ -284,7 +284,7 @@ pub struct ContactExtAttrWeb {
     pub extra: Fields,
 }
 impl crate::de::Decode for ContactExtAttrWeb {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("Title")?,
@@ -314,7 +314,7 @@ pub struct ContactSync {
     pub extra: Fields,
 }
 impl crate::de::Decode for ContactSync {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.optional("AccessToken")?,
@@ -353,7 +353,7 @@ pub struct DeviceAccessData {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeviceAccessData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_user_id: fields.optional("OpenUserId")?,
@@ -389,7 +389,7 @@ pub struct DeviceCheckinData {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeviceCheckinData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_user_id: fields.optional("OpenUserId")?,
@@ -429,7 +429,7 @@ pub struct DeviceTemperatureData {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeviceTemperatureData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_user_id: fields.optional("OpenUserId")?,
@@ -474,7 +474,7 @@ pub struct LicenseAccount {
     pub extra: Fields,
 }
 impl crate::de::Decode for LicenseAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("ActiveCode")?,
@@ -514,7 +514,7 @@ pub struct MeetingMediumUpload {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingMediumUpload {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             medium_url: fields.optional("MediumUrl")?,
@@ -546,7 +546,7 @@ pub struct MeetingMraAddress {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingMraAddress {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             protocol: fields.optional("Protocol")?,
@@ -579,7 +579,7 @@ pub struct MeetingOperatedUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingOperatedUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_id: fields.optional("UserId")?,
@@ -616,7 +616,7 @@ pub struct MeetingWarmUpInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingWarmUpInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             warm_up_picture: fields.optional("WarmUpPicture")?,
@@ -654,7 +654,7 @@ pub struct NewsArticle {
     pub extra: Fields,
 }
 impl crate::de::Decode for NewsArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("Title")?,
@@ -724,7 +724,7 @@ pub struct OpenApprovalInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenApprovalInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             third_no: fields.optional("ThirdNo")?,
@@ -790,7 +790,7 @@ pub struct OpenApprovalItem {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenApprovalItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_name: fields.optional("ItemName")?,
@@ -836,7 +836,7 @@ pub struct OpenApprovalNode {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenApprovalNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_status: fields.optional("NodeStatus")?,
@@ -877,7 +877,7 @@ pub struct OpenApprovalNotifyNode {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenApprovalNotifyNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_name: fields.optional("ItemName")?,
@@ -907,7 +907,7 @@ pub struct PicItem {
     pub extra: Fields,
 }
 impl crate::de::Decode for PicItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pic_md5_sum: fields.optional("PicMd5Sum")?,
@@ -933,7 +933,7 @@ pub struct ReplyButton {
     pub extra: Fields,
 }
 impl crate::de::Decode for ReplyButton {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             replace_name: fields.optional("ReplaceName")?,
@@ -959,7 +959,7 @@ pub struct ReplyMedia {
     pub extra: Fields,
 }
 impl crate::de::Decode for ReplyMedia {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.optional("MediaId")?,
@@ -991,7 +991,7 @@ pub struct ReplyVideo {
     pub extra: Fields,
 }
 impl crate::de::Decode for ReplyVideo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.optional("MediaId")?,
@@ -1022,7 +1022,7 @@ pub struct ScanCodeInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for ScanCodeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             scan_type: fields.optional("ScanType")?,
@@ -1058,7 +1058,7 @@ pub struct SchoolContactChange {
     pub extra: Fields,
 }
 impl crate::de::Decode for SchoolContactChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time_stamp: fields.optional("TimeStamp")?,
@@ -1101,7 +1101,7 @@ pub struct SelectedItem {
     pub extra: Fields,
 }
 impl crate::de::Decode for SelectedItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_key: fields.optional("QuestionKey")?,
@@ -1149,7 +1149,7 @@ pub struct SendLocationInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for SendLocationInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             location_x: fields.optional("Location_X")?,
@@ -1186,7 +1186,7 @@ pub struct SendPicsInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for SendPicsInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             count: fields.optional("Count")?,
@@ -1225,7 +1225,7 @@ pub struct SysApprovalComment {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalComment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             comment_user_info: crate::callback::de::object(
@@ -1270,7 +1270,7 @@ pub struct SysApprovalDetail {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             approver: crate::callback::de::object(&mut fields, "Approver")?,
@@ -1333,7 +1333,7 @@ pub struct SysApprovalInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_no_str: fields.optional("SpNoStr")?,
@@ -1379,7 +1379,7 @@ pub struct SysApprovalNode {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_type: fields.optional("NodeType")?,
@@ -1408,7 +1408,7 @@ pub struct SysApprovalProcess {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalProcess {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_list: crate::callback::de::list(&mut fields, "NodeList")?,
@@ -1440,7 +1440,7 @@ pub struct SysApprovalRecord {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_status: fields.optional("SpStatus")?,
@@ -1480,7 +1480,7 @@ pub struct SysApprovalSubNode {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalSubNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_info: crate::callback::de::object(&mut fields, "UserInfo")?,
@@ -1528,7 +1528,7 @@ pub struct TextMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for TextMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1581,7 +1581,7 @@ pub struct ImageMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for ImageMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1635,7 +1635,7 @@ pub struct VoiceMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for VoiceMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1689,7 +1689,7 @@ pub struct VideoMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for VideoMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1752,7 +1752,7 @@ pub struct LocationMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for LocationMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1815,7 +1815,7 @@ pub struct LinkMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for LinkMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1862,7 +1862,7 @@ pub struct TextReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for TextReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1904,7 +1904,7 @@ pub struct ImageReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for ImageReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1946,7 +1946,7 @@ pub struct VoiceReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for VoiceReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1988,7 +1988,7 @@ pub struct VideoReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for VideoReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2037,7 +2037,7 @@ pub struct NewsReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for NewsReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2084,7 +2084,7 @@ pub struct UpdateButtonReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for UpdateButtonReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2129,7 +2129,7 @@ pub struct SubscribeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SubscribeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2175,7 +2175,7 @@ pub struct UnsubscribeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for UnsubscribeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2224,7 +2224,7 @@ pub struct EnterAgentEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for EnterAgentEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2283,7 +2283,7 @@ pub struct LocationEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LocationEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2353,7 +2353,7 @@ pub struct BatchJobResultEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for BatchJobResultEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2484,7 +2484,7 @@ pub struct ChangeContactCreateUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactCreateUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2634,7 +2634,7 @@ pub struct ChangeContactUpdateUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactUpdateUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2723,7 +2723,7 @@ pub struct ChangeContactDeleteUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactDeleteUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2802,7 +2802,7 @@ pub struct ChangeContactCreateParty {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactCreateParty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2884,7 +2884,7 @@ pub struct ChangeContactUpdateParty {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactUpdateParty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2966,7 +2966,7 @@ pub struct ChangeContactDeleteParty {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactDeleteParty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3051,7 +3051,7 @@ pub struct ChangeContactUpdateTag {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactUpdateTag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3110,7 +3110,7 @@ pub struct ClickEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ClickEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3160,7 +3160,7 @@ pub struct ViewEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ViewEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3213,7 +3213,7 @@ pub struct ScancodePushEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ScancodePushEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3267,7 +3267,7 @@ pub struct ScancodeWaitmsgEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ScancodeWaitmsgEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3321,7 +3321,7 @@ pub struct PicSysphotoEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for PicSysphotoEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3375,7 +3375,7 @@ pub struct PicPhotoOrAlbumEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for PicPhotoOrAlbumEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3429,7 +3429,7 @@ pub struct PicWeixinEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for PicWeixinEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3486,7 +3486,7 @@ pub struct LocationSelectEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LocationSelectEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3541,7 +3541,7 @@ pub struct OpenApprovalChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenApprovalChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3591,7 +3591,7 @@ pub struct SysApprovalChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3644,7 +3644,7 @@ pub struct TaskcardClickEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for TaskcardClickEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3711,7 +3711,7 @@ pub struct TemplateCardEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for TemplateCardEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3778,7 +3778,7 @@ pub struct TemplateCardMenuEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for TemplateCardMenuEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3861,7 +3861,7 @@ pub struct ChangeExternalContactAddExternalContact {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactAddExternalContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3951,7 +3951,7 @@ pub struct ChangeExternalContactEditExternalContact {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactEditExternalContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4041,7 +4041,7 @@ pub struct ChangeExternalContactAddHalfExternalContact {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactAddHalfExternalContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4131,7 +4131,7 @@ pub struct ChangeExternalContactDelExternalContact {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactDelExternalContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4221,7 +4221,7 @@ pub struct ChangeExternalContactDelFollowUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactDelFollowUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4311,7 +4311,7 @@ pub struct ChangeExternalContactTransferFail {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactTransferFail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4401,7 +4401,7 @@ pub struct ChangeExternalContactMsgAuditApproved {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactMsgAuditApproved {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4501,7 +4501,7 @@ pub struct ChangeExternalChatCreate {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalChatCreate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4607,7 +4607,7 @@ pub struct ChangeExternalChatUpdate {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalChatUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4713,7 +4713,7 @@ pub struct ChangeExternalChatDismiss {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalChatDismiss {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4800,7 +4800,7 @@ pub struct ChangeExternalTagCreate {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalTagCreate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4878,7 +4878,7 @@ pub struct ChangeExternalTagUpdate {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalTagUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4956,7 +4956,7 @@ pub struct ChangeExternalTagDelete {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalTagDelete {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5034,7 +5034,7 @@ pub struct ChangeExternalTagShuffle {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalTagShuffle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5094,7 +5094,7 @@ pub struct KfMsgOrEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for KfMsgOrEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5148,7 +5148,7 @@ pub struct KfAccountAuthChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for KfAccountAuthChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5202,7 +5202,7 @@ pub struct FinishVipAccountApprovalEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for FinishVipAccountApprovalEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5259,7 +5259,7 @@ pub struct SubmitVipAccountApprovalEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SubmitVipAccountApprovalEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5311,7 +5311,7 @@ pub struct SwitchWorkbenchModeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SwitchWorkbenchModeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5378,7 +5378,7 @@ pub struct ChangeChainCreateChain {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeChainCreateChain {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5456,7 +5456,7 @@ pub struct ChangeChainUpdateChain {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeChainUpdateChain {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5534,7 +5534,7 @@ pub struct ChangeChainDeleteChain {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeChainDeleteChain {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5612,7 +5612,7 @@ pub struct ChangeChainCreateGroup {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeChainCreateGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5690,7 +5690,7 @@ pub struct ChangeChainUpdateGroup {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeChainUpdateGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5768,7 +5768,7 @@ pub struct ChangeChainDeleteGroup {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeChainDeleteGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5846,7 +5846,7 @@ pub struct ChangeChainCorpJoin {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeChainCorpJoin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5924,7 +5924,7 @@ pub struct ChangeChainUpdateCorp {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeChainUpdateCorp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6002,7 +6002,7 @@ pub struct ChangeChainRemoveCorp {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeChainRemoveCorp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6066,7 +6066,7 @@ pub struct AddDeviceEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AddDeviceEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6117,7 +6117,7 @@ pub struct ConnectInfoEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ConnectInfoEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6164,7 +6164,7 @@ pub struct DelDeviceEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DelDeviceEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6210,7 +6210,7 @@ pub struct DeviceFeatureChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeviceFeatureChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6262,7 +6262,7 @@ pub struct DisconnectInfoEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DisconnectInfoEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6316,7 +6316,7 @@ pub struct ErrorReportEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ErrorReportEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6367,7 +6367,7 @@ pub struct FetchLogFinishEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for FetchLogFinishEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6417,7 +6417,7 @@ pub struct RemarkDeviceNameEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for RemarkDeviceNameEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6461,7 +6461,7 @@ pub struct DeviceDataAuthChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeviceDataAuthChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6512,7 +6512,7 @@ pub struct AppEmailChangeReceiveEmail {
     pub extra: Fields,
 }
 impl crate::de::Decode for AppEmailChangeReceiveEmail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6563,7 +6563,7 @@ pub struct AutoActivateEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AutoActivateEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6613,7 +6613,7 @@ pub struct LicensePaySuccessEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LicensePaySuccessEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6663,7 +6663,7 @@ pub struct LicenseRefundEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LicenseRefundEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -6710,7 +6710,7 @@ pub struct UnlicensedNotifyEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for UnlicensedNotifyEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6762,7 +6762,7 @@ pub struct LivingStatusChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LivingStatusChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6813,7 +6813,7 @@ pub struct UploadMediaJobFinishEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for UploadMediaJobFinishEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6869,7 +6869,7 @@ pub struct MeetingChangeModifyMeeting {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeModifyMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6927,7 +6927,7 @@ pub struct MeetingChangeCancelMeeting {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeCancelMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6985,7 +6985,7 @@ pub struct MeetingChangeMeetingStart {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeMeetingStart {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7043,7 +7043,7 @@ pub struct MeetingChangeMeetingEnd {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeMeetingEnd {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7101,7 +7101,7 @@ pub struct MeetingChangeMeetingMuteAll {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeMeetingMuteAll {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7159,7 +7159,7 @@ pub struct MeetingChangeMeetingUnmuteAll {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeMeetingUnmuteAll {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7217,7 +7217,7 @@ pub struct MeetingChangeJoinMeeting {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeJoinMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7275,7 +7275,7 @@ pub struct MeetingChangeQuitMeeting {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeQuitMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7333,7 +7333,7 @@ pub struct MeetingChangeJoinMeetingBeforeHost {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeJoinMeetingBeforeHost {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7391,7 +7391,7 @@ pub struct MeetingChangeJoinWaitingRoom {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeJoinWaitingRoom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7452,7 +7452,7 @@ pub struct MeetingChangeQuitWaitingRoom {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeQuitWaitingRoom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7514,7 +7514,7 @@ pub struct MeetingChangeJoinFromMeetingRoom {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeJoinFromMeetingRoom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7576,7 +7576,7 @@ pub struct MeetingChangeMoveToWaitingRoom {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeMoveToWaitingRoom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7635,7 +7635,7 @@ pub struct MeetingChangeOpenScreenShare {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeOpenScreenShare {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7693,7 +7693,7 @@ pub struct MeetingChangeCloseScreenShare {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeCloseScreenShare {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7754,7 +7754,7 @@ pub struct MeetingChangeRoleChange {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeRoleChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7816,7 +7816,7 @@ pub struct MeetingChangeWebinarRoleChange {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeWebinarRoleChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7878,7 +7878,7 @@ pub struct MeetingChangeWebinarWarmUpUpload {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeWebinarWarmUpUpload {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7940,7 +7940,7 @@ pub struct MeetingChangePstnStatusUpdate {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangePstnStatusUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8005,7 +8005,7 @@ pub struct MeetingChangeMediumUpload {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeMediumUpload {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8065,7 +8065,7 @@ pub struct MeetingChangeStartRecording {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeStartRecording {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8123,7 +8123,7 @@ pub struct MeetingChangePauseRecording {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangePauseRecording {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8181,7 +8181,7 @@ pub struct MeetingChangeResumeRecording {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeResumeRecording {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8239,7 +8239,7 @@ pub struct MeetingChangeStopRecording {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeStopRecording {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8297,7 +8297,7 @@ pub struct MeetingChangeRecordingComplete {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeRecordingComplete {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8355,7 +8355,7 @@ pub struct MeetingChangeDeleteRecording {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeDeleteRecording {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8416,7 +8416,7 @@ pub struct MeetingChangeEnroll {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeEnroll {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8478,7 +8478,7 @@ pub struct MeetingChangeCancelEnroll {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeCancelEnroll {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8546,7 +8546,7 @@ pub struct MeetingChangeMeetingRoomResponse {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeMeetingRoomResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8604,7 +8604,7 @@ pub struct MeetingStatisticsStartMeeting {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingStatisticsStartMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8655,7 +8655,7 @@ pub struct DeleteCalendarEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeleteCalendarEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8705,7 +8705,7 @@ pub struct ModifyCalendarEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ModifyCalendarEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8758,7 +8758,7 @@ pub struct AddScheduleEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AddScheduleEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8812,7 +8812,7 @@ pub struct ModifyScheduleEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ModifyScheduleEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8866,7 +8866,7 @@ pub struct DeleteScheduleEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeleteScheduleEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8923,7 +8923,7 @@ pub struct BookMeetingRoomEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for BookMeetingRoomEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8981,7 +8981,7 @@ pub struct CancelMeetingRoomEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CancelMeetingRoomEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9048,7 +9048,7 @@ pub struct ChangeSchoolContactCreateStudent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactCreateStudent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9121,7 +9121,7 @@ pub struct ChangeSchoolContactUpdateStudent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactUpdateStudent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9192,7 +9192,7 @@ pub struct ChangeSchoolContactDeleteStudent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactDeleteStudent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9262,7 +9262,7 @@ pub struct ChangeSchoolContactCreateParent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactCreateParent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9335,7 +9335,7 @@ pub struct ChangeSchoolContactUpdateParent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactUpdateParent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9406,7 +9406,7 @@ pub struct ChangeSchoolContactDeleteParent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactDeleteParent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9476,7 +9476,7 @@ pub struct ChangeSchoolContactSubscribe {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactSubscribe {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9546,7 +9546,7 @@ pub struct ChangeSchoolContactUnsubscribe {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactUnsubscribe {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9618,7 +9618,7 @@ pub struct ChangeSchoolContactCreateDepartment {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactCreateDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9690,7 +9690,7 @@ pub struct ChangeSchoolContactUpdateDepartment {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactUpdateDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9762,7 +9762,7 @@ pub struct ChangeSchoolContactDeleteDepartment {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactDeleteDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9817,7 +9817,7 @@ pub struct SecurityChangeDomainIp {
     pub extra: Fields,
 }
 impl crate::de::Decode for SecurityChangeDomainIp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -9861,7 +9861,7 @@ pub struct AgreeExternalUseridMigrationEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AgreeExternalUseridMigrationEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -9903,7 +9903,7 @@ pub struct ApproveSpecialAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ApproveSpecialAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -9942,7 +9942,7 @@ pub struct CancelAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CancelAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -9983,7 +9983,7 @@ pub struct ChangeAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10028,7 +10028,7 @@ pub struct CreateAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CreateAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10071,7 +10071,7 @@ pub struct ResetPermanentCodeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ResetPermanentCodeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10116,7 +10116,7 @@ pub struct ChangeAppAdminEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeAppAdminEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -10165,7 +10165,7 @@ pub struct AdvancedApiExpiredEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AdvancedApiExpiredEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10215,7 +10215,7 @@ pub struct AdvancedApiTrialExpiredEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AdvancedApiTrialExpiredEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10264,7 +10264,7 @@ pub struct ChatArchiveAuditApprovedSingleEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChatArchiveAuditApprovedSingleEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10308,7 +10308,7 @@ pub struct ChatArchiveExportFinishedEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChatArchiveExportFinishedEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10350,7 +10350,7 @@ pub struct ConversationNewMessageEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ConversationNewMessageEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10392,7 +10392,7 @@ pub struct HitKeywordEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for HitKeywordEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10431,7 +10431,7 @@ pub struct CorpArchAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CorpArchAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10484,7 +10484,7 @@ pub struct EnterRegisterPackageEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for EnterRegisterPackageEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10530,7 +10530,7 @@ pub struct ChangeEditionEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeEditionEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10578,7 +10578,7 @@ pub struct ChangeOrderEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeOrderEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10628,7 +10628,7 @@ pub struct OpenOrderEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenOrderEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10675,7 +10675,7 @@ pub struct PayForAppSuccessEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for PayForAppSuccessEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10721,7 +10721,7 @@ pub struct RefundEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for RefundEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10779,7 +10779,7 @@ pub struct RegisterCorpEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for RegisterCorpEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -10852,7 +10852,7 @@ pub struct ShareAgentChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ShareAgentChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -10911,7 +10911,7 @@ pub struct ProgramNotifyEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ProgramNotifyEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -10956,7 +10956,7 @@ pub struct SuiteTicketEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SuiteTicketEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -11010,7 +11010,7 @@ pub struct DocChangeDocMemberChange {
     pub extra: Fields,
 }
 impl crate::de::Decode for DocChangeDocMemberChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11068,7 +11068,7 @@ pub struct DocChangeDeleteDoc {
     pub extra: Fields,
 }
 impl crate::de::Decode for DocChangeDeleteDoc {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11126,7 +11126,7 @@ pub struct DocChangeFormComplete {
     pub extra: Fields,
 }
 impl crate::de::Decode for DocChangeFormComplete {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11184,7 +11184,7 @@ pub struct DocChangeDeleteForm {
     pub extra: Fields,
 }
 impl crate::de::Decode for DocChangeDeleteForm {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11242,7 +11242,7 @@ pub struct DocChangeFormSettingsChange {
     pub extra: Fields,
 }
 impl crate::de::Decode for DocChangeFormSettingsChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11303,7 +11303,7 @@ pub struct SmartSheetChangeAddField {
     pub extra: Fields,
 }
 impl crate::de::Decode for SmartSheetChangeAddField {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11365,7 +11365,7 @@ pub struct SmartSheetChangeUpdateField {
     pub extra: Fields,
 }
 impl crate::de::Decode for SmartSheetChangeUpdateField {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11427,7 +11427,7 @@ pub struct SmartSheetChangeDeleteField {
     pub extra: Fields,
 }
 impl crate::de::Decode for SmartSheetChangeDeleteField {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11489,7 +11489,7 @@ pub struct SmartSheetChangeAddRecord {
     pub extra: Fields,
 }
 impl crate::de::Decode for SmartSheetChangeAddRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11551,7 +11551,7 @@ pub struct SmartSheetChangeUpdateRecord {
     pub extra: Fields,
 }
 impl crate::de::Decode for SmartSheetChangeUpdateRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11613,7 +11613,7 @@ pub struct SmartSheetChangeDeleteRecord {
     pub extra: Fields,
 }
 impl crate::de::Decode for SmartSheetChangeDeleteRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11669,7 +11669,7 @@ pub struct WedriveFileChangeCreateFile {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveFileChangeCreateFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11723,7 +11723,7 @@ pub struct WedriveFileChangeRenameFile {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveFileChangeRenameFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11777,7 +11777,7 @@ pub struct WedriveFileChangeUpdateFile {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveFileChangeUpdateFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11831,7 +11831,7 @@ pub struct WedriveFileChangeDeleteFile {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveFileChangeDeleteFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11885,7 +11885,7 @@ pub struct WedriveFileChangeMoveFile {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveFileChangeMoveFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11933,7 +11933,7 @@ pub struct WedriveInsufficientCapacityEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveInsufficientCapacityEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -11985,7 +11985,7 @@ pub struct WedriveSpaceChangeDismissSpace {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveSpaceChangeDismissSpace {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12039,7 +12039,7 @@ pub struct WedriveSpaceChangeSpaceMemberChange {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveSpaceChangeSpaceMemberChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12093,7 +12093,7 @@ pub struct WedriveSpaceChangeSpaceSecuritySettingsChange {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveSpaceChangeSpaceSecuritySettingsChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12141,7 +12141,7 @@ pub struct CloseInactiveAgentEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CloseInactiveAgentEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12187,7 +12187,7 @@ pub struct ReopenInactiveAgentEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ReopenInactiveAgentEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12248,7 +12248,7 @@ pub struct CustomerAcquisitionBalanceLow {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionBalanceLow {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12314,7 +12314,7 @@ pub struct CustomerAcquisitionBalanceExhausted {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionBalanceExhausted {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12380,7 +12380,7 @@ pub struct CustomerAcquisitionBalanceIncreased {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionBalanceIncreased {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12449,7 +12449,7 @@ pub struct CustomerAcquisitionLinkUnavailable {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionLinkUnavailable {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12519,7 +12519,7 @@ pub struct CustomerAcquisitionDeleteLink {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionDeleteLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12592,7 +12592,7 @@ pub struct CustomerAcquisitionQuotaExpireSoon {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionQuotaExpireSoon {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12666,7 +12666,7 @@ pub struct CustomerAcquisitionOpenProfile {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionOpenProfile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12740,7 +12740,7 @@ pub struct CustomerAcquisitionFriendRequest {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionFriendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12820,7 +12820,7 @@ pub struct CustomerAcquisitionCustomerStartChat {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionCustomerStartChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12907,7 +12907,7 @@ pub struct CustomerAcquisitionMessageFromCustomer {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionMessageFromCustomer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -12987,7 +12987,7 @@ pub struct CustomerAcquisitionDelFollowUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionDelFollowUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13056,7 +13056,7 @@ pub struct CustomerAcquisitionServiceBalanceLow {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionServiceBalanceLow {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13122,7 +13122,7 @@ pub struct CustomerAcquisitionServiceBalanceExhausted {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionServiceBalanceExhausted {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13194,7 +13194,7 @@ pub struct CustomerAcquisitionServiceBalanceConsumed {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionServiceBalanceConsumed {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13271,7 +13271,7 @@ pub struct CustomerAcquisitionChangePrice {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionChangePrice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13319,7 +13319,7 @@ pub struct CustomerAcquisitionPermitChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CustomerAcquisitionPermitChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -13362,7 +13362,7 @@ pub struct ChangeSchoolContactBatchEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactBatchEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -13409,7 +13409,7 @@ pub struct ShareChainChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ShareChainChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13458,7 +13458,7 @@ pub struct ViewMiniprogramEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ViewMiniprogramEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13508,7 +13508,7 @@ pub struct InactiveAlertEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for InactiveAlertEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13558,7 +13558,7 @@ pub struct LowActiveAlertEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LowActiveAlertEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13605,7 +13605,7 @@ pub struct LowActiveEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LowActiveEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13651,7 +13651,7 @@ pub struct ActiveRestoredEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ActiveRestoredEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13705,7 +13705,7 @@ pub struct RespondScheduleEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for RespondScheduleEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13755,7 +13755,7 @@ pub struct MsgauditNotifyEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for MsgauditNotifyEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13810,7 +13810,7 @@ pub struct PublicEmailChangeReceiveEmail {
     pub extra: Fields,
 }
 impl crate::de::Decode for PublicEmailChangeReceiveEmail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -13859,7 +13859,7 @@ pub struct CancelOrderEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CancelOrderEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -13902,7 +13902,7 @@ pub struct CancelSpecialAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CancelSpecialAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -13955,7 +13955,7 @@ pub struct AdvancedApiPaySuccessEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AdvancedApiPaySuccessEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -14009,7 +14009,7 @@ pub struct AdvancedApiRefundEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AdvancedApiRefundEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -14060,7 +14060,7 @@ pub struct AdvancedApiCancelEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AdvancedApiCancelEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -14122,7 +14122,7 @@ pub struct DeviceCheckinDataReportEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeviceCheckinDataReportEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -14188,7 +14188,7 @@ pub struct DeviceAccesscontrolDataReportEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeviceAccesscontrolDataReportEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -14254,7 +14254,7 @@ pub struct DeviceTemperatureDataReportEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeviceTemperatureDataReportEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,

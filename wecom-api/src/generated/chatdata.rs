@@ -45,7 +45,7 @@ impl serde::Serialize for AgreeStatus {
     }
 }
 impl crate::de::Decode for AgreeStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -77,7 +77,7 @@ pub struct AgreeStatusInfo {
     pub status_change_time: Option<i64>,
 }
 impl crate::de::Decode for AgreeStatusInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -103,7 +103,7 @@ pub struct AgreeStatusResponse {
     pub agree_info: Vec<AgreeStatusInfo>,
 }
 impl crate::de::Decode for AgreeStatusResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agree_info: fields.or_empty("agreeinfo")?,
@@ -131,7 +131,7 @@ pub struct AgreeStatusSingleItem {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for AgreeStatusSingleItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -155,7 +155,7 @@ pub struct AgreeStatusSingleRequest {
     pub items: Vec<AgreeStatusSingleItem>,
 }
 impl crate::de::Decode for AgreeStatusSingleRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.required("item")?,
@@ -180,7 +180,7 @@ pub struct AnalyzeBatchResult {
     pub service_encrypt_info: Option<ServiceEncryptInfo>,
 }
 impl crate::de::Decode for AnalyzeBatchResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_id: fields.optional("result_id")?,
@@ -215,7 +215,7 @@ pub struct AnalyzeItemResult {
     pub spam_result: Option<i64>,
 }
 impl crate::de::Decode for AnalyzeItemResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -245,7 +245,7 @@ pub struct AnalyzeTaskAddRequest {
     pub msg_list: Vec<EncryptedMsgRef>,
 }
 impl crate::de::Decode for AnalyzeTaskAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             analyze_task: fields.required("analyze_task")?,
@@ -272,7 +272,7 @@ pub struct AnalyzeTaskAddResponse {
     pub fail_list: Vec<MsgFailure>,
 }
 impl crate::de::Decode for AnalyzeTaskAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.optional("jobid")?,
@@ -301,7 +301,7 @@ pub struct AnalyzeTaskResultResponse {
     pub analyze_result_list: Vec<AnalyzeItemResult>,
 }
 impl crate::de::Decode for AnalyzeTaskResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -355,7 +355,7 @@ impl serde::Serialize for AnalyzeTaskType {
     }
 }
 impl crate::de::Decode for AnalyzeTaskType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -401,7 +401,7 @@ pub struct ApplicableRange {
     pub exclude_bank_card: Option<BankCardList>,
 }
 impl crate::de::Decode for ApplicableRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             target_type: fields.optional("target_type")?,
@@ -444,7 +444,7 @@ pub struct ArchiveRoom {
     pub members: Vec<ArchiveRoomMember>,
 }
 impl crate::de::Decode for ArchiveRoom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             room_name: fields.optional("roomname")?,
@@ -473,7 +473,7 @@ pub struct ArchiveRoomMember {
     pub join_time: Option<i64>,
 }
 impl crate::de::Decode for ArchiveRoomMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_id: fields.required("memberid")?,
@@ -496,7 +496,7 @@ pub struct ArchiveRoomRequest {
     pub room_id: String,
 }
 impl crate::de::Decode for ArchiveRoomRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             room_id: fields.required("roomid")?,
@@ -521,7 +521,7 @@ pub struct AsyncProgramResult {
     pub response_data: Option<String>,
 }
 impl crate::de::Decode for AsyncProgramResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             response_errcode: fields.optional("response_errcode")?,
@@ -547,7 +547,7 @@ pub struct AsyncProgramTaskRequest {
     pub request_data: String,
 }
 impl crate::de::Decode for AsyncProgramTaskRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             program_id: fields.required("program_id")?,
@@ -589,7 +589,7 @@ pub struct AuthEdition {
     pub auth_user_count: Option<i64>,
 }
 impl crate::de::Decode for AuthEdition {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.optional("edition")?,
@@ -623,7 +623,7 @@ pub struct AuthScope {
     pub tag_id_list: Vec<i64>,
 }
 impl crate::de::Decode for AuthScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.or_empty("userid_list")?,
@@ -649,7 +649,7 @@ pub struct AuthUser {
     pub edition_list: Vec<i64>,
 }
 impl crate::de::Decode for AuthUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -681,7 +681,7 @@ pub struct AuthUserListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for AuthUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_user_list: fields.or_empty("auth_user_list")?,
@@ -705,7 +705,7 @@ pub struct BankCardList {
     pub bank_card_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for BankCardList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bank_card_list: fields.optional("bank_card_list")?,
@@ -727,7 +727,7 @@ pub struct ChatIdRequest {
     pub chat_id: String,
 }
 impl crate::de::Decode for ChatIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chatid")?,
@@ -767,7 +767,7 @@ pub struct ChatMessage {
     pub service_encrypt_info: Option<ServiceEncryptInfo>,
 }
 impl crate::de::Decode for ChatMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -797,7 +797,7 @@ pub struct ChatParticipant {
     pub id: String,
 }
 impl crate::de::Decode for ChatParticipant {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             participant_type: fields.optional("type")?,
@@ -820,7 +820,7 @@ pub struct CorpAuthInfoResponse {
     pub auth_edition_list: Vec<AuthEdition>,
 }
 impl crate::de::Decode for CorpAuthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_edition_list: fields.or_empty("auth_edition_list")?,
@@ -845,7 +845,7 @@ pub struct CursorRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for CursorRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -869,7 +869,7 @@ pub struct DebugModeOpenRequest {
     pub debug_token: crate::Secret,
 }
 impl crate::de::Decode for DebugModeOpenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             program_id: fields.required("program_id")?,
@@ -895,7 +895,7 @@ pub struct DebugModeStatus {
     pub debug_mode_status: Option<bool>,
 }
 impl crate::de::Decode for DebugModeStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             debug_mode_status: fields.optional("debug_mode_status")?,
@@ -916,7 +916,7 @@ pub struct DocAuthUser {
     pub userid: String,
 }
 impl crate::de::Decode for DocAuthUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -947,7 +947,7 @@ pub struct DocAuthUserListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for DocAuthUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_user_list: fields.or_empty("auth_user_list")?,
@@ -971,7 +971,7 @@ pub struct EmailList {
     pub email_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for EmailList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             email_list: fields.optional("email_list")?,
@@ -989,7 +989,7 @@ impl<'de> serde::Deserialize<'de> for EmailList {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyRequest {}
 impl crate::de::Decode for EmptyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -1011,7 +1011,7 @@ pub struct EncryptedMsgRef {
     pub encrypt_info: MsgSecret,
 }
 impl crate::de::Decode for EncryptedMsgRef {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -1035,7 +1035,7 @@ pub struct ExportJobCreateRequest {
     pub media_id: String,
 }
 impl crate::de::Decode for ExportJobCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             code: fields.required("code")?,
@@ -1067,7 +1067,7 @@ pub struct ExportJobStatus {
     pub result_errmsg: Option<String>,
 }
 impl crate::de::Decode for ExportJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -1098,7 +1098,7 @@ pub struct HideSensitiveInfoConfig {
     pub hide_bankno: Option<bool>,
 }
 impl crate::de::Decode for HideSensitiveInfoConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             hide_mobile: fields.optional("hide_mobile")?,
@@ -1122,7 +1122,7 @@ pub struct HideSensitiveInfoConfigResponse {
     pub config: Option<HideSensitiveInfoConfig>,
 }
 impl crate::de::Decode for HideSensitiveInfoConfigResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config: fields.optional("config")?,
@@ -1147,7 +1147,7 @@ pub struct HideSensitiveInfoGetRequest {
     pub open_userid: Option<String>,
 }
 impl crate::de::Decode for HideSensitiveInfoGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1175,7 +1175,7 @@ pub struct HideSensitiveInfoSetRequest {
     pub config: HideSensitiveInfoConfig,
 }
 impl crate::de::Decode for HideSensitiveInfoSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1205,7 +1205,7 @@ pub struct HitMsg {
     pub hit_rule_list: Vec<HitRule>,
 }
 impl crate::de::Decode for HitMsg {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -1244,7 +1244,7 @@ pub struct HitMsgDetail {
     pub service_encrypt_info: Option<ServiceEncryptInfo>,
 }
 impl crate::de::Decode for HitMsgDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sender: fields.optional("sender")?,
@@ -1286,7 +1286,7 @@ pub struct HitMsgListRequest {
     pub begin_time: Option<i64>,
 }
 impl crate::de::Decode for HitMsgListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1321,7 +1321,7 @@ pub struct HitMsgListResponse {
     pub msg_list: Vec<HitMsg>,
 }
 impl crate::de::Decode for HitMsgListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1350,7 +1350,7 @@ pub struct HitRule {
     pub semantics_list: Vec<i64>,
 }
 impl crate::de::Decode for HitRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -1374,7 +1374,7 @@ pub struct IntIdList {
     pub id_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for IntIdList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id_list: fields.optional("id_list")?,
@@ -1396,7 +1396,7 @@ pub struct JobIdRequest {
     pub job_id: String,
 }
 impl crate::de::Decode for JobIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.required("jobid")?,
@@ -1418,7 +1418,7 @@ pub struct JobIdResponse {
     pub job_id: Option<String>,
 }
 impl crate::de::Decode for JobIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.optional("jobid")?,
@@ -1439,7 +1439,7 @@ pub struct KeywordList {
     pub word_list: Vec<String>,
 }
 impl crate::de::Decode for KeywordList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             word_list: fields.required("word_list")?,
@@ -1468,7 +1468,7 @@ pub struct KeywordRuleCreateRequest {
     pub applicable_range: Option<ApplicableRange>,
 }
 impl crate::de::Decode for KeywordRuleCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -1493,7 +1493,7 @@ pub struct KeywordRuleCreateResponse {
     pub rule_id: Option<String>,
 }
 impl crate::de::Decode for KeywordRuleCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.optional("rule_id")?,
@@ -1524,7 +1524,7 @@ pub struct KeywordRuleDetail {
     pub applicable_range: Option<ApplicableRange>,
 }
 impl crate::de::Decode for KeywordRuleDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -1548,7 +1548,7 @@ pub struct KeywordRuleIdRequest {
     pub rule_id: String,
 }
 impl crate::de::Decode for KeywordRuleIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -1576,7 +1576,7 @@ pub struct KeywordRuleListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for KeywordRuleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_list: fields.or_empty("rule_list")?,
@@ -1605,7 +1605,7 @@ pub struct KeywordRuleSummary {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for KeywordRuleSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -1640,7 +1640,7 @@ pub struct KeywordRuleUpdateRequest {
     pub applicable_range: Option<ApplicableRange>,
 }
 impl crate::de::Decode for KeywordRuleUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -1696,7 +1696,7 @@ impl serde::Serialize for LogLevel {
     }
 }
 impl crate::de::Decode for LogLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1715,7 +1715,7 @@ pub struct LogLevelResponse {
     pub log_level: Option<LogLevel>,
 }
 impl crate::de::Decode for LogLevelResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             log_level: fields.optional("log_level")?,
@@ -1738,7 +1738,7 @@ pub struct LogLevelSetRequest {
     pub log_level: LogLevel,
 }
 impl crate::de::Decode for LogLevelSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             program_id: fields.required("program_id")?,
@@ -1761,7 +1761,7 @@ pub struct MobileList {
     pub mobile_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for MobileList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobile_list: fields.optional("mobile_list")?,
@@ -1789,7 +1789,7 @@ pub struct MsgFailure {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for MsgFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -1812,7 +1812,7 @@ pub struct MsgSecret {
     pub secret_key: crate::Secret,
 }
 impl crate::de::Decode for MsgSecret {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             secret_key: fields.required("secret_key")?,
@@ -1864,7 +1864,7 @@ impl serde::Serialize for PermitEdition {
     }
 }
 impl crate::de::Decode for PermitEdition {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1883,7 +1883,7 @@ pub struct PermitUserListRequest {
     pub edition: Option<PermitEdition>,
 }
 impl crate::de::Decode for PermitUserListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.optional("type")?,
@@ -1905,7 +1905,7 @@ pub struct PermitUserListResponse {
     pub userids: Vec<String>,
 }
 impl crate::de::Decode for PermitUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.or_empty("ids")?,
@@ -1926,7 +1926,7 @@ pub struct ProgramIdRequest {
     pub program_id: String,
 }
 impl crate::de::Decode for ProgramIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             program_id: fields.required("program_id")?,
@@ -1949,7 +1949,7 @@ pub struct PublicKeySetRequest {
     pub public_key_ver: i64,
 }
 impl crate::de::Decode for PublicKeySetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             public_key: fields.required("public_key")?,
@@ -1978,7 +1978,7 @@ pub struct RobotInfo {
     pub creator_userid: Option<String>,
 }
 impl crate::de::Decode for RobotInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             robot_id: fields.optional("robot_id")?,
@@ -2002,7 +2002,7 @@ pub struct RobotInfoResponse {
     pub data: Option<RobotInfo>,
 }
 impl crate::de::Decode for RobotInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             data: fields.optional("data")?,
@@ -2030,7 +2030,7 @@ pub struct RoomAgreeInfo {
     pub agree_status: Option<AgreeStatus>,
 }
 impl crate::de::Decode for RoomAgreeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status_change_time: fields.optional("status_change_time")?,
@@ -2054,7 +2054,7 @@ pub struct RoomAgreeRequest {
     pub room_id: String,
 }
 impl crate::de::Decode for RoomAgreeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             room_id: fields.required("roomid")?,
@@ -2076,7 +2076,7 @@ pub struct RoomAgreeResponse {
     pub agree_info: Vec<RoomAgreeInfo>,
 }
 impl crate::de::Decode for RoomAgreeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agree_info: fields.or_empty("agreeinfo")?,
@@ -2104,7 +2104,7 @@ pub struct SearchChatInfo {
     pub chat_id: Option<String>,
 }
 impl crate::de::Decode for SearchChatInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_type: fields.optional("chat_type")?,
@@ -2128,7 +2128,7 @@ pub struct SearchChatItem {
     pub chat_id: String,
 }
 impl crate::de::Decode for SearchChatItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chatid")?,
@@ -2153,7 +2153,7 @@ pub struct SearchChatParty {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for SearchChatParty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -2181,7 +2181,7 @@ pub struct SearchChatRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for SearchChatRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_word: fields.required("query_word")?,
@@ -2214,7 +2214,7 @@ pub struct SearchChatResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for SearchChatResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_list: fields.or_empty("chat_list")?,
@@ -2238,7 +2238,7 @@ pub struct SearchMsgItem {
     pub msg_id: String,
 }
 impl crate::de::Decode for SearchMsgItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -2274,7 +2274,7 @@ pub struct SearchMsgRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for SearchMsgRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_word: fields.required("query_word")?,
@@ -2310,7 +2310,7 @@ pub struct SearchMsgResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for SearchMsgResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_list: fields.or_empty("msg_list")?,
@@ -2333,7 +2333,7 @@ pub struct SemanticsList {
     pub semantics_list: Vec<i64>,
 }
 impl crate::de::Decode for SemanticsList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             semantics_list: fields.required("semantics_list")?,
@@ -2358,7 +2358,7 @@ pub struct ServiceEncryptInfo {
     pub public_key_ver: Option<i64>,
 }
 impl crate::de::Decode for ServiceEncryptInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             encrypted_secret_key: fields.optional("encrypted_secret_key")?,
@@ -2381,7 +2381,7 @@ pub struct SessionTypeList {
     pub session_type_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for SessionTypeList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             session_type_list: fields.optional("session_type_list")?,
@@ -2412,7 +2412,7 @@ pub struct SingleAgreeInfo {
     pub agree_status: Option<AgreeStatus>,
 }
 impl crate::de::Decode for SingleAgreeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status_change_time: fields.optional("status_change_time")?,
@@ -2439,7 +2439,7 @@ pub struct SingleAgreePair {
     pub external_open_id: String,
 }
 impl crate::de::Decode for SingleAgreePair {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2462,7 +2462,7 @@ pub struct SingleAgreeRequest {
     pub pairs: Vec<SingleAgreePair>,
 }
 impl crate::de::Decode for SingleAgreeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pairs: fields.required("info")?,
@@ -2484,7 +2484,7 @@ pub struct SingleAgreeResponse {
     pub agree_info: Vec<SingleAgreeInfo>,
 }
 impl crate::de::Decode for SingleAgreeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agree_info: fields.or_empty("agreeinfo")?,
@@ -2511,7 +2511,7 @@ pub struct SpecApiJobCreateRequest {
     pub custom_data: Option<String>,
 }
 impl crate::de::Decode for SpecApiJobCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_filter: fields.optional("msg_filter")?,
@@ -2544,7 +2544,7 @@ pub struct SpecApiJobResult {
     pub result: Option<SpecApiResult>,
 }
 impl crate::de::Decode for SpecApiJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -2569,7 +2569,7 @@ pub struct SpecApiMsgFilter {
     pub msg_list: Option<Vec<EncryptedMsgRef>>,
 }
 impl crate::de::Decode for SpecApiMsgFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_list: fields.optional("msg_list")?,
@@ -2594,7 +2594,7 @@ pub struct SpecApiResult {
     pub data: Option<String>,
 }
 impl crate::de::Decode for SpecApiResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_type: fields.optional("job_type")?,
@@ -2617,7 +2617,7 @@ pub struct StringIdList {
     pub id_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for StringIdList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id_list: fields.optional("id_list")?,
@@ -2645,7 +2645,7 @@ pub struct SyncCallProgramRequest {
     pub request_data: String,
 }
 impl crate::de::Decode for SyncCallProgramRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             program_id: fields.required("program_id")?,
@@ -2670,7 +2670,7 @@ pub struct SyncCallProgramResponse {
     pub response_data: Option<String>,
 }
 impl crate::de::Decode for SyncCallProgramResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             response_data: fields.optional("response_data")?,
@@ -2698,7 +2698,7 @@ pub struct SyncMsgRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for SyncMsgRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -2731,7 +2731,7 @@ pub struct SyncMsgResponse {
     pub msg_list: Vec<ChatMessage>,
 }
 impl crate::de::Decode for SyncMsgResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -2755,7 +2755,7 @@ pub struct TypeList {
     pub type_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for TypeList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             type_list: fields.optional("type_list")?,
@@ -2783,7 +2783,7 @@ pub struct ZoneGroupChat {
     pub room_create_time: Option<i64>,
 }
 impl crate::de::Decode for ZoneGroupChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             members: fields.or_empty("members")?,
@@ -2813,7 +2813,7 @@ pub struct ZoneGroupChatMember {
     pub join_time: Option<i64>,
 }
 impl crate::de::Decode for ZoneGroupChatMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_type: fields.optional("type")?,
@@ -2843,7 +2843,7 @@ pub struct ZoneMediaUploadResponse {
     pub created_at: Option<String>,
 }
 impl crate::de::Decode for ZoneMediaUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_type: fields.optional("type")?,

@@ -71,7 +71,7 @@ mod used_by_23_groups_0 {
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct EmptyResponse {}
     impl crate::de::Decode for EmptyResponse {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             crate::de::Fields::of(value)?;
             Ok(Self {})
         }
@@ -166,7 +166,7 @@ mod used_by_message_robot {
         pub pagepath: Option<String>,
     }
     impl crate::de::Decode for CardAction {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 kind: fields.required("type")?,
@@ -192,7 +192,7 @@ mod used_by_message_robot {
         pub key: String,
     }
     impl crate::de::Decode for CardActionMenuItem {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 text: fields.required("text")?,
@@ -222,7 +222,7 @@ mod used_by_message_robot {
         pub mode: Option<CardCheckboxMode>,
     }
     impl crate::de::Decode for CardCheckbox {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 question_key: fields.required("question_key")?,
@@ -276,7 +276,7 @@ mod used_by_message_robot {
         }
     }
     impl crate::de::Decode for CardCheckboxMode {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             <i64 as crate::de::Decode>::decode(value).map(Self::from)
         }
     }
@@ -299,7 +299,7 @@ mod used_by_message_robot {
         pub is_checked: Option<bool>,
     }
     impl crate::de::Decode for CardCheckboxOption {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 id: fields.required("id")?,
@@ -356,7 +356,7 @@ mod used_by_message_robot {
         }
     }
     impl crate::de::Decode for CardClickType {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             <i64 as crate::de::Decode>::decode(value).map(Self::from)
         }
     }
@@ -378,7 +378,7 @@ mod used_by_message_robot {
         pub desc: Option<String>,
     }
     impl crate::de::Decode for CardEmphasisContent {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 title: fields.optional("title")?,
@@ -415,7 +415,7 @@ mod used_by_message_robot {
         pub userid: Option<String>,
     }
     impl crate::de::Decode for CardHorizontalContent {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 kind: fields.optional("type")?,
@@ -479,7 +479,7 @@ mod used_by_message_robot {
         }
     }
     impl crate::de::Decode for CardHorizontalContentType {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             <i64 as crate::de::Decode>::decode(value).map(Self::from)
         }
     }
@@ -500,7 +500,7 @@ mod used_by_message_robot {
         pub aspect_ratio: Option<f64>,
     }
     impl crate::de::Decode for CardImage {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 url: fields.required("url")?,
@@ -540,7 +540,7 @@ mod used_by_message_robot {
         pub image_url: String,
     }
     impl crate::de::Decode for CardImageTextArea {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 kind: fields.optional("type")?,
@@ -579,7 +579,7 @@ mod used_by_message_robot {
         pub pagepath: Option<String>,
     }
     impl crate::de::Decode for CardJump {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 kind: fields.optional("type")?,
@@ -608,7 +608,7 @@ mod used_by_message_robot {
         pub desc: Option<String>,
     }
     impl crate::de::Decode for CardMainTitle {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 title: fields.optional("title")?,
@@ -646,7 +646,7 @@ mod used_by_message_robot {
         pub quote_text: Option<String>,
     }
     impl crate::de::Decode for CardQuoteArea {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 kind: fields.optional("type")?,
@@ -683,7 +683,7 @@ mod used_by_message_robot {
         pub disable: Option<bool>,
     }
     impl crate::de::Decode for CardSelection {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 question_key: fields.required("question_key")?,
@@ -710,7 +710,7 @@ mod used_by_message_robot {
         pub text: String,
     }
     impl crate::de::Decode for CardSelectionOption {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 id: fields.required("id")?,
@@ -739,7 +739,7 @@ mod used_by_message_robot {
         pub desc_color: Option<CardSourceColor>,
     }
     impl crate::de::Decode for CardSource {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 icon_url: fields.optional("icon_url")?,
@@ -800,7 +800,7 @@ mod used_by_message_robot {
         }
     }
     impl crate::de::Decode for CardSourceColor {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             <i64 as crate::de::Decode>::decode(value).map(Self::from)
         }
     }
@@ -820,7 +820,7 @@ mod used_by_message_robot {
         pub key: String,
     }
     impl crate::de::Decode for CardSubmitButton {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 text: fields.required("text")?,
@@ -845,7 +845,7 @@ mod used_by_message_robot {
         pub desc: Option<String>,
     }
     impl crate::de::Decode for CardVerticalContent {
-        fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
             let mut fields = crate::de::Fields::of(value)?;
             Ok(Self {
                 title: fields.required("title")?,

@@ -20,7 +20,7 @@ pub struct BatchCallback {
     pub encodingaeskey: Option<crate::Secret>,
 }
 impl crate::de::Decode for BatchCallback {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.optional("url")?,
@@ -55,7 +55,7 @@ pub struct BatchGetResultResponse {
     pub result: Vec<BatchJobResult>,
 }
 impl crate::de::Decode for BatchGetResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.required("status")?,
@@ -80,7 +80,7 @@ pub struct BatchJobResponse {
     pub jobid: String,
 }
 impl crate::de::Decode for BatchJobResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -114,7 +114,7 @@ pub struct BatchJobResult {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for BatchJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -170,7 +170,7 @@ impl serde::Serialize for BatchJobStatus {
     }
 }
 impl crate::de::Decode for BatchJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -224,7 +224,7 @@ impl serde::Serialize for BatchJobType {
     }
 }
 impl crate::de::Decode for BatchJobType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -246,7 +246,7 @@ pub struct BatchReplacePartyRequest {
     pub callback: Option<BatchCallback>,
 }
 impl crate::de::Decode for BatchReplacePartyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -274,7 +274,7 @@ pub struct BatchSyncUserRequest {
     pub callback: Option<BatchCallback>,
 }
 impl crate::de::Decode for BatchSyncUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -298,7 +298,7 @@ pub struct BizMailAlias {
     pub item: Option<Vec<String>>,
 }
 impl crate::de::Decode for BizMailAlias {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item: fields.optional("item")?,
@@ -337,7 +337,7 @@ pub struct ContactRule {
     pub is_allowed_conversation: Option<bool>,
 }
 impl crate::de::Decode for ContactRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -382,7 +382,7 @@ pub struct ContactRuleChange {
     pub is_allowed_conversation: Option<bool>,
 }
 impl crate::de::Decode for ContactRuleChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -409,7 +409,7 @@ pub struct ContactRuleCreateRequest {
     pub rules: Vec<ContactRuleInput>,
 }
 impl crate::de::Decode for ContactRuleCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rules: fields.required("rules")?,
@@ -431,7 +431,7 @@ pub struct ContactRuleCreateResponse {
     pub rule_ids: Vec<i64>,
 }
 impl crate::de::Decode for ContactRuleCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_ids: fields.or_empty("rule_ids")?,
@@ -452,7 +452,7 @@ pub struct ContactRuleDeleteRequest {
     pub rule_ids: Vec<i64>,
 }
 impl crate::de::Decode for ContactRuleDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_ids: fields.required("rule_ids")?,
@@ -487,7 +487,7 @@ pub struct ContactRuleInput {
     pub is_allowed_conversation: Option<bool>,
 }
 impl crate::de::Decode for ContactRuleInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_type: fields.required("rule_type")?,
@@ -510,7 +510,7 @@ impl<'de> serde::Deserialize<'de> for ContactRuleInput {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRuleListRequest {}
 impl crate::de::Decode for ContactRuleListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -530,7 +530,7 @@ pub struct ContactRuleListResponse {
     pub rules: Vec<ContactRule>,
 }
 impl crate::de::Decode for ContactRuleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rules: fields.or_empty("rules")?,
@@ -558,7 +558,7 @@ pub struct ContactRuleRange {
     pub tagid: Option<Vec<i64>>,
 }
 impl crate::de::Decode for ContactRuleRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -612,7 +612,7 @@ impl serde::Serialize for ContactRuleType {
     }
 }
 impl crate::de::Decode for ContactRuleType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -630,7 +630,7 @@ pub struct ContactRuleUpdateRequest {
     pub rules: Vec<ContactRuleChange>,
 }
 impl crate::de::Decode for ContactRuleUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rules: fields.required("rules")?,
@@ -652,7 +652,7 @@ pub struct ContactRuleUpdateResponse {
     pub rules: Vec<ContactRule>,
 }
 impl crate::de::Decode for ContactRuleUpdateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rules: fields.or_empty("rules")?,
@@ -688,7 +688,7 @@ pub struct Department {
     pub order: Option<i64>,
 }
 impl crate::de::Decode for Department {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -725,7 +725,7 @@ pub struct DepartmentCreateRequest {
     pub id: Option<i64>,
 }
 impl crate::de::Decode for DepartmentCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -750,7 +750,7 @@ pub struct DepartmentCreateResponse {
     pub id: i64,
 }
 impl crate::de::Decode for DepartmentCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self { id: fields.required("id")? })
     }
@@ -769,7 +769,7 @@ pub struct DepartmentGetResponse {
     pub department: Department,
 }
 impl crate::de::Decode for DepartmentGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             department: fields.required("department")?,
@@ -791,7 +791,7 @@ pub struct DepartmentListResponse {
     pub department: Vec<Department>,
 }
 impl crate::de::Decode for DepartmentListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             department: fields.or_empty("department")?,
@@ -818,7 +818,7 @@ pub struct DepartmentSimple {
     pub order: Option<i64>,
 }
 impl crate::de::Decode for DepartmentSimple {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -842,7 +842,7 @@ pub struct DepartmentSimpleListResponse {
     pub departments: Vec<DepartmentSimple>,
 }
 impl crate::de::Decode for DepartmentSimpleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             departments: fields.or_empty("department_id")?,
@@ -875,7 +875,7 @@ pub struct DepartmentUpdateRequest {
     pub order: Option<i64>,
 }
 impl crate::de::Decode for DepartmentUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -902,7 +902,7 @@ pub struct DeptUser {
     pub department: i64,
 }
 impl crate::de::Decode for DeptUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -951,7 +951,7 @@ impl serde::Serialize for EmailType {
     }
 }
 impl crate::de::Decode for EmailType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -975,7 +975,7 @@ pub struct ExportDataFile {
     pub md5: Option<String>,
 }
 impl crate::de::Decode for ExportDataFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.required("url")?,
@@ -1001,7 +1001,7 @@ pub struct ExportGetResultResponse {
     pub data_list: Vec<ExportDataFile>,
 }
 impl crate::de::Decode for ExportGetResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.required("status")?,
@@ -1023,7 +1023,7 @@ pub struct ExportJobResponse {
     pub jobid: String,
 }
 impl crate::de::Decode for ExportJobResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -1079,7 +1079,7 @@ impl serde::Serialize for ExportJobStatus {
     }
 }
 impl crate::de::Decode for ExportJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1100,7 +1100,7 @@ pub struct ExportRequest {
     pub block_size: Option<i64>,
 }
 impl crate::de::Decode for ExportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             encoding_aeskey: fields.required("encoding_aeskey")?,
@@ -1127,7 +1127,7 @@ pub struct ExportTagUserRequest {
     pub block_size: Option<i64>,
 }
 impl crate::de::Decode for ExportTagUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tagid: fields.required("tagid")?,
@@ -1153,7 +1153,7 @@ pub struct ExtAttr {
     pub value: ExtAttrValue,
 }
 impl crate::de::Decode for ExtAttr {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -1182,7 +1182,7 @@ pub struct ExtAttrMiniprogram {
     pub title: Option<String>,
 }
 impl crate::de::Decode for ExtAttrMiniprogram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.optional("appid")?,
@@ -1206,7 +1206,7 @@ pub struct ExtAttrText {
     pub value: Option<String>,
 }
 impl crate::de::Decode for ExtAttrText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value: fields.optional("value")?,
@@ -1282,21 +1282,21 @@ impl serde::Serialize for ExtAttrValue {
     }
 }
 impl crate::de::Decode for ExtAttrValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("type") {
             return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(0)) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(1)) {
-            return crate::union::content(fields, "web").map(Self::Web);
+            return crate::union::content(&fields, "web").map(Self::Web);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(2)) {
-            return crate::union::content(fields, "miniprogram").map(Self::Miniprogram);
+            return crate::union::content(&fields, "miniprogram").map(Self::Miniprogram);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for ExtAttrValue {
@@ -1317,7 +1317,7 @@ pub struct ExtAttrWeb {
     pub title: Option<String>,
 }
 impl crate::de::Decode for ExtAttrWeb {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.optional("url")?,
@@ -1340,7 +1340,7 @@ pub struct ExtAttrs {
     pub attrs: Option<Vec<ExtAttr>>,
 }
 impl crate::de::Decode for ExtAttrs {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             attrs: fields.optional("attrs")?,
@@ -1368,7 +1368,7 @@ pub struct ExternalProfile {
     pub external_attr: Option<Vec<ExtAttr>>,
 }
 impl crate::de::Decode for ExternalProfile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_corp_name: fields.optional("external_corp_name")?,
@@ -1422,7 +1422,7 @@ impl serde::Serialize for Gender {
     }
 }
 impl crate::de::Decode for Gender {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1475,7 +1475,7 @@ impl serde::Serialize for JoinQrcodeSize {
     }
 }
 impl crate::de::Decode for JoinQrcodeSize {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1520,7 +1520,7 @@ impl serde::Serialize for LeaderFlag {
     }
 }
 impl crate::de::Decode for LeaderFlag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1547,7 +1547,7 @@ pub struct LinkedcorpDepartment {
     pub order: Option<i64>,
 }
 impl crate::de::Decode for LinkedcorpDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             department_id: fields.required("department_id")?,
@@ -1571,7 +1571,7 @@ pub struct LinkedcorpDepartmentListRequest {
     pub department_id: String,
 }
 impl crate::de::Decode for LinkedcorpDepartmentListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             department_id: fields.required("department_id")?,
@@ -1593,7 +1593,7 @@ pub struct LinkedcorpDepartmentListResponse {
     pub department_list: Vec<LinkedcorpDepartment>,
 }
 impl crate::de::Decode for LinkedcorpDepartmentListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             department_list: fields.or_empty("department_list")?,
@@ -1620,7 +1620,7 @@ pub struct LinkedcorpExtAttr {
     pub content: ExtAttrValue,
 }
 impl crate::de::Decode for LinkedcorpExtAttr {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -1644,7 +1644,7 @@ pub struct LinkedcorpExtAttrs {
     pub attrs: Vec<LinkedcorpExtAttr>,
 }
 impl crate::de::Decode for LinkedcorpExtAttrs {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             attrs: fields.or_empty("attrs")?,
@@ -1669,7 +1669,7 @@ pub struct LinkedcorpGetPermListResponse {
     pub department_ids: Vec<String>,
 }
 impl crate::de::Decode for LinkedcorpGetPermListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.or_empty("userids")?,
@@ -1691,7 +1691,7 @@ pub struct LinkedcorpGetUserRequest {
     pub userid: String,
 }
 impl crate::de::Decode for LinkedcorpGetUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1712,7 +1712,7 @@ pub struct LinkedcorpGetUserResponse {
     pub user_info: LinkedcorpUser,
 }
 impl crate::de::Decode for LinkedcorpGetUserResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_info: fields.required("user_info")?,
@@ -1742,7 +1742,7 @@ pub struct LinkedcorpSimpleUser {
     pub corpid: Option<String>,
 }
 impl crate::de::Decode for LinkedcorpSimpleUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1790,7 +1790,7 @@ pub struct LinkedcorpUser {
     pub extattr: Option<LinkedcorpExtAttrs>,
 }
 impl crate::de::Decode for LinkedcorpUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1822,7 +1822,7 @@ pub struct LinkedcorpUserListRequest {
     pub fetch_child: Option<bool>,
 }
 impl crate::de::Decode for LinkedcorpUserListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             department_id: fields.required("department_id")?,
@@ -1845,7 +1845,7 @@ pub struct LinkedcorpUserListResponse {
     pub userlist: Vec<LinkedcorpUser>,
 }
 impl crate::de::Decode for LinkedcorpUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userlist: fields.or_empty("userlist")?,
@@ -1867,7 +1867,7 @@ pub struct LinkedcorpUserSimpleListResponse {
     pub userlist: Vec<LinkedcorpSimpleUser>,
 }
 impl crate::de::Decode for LinkedcorpUserSimpleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userlist: fields.or_empty("userlist")?,
@@ -1888,7 +1888,7 @@ pub struct MemberAuth {
     pub open_userid: String,
 }
 impl crate::de::Decode for MemberAuth {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -1909,7 +1909,7 @@ pub struct MemberAuthCheckRequest {
     pub open_userid: String,
 }
 impl crate::de::Decode for MemberAuthCheckRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -1931,7 +1931,7 @@ pub struct MemberAuthCheckResponse {
     pub is_member_auth: Option<bool>,
 }
 impl crate::de::Decode for MemberAuthCheckResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_member_auth: fields.optional("is_member_auth")?,
@@ -1956,7 +1956,7 @@ pub struct MemberAuthListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MemberAuthListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1982,7 +1982,7 @@ pub struct MemberAuthListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for MemberAuthListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_auth_list: fields.or_empty("member_auth_list")?,
@@ -2007,7 +2007,7 @@ pub struct MobileHashcodeRequest {
     pub state: Option<String>,
 }
 impl crate::de::Decode for MobileHashcodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobile: fields.required("mobile")?,
@@ -2029,7 +2029,7 @@ pub struct MobileHashcodeResponse {
     pub hashcode: String,
 }
 impl crate::de::Decode for MobileHashcodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             hashcode: fields.required("hashcode")?,
@@ -2060,7 +2060,7 @@ pub struct SelectedTicketUsers {
     pub total: Option<i64>,
 }
 impl crate::de::Decode for SelectedTicketUsers {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_open_userid: fields.optional("operator_open_userid")?,
@@ -2084,7 +2084,7 @@ pub struct SelectedTicketUsersRequest {
     pub selected_ticket: crate::Secret,
 }
 impl crate::de::Decode for SelectedTicketUsersRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_ticket: fields.required("selected_ticket")?,
@@ -2108,7 +2108,7 @@ pub struct Tag {
     pub tagname: Option<String>,
 }
 impl crate::de::Decode for Tag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tagid: fields.required("tagid")?,
@@ -2133,7 +2133,7 @@ pub struct TagCreateRequest {
     pub tagid: Option<i64>,
 }
 impl crate::de::Decode for TagCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tagname: fields.required("tagname")?,
@@ -2155,7 +2155,7 @@ pub struct TagCreateResponse {
     pub tagid: i64,
 }
 impl crate::de::Decode for TagCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tagid: fields.required("tagid")?,
@@ -2183,7 +2183,7 @@ pub struct TagGetResponse {
     pub partylist: Vec<i64>,
 }
 impl crate::de::Decode for TagGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tagname: fields.optional("tagname")?,
@@ -2207,7 +2207,7 @@ pub struct TagListResponse {
     pub taglist: Vec<Tag>,
 }
 impl crate::de::Decode for TagListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             taglist: fields.or_empty("taglist")?,
@@ -2230,7 +2230,7 @@ pub struct TagUpdateRequest {
     pub tagname: String,
 }
 impl crate::de::Decode for TagUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tagid: fields.required("tagid")?,
@@ -2255,7 +2255,7 @@ pub struct TagUser {
     pub name: Option<String>,
 }
 impl crate::de::Decode for TagUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2283,7 +2283,7 @@ pub struct TagUsersRequest {
     pub partylist: Option<Vec<i64>>,
 }
 impl crate::de::Decode for TagUsersRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tagid: fields.required("tagid")?,
@@ -2310,7 +2310,7 @@ pub struct TagUsersResponse {
     pub invalidparty: Vec<i64>,
 }
 impl crate::de::Decode for TagUsersResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invalidlist: fields.optional("invalidlist")?,
@@ -2412,7 +2412,7 @@ pub struct User {
     pub external_profile: Option<ExternalProfile>,
 }
 impl crate::de::Decode for User {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2456,7 +2456,7 @@ pub struct UserBatchDeleteRequest {
     pub useridlist: Vec<String>,
 }
 impl crate::de::Decode for UserBatchDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             useridlist: fields.required("useridlist")?,
@@ -2484,7 +2484,7 @@ pub struct UserBatchInviteRequest {
     pub tag: Option<Vec<i64>>,
 }
 impl crate::de::Decode for UserBatchInviteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user: fields.optional("user")?,
@@ -2514,7 +2514,7 @@ pub struct UserBatchInviteResponse {
     pub invalidtag: Vec<i64>,
 }
 impl crate::de::Decode for UserBatchInviteResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invaliduser: fields.or_empty("invaliduser")?,
@@ -2537,7 +2537,7 @@ pub struct UserConvertToOpenidRequest {
     pub userid: String,
 }
 impl crate::de::Decode for UserConvertToOpenidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2558,7 +2558,7 @@ pub struct UserConvertToOpenidResponse {
     pub openid: String,
 }
 impl crate::de::Decode for UserConvertToOpenidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             openid: fields.required("openid")?,
@@ -2579,7 +2579,7 @@ pub struct UserConvertToUseridRequest {
     pub openid: String,
 }
 impl crate::de::Decode for UserConvertToUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             openid: fields.required("openid")?,
@@ -2600,7 +2600,7 @@ pub struct UserConvertToUseridResponse {
     pub userid: String,
 }
 impl crate::de::Decode for UserConvertToUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2682,7 +2682,7 @@ pub struct UserCreateRequest {
     pub main_department: Option<i64>,
 }
 impl crate::de::Decode for UserCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2751,7 +2751,7 @@ impl serde::Serialize for UserEnable {
     }
 }
 impl crate::de::Decode for UserEnable {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2769,7 +2769,7 @@ pub struct UserGetActiveStatRequest {
     pub date: String,
 }
 impl crate::de::Decode for UserGetActiveStatRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date: fields.required("date")?,
@@ -2790,7 +2790,7 @@ pub struct UserGetActiveStatResponse {
     pub active_cnt: i64,
 }
 impl crate::de::Decode for UserGetActiveStatResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_cnt: fields.required("active_cnt")?,
@@ -2814,7 +2814,7 @@ pub struct UserGetUseridByEmailRequest {
     pub email_type: Option<EmailType>,
 }
 impl crate::de::Decode for UserGetUseridByEmailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             email: fields.required("email")?,
@@ -2836,7 +2836,7 @@ pub struct UserGetUseridRequest {
     pub mobile: String,
 }
 impl crate::de::Decode for UserGetUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobile: fields.required("mobile")?,
@@ -2857,7 +2857,7 @@ pub struct UserGetUseridResponse {
     pub userid: String,
 }
 impl crate::de::Decode for UserGetUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2878,7 +2878,7 @@ pub struct UserJoinQrcodeResponse {
     pub join_qrcode: String,
 }
 impl crate::de::Decode for UserJoinQrcodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             join_qrcode: fields.required("join_qrcode")?,
@@ -2903,7 +2903,7 @@ pub struct UserListIdRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for UserListIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -2929,7 +2929,7 @@ pub struct UserListIdResponse {
     pub dept_user: Vec<DeptUser>,
 }
 impl crate::de::Decode for UserListIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -2952,7 +2952,7 @@ pub struct UserListResponse {
     pub userlist: Vec<User>,
 }
 impl crate::de::Decode for UserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userlist: fields.or_empty("userlist")?,
@@ -2982,7 +2982,7 @@ pub struct UserSimple {
     pub open_userid: Option<String>,
 }
 impl crate::de::Decode for UserSimple {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3007,7 +3007,7 @@ pub struct UserSimpleListResponse {
     pub userlist: Vec<UserSimple>,
 }
 impl crate::de::Decode for UserSimpleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userlist: fields.or_empty("userlist")?,
@@ -3063,7 +3063,7 @@ impl serde::Serialize for UserStatus {
     }
 }
 impl crate::de::Decode for UserStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3147,7 +3147,7 @@ pub struct UserUpdateRequest {
     pub nickname: Option<String>,
 }
 impl crate::de::Decode for UserUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3194,7 +3194,7 @@ pub struct WechatChannels {
     pub status: Option<WechatChannelsStatus>,
 }
 impl crate::de::Decode for WechatChannels {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             nickname: fields.optional("nickname")?,
@@ -3243,7 +3243,7 @@ impl serde::Serialize for WechatChannelsStatus {
     }
 }
 impl crate::de::Decode for WechatChannelsStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }

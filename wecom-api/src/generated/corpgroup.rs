@@ -25,7 +25,7 @@ pub struct AppShareInfoListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for AppShareInfoListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -60,7 +60,7 @@ pub struct AppShareInfoListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for AppShareInfoListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ending: fields.optional("ending")?,
@@ -110,7 +110,7 @@ impl serde::Serialize for BusinessType {
     }
 }
 impl crate::de::Decode for BusinessType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -131,7 +131,7 @@ pub struct Chain {
     pub chain_name: Option<String>,
 }
 impl crate::de::Decode for Chain {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -161,7 +161,7 @@ pub struct ChainContactCorp {
     pub contact_info_list: Vec<ChainContactInfo>,
 }
 impl crate::de::Decode for ChainContactCorp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corp_name: fields.required("corp_name")?,
@@ -212,7 +212,7 @@ impl serde::Serialize for ChainContactIdentity {
     }
 }
 impl crate::de::Decode for ChainContactIdentity {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -237,7 +237,7 @@ pub struct ChainContactInfo {
     pub user_custom_id: Option<String>,
 }
 impl crate::de::Decode for ChainContactInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -274,7 +274,7 @@ pub struct ChainCorpInfo {
     pub is_joined: Option<bool>,
 }
 impl crate::de::Decode for ChainCorpInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corp_name: fields.optional("corp_name")?,
@@ -311,7 +311,7 @@ pub struct ChainCorpInfoListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for ChainCorpInfoListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -343,7 +343,7 @@ pub struct ChainCorpInfoListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ChainCorpInfoListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_corps: fields.or_empty("group_corps")?,
@@ -372,7 +372,7 @@ pub struct ChainCorpInfoRequest {
     pub pending_corpid: Option<String>,
 }
 impl crate::de::Decode for ChainCorpInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -397,7 +397,7 @@ pub struct ChainExternalUseridInfo {
     pub external_userid: String,
 }
 impl crate::de::Decode for ChainExternalUseridInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -422,7 +422,7 @@ pub struct ChainExternalUseridToPendingIdRequest {
     pub external_userid: Vec<String>,
 }
 impl crate::de::Decode for ChainExternalUseridToPendingIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.optional("chat_id")?,
@@ -445,7 +445,7 @@ pub struct ChainExternalUseridToPendingIdResponse {
     pub result: Vec<ChainPendingIdItem>,
 }
 impl crate::de::Decode for ChainExternalUseridToPendingIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result: fields.or_empty("result")?,
@@ -475,7 +475,7 @@ pub struct ChainGroup {
     pub order: Option<i64>,
 }
 impl crate::de::Decode for ChainGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.required("groupid")?,
@@ -521,7 +521,7 @@ pub struct ChainGroupCorp {
     pub is_joined: Option<bool>,
 }
 impl crate::de::Decode for ChainGroupCorp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.optional("groupid")?,
@@ -551,7 +551,7 @@ pub struct ChainGroupGetRequest {
     pub groupid: Option<i64>,
 }
 impl crate::de::Decode for ChainGroupGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -574,7 +574,7 @@ pub struct ChainGroupGetResponse {
     pub groups: Vec<ChainGroup>,
 }
 impl crate::de::Decode for ChainGroupGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groups: fields.or_empty("groups")?,
@@ -605,7 +605,7 @@ pub struct ChainImportContactFailure {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for ChainImportContactFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobile: fields.optional("mobile")?,
@@ -642,7 +642,7 @@ pub struct ChainImportCorpFailure {
     pub contact_info_list: Vec<ChainImportContactFailure>,
 }
 impl crate::de::Decode for ChainImportCorpFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             custom_id: fields.optional("custom_id")?,
@@ -674,7 +674,7 @@ pub struct ChainImportResult {
     pub fail_list: Vec<ChainImportCorpFailure>,
 }
 impl crate::de::Decode for ChainImportResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.optional("chain_id")?,
@@ -700,7 +700,7 @@ pub struct ChainImportResultResponse {
     pub result: Option<ChainImportResult>,
 }
 impl crate::de::Decode for ChainImportResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.required("status")?,
@@ -753,7 +753,7 @@ impl serde::Serialize for ChainImportStatus {
     }
 }
 impl crate::de::Decode for ChainImportStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -802,7 +802,7 @@ impl serde::Serialize for ChainJobStatus {
     }
 }
 impl crate::de::Decode for ChainJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -821,7 +821,7 @@ pub struct ChainListResponse {
     pub chains: Vec<Chain>,
 }
 impl crate::de::Decode for ChainListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chains: fields.or_empty("chains")?,
@@ -845,7 +845,7 @@ pub struct ChainPendingIdItem {
     pub pending_id: Option<String>,
 }
 impl crate::de::Decode for ChainPendingIdItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -869,7 +869,7 @@ pub struct ChainRule {
     pub member_corp_range: MemberCorpRange,
 }
 impl crate::de::Decode for ChainRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             owner_corp_range: fields.required("owner_corp_range")?,
@@ -899,7 +899,7 @@ pub struct ChainUnionidToExternalUseridRequest {
     pub mass_call_ticket: Option<crate::Secret>,
 }
 impl crate::de::Decode for ChainUnionidToExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unionid: fields.required("unionid")?,
@@ -924,7 +924,7 @@ pub struct ChainUnionidToExternalUseridResponse {
     pub external_userid_info: Vec<ChainExternalUseridInfo>,
 }
 impl crate::de::Decode for ChainUnionidToExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid_info: fields.or_empty("external_userid_info")?,
@@ -947,7 +947,7 @@ pub struct ChainUnionidToPendingIdRequest {
     pub openid: String,
 }
 impl crate::de::Decode for ChainUnionidToPendingIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unionid: fields.required("unionid")?,
@@ -970,7 +970,7 @@ pub struct ChainUnionidToPendingIdResponse {
     pub pending_id: Option<String>,
 }
 impl crate::de::Decode for ChainUnionidToPendingIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pending_id: fields.optional("pending_id")?,
@@ -996,7 +996,7 @@ pub struct ChainUserCustomIdRequest {
     pub userid: String,
 }
 impl crate::de::Decode for ChainUserCustomIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1020,7 +1020,7 @@ pub struct ChainUserCustomIdResponse {
     pub user_custom_id: Option<String>,
 }
 impl crate::de::Decode for ChainUserCustomIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_custom_id: fields.optional("user_custom_id")?,
@@ -1046,7 +1046,7 @@ pub struct CorpGroupTokenRequest {
     pub agentid: i64,
 }
 impl crate::de::Decode for CorpGroupTokenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -1071,7 +1071,7 @@ pub struct CorpGroupTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for CorpGroupTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.required("access_token")?,
@@ -1093,7 +1093,7 @@ pub struct CorpSharedChainListRequest {
     pub corpid: String,
 }
 impl crate::de::Decode for CorpSharedChainListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -1116,7 +1116,7 @@ pub struct ImportChainContactRequest {
     pub contact_list: Vec<ChainContactCorp>,
 }
 impl crate::de::Decode for ImportChainContactRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1138,7 +1138,7 @@ pub struct ImportChainContactResponse {
     pub jobid: String,
 }
 impl crate::de::Decode for ImportChainContactResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -1163,7 +1163,7 @@ pub struct MemberCorpRange {
     pub corpids: Option<Vec<String>>,
 }
 impl crate::de::Decode for MemberCorpRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupids: fields.optional("groupids")?,
@@ -1189,7 +1189,7 @@ pub struct OwnerCorpRange {
     pub userids: Option<Vec<String>>,
 }
 impl crate::de::Decode for OwnerCorpRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             departmentids: fields.optional("departmentids")?,
@@ -1217,7 +1217,7 @@ pub struct RemoveCorpRequest {
     pub pending_corpid: Option<String>,
 }
 impl crate::de::Decode for RemoveCorpRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1242,7 +1242,7 @@ pub struct RuleAddRequest {
     pub rule_info: ChainRule,
 }
 impl crate::de::Decode for RuleAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1264,7 +1264,7 @@ pub struct RuleAddResponse {
     pub rule_id: i64,
 }
 impl crate::de::Decode for RuleAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -1286,7 +1286,7 @@ pub struct RuleGetInfoResponse {
     pub rule_info: Option<ChainRule>,
 }
 impl crate::de::Decode for RuleGetInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_info: fields.optional("rule_info")?,
@@ -1309,7 +1309,7 @@ pub struct RuleIdRequest {
     pub rule_id: i64,
 }
 impl crate::de::Decode for RuleIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1331,7 +1331,7 @@ pub struct RuleListIdsRequest {
     pub chain_id: String,
 }
 impl crate::de::Decode for RuleListIdsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1353,7 +1353,7 @@ pub struct RuleListIdsResponse {
     pub rule_ids: Vec<i64>,
 }
 impl crate::de::Decode for RuleListIdsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_ids: fields.or_empty("rule_ids")?,
@@ -1378,7 +1378,7 @@ pub struct RuleModifyRequest {
     pub rule_info: ChainRule,
 }
 impl crate::de::Decode for RuleModifyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1407,7 +1407,7 @@ pub struct SharedCorpApp {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for SharedCorpApp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -1432,7 +1432,7 @@ pub struct TransferSessionRequest {
     pub session_key: crate::Secret,
 }
 impl crate::de::Decode for TransferSessionRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1458,7 +1458,7 @@ pub struct TransferSessionResponse {
     pub session_key: Option<crate::Secret>,
 }
 impl crate::de::Decode for TransferSessionResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,

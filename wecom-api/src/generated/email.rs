@@ -20,7 +20,7 @@ pub struct EmailActRequest {
     pub act_type: EmailActType,
 }
 impl crate::de::Decode for EmailActRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -70,7 +70,7 @@ impl serde::Serialize for EmailActType {
     }
 }
 impl crate::de::Decode for EmailActType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -123,7 +123,7 @@ impl serde::Serialize for EmailAllowType {
     }
 }
 impl crate::de::Decode for EmailAllowType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -145,7 +145,7 @@ pub struct EmailAppAlias {
     pub alias_list: Vec<String>,
 }
 impl crate::de::Decode for EmailAppAlias {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             email: fields.optional("email")?,
@@ -169,7 +169,7 @@ pub struct EmailAttachment {
     pub content: String,
 }
 impl crate::de::Decode for EmailAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_name: fields.required("file_name")?,
@@ -200,7 +200,7 @@ pub struct EmailAuthCode {
     pub remark: Option<String>,
 }
 impl crate::de::Decode for EmailAuthCode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_code_id: fields.required("auth_code_id")?,
@@ -225,7 +225,7 @@ pub struct EmailAuthCodeInfo {
     pub remark: Option<String>,
 }
 impl crate::de::Decode for EmailAuthCodeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             remark: fields.optional("remark")?,
@@ -247,7 +247,7 @@ pub struct EmailAuthCodeListResponse {
     pub auth_code_list: Vec<EmailAuthCode>,
 }
 impl crate::de::Decode for EmailAuthCodeListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_code_list: fields.or_empty("auth_code_list")?,
@@ -296,7 +296,7 @@ pub struct EmailComposeSendRequest {
     pub enable_id_trans: Option<bool>,
 }
 impl crate::de::Decode for EmailComposeSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to: fields.required("to")?,
@@ -354,7 +354,7 @@ impl serde::Serialize for EmailContentType {
     }
 }
 impl crate::de::Decode for EmailContentType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -375,7 +375,7 @@ pub struct EmailDeleteAuthCodeRequest {
     pub auth_code_id: i64,
 }
 impl crate::de::Decode for EmailDeleteAuthCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -424,7 +424,7 @@ impl serde::Serialize for EmailFuzzy {
     }
 }
 impl crate::de::Decode for EmailFuzzy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -450,7 +450,7 @@ pub struct EmailGetMailListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for EmailGetMailListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_time: fields.required("begin_time")?,
@@ -481,7 +481,7 @@ pub struct EmailGetMailListResponse {
     pub mail_list: Vec<EmailMailId>,
 }
 impl crate::de::Decode for EmailGetMailListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -531,7 +531,7 @@ pub struct EmailGroup {
     pub allow_taglist: Option<EmailIdList>,
 }
 impl crate::de::Decode for EmailGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.required("groupid")?,
@@ -564,7 +564,7 @@ pub struct EmailGroupBrief {
     pub groupname: Option<String>,
 }
 impl crate::de::Decode for EmailGroupBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.required("groupid")?,
@@ -612,7 +612,7 @@ pub struct EmailGroupCreateRequest {
     pub allow_taglist: Option<EmailIdList>,
 }
 impl crate::de::Decode for EmailGroupCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.required("groupid")?,
@@ -642,7 +642,7 @@ pub struct EmailGroupDeleteRequest {
     pub groupid: String,
 }
 impl crate::de::Decode for EmailGroupDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.required("groupid")?,
@@ -667,7 +667,7 @@ pub struct EmailGroupSearchResponse {
     pub groups: Vec<EmailGroupBrief>,
 }
 impl crate::de::Decode for EmailGroupSearchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             count: fields.optional("count")?,
@@ -716,7 +716,7 @@ pub struct EmailGroupUpdateRequest {
     pub allow_taglist: Option<EmailIdList>,
 }
 impl crate::de::Decode for EmailGroupUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.required("groupid")?,
@@ -747,7 +747,7 @@ pub struct EmailIdList {
     pub list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for EmailIdList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             list: fields.optional("list")?,
@@ -768,7 +768,7 @@ pub struct EmailMailId {
     pub mail_id: String,
 }
 impl crate::de::Decode for EmailMailId {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mail_id: fields.required("mail_id")?,
@@ -796,7 +796,7 @@ pub struct EmailMeeting {
     pub meeting_admins: Option<EmailUserIds>,
 }
 impl crate::de::Decode for EmailMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option: fields.optional("option")?,
@@ -844,7 +844,7 @@ pub struct EmailMeetingOption {
     pub water_mark_type: Option<i64>,
 }
 impl crate::de::Decode for EmailMeetingOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             password: fields.optional("password")?,
@@ -873,7 +873,7 @@ pub struct EmailNewCountResponse {
     pub count: i64,
 }
 impl crate::de::Decode for EmailNewCountResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             count: fields.required("count")?,
@@ -897,7 +897,7 @@ pub struct EmailOption {
     pub value: String,
 }
 impl crate::de::Decode for EmailOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option_type: fields.required("type")?,
@@ -922,7 +922,7 @@ pub struct EmailOptionGetRequest {
     pub types: Vec<EmailOptionType>,
 }
 impl crate::de::Decode for EmailOptionGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -945,7 +945,7 @@ pub struct EmailOptionGetResponse {
     pub option: Option<EmailOptions>,
 }
 impl crate::de::Decode for EmailOptionGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option: fields.optional("option")?,
@@ -1001,7 +1001,7 @@ impl serde::Serialize for EmailOptionType {
     }
 }
 impl crate::de::Decode for EmailOptionType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1021,7 +1021,7 @@ pub struct EmailOptionUpdateRequest {
     pub option: EmailOptions,
 }
 impl crate::de::Decode for EmailOptionUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1044,7 +1044,7 @@ pub struct EmailOptions {
     pub list: Option<Vec<EmailOption>>,
 }
 impl crate::de::Decode for EmailOptions {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             list: fields.optional("list")?,
@@ -1085,7 +1085,7 @@ pub struct EmailPublicCreateRequest {
     pub auth_code_info: Option<EmailAuthCodeInfo>,
 }
 impl crate::de::Decode for EmailPublicCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             email: fields.required("email")?,
@@ -1118,7 +1118,7 @@ pub struct EmailPublicCreateResponse {
     pub auth_code: Option<crate::Secret>,
 }
 impl crate::de::Decode for EmailPublicCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1141,7 +1141,7 @@ pub struct EmailPublicGetRequest {
     pub id_list: Vec<i64>,
 }
 impl crate::de::Decode for EmailPublicGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id_list: fields.required("id_list")?,
@@ -1163,7 +1163,7 @@ pub struct EmailPublicGetResponse {
     pub list: Vec<EmailPublicMailbox>,
 }
 impl crate::de::Decode for EmailPublicGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             list: fields.or_empty("list")?,
@@ -1184,7 +1184,7 @@ pub struct EmailPublicIdRequest {
     pub id: i64,
 }
 impl crate::de::Decode for EmailPublicIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self { id: fields.required("id")? })
     }
@@ -1221,7 +1221,7 @@ pub struct EmailPublicMailbox {
     pub alias_list: Option<EmailStringList>,
 }
 impl crate::de::Decode for EmailPublicMailbox {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1254,7 +1254,7 @@ pub struct EmailPublicMailboxBrief {
     pub name: Option<String>,
 }
 impl crate::de::Decode for EmailPublicMailboxBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1278,7 +1278,7 @@ pub struct EmailPublicSearchResponse {
     pub list: Vec<EmailPublicMailboxBrief>,
 }
 impl crate::de::Decode for EmailPublicSearchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             list: fields.or_empty("list")?,
@@ -1323,7 +1323,7 @@ pub struct EmailPublicUpdateRequest {
     pub auth_code_info: Option<EmailAuthCodeInfo>,
 }
 impl crate::de::Decode for EmailPublicUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1355,7 +1355,7 @@ pub struct EmailPublicUpdateResponse {
     pub auth_code: Option<crate::Secret>,
 }
 impl crate::de::Decode for EmailPublicUpdateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_code_id: fields.optional("auth_code_id")?,
@@ -1377,7 +1377,7 @@ pub struct EmailReadMailRequest {
     pub mail_id: String,
 }
 impl crate::de::Decode for EmailReadMailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mail_id: fields.required("mail_id")?,
@@ -1399,7 +1399,7 @@ pub struct EmailReadMailResponse {
     pub mail_data: Option<String>,
 }
 impl crate::de::Decode for EmailReadMailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mail_data: fields.optional("mail_data")?,
@@ -1424,7 +1424,7 @@ pub struct EmailRecipients {
     pub userids: Option<Vec<String>>,
 }
 impl crate::de::Decode for EmailRecipients {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             emails: fields.optional("emails")?,
@@ -1460,7 +1460,7 @@ pub struct EmailSchedule {
     pub reminders: Option<EmailScheduleReminders>,
 }
 impl crate::de::Decode for EmailSchedule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.optional("schedule_id")?,
@@ -1514,7 +1514,7 @@ impl serde::Serialize for EmailScheduleMethod {
     }
 }
 impl crate::de::Decode for EmailScheduleMethod {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -1576,7 +1576,7 @@ pub struct EmailScheduleReminders {
     pub repeat_until: Option<i64>,
 }
 impl crate::de::Decode for EmailScheduleReminders {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_remind: fields.optional("is_remind")?,
@@ -1609,7 +1609,7 @@ pub struct EmailStringList {
     pub list: Option<Vec<String>>,
 }
 impl crate::de::Decode for EmailStringList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             list: fields.optional("list")?,
@@ -1630,7 +1630,7 @@ pub struct EmailUpdateAliasRequest {
     pub new_email: String,
 }
 impl crate::de::Decode for EmailUpdateAliasRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             new_email: fields.required("new_email")?,
@@ -1652,7 +1652,7 @@ pub struct EmailUserIds {
     pub userids: Option<Vec<String>>,
 }
 impl crate::de::Decode for EmailUserIds {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.optional("userids")?,
@@ -1673,7 +1673,7 @@ pub struct EmailUserRequest {
     pub userid: String,
 }
 impl crate::de::Decode for EmailUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1694,7 +1694,7 @@ pub struct EmailVipBatchRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for EmailVipBatchRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -1719,7 +1719,7 @@ pub struct EmailVipBatchResponse {
     pub fail_userid_list: Vec<String>,
 }
 impl crate::de::Decode for EmailVipBatchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             succ_userid_list: fields.or_empty("succ_userid_list")?,
@@ -1745,7 +1745,7 @@ pub struct EmailVipListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for EmailVipListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1774,7 +1774,7 @@ pub struct EmailVipListResponse {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for EmailVipListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,

@@ -20,7 +20,7 @@ pub struct AcquisitionChatInfo {
     pub state: Option<String>,
 }
 impl crate::de::Decode for AcquisitionChatInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             recv_msg_cnt: fields.optional("recv_msg_cnt")?,
@@ -43,7 +43,7 @@ pub struct AcquisitionChatInfoRequest {
     pub chat_key: String,
 }
 impl crate::de::Decode for AcquisitionChatInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_key: fields.required("chat_key")?,
@@ -71,7 +71,7 @@ pub struct AcquisitionChatInfoResponse {
     pub chat_info: Option<AcquisitionChatInfo>,
 }
 impl crate::de::Decode for AcquisitionChatInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -125,7 +125,7 @@ impl serde::Serialize for AcquisitionChatStatus {
     }
 }
 impl crate::de::Decode for AcquisitionChatStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -152,7 +152,7 @@ pub struct AcquisitionCustomer {
     pub state: Option<String>,
 }
 impl crate::de::Decode for AcquisitionCustomer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -182,7 +182,7 @@ pub struct AcquisitionCustomerListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for AcquisitionCustomerListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.required("link_id")?,
@@ -209,7 +209,7 @@ pub struct AcquisitionCustomerListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for AcquisitionCustomerListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             customer_list: fields.or_empty("customer_list")?,
@@ -244,7 +244,7 @@ pub struct AcquisitionLink {
     pub skip_verify: Option<bool>,
 }
 impl crate::de::Decode for AcquisitionLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.optional("link_id")?,
@@ -281,7 +281,7 @@ pub struct AcquisitionLinkCreateRequest {
     pub mark_source: Option<bool>,
 }
 impl crate::de::Decode for AcquisitionLinkCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_name: fields.required("link_name")?,
@@ -306,7 +306,7 @@ pub struct AcquisitionLinkCreateResponse {
     pub link: AcquisitionLink,
 }
 impl crate::de::Decode for AcquisitionLinkCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link: fields.required("link")?,
@@ -333,7 +333,7 @@ pub struct AcquisitionLinkGetResponse {
     pub priority_option: Option<PriorityOption>,
 }
 impl crate::de::Decode for AcquisitionLinkGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link: fields.required("link")?,
@@ -356,7 +356,7 @@ pub struct AcquisitionLinkIdRequest {
     pub link_id: String,
 }
 impl crate::de::Decode for AcquisitionLinkIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.required("link_id")?,
@@ -381,7 +381,7 @@ pub struct AcquisitionLinkListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for AcquisitionLinkListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             limit: fields.optional("limit")?,
@@ -407,7 +407,7 @@ pub struct AcquisitionLinkListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for AcquisitionLinkListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id_list: fields.or_empty("link_id_list")?,
@@ -444,7 +444,7 @@ pub struct AcquisitionLinkUpdateRequest {
     pub mark_source: Option<bool>,
 }
 impl crate::de::Decode for AcquisitionLinkUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.required("link_id")?,
@@ -477,7 +477,7 @@ pub struct AcquisitionPermitResponse {
     pub tag_list: Vec<i64>,
 }
 impl crate::de::Decode for AcquisitionPermitResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.or_empty("user_list")?,
@@ -504,7 +504,7 @@ pub struct AcquisitionQuota {
     pub balance: Option<i64>,
 }
 impl crate::de::Decode for AcquisitionQuota {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             expire_date: fields.optional("expire_date")?,
@@ -533,7 +533,7 @@ pub struct AcquisitionQuotaResponse {
     pub quota_list: Vec<AcquisitionQuota>,
 }
 impl crate::de::Decode for AcquisitionQuotaResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -560,7 +560,7 @@ pub struct AcquisitionRange {
     pub department_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for AcquisitionRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.optional("user_list")?,
@@ -586,7 +586,7 @@ pub struct AcquisitionStatisticRequest {
     pub end_time: i64,
 }
 impl crate::de::Decode for AcquisitionStatisticRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.required("link_id")?,
@@ -613,7 +613,7 @@ pub struct AcquisitionStatisticResponse {
     pub new_customer_cnt: Option<i64>,
 }
 impl crate::de::Decode for AcquisitionStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             click_link_customer_cnt: fields.optional("click_link_customer_cnt")?,
@@ -746,7 +746,7 @@ impl serde::Serialize for AddWay {
     }
 }
 impl crate::de::Decode for AddWay {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -768,7 +768,7 @@ pub struct ApplicableRange {
     pub department_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for ApplicableRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.optional("user_list")?,
@@ -791,7 +791,7 @@ pub struct Attachment {
     pub content: AttachmentContent,
 }
 impl crate::de::Decode for Attachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.flattened()?,
@@ -899,31 +899,31 @@ impl serde::Serialize for AttachmentContent {
     }
 }
 impl crate::de::Decode for AttachmentContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::Miniprogram);
+            return crate::union::content(&fields, "miniprogram").map(Self::Miniprogram);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for AttachmentContent {
@@ -946,7 +946,7 @@ pub struct BatchGetByUserRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for BatchGetByUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -976,7 +976,7 @@ pub struct BatchGetByUserResponse {
     pub fail_info: Option<BatchGetFailInfo>,
 }
 impl crate::de::Decode for BatchGetByUserResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_contact_list: fields.or_empty("external_contact_list")?,
@@ -1000,7 +1000,7 @@ pub struct BatchGetFailInfo {
     pub unlicensed_userid_list: Vec<String>,
 }
 impl crate::de::Decode for BatchGetFailInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unlicensed_userid_list: fields.or_empty("unlicensed_userid_list")?,
@@ -1021,7 +1021,7 @@ pub struct BatchToExternalUseridRequest {
     pub mobiles: Vec<String>,
 }
 impl crate::de::Decode for BatchToExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobiles: fields.required("mobiles")?,
@@ -1046,7 +1046,7 @@ pub struct BatchToExternalUseridResponse {
     pub fail_list: Vec<MobileConvertFailure>,
 }
 impl crate::de::Decode for BatchToExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             success_list: fields.or_empty("success_list")?,
@@ -1096,7 +1096,7 @@ impl serde::Serialize for ChatType {
     }
 }
 impl crate::de::Decode for ChatType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -1115,7 +1115,7 @@ pub struct CompAuthApp {
     pub agentid: i64,
 }
 impl crate::de::Decode for CompAuthApp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -1146,7 +1146,7 @@ pub struct CompAuthInfoResponse {
     pub auth_apps: Vec<CompAuthApp>,
 }
 impl crate::de::Decode for CompAuthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pay_mode: fields.optional("pay_mode")?,
@@ -1180,7 +1180,7 @@ pub struct Conclusions {
     pub miniprogram: Option<MiniprogramContent>,
 }
 impl crate::de::Decode for Conclusions {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -1231,7 +1231,7 @@ impl serde::Serialize for ContactScene {
     }
 }
 impl crate::de::Decode for ContactScene {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1297,7 +1297,7 @@ pub struct ContactWay {
     pub conclusions: Option<Conclusions>,
 }
 impl crate::de::Decode for ContactWay {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1376,7 +1376,7 @@ pub struct ContactWayAddRequest {
     pub conclusions: Option<Conclusions>,
 }
 impl crate::de::Decode for ContactWayAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             way_type: fields.required("type")?,
@@ -1414,7 +1414,7 @@ pub struct ContactWayAddResponse {
     pub qr_code: Option<String>,
 }
 impl crate::de::Decode for ContactWayAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1438,7 +1438,7 @@ pub struct ContactWayCloseTempChatRequest {
     pub external_userid: String,
 }
 impl crate::de::Decode for ContactWayCloseTempChatRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1460,7 +1460,7 @@ pub struct ContactWayDeleteRequest {
     pub config_id: String,
 }
 impl crate::de::Decode for ContactWayDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1481,7 +1481,7 @@ pub struct ContactWayGetRequest {
     pub config_id: String,
 }
 impl crate::de::Decode for ContactWayGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1502,7 +1502,7 @@ pub struct ContactWayGetResponse {
     pub contact_way: ContactWay,
 }
 impl crate::de::Decode for ContactWayGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             contact_way: fields.required("contact_way")?,
@@ -1523,7 +1523,7 @@ pub struct ContactWayId {
     pub config_id: String,
 }
 impl crate::de::Decode for ContactWayId {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1554,7 +1554,7 @@ pub struct ContactWayListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ContactWayListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.optional("start_time")?,
@@ -1582,7 +1582,7 @@ pub struct ContactWayListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ContactWayListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             contact_way: fields.or_empty("contact_way")?,
@@ -1631,7 +1631,7 @@ impl serde::Serialize for ContactWayType {
     }
 }
 impl crate::de::Decode for ContactWayType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1685,7 +1685,7 @@ pub struct ContactWayUpdateRequest {
     pub conclusions: Option<Conclusions>,
 }
 impl crate::de::Decode for ContactWayUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1718,7 +1718,7 @@ pub struct ConvertToOpenidRequest {
     pub external_userid: String,
 }
 impl crate::de::Decode for ConvertToOpenidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -1740,7 +1740,7 @@ pub struct ConvertToOpenidResponse {
     pub openid: Option<String>,
 }
 impl crate::de::Decode for ConvertToOpenidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             openid: fields.optional("openid")?,
@@ -1773,7 +1773,7 @@ pub struct CorpTag {
     pub deleted: Option<bool>,
 }
 impl crate::de::Decode for CorpTag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1810,7 +1810,7 @@ pub struct CorpTagAddRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for CorpTagAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.optional("group_id")?,
@@ -1836,7 +1836,7 @@ pub struct CorpTagAddResponse {
     pub tag_group: Option<CorpTagGroup>,
 }
 impl crate::de::Decode for CorpTagAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_group: fields.optional("tag_group")?,
@@ -1864,7 +1864,7 @@ pub struct CorpTagDeleteRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for CorpTagDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_id: fields.optional("tag_id")?,
@@ -1896,7 +1896,7 @@ pub struct CorpTagEditRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for CorpTagEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1935,7 +1935,7 @@ pub struct CorpTagGroup {
     pub tag: Vec<CorpTag>,
 }
 impl crate::de::Decode for CorpTagGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1965,7 +1965,7 @@ pub struct CorpTagListRequest {
     pub group_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for CorpTagListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_id: fields.optional("tag_id")?,
@@ -1988,7 +1988,7 @@ pub struct CorpTagListResponse {
     pub tag_group: Vec<CorpTagGroup>,
 }
 impl crate::de::Decode for CorpTagListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_group: fields.or_empty("tag_group")?,
@@ -2036,7 +2036,7 @@ impl serde::Serialize for CreateType {
     }
 }
 impl crate::de::Decode for CreateType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2085,7 +2085,7 @@ impl serde::Serialize for CustomerGender {
     }
 }
 impl crate::de::Decode for CustomerGender {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2118,7 +2118,7 @@ pub struct CustomerStrategy {
     pub privilege: Option<CustomerStrategyPrivilege>,
 }
 impl crate::de::Decode for CustomerStrategy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -2154,7 +2154,7 @@ pub struct CustomerStrategyCreateRequest {
     pub range: Vec<StrategyRange>,
 }
 impl crate::de::Decode for CustomerStrategyCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_id: fields.optional("parent_id")?,
@@ -2194,7 +2194,7 @@ pub struct CustomerStrategyEditRequest {
     pub range_del: Option<Vec<StrategyRangeChange>>,
 }
 impl crate::de::Decode for CustomerStrategyEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -2220,7 +2220,7 @@ pub struct CustomerStrategyGetResponse {
     pub strategy: CustomerStrategy,
 }
 impl crate::de::Decode for CustomerStrategyGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy: fields.required("strategy")?,
@@ -2245,7 +2245,7 @@ pub struct CustomerStrategyListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for CustomerStrategyListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -2271,7 +2271,7 @@ pub struct CustomerStrategyListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for CustomerStrategyListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy: fields.or_empty("strategy")?,
@@ -2354,7 +2354,7 @@ pub struct CustomerStrategyPrivilege {
     pub manage_customer_tag: Option<bool>,
 }
 impl crate::de::Decode for CustomerStrategyPrivilege {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             view_customer_list: fields.optional("view_customer_list")?,
@@ -2398,7 +2398,7 @@ pub struct CustomerWithFollowInfo {
     pub follow_info: Option<FollowInfo>,
 }
 impl crate::de::Decode for CustomerWithFollowInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_contact: fields.required("external_contact")?,
@@ -2423,7 +2423,7 @@ pub struct DailyGroupChatStat {
     pub data: Option<GroupChatStatData>,
 }
 impl crate::de::Decode for DailyGroupChatStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stat_time: fields.required("stat_time")?,
@@ -2448,7 +2448,7 @@ pub struct ExternalAttr {
     pub value: ExternalAttrValue,
 }
 impl crate::de::Decode for ExternalAttr {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -2477,7 +2477,7 @@ pub struct ExternalAttrMiniprogram {
     pub title: Option<String>,
 }
 impl crate::de::Decode for ExternalAttrMiniprogram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.optional("appid")?,
@@ -2501,7 +2501,7 @@ pub struct ExternalAttrText {
     pub value: Option<String>,
 }
 impl crate::de::Decode for ExternalAttrText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value: fields.optional("value")?,
@@ -2577,21 +2577,21 @@ impl serde::Serialize for ExternalAttrValue {
     }
 }
 impl crate::de::Decode for ExternalAttrValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("type") {
             return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(0)) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(1)) {
-            return crate::union::content(fields, "web").map(Self::Web);
+            return crate::union::content(&fields, "web").map(Self::Web);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(2)) {
-            return crate::union::content(fields, "miniprogram").map(Self::Miniprogram);
+            return crate::union::content(&fields, "miniprogram").map(Self::Miniprogram);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for ExternalAttrValue {
@@ -2612,7 +2612,7 @@ pub struct ExternalAttrWeb {
     pub title: Option<String>,
 }
 impl crate::de::Decode for ExternalAttrWeb {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.optional("url")?,
@@ -2661,7 +2661,7 @@ pub struct ExternalContact {
     pub external_profile: Option<ExternalProfile>,
 }
 impl crate::de::Decode for ExternalContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -2697,7 +2697,7 @@ pub struct ExternalContactGetResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ExternalContactGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_contact: fields.required("external_contact")?,
@@ -2747,7 +2747,7 @@ impl serde::Serialize for ExternalContactKind {
     }
 }
 impl crate::de::Decode for ExternalContactKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2766,7 +2766,7 @@ pub struct ExternalContactListResponse {
     pub external_userids: Vec<String>,
 }
 impl crate::de::Decode for ExternalContactListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userids: fields.or_empty("external_userid")?,
@@ -2804,7 +2804,7 @@ pub struct ExternalContactRemarkRequest {
     pub remark_pic_mediaid: Option<String>,
 }
 impl crate::de::Decode for ExternalContactRemarkRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2832,7 +2832,7 @@ pub struct ExternalProfile {
     pub external_attr: Vec<ExternalAttr>,
 }
 impl crate::de::Decode for ExternalProfile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_attr: fields.or_empty("external_attr")?,
@@ -2853,7 +2853,7 @@ pub struct ExternalUseridRequest {
     pub external_userid: String,
 }
 impl crate::de::Decode for ExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -2875,7 +2875,7 @@ pub struct ExternalUseridResponse {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for ExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.optional("external_userid")?,
@@ -2902,7 +2902,7 @@ pub struct FailedChat {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for FailedChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -2925,7 +2925,7 @@ pub struct FileContent {
     pub media_id: String,
 }
 impl crate::de::Decode for FileContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2946,7 +2946,7 @@ pub struct FinishMigrationRequest {
     pub corpid: String,
 }
 impl crate::de::Decode for FinishMigrationRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2997,7 +2997,7 @@ pub struct FollowInfo {
     pub wechat_channels: Option<WechatChannelsSource>,
 }
 impl crate::de::Decode for FollowInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3058,7 +3058,7 @@ pub struct FollowUser {
     pub wechat_channels: Option<WechatChannelsSource>,
 }
 impl crate::de::Decode for FollowUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3090,7 +3090,7 @@ pub struct FollowUserListResponse {
     pub follow_user: Vec<String>,
 }
 impl crate::de::Decode for FollowUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             follow_user: fields.or_empty("follow_user")?,
@@ -3121,7 +3121,7 @@ pub struct FollowUserTag {
     pub kind: Option<FollowUserTagKind>,
 }
 impl crate::de::Decode for FollowUserTag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_name: fields.optional("group_name")?,
@@ -3176,7 +3176,7 @@ impl serde::Serialize for FollowUserTagKind {
     }
 }
 impl crate::de::Decode for FollowUserTagKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3196,7 +3196,7 @@ pub struct FromServiceExternalUseridRequest {
     pub source_agentid: i64,
 }
 impl crate::de::Decode for FromServiceExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -3239,7 +3239,7 @@ pub struct GroupChat {
     pub member_version: Option<String>,
 }
 impl crate::de::Decode for GroupChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -3267,7 +3267,7 @@ pub struct GroupChatAdmin {
     pub userid: String,
 }
 impl crate::de::Decode for GroupChatAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3294,7 +3294,7 @@ pub struct GroupChatGetRequest {
     pub need_name: Option<bool>,
 }
 impl crate::de::Decode for GroupChatGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -3316,7 +3316,7 @@ pub struct GroupChatGetResponse {
     pub group_chat: GroupChat,
 }
 impl crate::de::Decode for GroupChatGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_chat: fields.required("group_chat")?,
@@ -3338,7 +3338,7 @@ pub struct GroupChatInvitor {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for GroupChatInvitor {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -3368,7 +3368,7 @@ pub struct GroupChatListRequest {
     pub limit: i64,
 }
 impl crate::de::Decode for GroupChatListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status_filter: fields.optional("status_filter")?,
@@ -3396,7 +3396,7 @@ pub struct GroupChatListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for GroupChatListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_chat_list: fields.or_empty("group_chat_list")?,
@@ -3442,7 +3442,7 @@ pub struct GroupChatMember {
     pub state: Option<String>,
 }
 impl crate::de::Decode for GroupChatMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3498,7 +3498,7 @@ impl serde::Serialize for GroupChatMemberKind {
     }
 }
 impl crate::de::Decode for GroupChatMemberKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3518,7 +3518,7 @@ pub struct GroupChatNewExternalUseridRequest {
     pub external_userid_list: Vec<String>,
 }
 impl crate::de::Decode for GroupChatNewExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -3575,7 +3575,7 @@ impl serde::Serialize for GroupChatOrderBy {
     }
 }
 impl crate::de::Decode for GroupChatOrderBy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3615,7 +3615,7 @@ pub struct GroupChatStatData {
     pub migrate_trainee_chat_cnt: Option<i64>,
 }
 impl crate::de::Decode for GroupChatStatData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             new_chat_cnt: fields.optional("new_chat_cnt")?,
@@ -3648,7 +3648,7 @@ pub struct GroupChatStatisticByDayRequest {
     pub owner_filter: StatOwnerFilter,
 }
 impl crate::de::Decode for GroupChatStatisticByDayRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             day_begin_time: fields.required("day_begin_time")?,
@@ -3672,7 +3672,7 @@ pub struct GroupChatStatisticByDayResponse {
     pub items: Vec<DailyGroupChatStat>,
 }
 impl crate::de::Decode for GroupChatStatisticByDayResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -3713,7 +3713,7 @@ pub struct GroupChatStatisticRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for GroupChatStatisticRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             day_begin_time: fields.required("day_begin_time")?,
@@ -3747,7 +3747,7 @@ pub struct GroupChatStatisticResponse {
     pub items: Vec<OwnerGroupChatStat>,
 }
 impl crate::de::Decode for GroupChatStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -3805,7 +3805,7 @@ impl serde::Serialize for GroupChatStatus {
     }
 }
 impl crate::de::Decode for GroupChatStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3858,7 +3858,7 @@ impl serde::Serialize for GroupChatStatusFilter {
     }
 }
 impl crate::de::Decode for GroupChatStatusFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3879,7 +3879,7 @@ pub struct GroupChatSummary {
     pub status: Option<GroupChatStatus>,
 }
 impl crate::de::Decode for GroupChatSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -3903,7 +3903,7 @@ pub struct GroupChatTransferRequest {
     pub new_owner: String,
 }
 impl crate::de::Decode for GroupChatTransferRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id_list: fields.required("chat_id_list")?,
@@ -3926,7 +3926,7 @@ pub struct GroupChatTransferResponse {
     pub failed_chat_list: Vec<FailedChat>,
 }
 impl crate::de::Decode for GroupChatTransferResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             failed_chat_list: fields.or_empty("failed_chat_list")?,
@@ -3962,7 +3962,7 @@ pub struct GroupMsg {
     pub attachments: Vec<SentAttachment>,
 }
 impl crate::de::Decode for GroupMsg {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -4019,7 +4019,7 @@ impl serde::Serialize for GroupMsgFilterType {
     }
 }
 impl crate::de::Decode for GroupMsgFilterType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4053,7 +4053,7 @@ pub struct GroupMsgListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for GroupMsgListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_type: fields.required("chat_type")?,
@@ -4084,7 +4084,7 @@ pub struct GroupMsgListResponse {
     pub group_msg_list: Vec<GroupMsg>,
 }
 impl crate::de::Decode for GroupMsgListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4110,7 +4110,7 @@ pub struct GroupMsgResultLegacyResponse {
     pub detail_list: Vec<GroupMsgSendResult>,
 }
 impl crate::de::Decode for GroupMsgResultLegacyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             check_status: fields.optional("check_status")?,
@@ -4145,7 +4145,7 @@ pub struct GroupMsgSendResult {
     pub send_time: Option<i64>,
 }
 impl crate::de::Decode for GroupMsgSendResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.optional("external_userid")?,
@@ -4178,7 +4178,7 @@ pub struct GroupMsgSendResultRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for GroupMsgSendResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -4206,7 +4206,7 @@ pub struct GroupMsgSendResultResponse {
     pub send_list: Vec<GroupMsgSendResult>,
 }
 impl crate::de::Decode for GroupMsgSendResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4263,7 +4263,7 @@ impl serde::Serialize for GroupMsgSendStatus {
     }
 }
 impl crate::de::Decode for GroupMsgSendStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4287,7 +4287,7 @@ pub struct GroupMsgTask {
     pub send_time: Option<i64>,
 }
 impl crate::de::Decode for GroupMsgTask {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -4316,7 +4316,7 @@ pub struct GroupMsgTaskRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for GroupMsgTaskRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -4343,7 +4343,7 @@ pub struct GroupMsgTaskResponse {
     pub task_list: Vec<GroupMsgTask>,
 }
 impl crate::de::Decode for GroupMsgTaskResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4396,7 +4396,7 @@ impl serde::Serialize for GroupMsgTaskStatus {
     }
 }
 impl crate::de::Decode for GroupMsgTaskStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4438,7 +4438,7 @@ pub struct GroupMsgV1 {
     pub video: Option<VideoContent>,
 }
 impl crate::de::Decode for GroupMsgV1 {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -4471,7 +4471,7 @@ pub struct GroupMsgV1Response {
     pub group_msg_list: Vec<GroupMsgV1>,
 }
 impl crate::de::Decode for GroupMsgV1Response {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4494,7 +4494,7 @@ pub struct GroupWelcomeImage {
     pub pic_url: Option<String>,
 }
 impl crate::de::Decode for GroupWelcomeImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pic_url: fields.optional("pic_url")?,
@@ -4531,7 +4531,7 @@ pub struct GroupWelcomeTemplate {
     pub video: Option<VideoContent>,
 }
 impl crate::de::Decode for GroupWelcomeTemplate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -4582,7 +4582,7 @@ pub struct GroupWelcomeTemplateAddRequest {
     pub notify: Option<bool>,
 }
 impl crate::de::Decode for GroupWelcomeTemplateAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -4610,7 +4610,7 @@ pub struct GroupWelcomeTemplateAddResponse {
     pub template_id: String,
 }
 impl crate::de::Decode for GroupWelcomeTemplateAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -4634,7 +4634,7 @@ pub struct GroupWelcomeTemplateDeleteRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for GroupWelcomeTemplateDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -4677,7 +4677,7 @@ pub struct GroupWelcomeTemplateEditRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for GroupWelcomeTemplateEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -4705,7 +4705,7 @@ pub struct GroupWelcomeTemplateGetRequest {
     pub template_id: String,
 }
 impl crate::de::Decode for GroupWelcomeTemplateGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -4730,7 +4730,7 @@ pub struct ImageContent {
     pub pic_url: Option<String>,
 }
 impl crate::de::Decode for ImageContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.optional("media_id")?,
@@ -4753,7 +4753,7 @@ pub struct InterceptExtraRule {
     pub semantics_list: Option<Vec<InterceptSemantics>>,
 }
 impl crate::de::Decode for InterceptExtraRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             semantics_list: fields.optional("semantics_list")?,
@@ -4792,7 +4792,7 @@ pub struct InterceptRule {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for InterceptRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -4828,7 +4828,7 @@ pub struct InterceptRuleAddRequest {
     pub applicable_range: ApplicableRange,
 }
 impl crate::de::Decode for InterceptRuleAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_name: fields.required("rule_name")?,
@@ -4853,7 +4853,7 @@ pub struct InterceptRuleAddResponse {
     pub rule_id: String,
 }
 impl crate::de::Decode for InterceptRuleAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -4874,7 +4874,7 @@ pub struct InterceptRuleGetResponse {
     pub rule: InterceptRule,
 }
 impl crate::de::Decode for InterceptRuleGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule: fields.required("rule")?,
@@ -4895,7 +4895,7 @@ pub struct InterceptRuleIdRequest {
     pub rule_id: String,
 }
 impl crate::de::Decode for InterceptRuleIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -4917,7 +4917,7 @@ pub struct InterceptRuleListResponse {
     pub rule_list: Vec<InterceptRuleSummary>,
 }
 impl crate::de::Decode for InterceptRuleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_list: fields.or_empty("rule_list")?,
@@ -4944,7 +4944,7 @@ pub struct InterceptRuleSummary {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for InterceptRuleSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -4985,7 +4985,7 @@ pub struct InterceptRuleUpdateRequest {
     pub remove_applicable_range: Option<ApplicableRange>,
 }
 impl crate::de::Decode for InterceptRuleUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -5043,7 +5043,7 @@ impl serde::Serialize for InterceptSemantics {
     }
 }
 impl crate::de::Decode for InterceptSemantics {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5088,7 +5088,7 @@ impl serde::Serialize for InterceptType {
     }
 }
 impl crate::de::Decode for InterceptType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5137,7 +5137,7 @@ impl serde::Serialize for JoinScene {
     }
 }
 impl crate::de::Decode for JoinScene {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5182,7 +5182,7 @@ pub struct JoinWay {
     pub state: Option<String>,
 }
 impl crate::de::Decode for JoinWay {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -5234,7 +5234,7 @@ pub struct JoinWayAddRequest {
     pub mark_source: Option<bool>,
 }
 impl crate::de::Decode for JoinWayAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             scene: fields.required("scene")?,
@@ -5262,7 +5262,7 @@ pub struct JoinWayAddResponse {
     pub config_id: String,
 }
 impl crate::de::Decode for JoinWayAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -5283,7 +5283,7 @@ pub struct JoinWayDeleteRequest {
     pub config_id: String,
 }
 impl crate::de::Decode for JoinWayDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -5304,7 +5304,7 @@ pub struct JoinWayGetRequest {
     pub config_id: String,
 }
 impl crate::de::Decode for JoinWayGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -5325,7 +5325,7 @@ pub struct JoinWayGetResponse {
     pub join_way: JoinWay,
 }
 impl crate::de::Decode for JoinWayGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             join_way: fields.required("join_way")?,
@@ -5371,7 +5371,7 @@ pub struct JoinWayUpdateRequest {
     pub mark_source: Option<bool>,
 }
 impl crate::de::Decode for JoinWayUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -5408,7 +5408,7 @@ pub struct LinkContent {
     pub url: String,
 }
 impl crate::de::Decode for LinkContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -5440,7 +5440,7 @@ pub struct MarkTagRequest {
     pub remove_tag: Option<Vec<String>>,
 }
 impl crate::de::Decode for MarkTagRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -5465,7 +5465,7 @@ pub struct MediaIdContent {
     pub media_id: Option<String>,
 }
 impl crate::de::Decode for MediaIdContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.optional("media_id")?,
@@ -5492,7 +5492,7 @@ pub struct MiniprogramContent {
     pub page: String,
 }
 impl crate::de::Decode for MiniprogramContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -5523,7 +5523,7 @@ pub struct MobileConvertFailure {
     pub mobile: Option<String>,
 }
 impl crate::de::Decode for MobileConvertFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             errcode: fields.optional("errcode")?,
@@ -5549,7 +5549,7 @@ pub struct MobileExternalUserid {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for MobileExternalUserid {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobile: fields.required("mobile")?,
@@ -5598,7 +5598,7 @@ pub struct Moment {
     pub location: Option<MomentLocation>,
 }
 impl crate::de::Decode for Moment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             moment_id: fields.required("moment_id")?,
@@ -5629,7 +5629,7 @@ pub struct MomentAttachment {
     pub content: MomentAttachmentContent,
 }
 impl crate::de::Decode for MomentAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.flattened()?,
@@ -5705,21 +5705,21 @@ impl serde::Serialize for MomentAttachmentContent {
     }
 }
 impl crate::de::Decode for MomentAttachmentContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for MomentAttachmentContent {
@@ -5738,7 +5738,7 @@ pub struct MomentCommentsRequest {
     pub userid: String,
 }
 impl crate::de::Decode for MomentCommentsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             moment_id: fields.required("moment_id")?,
@@ -5764,7 +5764,7 @@ pub struct MomentCommentsResponse {
     pub like_list: Vec<MomentInteraction>,
 }
 impl crate::de::Decode for MomentCommentsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             comment_list: fields.or_empty("comment_list")?,
@@ -5789,7 +5789,7 @@ pub struct MomentCustomer {
     pub external_userid: String,
 }
 impl crate::de::Decode for MomentCustomer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -5819,7 +5819,7 @@ pub struct MomentCustomerListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MomentCustomerListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             moment_id: fields.required("moment_id")?,
@@ -5847,7 +5847,7 @@ pub struct MomentCustomerListResponse {
     pub customer_list: Vec<MomentCustomer>,
 }
 impl crate::de::Decode for MomentCustomerListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -5870,7 +5870,7 @@ pub struct MomentExternalContactList {
     pub tag_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for MomentExternalContactList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_list: fields.optional("tag_list")?,
@@ -5891,7 +5891,7 @@ pub struct MomentIdRequest {
     pub moment_id: String,
 }
 impl crate::de::Decode for MomentIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             moment_id: fields.required("moment_id")?,
@@ -5912,7 +5912,7 @@ pub struct MomentImage {
     pub media_id: String,
 }
 impl crate::de::Decode for MomentImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -5940,7 +5940,7 @@ pub struct MomentInteraction {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for MomentInteraction {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.optional("external_userid")?,
@@ -5968,7 +5968,7 @@ pub struct MomentLink {
     pub media_id: String,
 }
 impl crate::de::Decode for MomentLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -5995,7 +5995,7 @@ pub struct MomentLinkInfo {
     pub url: Option<String>,
 }
 impl crate::de::Decode for MomentLinkInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -6031,7 +6031,7 @@ pub struct MomentListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MomentListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -6061,7 +6061,7 @@ pub struct MomentListResponse {
     pub moment_list: Vec<Moment>,
 }
 impl crate::de::Decode for MomentListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -6090,7 +6090,7 @@ pub struct MomentLocation {
     pub name: Option<String>,
 }
 impl crate::de::Decode for MomentLocation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             latitude: fields.optional("latitude")?,
@@ -6140,7 +6140,7 @@ impl serde::Serialize for MomentPublishStatus {
     }
 }
 impl crate::de::Decode for MomentPublishStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6162,7 +6162,7 @@ pub struct MomentSendResultResponse {
     pub customer_list: Vec<MomentCustomer>,
 }
 impl crate::de::Decode for MomentSendResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -6188,7 +6188,7 @@ pub struct MomentSenderList {
     pub department_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for MomentSenderList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.optional("user_list")?,
@@ -6225,7 +6225,7 @@ pub struct MomentStrategy {
     pub privilege: Option<MomentStrategyPrivilege>,
 }
 impl crate::de::Decode for MomentStrategy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -6261,7 +6261,7 @@ pub struct MomentStrategyCreateRequest {
     pub range: Vec<StrategyRange>,
 }
 impl crate::de::Decode for MomentStrategyCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_id: fields.optional("parent_id")?,
@@ -6301,7 +6301,7 @@ pub struct MomentStrategyEditRequest {
     pub range_del: Option<Vec<StrategyRangeChange>>,
 }
 impl crate::de::Decode for MomentStrategyEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -6327,7 +6327,7 @@ pub struct MomentStrategyGetResponse {
     pub strategy: MomentStrategy,
 }
 impl crate::de::Decode for MomentStrategyGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy: fields.required("strategy")?,
@@ -6352,7 +6352,7 @@ pub struct MomentStrategyListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MomentStrategyListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -6378,7 +6378,7 @@ pub struct MomentStrategyListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for MomentStrategyListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy: fields.or_empty("strategy")?,
@@ -6407,7 +6407,7 @@ pub struct MomentStrategyPrivilege {
     pub manage_moment_cover_and_sign: Option<bool>,
 }
 impl crate::de::Decode for MomentStrategyPrivilege {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             view_moment_list: fields.optional("view_moment_list")?,
@@ -6434,7 +6434,7 @@ pub struct MomentTask {
     pub publish_status: Option<MomentPublishStatus>,
 }
 impl crate::de::Decode for MomentTask {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -6463,7 +6463,7 @@ pub struct MomentTaskAddRequest {
     pub visible_range: Option<MomentVisibleRange>,
 }
 impl crate::de::Decode for MomentTaskAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -6486,7 +6486,7 @@ pub struct MomentTaskAddResponse {
     pub jobid: String,
 }
 impl crate::de::Decode for MomentTaskAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -6513,7 +6513,7 @@ pub struct MomentTaskListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MomentTaskListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             moment_id: fields.required("moment_id")?,
@@ -6540,7 +6540,7 @@ pub struct MomentTaskListResponse {
     pub task_list: Vec<MomentTask>,
 }
 impl crate::de::Decode for MomentTaskListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -6575,7 +6575,7 @@ pub struct MomentTaskOutcome {
     pub invalid_external_contact_list: Option<MomentExternalContactList>,
 }
 impl crate::de::Decode for MomentTaskOutcome {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             errcode: fields.optional("errcode")?,
@@ -6608,7 +6608,7 @@ pub struct MomentTaskResult {
     pub result: Option<MomentTaskOutcome>,
 }
 impl crate::de::Decode for MomentTaskResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -6662,7 +6662,7 @@ impl serde::Serialize for MomentTaskStatus {
     }
 }
 impl crate::de::Decode for MomentTaskStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6684,7 +6684,7 @@ pub struct MomentVideo {
     pub thumb_media_id: Option<String>,
 }
 impl crate::de::Decode for MomentVideo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.optional("media_id")?,
@@ -6706,7 +6706,7 @@ pub struct MomentVideoAttachment {
     pub media_id: String,
 }
 impl crate::de::Decode for MomentVideoAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -6731,7 +6731,7 @@ pub struct MomentVisibleRange {
     pub external_contact_list: Option<MomentExternalContactList>,
 }
 impl crate::de::Decode for MomentVisibleRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sender_list: fields.optional("sender_list")?,
@@ -6780,7 +6780,7 @@ impl serde::Serialize for MomentVisibleType {
     }
 }
 impl crate::de::Decode for MomentVisibleType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6820,7 +6820,7 @@ pub struct MsgTemplateAddRequest {
     pub attachments: Option<Vec<Attachment>>,
 }
 impl crate::de::Decode for MsgTemplateAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_type: fields.optional("chat_type")?,
@@ -6852,7 +6852,7 @@ pub struct MsgTemplateAddResponse {
     pub msgid: Option<String>,
 }
 impl crate::de::Decode for MsgTemplateAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fail_list: fields.or_empty("fail_list")?,
@@ -6874,7 +6874,7 @@ pub struct MsgidRequest {
     pub msgid: String,
 }
 impl crate::de::Decode for MsgidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -6898,7 +6898,7 @@ pub struct NewCorpTag {
     pub order: Option<i64>,
 }
 impl crate::de::Decode for NewCorpTag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -6923,7 +6923,7 @@ pub struct NewExternalUserid {
     pub new_external_userid: Option<String>,
 }
 impl crate::de::Decode for NewExternalUserid {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -6945,7 +6945,7 @@ pub struct NewExternalUseridRequest {
     pub external_userid_list: Vec<String>,
 }
 impl crate::de::Decode for NewExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid_list: fields.required("external_userid_list")?,
@@ -6967,7 +6967,7 @@ pub struct NewExternalUseridResponse {
     pub items: Vec<NewExternalUserid>,
 }
 impl crate::de::Decode for NewExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -6991,7 +6991,7 @@ pub struct OnceKeyCreateRequest {
     pub key_num: Option<i64>,
 }
 impl crate::de::Decode for OnceKeyCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.required("link_id")?,
@@ -7014,7 +7014,7 @@ pub struct OnceKeyCreateResponse {
     pub keys: Vec<String>,
 }
 impl crate::de::Decode for OnceKeyCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             keys: fields.or_empty("keys")?,
@@ -7035,7 +7035,7 @@ pub struct OpengidToChatidRequest {
     pub opengid: String,
 }
 impl crate::de::Decode for OpengidToChatidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             opengid: fields.required("opengid")?,
@@ -7057,7 +7057,7 @@ pub struct OpengidToChatidResponse {
     pub chat_id: Option<String>,
 }
 impl crate::de::Decode for OpengidToChatidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.optional("chat_id")?,
@@ -7079,7 +7079,7 @@ pub struct OwnerFilter {
     pub userid_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for OwnerFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.optional("userid_list")?,
@@ -7103,7 +7103,7 @@ pub struct OwnerGroupChatStat {
     pub data: Option<GroupChatStatData>,
 }
 impl crate::de::Decode for OwnerGroupChatStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             owner: fields.required("owner")?,
@@ -7129,7 +7129,7 @@ pub struct PriorityOption {
     pub priority_userid_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for PriorityOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             priority_type: fields.optional("priority_type")?,
@@ -7166,7 +7166,7 @@ pub struct Product {
     pub attachments: Vec<ProductAttachment>,
 }
 impl crate::de::Decode for Product {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product_id: fields.required("product_id")?,
@@ -7199,7 +7199,7 @@ pub struct ProductAlbumAddRequest {
     pub attachments: Vec<ProductAttachment>,
 }
 impl crate::de::Decode for ProductAlbumAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             description: fields.required("description")?,
@@ -7223,7 +7223,7 @@ pub struct ProductAlbumAddResponse {
     pub product_id: String,
 }
 impl crate::de::Decode for ProductAlbumAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product_id: fields.required("product_id")?,
@@ -7244,7 +7244,7 @@ pub struct ProductAlbumGetResponse {
     pub product: Product,
 }
 impl crate::de::Decode for ProductAlbumGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product: fields.required("product")?,
@@ -7269,7 +7269,7 @@ pub struct ProductAlbumListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for ProductAlbumListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             limit: fields.optional("limit")?,
@@ -7295,7 +7295,7 @@ pub struct ProductAlbumListResponse {
     pub product_list: Vec<Product>,
 }
 impl crate::de::Decode for ProductAlbumListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -7327,7 +7327,7 @@ pub struct ProductAlbumUpdateRequest {
     pub attachments: Option<Vec<ProductAttachment>>,
 }
 impl crate::de::Decode for ProductAlbumUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product_id: fields.required("product_id")?,
@@ -7353,7 +7353,7 @@ pub struct ProductAttachment {
     pub content: ProductAttachmentContent,
 }
 impl crate::de::Decode for ProductAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.flattened()?,
@@ -7397,15 +7397,15 @@ impl serde::Serialize for ProductAttachmentContent {
     }
 }
 impl crate::de::Decode for ProductAttachmentContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("type") {
             return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for ProductAttachmentContent {
@@ -7422,7 +7422,7 @@ pub struct ProductIdRequest {
     pub product_id: String,
 }
 impl crate::de::Decode for ProductIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product_id: fields.required("product_id")?,
@@ -7448,7 +7448,7 @@ pub struct ResignedTransferCustomerRequest {
     pub external_userids: Vec<String>,
 }
 impl crate::de::Decode for ResignedTransferCustomerRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.required("handover_userid")?,
@@ -7472,7 +7472,7 @@ pub struct SentAttachment {
     pub content: SentAttachmentContent,
 }
 impl crate::de::Decode for SentAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.flattened()?,
@@ -7580,31 +7580,31 @@ impl serde::Serialize for SentAttachmentContent {
     }
 }
 impl crate::de::Decode for SentAttachmentContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::Miniprogram);
+            return crate::union::content(&fields, "miniprogram").map(Self::Miniprogram);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for SentAttachmentContent {
@@ -7631,7 +7631,7 @@ pub struct SentMiniprogram {
     pub page: Option<String>,
 }
 impl crate::de::Decode for SentMiniprogram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -7677,7 +7677,7 @@ pub struct ServedContact {
     pub add_time: Option<i64>,
 }
 impl crate::de::Decode for ServedContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_customer: fields.optional("is_customer")?,
@@ -7709,7 +7709,7 @@ pub struct ServedContactListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ServedContactListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -7735,7 +7735,7 @@ pub struct ServedContactListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ServedContactListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             info_list: fields.or_empty("info_list")?,
@@ -7757,7 +7757,7 @@ pub struct StatOwnerFilter {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for StatOwnerFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -7778,7 +7778,7 @@ pub struct StrategyCreateResponse {
     pub strategy_id: i64,
 }
 impl crate::de::Decode for StrategyCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -7799,7 +7799,7 @@ pub struct StrategyId {
     pub strategy_id: i64,
 }
 impl crate::de::Decode for StrategyId {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -7820,7 +7820,7 @@ pub struct StrategyIdRequest {
     pub strategy_id: i64,
 }
 impl crate::de::Decode for StrategyIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -7848,7 +7848,7 @@ pub struct StrategyRange {
     pub partyid: Option<i64>,
 }
 impl crate::de::Decode for StrategyRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.required("type")?,
@@ -7878,7 +7878,7 @@ pub struct StrategyRangeChange {
     pub partyid: Option<i64>,
 }
 impl crate::de::Decode for StrategyRangeChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -7928,7 +7928,7 @@ impl serde::Serialize for StrategyRangeKind {
     }
 }
 impl crate::de::Decode for StrategyRangeKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7952,7 +7952,7 @@ pub struct StrategyRangeRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for StrategyRangeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -7979,7 +7979,7 @@ pub struct StrategyRangeResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for StrategyRangeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             range: fields.or_empty("range")?,
@@ -8012,7 +8012,7 @@ pub struct StrategyTagAddRequest {
     pub tag: Vec<NewCorpTag>,
 }
 impl crate::de::Decode for StrategyTagAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -8038,7 +8038,7 @@ pub struct StrategyTagAddResponse {
     pub tag_group: Option<StrategyTagGroup>,
 }
 impl crate::de::Decode for StrategyTagAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_group: fields.optional("tag_group")?,
@@ -8063,7 +8063,7 @@ pub struct StrategyTagDeleteRequest {
     pub group_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for StrategyTagDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_id: fields.optional("tag_id")?,
@@ -8091,7 +8091,7 @@ pub struct StrategyTagEditRequest {
     pub order: Option<i64>,
 }
 impl crate::de::Decode for StrategyTagEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -8132,7 +8132,7 @@ pub struct StrategyTagGroup {
     pub tag: Vec<CorpTag>,
 }
 impl crate::de::Decode for StrategyTagGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -8166,7 +8166,7 @@ pub struct StrategyTagListRequest {
     pub group_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for StrategyTagListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.optional("strategy_id")?,
@@ -8190,7 +8190,7 @@ pub struct StrategyTagListResponse {
     pub tag_group: Vec<StrategyTagGroup>,
 }
 impl crate::de::Decode for StrategyTagListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_group: fields.or_empty("tag_group")?,
@@ -8212,7 +8212,7 @@ pub struct TagFilter {
     pub group_list: Option<Vec<TagFilterGroup>>,
 }
 impl crate::de::Decode for TagFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_list: fields.optional("group_list")?,
@@ -8234,7 +8234,7 @@ pub struct TagFilterGroup {
     pub tag_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for TagFilterGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_list: fields.optional("tag_list")?,
@@ -8256,7 +8256,7 @@ pub struct TextContent {
     pub content: Option<String>,
 }
 impl crate::de::Decode for TextContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.optional("content")?,
@@ -8285,7 +8285,7 @@ pub struct TransferCustomerRequest {
     pub transfer_success_msg: Option<String>,
 }
 impl crate::de::Decode for TransferCustomerRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.required("handover_userid")?,
@@ -8310,7 +8310,7 @@ pub struct TransferCustomerResponse {
     pub customers: Vec<TransferCustomerResult>,
 }
 impl crate::de::Decode for TransferCustomerResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             customers: fields.or_empty("customer")?,
@@ -8334,7 +8334,7 @@ pub struct TransferCustomerResult {
     pub errcode: Option<i64>,
 }
 impl crate::de::Decode for TransferCustomerResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -8363,7 +8363,7 @@ pub struct TransferLegacyRequest {
     pub transfer_success_msg: Option<String>,
 }
 impl crate::de::Decode for TransferLegacyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -8393,7 +8393,7 @@ pub struct TransferResult {
     pub takeover_time: Option<i64>,
 }
 impl crate::de::Decode for TransferResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -8420,7 +8420,7 @@ pub struct TransferResultLegacyRequest {
     pub takeover_userid: String,
 }
 impl crate::de::Decode for TransferResultLegacyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -8447,7 +8447,7 @@ pub struct TransferResultLegacyResponse {
     pub takeover_time: Option<i64>,
 }
 impl crate::de::Decode for TransferResultLegacyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -8474,7 +8474,7 @@ pub struct TransferResultRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for TransferResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.required("handover_userid")?,
@@ -8501,7 +8501,7 @@ pub struct TransferResultResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for TransferResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             customers: fields.or_empty("customer")?,
@@ -8562,7 +8562,7 @@ impl serde::Serialize for TransferStatus {
     }
 }
 impl crate::de::Decode for TransferStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -8585,7 +8585,7 @@ pub struct UnassignedCustomer {
     pub dimission_time: Option<i64>,
 }
 impl crate::de::Decode for UnassignedCustomer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.required("handover_userid")?,
@@ -8615,7 +8615,7 @@ pub struct UnassignedListRequest {
     pub page_size: Option<i64>,
 }
 impl crate::de::Decode for UnassignedListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             page_id: fields.optional("page_id")?,
@@ -8645,7 +8645,7 @@ pub struct UnassignedListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for UnassignedListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             info: fields.or_empty("info")?,
@@ -8670,7 +8670,7 @@ pub struct UnionidToExternalUseridRequest {
     pub openid: String,
 }
 impl crate::de::Decode for UnionidToExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unionid: fields.required("unionid")?,
@@ -8713,7 +8713,7 @@ pub struct UserBehaviorData {
     pub new_contact_cnt: Option<i64>,
 }
 impl crate::de::Decode for UserBehaviorData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stat_time: fields.required("stat_time")?,
@@ -8749,7 +8749,7 @@ pub struct UserBehaviorDataRequest {
     pub end_time: i64,
 }
 impl crate::de::Decode for UserBehaviorDataRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.optional("userid")?,
@@ -8774,7 +8774,7 @@ pub struct UserBehaviorDataResponse {
     pub behavior_data: Vec<UserBehaviorData>,
 }
 impl crate::de::Decode for UserBehaviorDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             behavior_data: fields.or_empty("behavior_data")?,
@@ -8795,7 +8795,7 @@ pub struct VideoContent {
     pub media_id: String,
 }
 impl crate::de::Decode for VideoContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -8820,7 +8820,7 @@ pub struct WechatChannelsSource {
     pub source: Option<i64>,
 }
 impl crate::de::Decode for WechatChannelsSource {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             nickname: fields.optional("nickname")?,
@@ -8848,7 +8848,7 @@ pub struct WelcomeMsgSendRequest {
     pub attachments: Option<Vec<Attachment>>,
 }
 impl crate::de::Decode for WelcomeMsgSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             welcome_code: fields.required("welcome_code")?,

@@ -38,7 +38,7 @@ pub struct AccountValidation {
     pub deadline: Option<String>,
 }
 impl crate::de::Decode for AccountValidation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             account_name: fields.optional("account_name")?,
@@ -80,7 +80,7 @@ pub struct ApplyContactInfo {
     pub contact_email: Option<String>,
 }
 impl crate::de::Decode for ApplyContactInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             contact_type: fields.optional("contact_type")?,
@@ -128,7 +128,7 @@ pub struct ApplymentStatus {
     pub legal_validation_url: Option<String>,
 }
 impl crate::de::Decode for ApplymentStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             applyment_state: fields.optional("applyment_state")?,
@@ -156,7 +156,7 @@ pub struct ApplymentStatusRequest {
     pub out_request_no: String,
 }
 impl crate::de::Decode for ApplymentStatusRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_request_no: fields.required("out_request_no")?,
@@ -187,7 +187,7 @@ pub struct ApplymentStatusResponse {
     pub reject_reason: Option<String>,
 }
 impl crate::de::Decode for ApplymentStatusResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -215,7 +215,7 @@ pub struct AuditDetail {
     pub reject_reason: Option<String>,
 }
 impl crate::de::Decode for AuditDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             param_name: fields.optional("param_name")?,
@@ -244,7 +244,7 @@ pub struct BankCardSupplement {
     pub other_certificate_open_wx_pay_media_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for BankCardSupplement {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             settlement_certificate_open_wx_pay_media_id: fields
@@ -322,7 +322,7 @@ pub struct Bill {
     pub miniprogram_info: Option<BillMiniprogramInfo>,
 }
 impl crate::de::Decode for Bill {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             transaction_id: fields.optional("transaction_id")?,
@@ -371,7 +371,7 @@ pub struct BillListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for BillListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_time: fields.required("begin_time")?,
@@ -400,7 +400,7 @@ pub struct BillListResponse {
     pub bill_list: Vec<Bill>,
 }
 impl crate::de::Decode for BillListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -426,7 +426,7 @@ pub struct BillMiniprogramInfo {
     pub name: Option<String>,
 }
 impl crate::de::Decode for BillMiniprogramInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.optional("appid")?,
@@ -464,7 +464,7 @@ pub struct BillRefund {
     pub refund_fee: Option<i64>,
 }
 impl crate::de::Decode for BillRefund {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_refund_no: fields.optional("out_refund_no")?,
@@ -517,7 +517,7 @@ impl serde::Serialize for BillTradeState {
     }
 }
 impl crate::de::Decode for BillTradeState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -562,7 +562,7 @@ impl serde::Serialize for BillType {
     }
 }
 impl crate::de::Decode for BillType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -602,7 +602,7 @@ pub struct BusinessLicenseInfo {
     pub business_time_end_time: Option<String>,
 }
 impl crate::de::Decode for BusinessLicenseInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cert_type: fields.optional("cert_type")?,
@@ -635,7 +635,7 @@ pub struct Commodity {
     pub amount: Option<i64>,
 }
 impl crate::de::Decode for Commodity {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             description: fields.optional("description")?,
@@ -661,7 +661,7 @@ pub struct FinanceInstitutionInfo {
     pub finance_license_pics_open_wx_pay_media_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for FinanceInstitutionInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             finance_type: fields.optional("finance_type")?,
@@ -715,7 +715,7 @@ pub struct FundFlow {
     pub remark: Option<String>,
 }
 impl crate::de::Decode for FundFlow {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             timestamp: fields.optional("timestamp")?,
@@ -747,7 +747,7 @@ pub struct FundFlowGroup {
     pub group_name: Option<String>,
 }
 impl crate::de::Decode for FundFlowGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_name: fields.optional("group_name")?,
@@ -779,7 +779,7 @@ pub struct FundFlowRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for FundFlowRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_time: fields.required("begin_time")?,
@@ -808,7 +808,7 @@ pub struct FundFlowResponse {
     pub fund_flow_list: Vec<FundFlow>,
 }
 impl crate::de::Decode for FundFlowResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -852,7 +852,7 @@ pub struct IdCardInfo {
     pub id_doc_type: Option<i64>,
 }
 impl crate::de::Decode for IdCardInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id_card_copy_open_wx_pay_media_id: fields
@@ -924,7 +924,7 @@ pub struct MchApplyRequest {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for MchApplyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_request_no: fields.required("out_request_no")?,
@@ -960,7 +960,7 @@ pub struct MchApplyResponse {
     pub error_description: Option<String>,
 }
 impl crate::de::Decode for MchApplyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             error_description: fields.optional("error_description")?,
@@ -991,7 +991,7 @@ pub struct Merchant {
     pub allow_use_scope: Option<MerchantUseScope>,
 }
 impl crate::de::Decode for Merchant {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mch_id: fields.optional("mch_id")?,
@@ -1017,7 +1017,7 @@ pub struct MerchantAddRequest {
     pub merchant_name: String,
 }
 impl crate::de::Decode for MerchantAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mch_id: fields.required("mch_id")?,
@@ -1070,7 +1070,7 @@ impl serde::Serialize for MerchantBindStatus {
     }
 }
 impl crate::de::Decode for MerchantBindStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1088,7 +1088,7 @@ pub struct MerchantIdRequest {
     pub mch_id: String,
 }
 impl crate::de::Decode for MerchantIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mch_id: fields.required("mch_id")?,
@@ -1111,7 +1111,7 @@ pub struct MerchantSetUseScopeRequest {
     pub allow_use_scope: MerchantUseScope,
 }
 impl crate::de::Decode for MerchantSetUseScopeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mch_id: fields.required("mch_id")?,
@@ -1140,7 +1140,7 @@ pub struct MerchantUseScope {
     pub tagid: Option<Vec<i64>>,
 }
 impl crate::de::Decode for MerchantUseScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user: fields.optional("user")?,
@@ -1200,7 +1200,7 @@ pub struct Order {
     pub promotion_detail: Vec<Promotion>,
 }
 impl crate::de::Decode for Order {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mchid: fields.optional("mchid")?,
@@ -1235,7 +1235,7 @@ pub struct OrderAmount {
     pub currency: String,
 }
 impl crate::de::Decode for OrderAmount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.required("total")?,
@@ -1285,7 +1285,7 @@ pub struct OrderCreateRequest {
     pub detail: Option<OrderDetail>,
 }
 impl crate::de::Decode for OrderCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -1317,7 +1317,7 @@ pub struct OrderCreateResponse {
     pub prepay_id: String,
 }
 impl crate::de::Decode for OrderCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             prepay_id: fields.required("prepay_id")?,
@@ -1345,7 +1345,7 @@ pub struct OrderDetail {
     pub goods_detail: Option<Vec<OrderGoods>>,
 }
 impl crate::de::Decode for OrderDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cost_price: fields.optional("cost_price")?,
@@ -1378,7 +1378,7 @@ pub struct OrderGoods {
     pub unit_price: i64,
 }
 impl crate::de::Decode for OrderGoods {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             merchant_goods_id: fields.required("merchant_goods_id")?,
@@ -1405,7 +1405,7 @@ pub struct OrderQueryRequest {
     pub out_trade_no: String,
 }
 impl crate::de::Decode for OrderQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mchid: fields.required("mchid")?,
@@ -1433,7 +1433,7 @@ pub struct OrderSceneInfo {
     pub store_info: Option<StoreInfo>,
 }
 impl crate::de::Decode for OrderSceneInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             payer_client_ip: fields.required("payer_client_ip")?,
@@ -1456,7 +1456,7 @@ pub struct OutTradeNo {
     pub out_trade_no: String,
 }
 impl crate::de::Decode for OutTradeNo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_trade_no: fields.required("out_trade_no")?,
@@ -1487,7 +1487,7 @@ pub struct PaidAmount {
     pub payer_currency: Option<String>,
 }
 impl crate::de::Decode for PaidAmount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -1512,7 +1512,7 @@ pub struct PaidSceneInfo {
     pub device_id: Option<String>,
 }
 impl crate::de::Decode for PaidSceneInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_id: fields.optional("device_id")?,
@@ -1533,7 +1533,7 @@ pub struct PayImageUploadResponse {
     pub open_wx_pay_media_id: String,
 }
 impl crate::de::Decode for PayImageUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_wx_pay_media_id: fields.required("open_wx_pay_media_id")?,
@@ -1563,7 +1563,7 @@ pub struct PaySignRequest {
     pub timestamp: i64,
 }
 impl crate::de::Decode for PaySignRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -1588,7 +1588,7 @@ pub struct PaySignResponse {
     pub pay_sign: crate::Secret,
 }
 impl crate::de::Decode for PaySignResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pay_sign: fields.required("pay_sign")?,
@@ -1609,7 +1609,7 @@ pub struct Payer {
     pub openid: String,
 }
 impl crate::de::Decode for Payer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             openid: fields.required("openid")?,
@@ -1637,7 +1637,7 @@ pub struct PayerContactInfo {
     pub address: Option<String>,
 }
 impl crate::de::Decode for PayerContactInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -1660,7 +1660,7 @@ pub struct PaymentInfoRequest {
     pub payment_id: String,
 }
 impl crate::de::Decode for PaymentInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             payment_id: fields.required("payment_id")?,
@@ -1685,7 +1685,7 @@ pub struct PaymentInfoResponse {
     pub bill_list: Vec<OutTradeNo>,
 }
 impl crate::de::Decode for PaymentInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_trade_no_list: fields.or_empty("out_trade_no_list")?,
@@ -1742,7 +1742,7 @@ impl serde::Serialize for PaymentType {
     }
 }
 impl crate::de::Decode for PaymentType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1761,7 +1761,7 @@ pub struct PicIdList {
     pub id: Option<Vec<String>>,
 }
 impl crate::de::Decode for PicIdList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self { id: fields.optional("id")? })
     }
@@ -1811,7 +1811,7 @@ pub struct Promotion {
     pub goods_detail: Vec<PromotionGoods>,
 }
 impl crate::de::Decode for Promotion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             coupon_id: fields.optional("coupon_id")?,
@@ -1855,7 +1855,7 @@ pub struct PromotionGoods {
     pub goods_remark: Option<String>,
 }
 impl crate::de::Decode for PromotionGoods {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             goods_id: fields.optional("goods_id")?,
@@ -1911,7 +1911,7 @@ pub struct Refund {
     pub promotion_detail: Vec<RefundPromotion>,
 }
 impl crate::de::Decode for Refund {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             refund_id: fields.optional("refund_id")?,
@@ -1964,7 +1964,7 @@ pub struct RefundAmount {
     pub currency: Option<String>,
 }
 impl crate::de::Decode for RefundAmount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -1996,7 +1996,7 @@ pub struct RefundAmountRequest {
     pub currency: String,
 }
 impl crate::de::Decode for RefundAmountRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             refund: fields.required("refund")?,
@@ -2055,7 +2055,7 @@ impl serde::Serialize for RefundChannel {
     }
 }
 impl crate::de::Decode for RefundChannel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -2087,7 +2087,7 @@ pub struct RefundPromotion {
     pub refund_amount: Option<i64>,
 }
 impl crate::de::Decode for RefundPromotion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             promotion_id: fields.optional("promotion_id")?,
@@ -2114,7 +2114,7 @@ pub struct RefundQueryRequest {
     pub out_refund_no: String,
 }
 impl crate::de::Decode for RefundQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mchid: fields.required("mchid")?,
@@ -2150,7 +2150,7 @@ pub struct RefundRequest {
     pub amount: RefundAmountRequest,
 }
 impl crate::de::Decode for RefundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -2184,7 +2184,7 @@ pub struct RefundResponse {
     pub promotion_detail: Vec<RefundPromotion>,
 }
 impl crate::de::Decode for RefundResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_refund_no: fields.optional("out_refund_no")?,
@@ -2243,7 +2243,7 @@ impl serde::Serialize for RefundState {
     }
 }
 impl crate::de::Decode for RefundState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -2313,7 +2313,7 @@ impl serde::Serialize for RefundStatus {
     }
 }
 impl crate::de::Decode for RefundStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2350,7 +2350,7 @@ pub struct SalesSceneInfo {
     pub indoor_pic_open_wx_pay_media_id: Option<String>,
 }
 impl crate::de::Decode for SalesSceneInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -2399,7 +2399,7 @@ pub struct SettlementAccountInfo {
     pub bank_card_supplement: Option<BankCardSupplement>,
 }
 impl crate::de::Decode for SettlementAccountInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bank_account_type: fields.optional("bank_account_type")?,
@@ -2435,7 +2435,7 @@ pub struct StoreInfo {
     pub address: Option<String>,
 }
 impl crate::de::Decode for StoreInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -2467,7 +2467,7 @@ pub struct TradeBillRequest {
     pub tar_type: Option<String>,
 }
 impl crate::de::Decode for TradeBillRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bill_date: fields.required("bill_date")?,
@@ -2501,7 +2501,7 @@ pub struct TradeBillResponse {
     pub auth: Option<crate::Secret>,
 }
 impl crate::de::Decode for TradeBillResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             hash_type: fields.optional("hash_type")?,
@@ -2557,7 +2557,7 @@ impl serde::Serialize for TradeBillType {
     }
 }
 impl crate::de::Decode for TradeBillType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -2628,7 +2628,7 @@ impl serde::Serialize for TradeState {
     }
 }
 impl crate::de::Decode for TradeState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -2691,7 +2691,7 @@ impl serde::Serialize for TradeType {
     }
 }
 impl crate::de::Decode for TradeType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }

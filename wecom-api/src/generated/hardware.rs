@@ -21,7 +21,7 @@ pub struct AccessRecord {
     pub pass_method: PassMethod,
 }
 impl crate::de::Decode for AccessRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -46,7 +46,7 @@ pub struct AccessReportRequest {
     pub access_data: Vec<AccessRecord>,
 }
 impl crate::de::Decode for AccessReportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_data: fields.required("access_data")?,
@@ -80,7 +80,7 @@ pub struct AccessRule {
     pub effect_open_userid_list: Vec<DeviceUserRef>,
 }
 impl crate::de::Decode for AccessRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.optional("rule_id")?,
@@ -113,7 +113,7 @@ pub struct AccessRuleAddRequest {
     pub remote_pass_rule: Option<AccessRuleSpec>,
 }
 impl crate::de::Decode for AccessRuleAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn_list: fields.required("device_sn_list")?,
@@ -141,7 +141,7 @@ pub struct AccessRuleAddResponse {
     pub invalid_list: Vec<String>,
 }
 impl crate::de::Decode for AccessRuleAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.optional("rule_id")?,
@@ -167,7 +167,7 @@ pub struct AccessRuleGetResponse {
     pub remote_pass_rule: Option<AccessRuleList>,
 }
 impl crate::de::Decode for AccessRuleGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pass_rule: fields.optional("pass_rule")?,
@@ -189,7 +189,7 @@ pub struct AccessRuleIdRequest {
     pub rule_id: String,
 }
 impl crate::de::Decode for AccessRuleIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -211,7 +211,7 @@ pub struct AccessRuleList {
     pub items: Vec<AccessRule>,
 }
 impl crate::de::Decode for AccessRuleList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -244,7 +244,7 @@ pub struct AccessRuleModRequest {
     pub remote_pass_rule: Option<AccessRuleSpec>,
 }
 impl crate::de::Decode for AccessRuleModRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -270,7 +270,7 @@ pub struct AccessRuleModResponse {
     pub invalid_list: Vec<String>,
 }
 impl crate::de::Decode for AccessRuleModResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invalid_list: fields.or_empty("invalid_list")?,
@@ -293,7 +293,7 @@ pub struct AccessRuleSpec {
     pub effect_open_userid_list: Vec<DeviceUserRef>,
 }
 impl crate::de::Decode for AccessRuleSpec {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_list: fields.required("rule_list")?,
@@ -331,7 +331,7 @@ pub struct AuthDevice {
     pub device_ability: Option<i64>,
 }
 impl crate::de::Decode for AuthDevice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.optional("device_sn")?,
@@ -358,7 +358,7 @@ pub struct AuthDeviceList {
     pub item: Vec<AuthDevice>,
 }
 impl crate::de::Decode for AuthDeviceList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item: fields.or_empty("item")?,
@@ -394,7 +394,7 @@ pub struct BioInfoResultRequest {
     pub bio_info_type: Option<BioInfoType>,
 }
 impl crate::de::Decode for BioInfoResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             oper_id: fields.optional("oper_id")?,
@@ -447,7 +447,7 @@ impl serde::Serialize for BioInfoType {
     }
 }
 impl crate::de::Decode for BioInfoType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -469,7 +469,7 @@ pub struct CheckinRecord {
     pub timestamp: i64,
 }
 impl crate::de::Decode for CheckinRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -492,7 +492,7 @@ pub struct CheckinReportRequest {
     pub checkin_data: Vec<CheckinRecord>,
 }
 impl crate::de::Decode for CheckinReportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             checkin_data: fields.required("checkin_data")?,
@@ -514,7 +514,7 @@ pub struct CheckinReportResponse {
     pub fail_list: Vec<CheckinRecord>,
 }
 impl crate::de::Decode for CheckinReportResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fail_list: fields.or_empty("fail_list")?,
@@ -536,7 +536,7 @@ pub struct DeviceAccessDataList {
     pub items: Vec<DeviceAccessItem>,
 }
 impl crate::de::Decode for DeviceAccessDataList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -561,7 +561,7 @@ pub struct DeviceAccessDataResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for DeviceAccessDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             accesscontrol_data: fields.optional("accesscontrol_data")?,
@@ -599,7 +599,7 @@ pub struct DeviceAccessItem {
     pub pass_method: Option<PassMethod>,
 }
 impl crate::de::Decode for DeviceAccessItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -629,7 +629,7 @@ pub struct DeviceBindCorp {
     pub corp_name: Option<String>,
 }
 impl crate::de::Decode for DeviceBindCorp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_corpid: fields.optional("open_corpid")?,
@@ -652,7 +652,7 @@ pub struct DeviceCheckinDataList {
     pub items: Vec<DeviceCheckinItem>,
 }
 impl crate::de::Decode for DeviceCheckinDataList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -677,7 +677,7 @@ pub struct DeviceCheckinDataResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for DeviceCheckinDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             checkindata: fields.optional("checkindata")?,
@@ -706,7 +706,7 @@ pub struct DeviceCheckinItem {
     pub device_sn: Option<String>,
 }
 impl crate::de::Decode for DeviceCheckinItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -730,7 +730,7 @@ pub struct DeviceDataAuthInfoRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for DeviceDataAuthInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -752,7 +752,7 @@ pub struct DeviceDataAuthInfoResponse {
     pub device_list: Option<AuthDeviceList>,
 }
 impl crate::de::Decode for DeviceDataAuthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_list: fields.optional("device_list")?,
@@ -794,7 +794,7 @@ pub struct DeviceDataQueryRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for DeviceDataQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_type: fields.required("user_type")?,
@@ -842,7 +842,7 @@ pub struct DeviceDetail {
     pub remark_name: Option<String>,
 }
 impl crate::de::Decode for DeviceDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_name: fields.optional("model_name")?,
@@ -869,7 +869,7 @@ pub struct DeviceDetailResponse {
     pub device_detail: Option<DeviceDetail>,
 }
 impl crate::de::Decode for DeviceDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_detail: fields.optional("device_detail")?,
@@ -891,7 +891,7 @@ pub struct DeviceFeatureResponse {
     pub device_feature: Option<String>,
 }
 impl crate::de::Decode for DeviceFeatureResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_feature: fields.optional("device_feature")?,
@@ -913,7 +913,7 @@ pub struct DevicePassRule {
     pub rule_list: Vec<DevicePassRuleItem>,
 }
 impl crate::de::Decode for DevicePassRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_list: fields.or_empty("rule_list")?,
@@ -941,7 +941,7 @@ pub struct DevicePassRuleItem {
     pub effect_time: Option<i64>,
 }
 impl crate::de::Decode for DevicePassRuleItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.optional("id")?,
@@ -964,7 +964,7 @@ pub struct DeviceSecretRequest {
     pub auth_code: crate::Secret,
 }
 impl crate::de::Decode for DeviceSecretRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_code: fields.required("auth_code")?,
@@ -992,7 +992,7 @@ pub struct DeviceSecretResponse {
     pub expires_in: Option<i64>,
 }
 impl crate::de::Decode for DeviceSecretResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_secret: fields.optional("device_secret")?,
@@ -1015,7 +1015,7 @@ pub struct DeviceSnRequest {
     pub device_sn: String,
 }
 impl crate::de::Decode for DeviceSnRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.required("device_sn")?,
@@ -1046,7 +1046,7 @@ pub struct DeviceStatusReportRequest {
     pub upgradable_version_desc: Option<String>,
 }
 impl crate::de::Decode for DeviceStatusReportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             online_status: fields.optional("online_status")?,
@@ -1071,7 +1071,7 @@ pub struct DeviceTemperatureDataList {
     pub items: Vec<DeviceTemperatureItem>,
 }
 impl crate::de::Decode for DeviceTemperatureDataList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -1096,7 +1096,7 @@ pub struct DeviceTemperatureDataResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for DeviceTemperatureDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             temperature_data: fields.optional("temperature_data")?,
@@ -1134,7 +1134,7 @@ pub struct DeviceTemperatureItem {
     pub device_sn: Option<String>,
 }
 impl crate::de::Decode for DeviceTemperatureItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -1162,7 +1162,7 @@ pub struct DeviceTokenRequest {
     pub device_secret: crate::Secret,
 }
 impl crate::de::Decode for DeviceTokenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.required("device_sn")?,
@@ -1186,7 +1186,7 @@ pub struct DeviceTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for DeviceTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_access_token: fields.required("device_access_token")?,
@@ -1218,7 +1218,7 @@ pub struct DeviceUser {
     pub pass_rule: Option<DevicePassRule>,
 }
 impl crate::de::Decode for DeviceUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -1242,7 +1242,7 @@ pub struct DeviceUserIdsRequest {
     pub user_item: Vec<DeviceUserRef>,
 }
 impl crate::de::Decode for DeviceUserIdsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_item: fields.required("user_item")?,
@@ -1264,7 +1264,7 @@ pub struct DeviceUserList {
     pub useritems: Vec<DeviceUser>,
 }
 impl crate::de::Decode for DeviceUserList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             useritems: fields.or_empty("useritems")?,
@@ -1292,7 +1292,7 @@ pub struct DeviceUserPageRequest {
     pub only_perm_version: Option<bool>,
 }
 impl crate::de::Decode for DeviceUserPageRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1322,7 +1322,7 @@ pub struct DeviceUserPageResponse {
     pub userinfo: Option<DeviceUserList>,
 }
 impl crate::de::Decode for DeviceUserPageResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -1347,7 +1347,7 @@ pub struct DeviceUserRef {
     pub user_type: DeviceUserType,
 }
 impl crate::de::Decode for DeviceUserRef {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -1400,7 +1400,7 @@ impl serde::Serialize for DeviceUserType {
     }
 }
 impl crate::de::Decode for DeviceUserType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1419,7 +1419,7 @@ pub struct DeviceUsersResponse {
     pub userinfo: Option<DeviceUserList>,
 }
 impl crate::de::Decode for DeviceUsersResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userinfo: fields.optional("userinfo")?,
@@ -1447,7 +1447,7 @@ pub struct FirmwareUpgradeResultRequest {
     pub cur_version: String,
 }
 impl crate::de::Decode for FirmwareUpgradeResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             oper_id: fields.required("oper_id")?,
@@ -1481,7 +1481,7 @@ pub struct HardwareCheckin {
     pub device_name: Option<String>,
 }
 impl crate::de::Decode for HardwareCheckin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1512,7 +1512,7 @@ pub struct HardwareCheckinDataRequest {
     pub useridlist: Vec<String>,
 }
 impl crate::de::Decode for HardwareCheckinDataRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             filter_type: fields.optional("filter_type")?,
@@ -1537,7 +1537,7 @@ pub struct HardwareCheckinDataResponse {
     pub checkindata: Vec<HardwareCheckin>,
 }
 impl crate::de::Decode for HardwareCheckinDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             checkindata: fields.or_empty("checkindata")?,
@@ -1562,7 +1562,7 @@ pub struct ModelTokenRequest {
     pub model_ticket: crate::Secret,
 }
 impl crate::de::Decode for ModelTokenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_id: fields.required("model_id")?,
@@ -1587,7 +1587,7 @@ pub struct ModelTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for ModelTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_access_token: fields.required("model_access_token")?,
@@ -1636,7 +1636,7 @@ impl serde::Serialize for OnlineStatus {
     }
 }
 impl crate::de::Decode for OnlineStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1689,7 +1689,7 @@ impl serde::Serialize for PassMethod {
     }
 }
 impl crate::de::Decode for PassMethod {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1738,7 +1738,7 @@ impl serde::Serialize for PassType {
     }
 }
 impl crate::de::Decode for PassType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1757,7 +1757,7 @@ pub struct RegisterSnResponse {
     pub qr_code: Option<String>,
 }
 impl crate::de::Decode for RegisterSnResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             qr_code: fields.optional("qr_code")?,
@@ -1786,7 +1786,7 @@ pub struct RemoteOpenResultRequest {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for RemoteOpenResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             oper_id: fields.required("oper_id")?,
@@ -1838,7 +1838,7 @@ impl serde::Serialize for RemoteOpenType {
     }
 }
 impl crate::de::Decode for RemoteOpenType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -1865,7 +1865,7 @@ pub struct TemperatureRecord {
     pub status: TemperatureStatus,
 }
 impl crate::de::Decode for TemperatureRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -1903,7 +1903,7 @@ pub struct TemperatureReportFailure {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for TemperatureReportFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -1928,7 +1928,7 @@ pub struct TemperatureReportRequest {
     pub temperature_data: Vec<TemperatureRecord>,
 }
 impl crate::de::Decode for TemperatureReportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             temperature_data: fields.required("temperature_data")?,
@@ -1950,7 +1950,7 @@ pub struct TemperatureReportResponse {
     pub fail_list: Vec<TemperatureReportFailure>,
 }
 impl crate::de::Decode for TemperatureReportResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fail_list: fields.or_empty("fail_list")?,
@@ -2002,7 +2002,7 @@ impl serde::Serialize for TemperatureStatus {
     }
 }
 impl crate::de::Decode for TemperatureStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }

@@ -28,7 +28,7 @@ pub struct HealthAnswer {
     pub report_values: Vec<HealthAnswerValue>,
 }
 impl crate::de::Decode for HealthAnswer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id_type: fields.optional("id_type")?,
@@ -61,7 +61,7 @@ pub struct HealthAnswerRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for HealthAnswerRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -85,7 +85,7 @@ pub struct HealthAnswerResponse {
     pub answers: Vec<HealthAnswer>,
 }
 impl crate::de::Decode for HealthAnswerResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             answers: fields.or_empty("answers")?,
@@ -118,7 +118,7 @@ pub struct HealthAnswerValue {
     pub fileid: Vec<String>,
 }
 impl crate::de::Decode for HealthAnswerValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -171,7 +171,7 @@ pub struct HealthJob {
     pub question_templates: Vec<HealthQuestion>,
 }
 impl crate::de::Decode for HealthJob {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -203,7 +203,7 @@ pub struct HealthJobIdsRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for HealthJobIdsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             offset: fields.optional("offset")?,
@@ -231,7 +231,7 @@ pub struct HealthJobIdsResponse {
     pub jobids: Vec<String>,
 }
 impl crate::de::Decode for HealthJobIdsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ending: fields.optional("ending")?,
@@ -253,7 +253,7 @@ pub struct HealthJobInfoResponse {
     pub job_info: Option<HealthJob>,
 }
 impl crate::de::Decode for HealthJobInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_info: fields.optional("job_info")?,
@@ -275,7 +275,7 @@ pub struct HealthJobRequest {
     pub date: String,
 }
 impl crate::de::Decode for HealthJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -299,7 +299,7 @@ pub struct HealthOption {
     pub option_text: Option<String>,
 }
 impl crate::de::Decode for HealthOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option_id: fields.required("option_id")?,
@@ -336,7 +336,7 @@ pub struct HealthQuestion {
     pub option_list: Vec<HealthOption>,
 }
 impl crate::de::Decode for HealthQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -396,7 +396,7 @@ impl serde::Serialize for HealthQuestionType {
     }
 }
 impl crate::de::Decode for HealthQuestionType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -417,7 +417,7 @@ pub struct HealthRange {
     pub partyids: Vec<i64>,
 }
 impl crate::de::Decode for HealthRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.or_empty("userids")?,
@@ -438,7 +438,7 @@ pub struct HealthReportStatRequest {
     pub date: String,
 }
 impl crate::de::Decode for HealthReportStatRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date: fields.required("date")?,
@@ -462,7 +462,7 @@ pub struct HealthReportStatResponse {
     pub uv: Option<i64>,
 }
 impl crate::de::Decode for HealthReportStatResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pv: fields.optional("pv")?,
@@ -484,7 +484,7 @@ pub struct HealthReportTo {
     pub userids: Vec<String>,
 }
 impl crate::de::Decode for HealthReportTo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.or_empty("userids")?,

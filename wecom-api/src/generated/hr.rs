@@ -27,7 +27,7 @@ pub struct StaffFieldConf {
     pub option_list: Vec<StaffFieldOption>,
 }
 impl crate::de::Decode for StaffFieldConf {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fieldid: fields.required("fieldid")?,
@@ -59,7 +59,7 @@ pub struct StaffFieldGroup {
     pub field_list: Vec<StaffFieldConf>,
 }
 impl crate::de::Decode for StaffFieldGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -103,7 +103,7 @@ pub struct StaffFieldInput {
     pub value_file: Option<StaffFile>,
 }
 impl crate::de::Decode for StaffFieldInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fieldid: fields.required("fieldid")?,
@@ -133,7 +133,7 @@ pub struct StaffFieldOption {
     pub value: Option<String>,
 }
 impl crate::de::Decode for StaffFieldOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -157,7 +157,7 @@ pub struct StaffFieldRef {
     pub sub_idx: Option<i64>,
 }
 impl crate::de::Decode for StaffFieldRef {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fieldid: fields.required("fieldid")?,
@@ -222,7 +222,7 @@ impl serde::Serialize for StaffFieldType {
     }
 }
 impl crate::de::Decode for StaffFieldType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -267,7 +267,7 @@ pub struct StaffFieldValue {
     pub value_file: Option<StaffFile>,
 }
 impl crate::de::Decode for StaffFieldValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fieldid: fields.required("fieldid")?,
@@ -297,7 +297,7 @@ pub struct StaffFieldsResponse {
     pub group_list: Vec<StaffFieldGroup>,
 }
 impl crate::de::Decode for StaffFieldsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_list: fields.or_empty("group_list")?,
@@ -318,7 +318,7 @@ pub struct StaffFile {
     pub media_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for StaffFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.optional("media_id")?,
@@ -341,7 +341,7 @@ pub struct StaffGroupInsert {
     pub item: Option<Vec<StaffFieldInput>>,
 }
 impl crate::de::Decode for StaffGroupInsert {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_type: fields.required("group_type")?,
@@ -364,7 +364,7 @@ pub struct StaffGroupRemove {
     pub sub_idx: i64,
 }
 impl crate::de::Decode for StaffGroupRemove {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_type: fields.required("group_type")?,
@@ -391,7 +391,7 @@ pub struct StaffInfoRequest {
     pub fieldids: Option<Vec<StaffFieldRef>>,
 }
 impl crate::de::Decode for StaffInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -414,7 +414,7 @@ pub struct StaffInfoResponse {
     pub field_info: Vec<StaffFieldValue>,
 }
 impl crate::de::Decode for StaffInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_info: fields.or_empty("field_info")?,
@@ -441,7 +441,7 @@ pub struct StaffInsertResult {
     pub result: Option<StaffWriteResult>,
 }
 impl crate::de::Decode for StaffInsertResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_type: fields.optional("group_type")?,
@@ -467,7 +467,7 @@ pub struct StaffMobile {
     pub value_mobile: Option<String>,
 }
 impl crate::de::Decode for StaffMobile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value_country_code: fields.optional("value_country_code")?,
@@ -524,7 +524,7 @@ impl serde::Serialize for StaffQueryResult {
     }
 }
 impl crate::de::Decode for StaffQueryResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -548,7 +548,7 @@ pub struct StaffRemoveResult {
     pub result: Option<StaffWriteResult>,
 }
 impl crate::de::Decode for StaffRemoveResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_type: fields.optional("group_type")?,
@@ -610,7 +610,7 @@ impl serde::Serialize for StaffRepeatGroup {
     }
 }
 impl crate::de::Decode for StaffRepeatGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -636,7 +636,7 @@ pub struct StaffUpdateRequest {
     pub insert_items: Option<Vec<StaffGroupInsert>>,
 }
 impl crate::de::Decode for StaffUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -666,7 +666,7 @@ pub struct StaffUpdateResponse {
     pub insert_results: Vec<StaffInsertResult>,
 }
 impl crate::de::Decode for StaffUpdateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             update_results: fields.or_empty("update_results")?,
@@ -695,7 +695,7 @@ pub struct StaffUpdateResult {
     pub result: Option<StaffWriteResult>,
 }
 impl crate::de::Decode for StaffUpdateResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fieldid: fields.optional("fieldid")?,
@@ -761,7 +761,7 @@ impl serde::Serialize for StaffValueType {
     }
 }
 impl crate::de::Decode for StaffValueType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -818,7 +818,7 @@ impl serde::Serialize for StaffWriteResult {
     }
 }
 impl crate::de::Decode for StaffWriteResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }

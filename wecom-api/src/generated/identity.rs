@@ -13,7 +13,7 @@ pub struct ApplyToUpgradeChatidRequest {
     pub upgrade_time: i64,
 }
 impl crate::de::Decode for ApplyToUpgradeChatidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             upgrade_time: fields.required("upgrade_time")?,
@@ -34,7 +34,7 @@ pub struct AuthGetTfaInfoRequest {
     pub code: String,
 }
 impl crate::de::Decode for AuthGetTfaInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             code: fields.required("code")?,
@@ -57,7 +57,7 @@ pub struct AuthGetTfaInfoResponse {
     pub tfa_code: crate::Secret,
 }
 impl crate::de::Decode for AuthGetTfaInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -81,7 +81,7 @@ pub struct AuthTfaSuccessRequest {
     pub tfa_code: crate::Secret,
 }
 impl crate::de::Decode for AuthTfaSuccessRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -103,7 +103,7 @@ pub struct AuthUserDetailRequest {
     pub user_ticket: crate::Secret,
 }
 impl crate::de::Decode for AuthUserDetailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_ticket: fields.required("user_ticket")?,
@@ -145,7 +145,7 @@ pub struct AuthUserDetailResponse {
     pub address: Option<String>,
 }
 impl crate::de::Decode for AuthUserDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -183,7 +183,7 @@ pub struct AuthUserInfoResponse {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for AuthUserInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -207,7 +207,7 @@ pub struct ChatIdConvertRequest {
     pub chat_id_list: Vec<String>,
 }
 impl crate::de::Decode for ChatIdConvertRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id_list: fields.required("chat_id_list")?,
@@ -232,7 +232,7 @@ pub struct ChatIdConvertResponse {
     pub invalid_chat_id_list: Vec<String>,
 }
 impl crate::de::Decode for ChatIdConvertResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -256,7 +256,7 @@ pub struct ChatIdPair {
     pub new_chat_id: String,
 }
 impl crate::de::Decode for ChatIdPair {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -282,7 +282,7 @@ pub struct ConvertTmpExternalUseridRequest {
     pub tmp_external_userid_list: Vec<String>,
 }
 impl crate::de::Decode for ConvertTmpExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             business_type: fields.required("business_type")?,
@@ -309,7 +309,7 @@ pub struct ConvertTmpExternalUseridResponse {
     pub invalid_tmp_external_userid_list: Vec<String>,
 }
 impl crate::de::Decode for ConvertTmpExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             results: fields.or_empty("results")?,
@@ -332,7 +332,7 @@ pub struct ExternalTagidConvertRequest {
     pub external_tagid_list: Vec<String>,
 }
 impl crate::de::Decode for ExternalTagidConvertRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_tagid_list: fields.required("external_tagid_list")?,
@@ -357,7 +357,7 @@ pub struct ExternalTagidConvertResponse {
     pub invalid_external_tagid_list: Vec<String>,
 }
 impl crate::de::Decode for ExternalTagidConvertResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -381,7 +381,7 @@ pub struct ExternalTagidPair {
     pub open_external_tagid: String,
 }
 impl crate::de::Decode for ExternalTagidPair {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_tagid: fields.required("external_tagid")?,
@@ -406,7 +406,7 @@ pub struct ExternalUseridToPendingIdRequest {
     pub external_userid: Vec<String>,
 }
 impl crate::de::Decode for ExternalUseridToPendingIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.optional("chat_id")?,
@@ -429,7 +429,7 @@ pub struct ExternalUseridToPendingIdResponse {
     pub result: Vec<PendingIdResult>,
 }
 impl crate::de::Decode for ExternalUseridToPendingIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result: fields.or_empty("result")?,
@@ -481,7 +481,7 @@ impl serde::Serialize for Gender {
     }
 }
 impl crate::de::Decode for Gender {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -501,7 +501,7 @@ pub struct JsapiTicketResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for JsapiTicketResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ticket: fields.required("ticket")?,
@@ -525,7 +525,7 @@ pub struct LaunchCodeRequest {
     pub single_chat: LaunchSingleChat,
 }
 impl crate::de::Decode for LaunchCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -547,7 +547,7 @@ pub struct LaunchCodeResponse {
     pub launch_code: crate::Secret,
 }
 impl crate::de::Decode for LaunchCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             launch_code: fields.required("launch_code")?,
@@ -568,7 +568,7 @@ pub struct LaunchSingleChat {
     pub userid: String,
 }
 impl crate::de::Decode for LaunchSingleChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -605,7 +605,7 @@ pub struct LegacyUserInfoResponse {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for LegacyUserInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_id: fields.optional("UserId")?,
@@ -638,7 +638,7 @@ pub struct MiniprogramSession {
     pub session_key: Option<crate::Secret>,
 }
 impl crate::de::Decode for MiniprogramSession {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -663,7 +663,7 @@ pub struct MiniprogramTransferSessionRequest {
     pub session_key: crate::Secret,
 }
 impl crate::de::Decode for MiniprogramTransferSessionRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -689,7 +689,7 @@ pub struct MiniprogramTransferSessionResponse {
     pub session_key: Option<crate::Secret>,
 }
 impl crate::de::Decode for MiniprogramTransferSessionResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -711,7 +711,7 @@ pub struct OpenKfidConvertRequest {
     pub open_kfid_list: Vec<String>,
 }
 impl crate::de::Decode for OpenKfidConvertRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid_list: fields.required("open_kfid_list")?,
@@ -736,7 +736,7 @@ pub struct OpenKfidConvertResponse {
     pub invalid_open_kfid_list: Vec<String>,
 }
 impl crate::de::Decode for OpenKfidConvertResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -760,7 +760,7 @@ pub struct OpenKfidPair {
     pub new_open_kfid: String,
 }
 impl crate::de::Decode for OpenKfidPair {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -784,7 +784,7 @@ pub struct OpenUseridItem {
     pub open_userid: String,
 }
 impl crate::de::Decode for OpenUseridItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -809,7 +809,7 @@ pub struct OpenUseridToUseridRequest {
     pub source_agentid: Option<i64>,
 }
 impl crate::de::Decode for OpenUseridToUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid_list: fields.required("open_userid_list")?,
@@ -835,7 +835,7 @@ pub struct OpenUseridToUseridResponse {
     pub invalid_open_userid_list: Vec<String>,
 }
 impl crate::de::Decode for OpenUseridToUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.or_empty("userid_list")?,
@@ -860,7 +860,7 @@ pub struct PendingIdResult {
     pub pending_id: Option<String>,
 }
 impl crate::de::Decode for PendingIdResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -906,7 +906,7 @@ impl serde::Serialize for TicketType {
     }
 }
 impl crate::de::Decode for TicketType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -956,7 +956,7 @@ impl serde::Serialize for TmpExternalUseridBusinessType {
     }
 }
 impl crate::de::Decode for TmpExternalUseridBusinessType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -983,7 +983,7 @@ pub struct TmpExternalUseridResult {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for TmpExternalUseridResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_external_userid: fields.required("tmp_external_userid")?,
@@ -1042,7 +1042,7 @@ impl serde::Serialize for TmpExternalUseridUserType {
     }
 }
 impl crate::de::Decode for TmpExternalUseridUserType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1087,7 +1087,7 @@ impl serde::Serialize for UnionidSubjectType {
     }
 }
 impl crate::de::Decode for UnionidSubjectType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1110,7 +1110,7 @@ pub struct UnionidToExternalUseridRequest {
     pub subject_type: Option<UnionidSubjectType>,
 }
 impl crate::de::Decode for UnionidToExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unionid: fields.required("unionid")?,
@@ -1137,7 +1137,7 @@ pub struct UnionidToExternalUseridResponse {
     pub pending_id: Option<String>,
 }
 impl crate::de::Decode for UnionidToExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.optional("external_userid")?,
@@ -1161,7 +1161,7 @@ pub struct UseridItem {
     pub userid: String,
 }
 impl crate::de::Decode for UseridItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -1183,7 +1183,7 @@ pub struct UseridToOpenUseridRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for UseridToOpenUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -1208,7 +1208,7 @@ pub struct UseridToOpenUseridResponse {
     pub invalid_userid_list: Vec<String>,
 }
 impl crate::de::Decode for UseridToOpenUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid_list: fields.or_empty("open_userid_list")?,

@@ -35,7 +35,7 @@ pub struct Invoice {
     pub user_info: Option<InvoiceUserInfo>,
 }
 impl crate::de::Decode for Invoice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             card_id: fields.optional("card_id")?,
@@ -63,7 +63,7 @@ pub struct InvoiceBatchGetRequest {
     pub item_list: Vec<InvoiceKey>,
 }
 impl crate::de::Decode for InvoiceBatchGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_list: fields.required("item_list")?,
@@ -85,7 +85,7 @@ pub struct InvoiceBatchGetResponse {
     pub item_list: Vec<Invoice>,
 }
 impl crate::de::Decode for InvoiceBatchGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_list: fields.or_empty("item_list")?,
@@ -119,7 +119,7 @@ pub struct InvoiceItem {
     pub price: Option<i64>,
 }
 impl crate::de::Decode for InvoiceItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -146,7 +146,7 @@ pub struct InvoiceKey {
     pub encrypt_code: String,
 }
 impl crate::de::Decode for InvoiceKey {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             card_id: fields.required("card_id")?,
@@ -172,7 +172,7 @@ pub struct InvoiceStatusBatchUpdateRequest {
     pub invoice_list: Vec<InvoiceKey>,
 }
 impl crate::de::Decode for InvoiceStatusBatchUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             openid: fields.required("openid")?,
@@ -199,7 +199,7 @@ pub struct InvoiceStatusUpdateRequest {
     pub reimburse_status: ReimburseStatus,
 }
 impl crate::de::Decode for InvoiceStatusUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             card_id: fields.required("card_id")?,
@@ -289,7 +289,7 @@ pub struct InvoiceUserInfo {
     pub maker: Option<String>,
 }
 impl crate::de::Decode for InvoiceUserInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fee: fields.optional("fee")?,
@@ -368,7 +368,7 @@ impl serde::Serialize for ReimburseStatus {
     }
 }
 impl crate::de::Decode for ReimburseStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }

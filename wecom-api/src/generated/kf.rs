@@ -22,7 +22,7 @@ pub struct KfAccount {
     pub manage_privilege: Option<bool>,
 }
 impl crate::de::Decode for KfAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -48,7 +48,7 @@ pub struct KfAccountAddRequest {
     pub media_id: String,
 }
 impl crate::de::Decode for KfAccountAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -70,7 +70,7 @@ pub struct KfAccountAddResponse {
     pub open_kfid: String,
 }
 impl crate::de::Decode for KfAccountAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -91,7 +91,7 @@ pub struct KfAccountDeleteRequest {
     pub open_kfid: String,
 }
 impl crate::de::Decode for KfAccountDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -116,7 +116,7 @@ pub struct KfAccountListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for KfAccountListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             offset: fields.optional("offset")?,
@@ -139,7 +139,7 @@ pub struct KfAccountListResponse {
     pub account_list: Vec<KfAccount>,
 }
 impl crate::de::Decode for KfAccountListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             account_list: fields.or_empty("account_list")?,
@@ -166,7 +166,7 @@ pub struct KfAccountUpdateRequest {
     pub media_id: Option<String>,
 }
 impl crate::de::Decode for KfAccountUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -192,7 +192,7 @@ pub struct KfAddContactWayRequest {
     pub scene: Option<String>,
 }
 impl crate::de::Decode for KfAddContactWayRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -214,7 +214,7 @@ pub struct KfAddContactWayResponse {
     pub url: String,
 }
 impl crate::de::Decode for KfAddContactWayResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.required("url")?,
@@ -235,7 +235,7 @@ pub struct KfBusinessCard {
     pub userid: String,
 }
 impl crate::de::Decode for KfBusinessCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -256,7 +256,7 @@ pub struct KfCaLink {
     pub link_url: String,
 }
 impl crate::de::Decode for KfCaLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_url: fields.required("link_url")?,
@@ -279,7 +279,7 @@ pub struct KfCancelUpgradeServiceRequest {
     pub external_userid: String,
 }
 impl crate::de::Decode for KfCancelUpgradeServiceRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -302,7 +302,7 @@ pub struct KfCorpQualification {
     pub wechat_channels_binding: Option<bool>,
 }
 impl crate::de::Decode for KfCorpQualification {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             wechat_channels_binding: fields.optional("wechat_channels_binding")?,
@@ -345,7 +345,7 @@ pub struct KfCorpStatistic {
     pub msg_rejected_customer_cnt: Option<i64>,
 }
 impl crate::de::Decode for KfCorpStatistic {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             session_cnt: fields.optional("session_cnt")?,
@@ -377,7 +377,7 @@ pub struct KfCorpStatisticItem {
     pub statistic: Option<KfCorpStatistic>,
 }
 impl crate::de::Decode for KfCorpStatisticItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stat_time: fields.required("stat_time")?,
@@ -403,7 +403,7 @@ pub struct KfCorpStatisticRequest {
     pub end_time: i64,
 }
 impl crate::de::Decode for KfCorpStatisticRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -427,7 +427,7 @@ pub struct KfCorpStatisticResponse {
     pub statistic_list: Vec<KfCorpStatisticItem>,
 }
 impl crate::de::Decode for KfCorpStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             statistic_list: fields.or_empty("statistic_list")?,
@@ -463,7 +463,7 @@ pub struct KfCustomer {
     pub enter_session_context: Option<KfEnterSessionContext>,
 }
 impl crate::de::Decode for KfCustomer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -495,7 +495,7 @@ pub struct KfCustomerBatchGetRequest {
     pub need_enter_session_context: Option<bool>,
 }
 impl crate::de::Decode for KfCustomerBatchGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid_list: fields.required("external_userid_list")?,
@@ -521,7 +521,7 @@ pub struct KfCustomerBatchGetResponse {
     pub invalid_external_userid: Vec<String>,
 }
 impl crate::de::Decode for KfCustomerBatchGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             customer_list: fields.or_empty("customer_list")?,
@@ -550,7 +550,7 @@ pub struct KfEnterSessionContext {
     pub wechat_channels: Option<KfWechatChannels>,
 }
 impl crate::de::Decode for KfEnterSessionContext {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             scene: fields.optional("scene")?,
@@ -589,7 +589,7 @@ pub struct KfEnterSessionEvent {
     pub wechat_channels: Option<KfWechatChannels>,
 }
 impl crate::de::Decode for KfEnterSessionEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.optional("open_kfid")?,
@@ -721,9 +721,9 @@ impl serde::Serialize for KfEvent {
     }
 }
 impl crate::de::Decode for KfEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("event_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("event_type") {
             return Err(crate::de::DecodeError::here("missing field `event_type`"));
         }
         if crate::union::matches(
@@ -732,7 +732,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("enter_session"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `enter_session`",
                 )
                 .map(Self::EnterSession);
@@ -743,7 +743,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("msg_send_fail"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `msg_send_fail`",
                 )
                 .map(Self::MsgSendFail);
@@ -754,7 +754,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("servicer_status_change"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `servicer_status_change`",
                 )
                 .map(Self::ServicerStatusChange);
@@ -765,7 +765,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("session_status_change"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `session_status_change`",
                 )
                 .map(Self::SessionStatusChange);
@@ -776,7 +776,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("user_recall_msg"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `user_recall_msg`",
                 )
                 .map(Self::UserRecallMsg);
@@ -787,7 +787,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("servicer_recall_msg"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `servicer_recall_msg`",
                 )
                 .map(Self::ServicerRecallMsg);
@@ -798,12 +798,12 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("reject_customer_msg_switch_change"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `reject_customer_msg_switch_change`",
                 )
                 .map(Self::RejectCustomerMsgSwitchChange);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfEvent {
@@ -821,7 +821,7 @@ pub struct KfEventContent {
     pub event: KfEvent,
 }
 impl crate::de::Decode for KfEventContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { event: fields.flattened()? })
     }
@@ -879,18 +879,18 @@ impl serde::Serialize for KfEventReplyMessage {
     }
 }
 impl crate::de::Decode for KfEventReplyMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("msgmenu")) {
-            return crate::union::content(fields, "msgmenu").map(Self::MsgMenu);
+            return crate::union::content(&fields, "msgmenu").map(Self::MsgMenu);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfEventReplyMessage {
@@ -907,7 +907,7 @@ pub struct KfFile {
     pub media_id: String,
 }
 impl crate::de::Decode for KfFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -959,7 +959,7 @@ impl serde::Serialize for KfGender {
     }
 }
 impl crate::de::Decode for KfGender {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -978,7 +978,7 @@ pub struct KfGroupChatRange {
     pub chat_id_list: Vec<String>,
 }
 impl crate::de::Decode for KfGroupChatRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id_list: fields.or_empty("chat_id_list")?,
@@ -999,7 +999,7 @@ pub struct KfImage {
     pub media_id: String,
 }
 impl crate::de::Decode for KfImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1020,7 +1020,7 @@ pub struct KfKnowledgeAddGroupRequest {
     pub name: String,
 }
 impl crate::de::Decode for KfKnowledgeAddGroupRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -1041,7 +1041,7 @@ pub struct KfKnowledgeAddGroupResponse {
     pub group_id: String,
 }
 impl crate::de::Decode for KfKnowledgeAddGroupResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1069,7 +1069,7 @@ pub struct KfKnowledgeAddIntentRequest {
     pub answers: Vec<KfKnowledgeAnswer>,
 }
 impl crate::de::Decode for KfKnowledgeAddIntentRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1093,7 +1093,7 @@ pub struct KfKnowledgeAddIntentResponse {
     pub intent_id: String,
 }
 impl crate::de::Decode for KfKnowledgeAddIntentResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             intent_id: fields.required("intent_id")?,
@@ -1117,7 +1117,7 @@ pub struct KfKnowledgeAnswer {
     pub attachments: Option<Vec<KfKnowledgeAttachment>>,
 }
 impl crate::de::Decode for KfKnowledgeAnswer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -1143,7 +1143,7 @@ pub struct KfKnowledgeAnswerInfo {
     pub attachments: Vec<KfKnowledgeAttachmentInfo>,
 }
 impl crate::de::Decode for KfKnowledgeAnswerInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -1166,7 +1166,7 @@ pub struct KfKnowledgeAttachment {
     pub attachment: KfKnowledgeAttachmentKind,
 }
 impl crate::de::Decode for KfKnowledgeAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             attachment: fields.flattened()?,
@@ -1188,7 +1188,7 @@ pub struct KfKnowledgeAttachmentInfo {
     pub attachment: KfKnowledgeAttachmentInfoKind,
 }
 impl crate::de::Decode for KfKnowledgeAttachmentInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             attachment: fields.flattened()?,
@@ -1280,28 +1280,28 @@ impl serde::Serialize for KfKnowledgeAttachmentInfoKind {
     }
 }
 impl crate::de::Decode for KfKnowledgeAttachmentInfoKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
+            return crate::union::content(&fields, "miniprogram").map(Self::MiniProgram);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentInfoKind {
@@ -1389,28 +1389,28 @@ impl serde::Serialize for KfKnowledgeAttachmentKind {
     }
 }
 impl crate::de::Decode for KfKnowledgeAttachmentKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
+            return crate::union::content(&fields, "miniprogram").map(Self::MiniProgram);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentKind {
@@ -1436,7 +1436,7 @@ pub struct KfKnowledgeGroup {
     pub is_default: Option<bool>,
 }
 impl crate::de::Decode for KfKnowledgeGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1459,7 +1459,7 @@ pub struct KfKnowledgeGroupIdRequest {
     pub group_id: String,
 }
 impl crate::de::Decode for KfKnowledgeGroupIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1480,7 +1480,7 @@ pub struct KfKnowledgeImage {
     pub media_id: String,
 }
 impl crate::de::Decode for KfKnowledgeImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1502,7 +1502,7 @@ pub struct KfKnowledgeImageInfo {
     pub name: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeImageInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -1535,7 +1535,7 @@ pub struct KfKnowledgeIntent {
     pub answers: Vec<KfKnowledgeAnswerInfo>,
 }
 impl crate::de::Decode for KfKnowledgeIntent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.optional("group_id")?,
@@ -1567,7 +1567,7 @@ pub struct KfKnowledgeIntentContent {
     pub answers: Vec<KfKnowledgeAnswerInfo>,
 }
 impl crate::de::Decode for KfKnowledgeIntentContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -1590,7 +1590,7 @@ pub struct KfKnowledgeIntentIdRequest {
     pub intent_id: String,
 }
 impl crate::de::Decode for KfKnowledgeIntentIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             intent_id: fields.required("intent_id")?,
@@ -1619,7 +1619,7 @@ pub struct KfKnowledgeLink {
     pub pic_url: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -1650,7 +1650,7 @@ pub struct KfKnowledgeListGroupRequest {
     pub group_id: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeListGroupRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1683,7 +1683,7 @@ pub struct KfKnowledgeListGroupResponse {
     pub group_list: Vec<KfKnowledgeGroup>,
 }
 impl crate::de::Decode for KfKnowledgeListGroupResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -1716,7 +1716,7 @@ pub struct KfKnowledgeListIntentRequest {
     pub intent_id: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeListIntentRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1750,7 +1750,7 @@ pub struct KfKnowledgeListIntentResponse {
     pub intent_list: Vec<KfKnowledgeIntent>,
 }
 impl crate::de::Decode for KfKnowledgeListIntentResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -1781,7 +1781,7 @@ pub struct KfKnowledgeMiniProgram {
     pub thumb_media_id: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeMiniProgram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -1812,7 +1812,7 @@ pub struct KfKnowledgeMiniProgramInfo {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeMiniProgramInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -1837,7 +1837,7 @@ pub struct KfKnowledgeModGroupRequest {
     pub name: String,
 }
 impl crate::de::Decode for KfKnowledgeModGroupRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1868,7 +1868,7 @@ pub struct KfKnowledgeModIntentRequest {
     pub answers: Option<Vec<KfKnowledgeAnswer>>,
 }
 impl crate::de::Decode for KfKnowledgeModIntentRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             intent_id: fields.required("intent_id")?,
@@ -1892,7 +1892,7 @@ pub struct KfKnowledgeQuestion {
     pub text: KfKnowledgeText,
 }
 impl crate::de::Decode for KfKnowledgeQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -1914,7 +1914,7 @@ pub struct KfKnowledgeSimilarQuestions {
     pub items: Option<Vec<KfKnowledgeQuestion>>,
 }
 impl crate::de::Decode for KfKnowledgeSimilarQuestions {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.optional("items")?,
@@ -1935,7 +1935,7 @@ pub struct KfKnowledgeText {
     pub content: String,
 }
 impl crate::de::Decode for KfKnowledgeText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -1956,7 +1956,7 @@ pub struct KfKnowledgeVideo {
     pub media_id: String,
 }
 impl crate::de::Decode for KfKnowledgeVideo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1978,7 +1978,7 @@ pub struct KfKnowledgeVideoInfo {
     pub name: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeVideoInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -2006,7 +2006,7 @@ pub struct KfLink {
     pub thumb_media_id: String,
 }
 impl crate::de::Decode for KfLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -2038,7 +2038,7 @@ pub struct KfLocation {
     pub address: Option<String>,
 }
 impl crate::de::Decode for KfLocation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             latitude: fields.required("latitude")?,
@@ -2066,7 +2066,7 @@ pub struct KfMemberRange {
     pub department_id_list: Vec<i64>,
 }
 impl crate::de::Decode for KfMemberRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.or_empty("userid_list")?,
@@ -2091,7 +2091,7 @@ pub struct KfMenuClick {
     pub content: String,
 }
 impl crate::de::Decode for KfMenuClick {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.optional("id")?,
@@ -2114,7 +2114,7 @@ pub struct KfMenuItem {
     pub item: KfMenuItemKind,
 }
 impl crate::de::Decode for KfMenuItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { item: fields.flattened()? })
     }
@@ -2204,28 +2204,28 @@ impl serde::Serialize for KfMenuItemKind {
     }
 }
 impl crate::de::Decode for KfMenuItemKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("type") {
             return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("click")) {
-            return crate::union::content(fields, "click").map(Self::Click);
+            return crate::union::content(&fields, "click").map(Self::Click);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("view")) {
-            return crate::union::content(fields, "view").map(Self::View);
+            return crate::union::content(&fields, "view").map(Self::View);
         }
         if crate::union::matches(
             &fields,
             "type",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
+            return crate::union::content(&fields, "miniprogram").map(Self::MiniProgram);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfMenuItemKind {
@@ -2246,7 +2246,7 @@ pub struct KfMenuMiniProgram {
     pub content: String,
 }
 impl crate::de::Decode for KfMenuMiniProgram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -2275,7 +2275,7 @@ pub struct KfMenuText {
     pub no_newline: Option<bool>,
 }
 impl crate::de::Decode for KfMenuText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -2299,7 +2299,7 @@ pub struct KfMenuView {
     pub content: String,
 }
 impl crate::de::Decode for KfMenuView {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.required("url")?,
@@ -2339,7 +2339,7 @@ pub struct KfMessage {
     pub content: KfReceivedMessage,
 }
 impl crate::de::Decode for KfMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -2397,7 +2397,7 @@ impl serde::Serialize for KfMessageOrigin {
     }
 }
 impl crate::de::Decode for KfMessageOrigin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2422,7 +2422,7 @@ pub struct KfMiniProgram {
     pub pagepath: String,
 }
 impl crate::de::Decode for KfMiniProgram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -2453,7 +2453,7 @@ pub struct KfMsgMenu {
     pub tail_content: Option<String>,
 }
 impl crate::de::Decode for KfMsgMenu {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             head_content: fields.optional("head_content")?,
@@ -2486,7 +2486,7 @@ pub struct KfMsgSendFailEvent {
     pub fail_type: Option<i64>,
 }
 impl crate::de::Decode for KfMsgSendFailEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.optional("open_kfid")?,
@@ -2520,7 +2520,7 @@ pub struct KfReceivedLink {
     pub pic_url: Option<String>,
 }
 impl crate::de::Decode for KfReceivedLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -2727,42 +2727,42 @@ impl serde::Serialize for KfReceivedMessage {
     }
 }
 impl crate::de::Decode for KfReceivedMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("location"),
         ) {
-            return crate::union::content(fields, "location").map(Self::Location);
+            return crate::union::content(&fields, "location").map(Self::Location);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("business_card"),
         ) {
-            return crate::union::content(fields, "business_card")
+            return crate::union::content(&fields, "business_card")
                 .map(Self::BusinessCard);
         }
         if crate::union::matches(
@@ -2770,15 +2770,15 @@ impl crate::de::Decode for KfReceivedMessage {
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
+            return crate::union::content(&fields, "miniprogram").map(Self::MiniProgram);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("msgmenu")) {
-            return crate::union::content(fields, "msgmenu").map(Self::MsgMenu);
+            return crate::union::content(&fields, "msgmenu").map(Self::MsgMenu);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("event")) {
-            return crate::union::content(fields, "event").map(Self::Event);
+            return crate::union::content(&fields, "event").map(Self::Event);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfReceivedMessage {
@@ -2798,7 +2798,7 @@ pub struct KfReceivedText {
     pub menu_id: Option<String>,
 }
 impl crate::de::Decode for KfReceivedText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -2833,7 +2833,7 @@ pub struct KfRejectCustomerMsgSwitchChangeEvent {
     pub reject_switch: Option<bool>,
 }
 impl crate::de::Decode for KfRejectCustomerMsgSwitchChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             servicer_userid: fields.optional("servicer_userid")?,
@@ -3024,50 +3024,50 @@ impl serde::Serialize for KfSendMessage {
     }
 }
 impl crate::de::Decode for KfSendMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
+            return crate::union::content(&fields, "miniprogram").map(Self::MiniProgram);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("msgmenu")) {
-            return crate::union::content(fields, "msgmenu").map(Self::MsgMenu);
+            return crate::union::content(&fields, "msgmenu").map(Self::MsgMenu);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("location"),
         ) {
-            return crate::union::content(fields, "location").map(Self::Location);
+            return crate::union::content(&fields, "location").map(Self::Location);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("ca_link")) {
-            return crate::union::content(fields, "ca_link").map(Self::CaLink);
+            return crate::union::content(&fields, "ca_link").map(Self::CaLink);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfSendMessage {
@@ -3090,7 +3090,7 @@ pub struct KfSendMsgOnEventRequest {
     pub message: KfEventReplyMessage,
 }
 impl crate::de::Decode for KfSendMsgOnEventRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             code: fields.required("code")?,
@@ -3121,7 +3121,7 @@ pub struct KfSendMsgRequest {
     pub message: KfSendMessage,
 }
 impl crate::de::Decode for KfSendMsgRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             touser: fields.required("touser")?,
@@ -3146,7 +3146,7 @@ pub struct KfSendMsgResponse {
     pub msgid: Option<String>,
 }
 impl crate::de::Decode for KfSendMsgResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.optional("msgid")?,
@@ -3206,7 +3206,7 @@ impl serde::Serialize for KfServiceState {
     }
 }
 impl crate::de::Decode for KfServiceState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3226,7 +3226,7 @@ pub struct KfServiceStateGetRequest {
     pub external_userid: String,
 }
 impl crate::de::Decode for KfServiceStateGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -3251,7 +3251,7 @@ pub struct KfServiceStateGetResponse {
     pub servicer_userid: Option<String>,
 }
 impl crate::de::Decode for KfServiceStateGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             service_state: fields.required("service_state")?,
@@ -3280,7 +3280,7 @@ pub struct KfServiceStateTransRequest {
     pub servicer_userid: Option<String>,
 }
 impl crate::de::Decode for KfServiceStateTransRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -3305,7 +3305,7 @@ pub struct KfServiceStateTransResponse {
     pub msg_code: Option<String>,
 }
 impl crate::de::Decode for KfServiceStateTransResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_code: fields.optional("msg_code")?,
@@ -3336,7 +3336,7 @@ pub struct KfServicer {
     pub department_id: Option<i64>,
 }
 impl crate::de::Decode for KfServicer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -3366,7 +3366,7 @@ pub struct KfServicerChangeRequest {
     pub department_id_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for KfServicerChangeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -3390,7 +3390,7 @@ pub struct KfServicerChangeResponse {
     pub result_list: Vec<KfServicerResult>,
 }
 impl crate::de::Decode for KfServicerChangeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_list: fields.or_empty("result_list")?,
@@ -3412,7 +3412,7 @@ pub struct KfServicerListResponse {
     pub servicer_list: Vec<KfServicer>,
 }
 impl crate::de::Decode for KfServicerListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             servicer_list: fields.or_empty("servicer_list")?,
@@ -3443,7 +3443,7 @@ pub struct KfServicerRecallMsgEvent {
     pub servicer_userid: Option<String>,
 }
 impl crate::de::Decode for KfServicerRecallMsgEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.optional("open_kfid")?,
@@ -3476,7 +3476,7 @@ pub struct KfServicerResult {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for KfServicerResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -3546,7 +3546,7 @@ pub struct KfServicerStatistic {
     pub msg_rejected_customer_cnt: Option<i64>,
 }
 impl crate::de::Decode for KfServicerStatistic {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             session_cnt: fields.optional("session_cnt")?,
@@ -3591,7 +3591,7 @@ pub struct KfServicerStatisticItem {
     pub statistic: Option<KfServicerStatistic>,
 }
 impl crate::de::Decode for KfServicerStatisticItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stat_time: fields.required("stat_time")?,
@@ -3620,7 +3620,7 @@ pub struct KfServicerStatisticRequest {
     pub end_time: i64,
 }
 impl crate::de::Decode for KfServicerStatisticRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -3645,7 +3645,7 @@ pub struct KfServicerStatisticResponse {
     pub statistic_list: Vec<KfServicerStatisticItem>,
 }
 impl crate::de::Decode for KfServicerStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             statistic_list: fields.or_empty("statistic_list")?,
@@ -3693,7 +3693,7 @@ impl serde::Serialize for KfServicerStatus {
     }
 }
 impl crate::de::Decode for KfServicerStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3738,7 +3738,7 @@ impl serde::Serialize for KfServicerStatusChange {
     }
 }
 impl crate::de::Decode for KfServicerStatusChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3766,7 +3766,7 @@ pub struct KfServicerStatusChangeEvent {
     pub open_kfid: Option<String>,
 }
 impl crate::de::Decode for KfServicerStatusChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             servicer_userid: fields.optional("servicer_userid")?,
@@ -3817,7 +3817,7 @@ impl serde::Serialize for KfServicerStopType {
     }
 }
 impl crate::de::Decode for KfServicerStopType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3870,7 +3870,7 @@ impl serde::Serialize for KfSessionChangeType {
     }
 }
 impl crate::de::Decode for KfSessionChangeType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3904,7 +3904,7 @@ pub struct KfSessionStatusChangeEvent {
     pub msg_code: Option<String>,
 }
 impl crate::de::Decode for KfSessionStatusChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.optional("open_kfid")?,
@@ -3942,7 +3942,7 @@ pub struct KfSyncMsgRequest {
     pub open_kfid: String,
 }
 impl crate::de::Decode for KfSyncMsgRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -3977,7 +3977,7 @@ pub struct KfSyncMsgResponse {
     pub msg_list: Vec<KfMessage>,
 }
 impl crate::de::Decode for KfSyncMsgResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4000,7 +4000,7 @@ pub struct KfText {
     pub content: String,
 }
 impl crate::de::Decode for KfText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -4024,7 +4024,7 @@ pub struct KfUpgradeGroupChat {
     pub wording: Option<String>,
 }
 impl crate::de::Decode for KfUpgradeGroupChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -4049,7 +4049,7 @@ pub struct KfUpgradeMember {
     pub wording: Option<String>,
 }
 impl crate::de::Decode for KfUpgradeMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -4075,7 +4075,7 @@ pub struct KfUpgradeServiceConfig {
     pub groupchat_range: Option<KfGroupChatRange>,
 }
 impl crate::de::Decode for KfUpgradeServiceConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_range: fields.optional("member_range")?,
@@ -4108,7 +4108,7 @@ pub struct KfUpgradeServiceRequest {
     pub groupchat: Option<KfUpgradeGroupChat>,
 }
 impl crate::de::Decode for KfUpgradeServiceRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -4160,7 +4160,7 @@ impl serde::Serialize for KfUpgradeType {
     }
 }
 impl crate::de::Decode for KfUpgradeType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4185,7 +4185,7 @@ pub struct KfUserRecallMsgEvent {
     pub recall_msgid: Option<String>,
 }
 impl crate::de::Decode for KfUserRecallMsgEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.optional("open_kfid")?,
@@ -4208,7 +4208,7 @@ pub struct KfVideo {
     pub media_id: String,
 }
 impl crate::de::Decode for KfVideo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -4229,7 +4229,7 @@ pub struct KfVoice {
     pub media_id: String,
 }
 impl crate::de::Decode for KfVoice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -4277,7 +4277,7 @@ impl serde::Serialize for KfVoiceFormat {
     }
 }
 impl crate::de::Decode for KfVoiceFormat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4302,7 +4302,7 @@ pub struct KfWechatChannels {
     pub scene: Option<i64>,
 }
 impl crate::de::Decode for KfWechatChannels {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             nickname: fields.optional("nickname")?,

@@ -22,7 +22,7 @@ pub struct BeaconInfo {
     pub uuid: Option<String>,
 }
 impl crate::de::Decode for BeaconInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             distance: fields.optional("distance")?,
@@ -49,7 +49,7 @@ pub struct InviteSendRequest {
     pub invite_tips: Option<String>,
 }
 impl crate::de::Decode for InviteSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -72,7 +72,7 @@ pub struct InviteSendResponse {
     pub invite_type: Option<InviteType>,
 }
 impl crate::de::Decode for InviteSendResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invite_type: fields.optional("type")?,
@@ -120,7 +120,7 @@ impl serde::Serialize for InviteType {
     }
 }
 impl crate::de::Decode for InviteType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -151,7 +151,7 @@ pub struct ShakeInfo {
     pub poi_id: Option<i64>,
 }
 impl crate::de::Decode for ShakeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             page_id: fields.optional("page_id")?,
@@ -176,7 +176,7 @@ pub struct ShakeInfoRequest {
     pub ticket: crate::Secret,
 }
 impl crate::de::Decode for ShakeInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ticket: fields.required("ticket")?,
@@ -198,7 +198,7 @@ pub struct ShakeInfoResponse {
     pub data: Option<ShakeInfo>,
 }
 impl crate::de::Decode for ShakeInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             data: fields.optional("data")?,

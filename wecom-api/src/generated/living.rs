@@ -17,7 +17,7 @@ pub struct LivingActivityDetail {
     pub image_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for LivingActivityDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             description: fields.optional("description")?,
@@ -66,7 +66,7 @@ pub struct LivingCreateRequest {
     pub activity_detail: Option<LivingActivityDetail>,
 }
 impl crate::de::Decode for LivingCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             anchor_userid: fields.required("anchor_userid")?,
@@ -97,7 +97,7 @@ pub struct LivingCreateResponse {
     pub livingid: String,
 }
 impl crate::de::Decode for LivingCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.required("livingid")?,
@@ -120,7 +120,7 @@ pub struct LivingGetCodeRequest {
     pub openid: String,
 }
 impl crate::de::Decode for LivingGetCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.required("livingid")?,
@@ -142,7 +142,7 @@ pub struct LivingGetCodeResponse {
     pub living_code: crate::Secret,
 }
 impl crate::de::Decode for LivingGetCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             living_code: fields.required("living_code")?,
@@ -163,7 +163,7 @@ pub struct LivingGetInfoResponse {
     pub living_info: LivingInfo,
 }
 impl crate::de::Decode for LivingGetInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             living_info: fields.required("living_info")?,
@@ -184,7 +184,7 @@ pub struct LivingIdRequest {
     pub livingid: String,
 }
 impl crate::de::Decode for LivingIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.required("livingid")?,
@@ -260,7 +260,7 @@ pub struct LivingInfo {
     pub subscribe_count: Option<i64>,
 }
 impl crate::de::Decode for LivingInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             theme: fields.optional("theme")?,
@@ -316,7 +316,7 @@ pub struct LivingModifyRequest {
     pub remind_time: Option<i64>,
 }
 impl crate::de::Decode for LivingModifyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.required("livingid")?,
@@ -378,7 +378,7 @@ impl serde::Serialize for LivingReplayStatus {
     }
 }
 impl crate::de::Decode for LivingReplayStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -409,7 +409,7 @@ pub struct LivingShareInfo {
     pub invitor_external_userid: Option<String>,
 }
 impl crate::de::Decode for LivingShareInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.optional("livingid")?,
@@ -434,7 +434,7 @@ pub struct LivingShareInfoRequest {
     pub ww_share_code: crate::Secret,
 }
 impl crate::de::Decode for LivingShareInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ww_share_code: fields.required("ww_share_code")?,
@@ -494,7 +494,7 @@ impl serde::Serialize for LivingStatus {
     }
 }
 impl crate::de::Decode for LivingStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -551,7 +551,7 @@ impl serde::Serialize for LivingType {
     }
 }
 impl crate::de::Decode for LivingType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -575,7 +575,7 @@ pub struct LivingUserAllIdsRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for LivingUserAllIdsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -602,7 +602,7 @@ pub struct LivingUserAllIdsResponse {
     pub livingid_list: Vec<String>,
 }
 impl crate::de::Decode for LivingUserAllIdsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -651,7 +651,7 @@ impl serde::Serialize for LivingViewerType {
     }
 }
 impl crate::de::Decode for LivingViewerType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -696,7 +696,7 @@ pub struct LivingWatchExternalUser {
     pub invitor_external_userid: Option<String>,
 }
 impl crate::de::Decode for LivingWatchExternalUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -728,7 +728,7 @@ pub struct LivingWatchStatInfo {
     pub external_users: Vec<LivingWatchExternalUser>,
 }
 impl crate::de::Decode for LivingWatchStatInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             users: fields.or_empty("users")?,
@@ -753,7 +753,7 @@ pub struct LivingWatchStatRequest {
     pub next_key: Option<String>,
 }
 impl crate::de::Decode for LivingWatchStatRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.required("livingid")?,
@@ -782,7 +782,7 @@ pub struct LivingWatchStatResponse {
     pub stat_info: Option<LivingWatchStatInfo>,
 }
 impl crate::de::Decode for LivingWatchStatResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ending: fields.optional("ending")?,
@@ -826,7 +826,7 @@ pub struct LivingWatchUser {
     pub invitor_external_userid: Option<String>,
 }
 impl crate::de::Decode for LivingWatchUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,

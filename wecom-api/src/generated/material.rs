@@ -16,7 +16,7 @@ pub struct MaterialAddMpnewsRequest {
     pub mpnews: MaterialMpnews,
 }
 impl crate::de::Decode for MaterialAddMpnewsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -38,7 +38,7 @@ pub struct MaterialAddResponse {
     pub media_id: String,
 }
 impl crate::de::Decode for MaterialAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -75,7 +75,7 @@ pub struct MaterialArticle {
     pub show_cover_pic: Option<String>,
 }
 impl crate::de::Decode for MaterialArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -110,7 +110,7 @@ pub struct MaterialBatchGetRequest {
     pub count: i64,
 }
 impl crate::de::Decode for MaterialBatchGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             material_type: fields.required("type")?,
@@ -144,7 +144,7 @@ pub struct MaterialBatchGetResponse {
     pub itemlist: Vec<MaterialItem>,
 }
 impl crate::de::Decode for MaterialBatchGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             material_type: fields.optional("type")?,
@@ -184,7 +184,7 @@ pub struct MaterialGetCountResponse {
     pub mpnews_count: Option<i64>,
 }
 impl crate::de::Decode for MaterialGetCountResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total_count: fields.optional("total_count")?,
@@ -219,7 +219,7 @@ pub struct MaterialItem {
     pub content: Option<MaterialMpnews>,
 }
 impl crate::de::Decode for MaterialItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -243,7 +243,7 @@ pub struct MaterialMpnews {
     pub articles: Vec<MaterialArticle>,
 }
 impl crate::de::Decode for MaterialMpnews {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -304,7 +304,7 @@ impl serde::Serialize for MaterialType {
     }
 }
 impl crate::de::Decode for MaterialType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -328,7 +328,7 @@ pub struct MaterialUpdateMpnewsRequest {
     pub mpnews: MaterialMpnews,
 }
 impl crate::de::Decode for MaterialUpdateMpnewsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -387,7 +387,7 @@ impl serde::Serialize for MaterialUploadType {
     }
 }
 impl crate::de::Decode for MaterialUploadType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }

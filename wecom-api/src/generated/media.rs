@@ -44,7 +44,7 @@ impl serde::Serialize for AttachmentMediaType {
     }
 }
 impl crate::de::Decode for AttachmentMediaType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -90,7 +90,7 @@ impl serde::Serialize for AttachmentType {
     }
 }
 impl crate::de::Decode for AttachmentType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -108,7 +108,7 @@ pub struct MediaGetUploadByUrlResultRequest {
     pub jobid: String,
 }
 impl crate::de::Decode for MediaGetUploadByUrlResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -132,7 +132,7 @@ pub struct MediaGetUploadByUrlResultResponse {
     pub detail: Option<UploadByUrlDetail>,
 }
 impl crate::de::Decode for MediaGetUploadByUrlResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.required("status")?,
@@ -190,7 +190,7 @@ impl serde::Serialize for MediaType {
     }
 }
 impl crate::de::Decode for MediaType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -218,7 +218,7 @@ pub struct MediaUploadByUrlRequest {
     pub md5: String,
 }
 impl crate::de::Decode for MediaUploadByUrlRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             scene: fields.required("scene")?,
@@ -243,7 +243,7 @@ pub struct MediaUploadByUrlResponse {
     pub jobid: String,
 }
 impl crate::de::Decode for MediaUploadByUrlResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -264,7 +264,7 @@ pub struct MediaUploadImageResponse {
     pub url: String,
 }
 impl crate::de::Decode for MediaUploadImageResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.required("url")?,
@@ -291,7 +291,7 @@ pub struct MediaUploadResponse {
     pub created_at: Option<i64>,
 }
 impl crate::de::Decode for MediaUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_type: fields.optional("type")?,
@@ -324,7 +324,7 @@ pub struct UploadByUrlDetail {
     pub created_at: Option<i64>,
 }
 impl crate::de::Decode for UploadByUrlDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             errcode: fields.optional("errcode")?,
@@ -376,7 +376,7 @@ impl serde::Serialize for UploadByUrlMediaType {
     }
 }
 impl crate::de::Decode for UploadByUrlMediaType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -418,7 +418,7 @@ impl serde::Serialize for UploadByUrlScene {
     }
 }
 impl crate::de::Decode for UploadByUrlScene {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -467,7 +467,7 @@ impl serde::Serialize for UploadByUrlStatus {
     }
 }
 impl crate::de::Decode for UploadByUrlStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }

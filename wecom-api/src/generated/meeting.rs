@@ -44,7 +44,7 @@ impl serde::Serialize for AdmissionType {
     }
 }
 impl crate::de::Decode for AdmissionType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -68,7 +68,7 @@ pub struct AdvancedLayout {
     pub layout_id: Option<String>,
 }
 impl crate::de::Decode for AdvancedLayout {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_name: fields.optional("layout_name")?,
@@ -94,7 +94,7 @@ pub struct AdvancedLayoutInput {
     pub page_list: Vec<AdvancedLayoutPage>,
 }
 impl crate::de::Decode for AdvancedLayoutInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_name: fields.optional("layout_name")?,
@@ -125,7 +125,7 @@ pub struct AdvancedLayoutPage {
     pub user_seat_list: Option<Vec<AdvancedUserSeat>>,
 }
 impl crate::de::Decode for AdvancedLayoutPage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_template_id: fields.required("layout_template_id")?,
@@ -157,7 +157,7 @@ pub struct AdvancedUserSeat {
     pub user_list: Option<Vec<LayoutUser>>,
 }
 impl crate::de::Decode for AdvancedUserSeat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -197,7 +197,7 @@ pub struct AttendanceExternalUser {
     pub cumulative_time: Option<i64>,
 }
 impl crate::de::Decode for AttendanceExternalUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_external_userid: fields.optional("tmp_external_userid")?,
@@ -239,7 +239,7 @@ pub struct AttendanceMember {
     pub cumulative_time: Option<i64>,
 }
 impl crate::de::Decode for AttendanceMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -290,7 +290,7 @@ pub struct AttendeeQuality {
     pub problems: Vec<String>,
 }
 impl crate::de::Decode for AttendeeQuality {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -346,7 +346,7 @@ impl serde::Serialize for AudioDetectStatus {
     }
 }
 impl crate::de::Decode for AudioDetectStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -396,7 +396,7 @@ impl serde::Serialize for AutoRecordType {
     }
 }
 impl crate::de::Decode for AutoRecordType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -418,7 +418,7 @@ pub struct Background {
     pub image_md5: Option<String>,
 }
 impl crate::de::Decode for Background {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             background_id: fields.required("background_id")?,
@@ -442,7 +442,7 @@ pub struct BackgroundImage {
     pub image_url: String,
 }
 impl crate::de::Decode for BackgroundImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             image_md5: fields.required("image_md5")?,
@@ -470,7 +470,7 @@ pub struct BookedMeetingRoom {
     pub meeting_room_location: Option<String>,
 }
 impl crate::de::Decode for BookedMeetingRoom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.required("meeting_room_id")?,
@@ -524,7 +524,7 @@ impl serde::Serialize for ChatPermission {
     }
 }
 impl crate::de::Decode for ChatPermission {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -544,7 +544,7 @@ pub struct ControlCloseScreenShareRequest {
     pub operated_user: OperatedUser,
 }
 impl crate::de::Decode for ControlCloseScreenShareRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -578,7 +578,7 @@ pub struct ControlDismissRequest {
     pub retrieve_code: Option<bool>,
 }
 impl crate::de::Decode for ControlDismissRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -605,7 +605,7 @@ pub struct ControlKickoutUsersRequest {
     pub operated_users: Vec<OperatedUser>,
 }
 impl crate::de::Decode for ControlKickoutUsersRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -635,7 +635,7 @@ pub struct ControlManageWaitingRoomUsersRequest {
     pub operated_users: Vec<OperatedUser>,
 }
 impl crate::de::Decode for ControlManageWaitingRoomUsersRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -663,7 +663,7 @@ pub struct ControlMuteUserRequest {
     pub operated_user: Vec<OperatedUser>,
 }
 impl crate::de::Decode for ControlMuteUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -690,7 +690,7 @@ pub struct ControlSetCohostRequest {
     pub operated_user: OperatedUser,
 }
 impl crate::de::Decode for ControlSetCohostRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -715,7 +715,7 @@ pub struct ControlSetNicknamesRequest {
     pub operated_users: Vec<NicknameUser>,
 }
 impl crate::de::Decode for ControlSetNicknamesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -767,7 +767,7 @@ pub struct ControlSetRequest {
     pub enable_waiting_room: Option<bool>,
 }
 impl crate::de::Decode for ControlSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -803,7 +803,7 @@ pub struct ControlSwitchUserVideoRequest {
     pub operated_user: OperatedUser,
 }
 impl crate::de::Decode for ControlSwitchUserVideoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -830,7 +830,7 @@ pub struct CustomerShortUrl {
     pub meeting_short_url: Option<String>,
 }
 impl crate::de::Decode for CustomerShortUrl {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             customer_data: fields.optional("customer_data")?,
@@ -856,7 +856,7 @@ pub struct DeviceInMeeting {
     pub instance_id: Option<InstanceId>,
 }
 impl crate::de::Decode for DeviceInMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -885,7 +885,7 @@ pub struct DeviceMonitorInfo {
     pub speaker_status: Option<bool>,
 }
 impl crate::de::Decode for DeviceMonitorInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             camera_status: fields.optional("camera_status")?,
@@ -939,7 +939,7 @@ impl serde::Serialize for EnrollAction {
     }
 }
 impl crate::de::Decode for EnrollAction {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -973,7 +973,7 @@ pub struct EnrollAnswer {
     pub special_type: Option<EnrollSpecialType>,
 }
 impl crate::de::Decode for EnrollAnswer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             answer_content: fields.or_empty("answer_content")?,
@@ -1003,7 +1003,7 @@ pub struct EnrollApproveRequest {
     pub action: EnrollAction,
 }
 impl crate::de::Decode for EnrollApproveRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1027,7 +1027,7 @@ pub struct EnrollApproveResponse {
     pub handled_count: Option<i64>,
 }
 impl crate::de::Decode for EnrollApproveResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handled_count: fields.optional("handled_count")?,
@@ -1075,7 +1075,7 @@ impl serde::Serialize for EnrollApproveType {
     }
 }
 impl crate::de::Decode for EnrollApproveType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1120,7 +1120,7 @@ impl serde::Serialize for EnrollCollectQuestion {
     }
 }
 impl crate::de::Decode for EnrollCollectQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1148,7 +1148,7 @@ pub struct EnrollConfig {
     pub question_list: Vec<EnrollQuestion>,
 }
 impl crate::de::Decode for EnrollConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             approve_type: fields.optional("approve_type")?,
@@ -1175,7 +1175,7 @@ pub struct EnrollDeleteRequest {
     pub enroll_id_list: Vec<EnrollRef>,
 }
 impl crate::de::Decode for EnrollDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1198,7 +1198,7 @@ pub struct EnrollDeleteResponse {
     pub total_count: Option<i64>,
 }
 impl crate::de::Decode for EnrollDeleteResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total_count: fields.optional("total_count")?,
@@ -1219,7 +1219,7 @@ pub struct EnrollGetConfigRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for EnrollGetConfigRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1244,7 +1244,7 @@ pub struct EnrollIdMapping {
     pub enroll_id: Option<String>,
 }
 impl crate::de::Decode for EnrollIdMapping {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.optional("tmp_openid")?,
@@ -1276,7 +1276,7 @@ pub struct EnrollImportItem {
     pub nick_name: Option<String>,
 }
 impl crate::de::Decode for EnrollImportItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1302,7 +1302,7 @@ pub struct EnrollImportRequest {
     pub enroll_list: Vec<EnrollImportItem>,
 }
 impl crate::de::Decode for EnrollImportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1328,7 +1328,7 @@ pub struct EnrollImportResponse {
     pub enroll_list: Vec<ImportedEnroll>,
 }
 impl crate::de::Decode for EnrollImportResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total_count: fields.optional("total_count")?,
@@ -1359,7 +1359,7 @@ pub struct EnrollListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for EnrollListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1390,7 +1390,7 @@ pub struct EnrollListResponse {
     pub enroll_list: Vec<Enrollment>,
 }
 impl crate::de::Decode for EnrollListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1418,7 +1418,7 @@ pub struct EnrollQueryByTmpOpenidRequest {
     pub tmp_openid_list: Vec<String>,
 }
 impl crate::de::Decode for EnrollQueryByTmpOpenidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1442,7 +1442,7 @@ pub struct EnrollQueryByTmpOpenidResponse {
     pub enroll_id_list: Vec<EnrollIdMapping>,
 }
 impl crate::de::Decode for EnrollQueryByTmpOpenidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enroll_id_list: fields.or_empty("enroll_id_list")?,
@@ -1475,7 +1475,7 @@ pub struct EnrollQuestion {
     pub option_list: Option<Vec<EnrollQuestionOption>>,
 }
 impl crate::de::Decode for EnrollQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_required: fields.required("is_required")?,
@@ -1500,7 +1500,7 @@ pub struct EnrollQuestionOption {
     pub content: String,
 }
 impl crate::de::Decode for EnrollQuestionOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -1548,7 +1548,7 @@ impl serde::Serialize for EnrollQuestionRequired {
     }
 }
 impl crate::de::Decode for EnrollQuestionRequired {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1597,7 +1597,7 @@ impl serde::Serialize for EnrollQuestionType {
     }
 }
 impl crate::de::Decode for EnrollQuestionType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1615,7 +1615,7 @@ pub struct EnrollRef {
     pub enroll_id: String,
 }
 impl crate::de::Decode for EnrollRef {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enroll_id: fields.required("enroll_id")?,
@@ -1648,7 +1648,7 @@ pub struct EnrollSetConfigRequest {
     pub question_list: Option<Vec<EnrollQuestion>>,
 }
 impl crate::de::Decode for EnrollSetConfigRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1675,7 +1675,7 @@ pub struct EnrollSetConfigResponse {
     pub question_count: Option<i64>,
 }
 impl crate::de::Decode for EnrollSetConfigResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_count: fields.optional("question_count")?,
@@ -1723,7 +1723,7 @@ impl serde::Serialize for EnrollSourceType {
     }
 }
 impl crate::de::Decode for EnrollSourceType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1780,7 +1780,7 @@ impl serde::Serialize for EnrollSpecialType {
     }
 }
 impl crate::de::Decode for EnrollSpecialType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1833,7 +1833,7 @@ impl serde::Serialize for EnrollStatus {
     }
 }
 impl crate::de::Decode for EnrollStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1876,7 +1876,7 @@ pub struct Enrollment {
     pub answer_list: Vec<EnrollAnswer>,
 }
 impl crate::de::Decode for Enrollment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enroll_id: fields.optional("enroll_id")?,
@@ -1936,7 +1936,7 @@ impl serde::Serialize for EnterMuteMode {
     }
 }
 impl crate::de::Decode for EnterMuteMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1985,7 +1985,7 @@ impl serde::Serialize for GridType {
     }
 }
 impl crate::de::Decode for GridType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2034,7 +2034,7 @@ impl serde::Serialize for HealthLevel {
     }
 }
 impl crate::de::Decode for HealthLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2068,7 +2068,7 @@ pub struct ImportedEnroll {
     pub enroll_code: Option<String>,
 }
 impl crate::de::Decode for ImportedEnroll {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enroll_id: fields.optional("enroll_id")?,
@@ -2197,7 +2197,7 @@ impl serde::Serialize for InstanceId {
     }
 }
 impl crate::de::Decode for InstanceId {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2218,7 +2218,7 @@ pub struct Layout {
     pub layout_id: Option<String>,
 }
 impl crate::de::Decode for Layout {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             page_list: fields.required("page_list")?,
@@ -2242,7 +2242,7 @@ pub struct LayoutAddAdvancedRequest {
     pub layout_list: Vec<AdvancedLayoutInput>,
 }
 impl crate::de::Decode for LayoutAddAdvancedRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2265,7 +2265,7 @@ pub struct LayoutAddAdvancedResponse {
     pub layout_list: Vec<AdvancedLayout>,
 }
 impl crate::de::Decode for LayoutAddAdvancedResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_list: fields.or_empty("layout_list")?,
@@ -2291,7 +2291,7 @@ pub struct LayoutAddBackgroundRequest {
     pub default_image_order: Option<i64>,
 }
 impl crate::de::Decode for LayoutAddBackgroundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2318,7 +2318,7 @@ pub struct LayoutAddBackgroundResponse {
     pub background_list: Vec<Background>,
 }
 impl crate::de::Decode for LayoutAddBackgroundResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_background_id: fields.optional("selected_background_id")?,
@@ -2345,7 +2345,7 @@ pub struct LayoutAddRequest {
     pub default_layout_order: Option<i64>,
 }
 impl crate::de::Decode for LayoutAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2372,7 +2372,7 @@ pub struct LayoutAddResponse {
     pub layout_list: Vec<Layout>,
 }
 impl crate::de::Decode for LayoutAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_layout_id: fields.optional("selected_layout_id")?,
@@ -2399,7 +2399,7 @@ pub struct LayoutApplyAdvancedRequest {
     pub user_list: Option<Vec<LayoutTmpUser>>,
 }
 impl crate::de::Decode for LayoutApplyAdvancedRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2424,7 +2424,7 @@ pub struct LayoutBatchDeleteAdvancedRequest {
     pub layout_id_list: Vec<String>,
 }
 impl crate::de::Decode for LayoutBatchDeleteAdvancedRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2448,7 +2448,7 @@ pub struct LayoutBatchDeleteBackgroundRequest {
     pub background_id_list: Vec<String>,
 }
 impl crate::de::Decode for LayoutBatchDeleteBackgroundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2472,7 +2472,7 @@ pub struct LayoutDeleteBackgroundRequest {
     pub background_id: String,
 }
 impl crate::de::Decode for LayoutDeleteBackgroundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2498,7 +2498,7 @@ pub struct LayoutGetUserLayoutRequest {
     pub instance_id: InstanceId,
 }
 impl crate::de::Decode for LayoutGetUserLayoutRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2531,7 +2531,7 @@ pub struct LayoutGetUserLayoutResponse {
     pub page_list: Vec<AdvancedLayoutPage>,
 }
 impl crate::de::Decode for LayoutGetUserLayoutResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_layout_id: fields.optional("selected_layout_id")?,
@@ -2555,7 +2555,7 @@ pub struct LayoutInput {
     pub page_list: Vec<LayoutPage>,
 }
 impl crate::de::Decode for LayoutInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             page_list: fields.required("page_list")?,
@@ -2576,7 +2576,7 @@ pub struct LayoutListAdvancedRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for LayoutListAdvancedRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2601,7 +2601,7 @@ pub struct LayoutListAdvancedResponse {
     pub layout_list: Vec<AdvancedLayout>,
 }
 impl crate::de::Decode for LayoutListAdvancedResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_layout_id: fields.optional("selected_layout_id")?,
@@ -2623,7 +2623,7 @@ pub struct LayoutListBackgroundRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for LayoutListBackgroundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2648,7 +2648,7 @@ pub struct LayoutListBackgroundResponse {
     pub background_list: Vec<Background>,
 }
 impl crate::de::Decode for LayoutListBackgroundResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_background_id: fields.optional("selected_background_id")?,
@@ -2671,7 +2671,7 @@ pub struct LayoutListTemplateResponse {
     pub layout_template_list: Vec<LayoutTemplate>,
 }
 impl crate::de::Decode for LayoutListTemplateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_template_list: fields.or_empty("layout_template_list")?,
@@ -2695,7 +2695,7 @@ pub struct LayoutPage {
     pub user_seat_list: Option<Vec<UserSeat>>,
 }
 impl crate::de::Decode for LayoutPage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_template_id: fields.required("layout_template_id")?,
@@ -2719,7 +2719,7 @@ pub struct LayoutSetDefaultBackgroundRequest {
     pub selected_background_id: String,
 }
 impl crate::de::Decode for LayoutSetDefaultBackgroundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2743,7 +2743,7 @@ pub struct LayoutSetDefaultRequest {
     pub selected_layout_id: String,
 }
 impl crate::de::Decode for LayoutSetDefaultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2775,7 +2775,7 @@ pub struct LayoutTemplate {
     pub render_rule: Option<String>,
 }
 impl crate::de::Decode for LayoutTemplate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_template_id: fields.optional("layout_template_id")?,
@@ -2799,7 +2799,7 @@ pub struct LayoutTmpUser {
     pub tmp_openid: String,
 }
 impl crate::de::Decode for LayoutTmpUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.required("tmp_openid")?,
@@ -2847,7 +2847,7 @@ impl serde::Serialize for LayoutType {
     }
 }
 impl crate::de::Decode for LayoutType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2872,7 +2872,7 @@ pub struct LayoutUpdateAdvancedRequest {
     pub page_list: Vec<AdvancedLayoutPage>,
 }
 impl crate::de::Decode for LayoutUpdateAdvancedRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2903,7 +2903,7 @@ pub struct LayoutUpdateRequest {
     pub enable_set_default: Option<bool>,
 }
 impl crate::de::Decode for LayoutUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2934,7 +2934,7 @@ pub struct LayoutUser {
     pub nick_name: Option<String>,
 }
 impl crate::de::Decode for LayoutUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -2961,7 +2961,7 @@ pub struct MeetingAttendance {
     pub tmp_external_user: Vec<AttendanceExternalUser>,
 }
 impl crate::de::Decode for MeetingAttendance {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member: fields.or_empty("member")?,
@@ -3017,7 +3017,7 @@ pub struct MeetingAttendee {
     pub customer_data: Option<String>,
 }
 impl crate::de::Decode for MeetingAttendee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.optional("tmp_openid")?,
@@ -3052,7 +3052,7 @@ pub struct MeetingCancelRequest {
     pub sub_meetingid: Option<String>,
 }
 impl crate::de::Decode for MeetingCancelRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3079,7 +3079,7 @@ pub struct MeetingCheckDeviceInMeetingRequest {
     pub meetingid_list: Vec<String>,
 }
 impl crate::de::Decode for MeetingCheckDeviceInMeetingRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3103,7 +3103,7 @@ pub struct MeetingCheckDeviceInMeetingResponse {
     pub result_list: Vec<DeviceInMeeting>,
 }
 impl crate::de::Decode for MeetingCheckDeviceInMeetingResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_list: fields.or_empty("result_list")?,
@@ -3126,7 +3126,7 @@ pub struct MeetingCreateCustomerShortUrlRequest {
     pub customer_data: String,
 }
 impl crate::de::Decode for MeetingCreateCustomerShortUrlRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3149,7 +3149,7 @@ pub struct MeetingCreateCustomerShortUrlResponse {
     pub meeting_short_url_customer_data: Vec<CustomerShortUrl>,
 }
 impl crate::de::Decode for MeetingCreateCustomerShortUrlResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_short_url_customer_data: fields
@@ -3201,7 +3201,7 @@ pub struct MeetingCreateRequest {
     pub reminders: Option<MeetingReminders>,
 }
 impl crate::de::Decode for MeetingCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             admin_userid: fields.required("admin_userid")?,
@@ -3243,7 +3243,7 @@ pub struct MeetingCreateResponse {
     pub meeting_link: Option<String>,
 }
 impl crate::de::Decode for MeetingCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -3282,7 +3282,7 @@ pub struct MeetingGetAttendeeListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MeetingGetAttendeeListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3315,7 +3315,7 @@ pub struct MeetingGetAttendeeListResponse {
     pub attendees: Vec<MeetingAttendee>,
 }
 impl crate::de::Decode for MeetingGetAttendeeListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -3338,7 +3338,7 @@ pub struct MeetingGetCustomerShortUrlRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for MeetingGetCustomerShortUrlRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3360,7 +3360,7 @@ pub struct MeetingGetCustomerShortUrlResponse {
     pub meeting_short_url_customer_data_list: Vec<CustomerShortUrl>,
 }
 impl crate::de::Decode for MeetingGetCustomerShortUrlResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_short_url_customer_data_list: fields
@@ -3382,7 +3382,7 @@ pub struct MeetingGetGuestsRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for MeetingGetGuestsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3413,7 +3413,7 @@ pub struct MeetingGetGuestsResponse {
     pub guests: Vec<MeetingGuest>,
 }
 impl crate::de::Decode for MeetingGetGuestsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -3444,7 +3444,7 @@ pub struct MeetingGetInfoRequest {
     pub sub_meetingid: Option<String>,
 }
 impl crate::de::Decode for MeetingGetInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -3470,7 +3470,7 @@ pub struct MeetingGetInviteesRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for MeetingGetInviteesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3499,7 +3499,7 @@ pub struct MeetingGetInviteesResponse {
     pub invitees: Vec<MeetingInvitee>,
 }
 impl crate::de::Decode for MeetingGetInviteesResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -3533,7 +3533,7 @@ pub struct MeetingGetQualityRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MeetingGetQualityRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3583,7 +3583,7 @@ pub struct MeetingGetQualityResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for MeetingGetQualityResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             quality: fields.optional("quality")?,
@@ -3621,7 +3621,7 @@ pub struct MeetingGetRealtimeAttendeeListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MeetingGetRealtimeAttendeeListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3655,7 +3655,7 @@ pub struct MeetingGetRealtimeAttendeeListResponse {
     pub attendees: Vec<RealtimeAttendee>,
 }
 impl crate::de::Decode for MeetingGetRealtimeAttendeeListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -3691,7 +3691,7 @@ pub struct MeetingGetUserMeetingIdsRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MeetingGetUserMeetingIdsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3720,7 +3720,7 @@ pub struct MeetingGetUserMeetingIdsResponse {
     pub meetingid_list: Vec<String>,
 }
 impl crate::de::Decode for MeetingGetUserMeetingIdsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -3747,7 +3747,7 @@ pub struct MeetingGuest {
     pub guest_name: Option<String>,
 }
 impl crate::de::Decode for MeetingGuest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             area: fields.required("area")?,
@@ -3819,7 +3819,7 @@ pub struct MeetingInfo {
     pub creator_userid: Option<String>,
 }
 impl crate::de::Decode for MeetingInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             admin_userid: fields.optional("admin_userid")?,
@@ -3856,7 +3856,7 @@ pub struct MeetingInvitee {
     pub userid: String,
 }
 impl crate::de::Decode for MeetingInvitee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3911,7 +3911,7 @@ pub struct MeetingReminders {
     pub remind_before: Option<Vec<i64>>,
 }
 impl crate::de::Decode for MeetingReminders {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_repeat: fields.optional("is_repeat")?,
@@ -3965,7 +3965,7 @@ pub struct MeetingRoom {
     pub is_allow_call: Option<bool>,
 }
 impl crate::de::Decode for MeetingRoom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.required("meeting_room_id")?,
@@ -4013,7 +4013,7 @@ pub struct MeetingRoomInfo {
     pub scheduled_status: Option<RoomScheduledStatus>,
 }
 impl crate::de::Decode for MeetingRoomInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             basic_info: fields.optional("basic_info")?,
@@ -4079,7 +4079,7 @@ impl serde::Serialize for MeetingRoomStatus {
     }
 }
 impl crate::de::Decode for MeetingRoomStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4099,7 +4099,7 @@ pub struct MeetingSetGuestsRequest {
     pub guests: Vec<MeetingGuest>,
 }
 impl crate::de::Decode for MeetingSetGuestsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4124,7 +4124,7 @@ pub struct MeetingSetInviteesRequest {
     pub invitees: Option<Vec<MeetingInvitee>>,
 }
 impl crate::de::Decode for MeetingSetInviteesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4213,7 +4213,7 @@ pub struct MeetingSettings {
     pub enable_doc_upload_permission: Option<bool>,
 }
 impl crate::de::Decode for MeetingSettings {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             password: fields.optional("password")?,
@@ -4263,7 +4263,7 @@ pub struct MeetingStartRecord {
     pub start_time: Option<i64>,
 }
 impl crate::de::Decode for MeetingStartRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -4324,7 +4324,7 @@ impl serde::Serialize for MeetingStatus {
     }
 }
 impl crate::de::Decode for MeetingStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4369,7 +4369,7 @@ impl serde::Serialize for MeetingType {
     }
 }
 impl crate::de::Decode for MeetingType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4417,7 +4417,7 @@ pub struct MeetingUpdateRequest {
     pub guests: Option<Vec<MeetingGuest>>,
 }
 impl crate::de::Decode for MeetingUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4499,7 +4499,7 @@ impl serde::Serialize for MeetingUserRole {
     }
 }
 impl crate::de::Decode for MeetingUserRole {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4519,7 +4519,7 @@ pub struct MraAddress {
     pub dial_string: String,
 }
 impl crate::de::Decode for MraAddress {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             protocol: fields.required("protocol")?,
@@ -4541,7 +4541,7 @@ pub struct MraDevice {
     pub tmp_openid: String,
 }
 impl crate::de::Decode for MraDevice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.required("tmp_openid")?,
@@ -4564,7 +4564,7 @@ pub struct MraHangupRequest {
     pub mra: MraDevice,
 }
 impl crate::de::Decode for MraHangupRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4617,7 +4617,7 @@ impl serde::Serialize for MraLayout {
     }
 }
 impl crate::de::Decode for MraLayout {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4662,7 +4662,7 @@ impl serde::Serialize for MraProtocol {
     }
 }
 impl crate::de::Decode for MraProtocol {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4682,7 +4682,7 @@ pub struct MraQueryStatusRequest {
     pub tmp_openid: String,
 }
 impl crate::de::Decode for MraQueryStatusRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4710,7 +4710,7 @@ pub struct MraSetDefaultLayoutRequest {
     pub mra: MraDevice,
 }
 impl crate::de::Decode for MraSetDefaultLayoutRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4738,7 +4738,7 @@ pub struct MraSetRaiseHandRequest {
     pub mra: MraDevice,
 }
 impl crate::de::Decode for MraSetRaiseHandRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4792,7 +4792,7 @@ pub struct MraStatus {
     pub raise_hands_state: Option<bool>,
 }
 impl crate::de::Decode for MraStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.optional("tmp_openid")?,
@@ -4827,7 +4827,7 @@ pub struct NicknameUser {
     pub nickname: String,
 }
 impl crate::de::Decode for NicknameUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.required("tmp_openid")?,
@@ -4877,7 +4877,7 @@ impl serde::Serialize for NoVideoUserDisplay {
     }
 }
 impl crate::de::Decode for NoVideoUserDisplay {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4897,7 +4897,7 @@ pub struct OperatedUser {
     pub instance_id: InstanceId,
 }
 impl crate::de::Decode for OperatedUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.required("tmp_openid")?,
@@ -4921,7 +4921,7 @@ pub struct PhoneCalloutRequest {
     pub phone_numbers: Vec<PhoneNumber>,
 }
 impl crate::de::Decode for PhoneCalloutRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4947,7 +4947,7 @@ pub struct PhoneCalloutResponse {
     pub invalid_phone_numbers: Vec<PhoneNumber>,
 }
 impl crate::de::Decode for PhoneCalloutResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             phone_numbers: fields.or_empty("phone_numbers")?,
@@ -4980,7 +4980,7 @@ pub struct PhoneCalloutStatus {
     pub tmp_openid: Option<String>,
 }
 impl crate::de::Decode for PhoneCalloutStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             area: fields.required("area")?,
@@ -5013,7 +5013,7 @@ pub struct PhoneCalloutSuccess {
     pub status: Option<String>,
 }
 impl crate::de::Decode for PhoneCalloutSuccess {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             area: fields.required("area")?,
@@ -5043,7 +5043,7 @@ pub struct PhoneGetCalloutStatusRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for PhoneGetCalloutStatusRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -5073,7 +5073,7 @@ pub struct PhoneGetCalloutStatusResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for PhoneGetCalloutStatusResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             phone_numbers: fields.or_empty("phone_numbers")?,
@@ -5098,7 +5098,7 @@ pub struct PhoneGetTmpOpenidRequest {
     pub phone_numbers: Vec<PhoneNumber>,
 }
 impl crate::de::Decode for PhoneGetTmpOpenidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -5121,7 +5121,7 @@ pub struct PhoneGetTmpOpenidResponse {
     pub tmp_openid_list: Vec<PhoneTmpOpenid>,
 }
 impl crate::de::Decode for PhoneGetTmpOpenidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid_list: fields.or_empty("tmp_openid_list")?,
@@ -5147,7 +5147,7 @@ pub struct PhoneNumber {
     pub extension_number: Option<String>,
 }
 impl crate::de::Decode for PhoneNumber {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             area: fields.required("area")?,
@@ -5178,7 +5178,7 @@ pub struct PhoneTmpOpenid {
     pub tmp_openid: Option<String>,
 }
 impl crate::de::Decode for PhoneTmpOpenid {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             area: fields.required("area")?,
@@ -5218,7 +5218,7 @@ pub struct PollCreateThemeRequest {
     pub poll_questions: Vec<PollQuestion>,
 }
 impl crate::de::Decode for PollCreateThemeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5246,7 +5246,7 @@ pub struct PollCreateThemeResponse {
     pub poll_theme_id: Option<String>,
 }
 impl crate::de::Decode for PollCreateThemeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_theme_id: fields.optional("poll_theme_id")?,
@@ -5277,7 +5277,7 @@ pub struct PollDeleteRequest {
     pub poll_id: Option<String>,
 }
 impl crate::de::Decode for PollDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5330,7 +5330,7 @@ pub struct PollDetail {
     pub poll_question_data: Vec<PollQuestionData>,
 }
 impl crate::de::Decode for PollDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_theme_id: fields.optional("poll_theme_id")?,
@@ -5366,7 +5366,7 @@ pub struct PollFinishRequest {
     pub poll_id: String,
 }
 impl crate::de::Decode for PollFinishRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5397,7 +5397,7 @@ pub struct PollGetPollDetailRequest {
     pub poll_id: String,
 }
 impl crate::de::Decode for PollGetPollDetailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5425,7 +5425,7 @@ pub struct PollGetPollListRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for PollGetPollListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5449,7 +5449,7 @@ pub struct PollGetPollListResponse {
     pub polls_theme_info: Vec<PollTheme>,
 }
 impl crate::de::Decode for PollGetPollListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             polls_theme_info: fields.or_empty("polls_theme_info")?,
@@ -5477,7 +5477,7 @@ pub struct PollGetThemeInfoRequest {
     pub poll_theme_id: String,
 }
 impl crate::de::Decode for PollGetThemeInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5514,7 +5514,7 @@ pub struct PollOption {
     pub option_user: Vec<PollVoter>,
 }
 impl crate::de::Decode for PollOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option_desc: fields.optional("option_desc")?,
@@ -5543,7 +5543,7 @@ pub struct PollQuestion {
     pub poll_option: Vec<String>,
 }
 impl crate::de::Decode for PollQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_type: fields.required("question_type")?,
@@ -5576,7 +5576,7 @@ pub struct PollQuestionData {
     pub question_id: Option<String>,
 }
 impl crate::de::Decode for PollQuestionData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_desc: fields.optional("question_desc")?,
@@ -5627,7 +5627,7 @@ impl serde::Serialize for PollQuestionType {
     }
 }
 impl crate::de::Decode for PollQuestionType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5651,7 +5651,7 @@ pub struct PollStartRequest {
     pub poll_theme_id: String,
 }
 impl crate::de::Decode for PollStartRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5676,7 +5676,7 @@ pub struct PollStartResponse {
     pub poll_id: Option<String>,
 }
 impl crate::de::Decode for PollStartResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_id: fields.optional("poll_id")?,
@@ -5728,7 +5728,7 @@ impl serde::Serialize for PollStatus {
     }
 }
 impl crate::de::Decode for PollStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5764,7 +5764,7 @@ pub struct PollSummary {
     pub is_anony: Option<bool>,
 }
 impl crate::de::Decode for PollSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_id: fields.required("poll_id")?,
@@ -5792,7 +5792,7 @@ pub struct PollTheme {
     pub polls_info: Vec<PollSummary>,
 }
 impl crate::de::Decode for PollTheme {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_theme_id: fields.required("poll_theme_id")?,
@@ -5827,7 +5827,7 @@ pub struct PollThemeInfo {
     pub poll_question_data: Vec<PollThemeQuestion>,
 }
 impl crate::de::Decode for PollThemeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_topic: fields.optional("poll_topic")?,
@@ -5852,7 +5852,7 @@ pub struct PollThemeOption {
     pub option_desc: Option<String>,
 }
 impl crate::de::Decode for PollThemeOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option_desc: fields.optional("option_desc")?,
@@ -5880,7 +5880,7 @@ pub struct PollThemeQuestion {
     pub option_info: Vec<PollThemeOption>,
 }
 impl crate::de::Decode for PollThemeQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_desc: fields.optional("question_desc")?,
@@ -5921,7 +5921,7 @@ pub struct PollUpdateThemeRequest {
     pub poll_questions: Vec<PollQuestion>,
 }
 impl crate::de::Decode for PollUpdateThemeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5953,7 +5953,7 @@ pub struct PollVoter {
     pub tmp_openid: Option<String>,
 }
 impl crate::de::Decode for PollVoter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -6002,7 +6002,7 @@ impl serde::Serialize for PollingIntervalUnit {
     }
 }
 impl crate::de::Decode for PollingIntervalUnit {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6026,7 +6026,7 @@ pub struct PollingSetting {
     pub ignore_user_absence: bool,
 }
 impl crate::de::Decode for PollingSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             polling_interval_unit: fields.required("polling_interval_unit")?,
@@ -6089,7 +6089,7 @@ impl serde::Serialize for QualityLevel {
     }
 }
 impl crate::de::Decode for QualityLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6132,7 +6132,7 @@ pub struct RealtimeAttendee {
     pub screen_shared_state: Option<bool>,
 }
 impl crate::de::Decode for RealtimeAttendee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -6165,7 +6165,7 @@ pub struct RecordAttachment {
     pub file_type: Option<String>,
 }
 impl crate::de::Decode for RecordAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             download_address: fields.optional("download_address")?,
@@ -6194,7 +6194,7 @@ pub struct RecordDailyStat {
     pub download_count: Option<i64>,
 }
 impl crate::de::Decode for RecordDailyStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date: fields.optional("date")?,
@@ -6219,7 +6219,7 @@ pub struct RecordDeleteFileRequest {
     pub record_file_id: String,
 }
 impl crate::de::Decode for RecordDeleteFileRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -6243,7 +6243,7 @@ pub struct RecordDeleteRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for RecordDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
@@ -6295,7 +6295,7 @@ pub struct RecordFile {
     pub allow_download: Option<bool>,
 }
 impl crate::de::Decode for RecordFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.required("record_file_id")?,
@@ -6345,7 +6345,7 @@ pub struct RecordFileAddress {
     pub meeting_summary: Vec<RecordAttachment>,
 }
 impl crate::de::Decode for RecordFileAddress {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.optional("record_file_id")?,
@@ -6412,7 +6412,7 @@ pub struct RecordFileDetail {
     pub meeting_record_name: Option<String>,
 }
 impl crate::de::Decode for RecordFileDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.optional("record_file_id")?,
@@ -6448,7 +6448,7 @@ pub struct RecordGetFileListRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for RecordGetFileListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
@@ -6483,7 +6483,7 @@ pub struct RecordGetFileListResponse {
     pub record_files: Vec<RecordFileAddress>,
 }
 impl crate::de::Decode for RecordGetFileListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.optional("meeting_record_id")?,
@@ -6510,7 +6510,7 @@ pub struct RecordGetFileRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for RecordGetFileRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.required("record_file_id")?,
@@ -6541,7 +6541,7 @@ pub struct RecordGetStatisticsRequest {
     pub meetingid: Option<String>,
 }
 impl crate::de::Decode for RecordGetStatisticsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
@@ -6566,7 +6566,7 @@ pub struct RecordGetStatisticsResponse {
     pub summaries: Vec<RecordDailyStat>,
 }
 impl crate::de::Decode for RecordGetStatisticsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             summaries: fields.or_empty("summaries")?,
@@ -6604,7 +6604,7 @@ pub struct RecordListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RecordListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -6638,7 +6638,7 @@ pub struct RecordListResponse {
     pub record_meetings: Vec<RecordMeeting>,
 }
 impl crate::de::Decode for RecordListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -6682,7 +6682,7 @@ pub struct RecordMeeting {
     pub record_files: Vec<RecordFile>,
 }
 impl crate::de::Decode for RecordMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
@@ -6729,7 +6729,7 @@ pub struct RecordSharingConfig {
     pub allow_download: Option<bool>,
 }
 impl crate::de::Decode for RecordSharingConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_sharing: fields.optional("enable_sharing")?,
@@ -6764,7 +6764,7 @@ pub struct RecordTranscriptGetDetailRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RecordTranscriptGetDetailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.required("record_file_id")?,
@@ -6792,7 +6792,7 @@ pub struct RecordTranscriptGetDetailResponse {
     pub transcripts: Option<Transcript>,
 }
 impl crate::de::Decode for RecordTranscriptGetDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -6816,7 +6816,7 @@ pub struct RecordTranscriptGetParagraphListRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for RecordTranscriptGetParagraphListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.required("record_file_id")?,
@@ -6842,7 +6842,7 @@ pub struct RecordTranscriptGetParagraphListResponse {
     pub paragraphs: Vec<TranscriptParagraphBrief>,
 }
 impl crate::de::Decode for RecordTranscriptGetParagraphListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             audio_detect: fields.optional("audio_detect")?,
@@ -6868,7 +6868,7 @@ pub struct RecordTranscriptSearchRequest {
     pub text: String,
 }
 impl crate::de::Decode for RecordTranscriptSearchRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.required("record_file_id")?,
@@ -6895,7 +6895,7 @@ pub struct RecordTranscriptSearchResponse {
     pub timelines: Vec<TranscriptTimeline>,
 }
 impl crate::de::Decode for RecordTranscriptSearchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             hits: fields.or_empty("hits")?,
@@ -6922,7 +6922,7 @@ pub struct RecordUpdateSharingConfigRequest {
     pub sharing_config: Option<RecordSharingConfig>,
 }
 impl crate::de::Decode for RecordUpdateSharingConfigRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
@@ -6980,7 +6980,7 @@ impl serde::Serialize for RemindScope {
     }
 }
 impl crate::de::Decode for RemindScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7033,7 +7033,7 @@ impl serde::Serialize for RepeatType {
     }
 }
 impl crate::de::Decode for RepeatType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7078,7 +7078,7 @@ impl serde::Serialize for RepeatUntilType {
     }
 }
 impl crate::de::Decode for RepeatUntilType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7100,7 +7100,7 @@ pub struct RoomAccountInfo {
     pub valid_period: Option<String>,
 }
 impl crate::de::Decode for RoomAccountInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             account_type: fields.optional("account_type")?,
@@ -7153,7 +7153,7 @@ impl serde::Serialize for RoomAccountType {
     }
 }
 impl crate::de::Decode for RoomAccountType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7196,7 +7196,7 @@ pub struct RoomBasicInfo {
     pub password: Option<crate::Secret>,
 }
 impl crate::de::Decode for RoomBasicInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rooms_id_list: fields.or_empty("rooms_id_list")?,
@@ -7268,7 +7268,7 @@ pub struct RoomController {
     pub mem_usage: Option<String>,
 }
 impl crate::de::Decode for RoomController {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rooms_id: fields.optional("rooms_id")?,
@@ -7325,7 +7325,7 @@ pub struct RoomDevice {
     pub device_monitor_info: Option<DeviceMonitorInfo>,
 }
 impl crate::de::Decode for RoomDevice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.optional("meeting_room_id")?,
@@ -7414,7 +7414,7 @@ pub struct RoomHardwareInfo {
     pub speaker_info: Option<String>,
 }
 impl crate::de::Decode for RoomHardwareInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             factory: fields.optional("factory")?,
@@ -7474,7 +7474,7 @@ pub struct RoomMeeting {
     pub end_time: Option<i64>,
 }
 impl crate::de::Decode for RoomMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -7514,7 +7514,7 @@ pub struct RoomMeetingSettings {
     pub room_notification: Option<bool>,
 }
 impl crate::de::Decode for RoomMeetingSettings {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             water_mark: fields.optional("water_mark")?,
@@ -7587,7 +7587,7 @@ impl serde::Serialize for RoomMeetingStatus {
     }
 }
 impl crate::de::Decode for RoomMeetingStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -7610,7 +7610,7 @@ pub struct RoomPmiInfo {
     pub pmi_pwd: Option<crate::Secret>,
 }
 impl crate::de::Decode for RoomPmiInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pmi_code: fields.optional("pmi_code")?,
@@ -7636,7 +7636,7 @@ pub struct RoomRecordSettings {
     pub download_record: Option<bool>,
 }
 impl crate::de::Decode for RoomRecordSettings {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             share_record: fields.optional("share_record")?,
@@ -7705,7 +7705,7 @@ impl serde::Serialize for RoomResponseStatus {
     }
 }
 impl crate::de::Decode for RoomResponseStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7750,7 +7750,7 @@ impl serde::Serialize for RoomScheduledStatus {
     }
 }
 impl crate::de::Decode for RoomScheduledStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7773,7 +7773,7 @@ pub struct RoomsBookRequest {
     pub subject_visible: Option<bool>,
 }
 impl crate::de::Decode for RoomsBookRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -7797,7 +7797,7 @@ pub struct RoomsBookResponse {
     pub meeting_room_list: Vec<BookedMeetingRoom>,
 }
 impl crate::de::Decode for RoomsBookResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_list: fields.or_empty("meeting_room_list")?,
@@ -7824,7 +7824,7 @@ pub struct RoomsCallRequest {
     pub mra_address: Option<MraAddress>,
 }
 impl crate::de::Decode for RoomsCallRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -7848,7 +7848,7 @@ pub struct RoomsCallResponse {
     pub invite_id: Option<String>,
 }
 impl crate::de::Decode for RoomsCallResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invite_id: fields.optional("invite_id")?,
@@ -7877,7 +7877,7 @@ pub struct RoomsCancelCallRequest {
     pub mra_address: Option<MraAddress>,
 }
 impl crate::de::Decode for RoomsCancelCallRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -7905,7 +7905,7 @@ pub struct RoomsConfig {
     pub record_settings: Option<RoomRecordSettings>,
 }
 impl crate::de::Decode for RoomsConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_settings: fields.optional("meeting_settings")?,
@@ -7927,7 +7927,7 @@ pub struct RoomsGetConfigRequest {
     pub meeting_room_id: String,
 }
 impl crate::de::Decode for RoomsGetConfigRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.required("meeting_room_id")?,
@@ -7948,7 +7948,7 @@ pub struct RoomsGetInfoRequest {
     pub meeting_room_id: String,
 }
 impl crate::de::Decode for RoomsGetInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.required("meeting_room_id")?,
@@ -7966,7 +7966,7 @@ impl<'de> serde::Deserialize<'de> for RoomsGetInfoRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsGetInventoryRequest {}
 impl crate::de::Decode for RoomsGetInventoryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -7991,7 +7991,7 @@ pub struct RoomsGetResponseStatusRequest {
     pub mra_address: Option<MraAddress>,
 }
 impl crate::de::Decode for RoomsGetResponseStatusRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -8018,7 +8018,7 @@ pub struct RoomsGetResponseStatusResponse {
     pub response_time: Option<String>,
 }
 impl crate::de::Decode for RoomsGetResponseStatusResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -8056,7 +8056,7 @@ pub struct RoomsInventory {
     pub special_expired_count: Option<i64>,
 }
 impl crate::de::Decode for RoomsInventory {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             normal_count: fields.optional("normal_count")?,
@@ -8089,7 +8089,7 @@ pub struct RoomsListControllersRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RoomsListControllersRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             controller_name: fields.optional("controller_name")?,
@@ -8119,7 +8119,7 @@ pub struct RoomsListControllersResponse {
     pub controller_info_list: Vec<RoomController>,
 }
 impl crate::de::Decode for RoomsListControllersResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -8149,7 +8149,7 @@ pub struct RoomsListDevicesRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RoomsListDevicesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_name: fields.optional("meeting_room_name")?,
@@ -8179,7 +8179,7 @@ pub struct RoomsListDevicesResponse {
     pub device_info_list: Vec<RoomDevice>,
 }
 impl crate::de::Decode for RoomsListDevicesResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -8218,7 +8218,7 @@ pub struct RoomsListMeetingsRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RoomsListMeetingsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.optional("meeting_room_id")?,
@@ -8251,7 +8251,7 @@ pub struct RoomsListMeetingsResponse {
     pub meeting_info_list: Vec<RoomMeeting>,
 }
 impl crate::de::Decode for RoomsListMeetingsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -8281,7 +8281,7 @@ pub struct RoomsListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RoomsListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_name: fields.optional("meeting_room_name")?,
@@ -8311,7 +8311,7 @@ pub struct RoomsListResponse {
     pub meeting_room_list: Vec<MeetingRoom>,
 }
 impl crate::de::Decode for RoomsListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -8336,7 +8336,7 @@ pub struct RoomsReleaseRequest {
     pub meeting_room_id_list: Vec<String>,
 }
 impl crate::de::Decode for RoomsReleaseRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -8385,7 +8385,7 @@ impl serde::Serialize for StartListType {
     }
 }
 impl crate::de::Decode for StartListType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -8414,7 +8414,7 @@ pub struct StatsGetStartListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for StatsGetStartListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stats_type: fields.required("type")?,
@@ -8446,7 +8446,7 @@ pub struct StatsGetStartListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for StatsGetStartListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -8476,7 +8476,7 @@ pub struct Transcript {
     pub audio_detect: Option<AudioDetectStatus>,
 }
 impl crate::de::Decode for Transcript {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             paragraphs: fields.or_empty("paragraphs")?,
@@ -8509,7 +8509,7 @@ pub struct TranscriptHit {
     pub length: Option<i64>,
 }
 impl crate::de::Decode for TranscriptHit {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pid: fields.optional("pid")?,
@@ -8546,7 +8546,7 @@ pub struct TranscriptParagraph {
     pub sentences: Vec<TranscriptSentence>,
 }
 impl crate::de::Decode for TranscriptParagraph {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pid: fields.optional("pid")?,
@@ -8578,7 +8578,7 @@ pub struct TranscriptParagraphBrief {
     pub end_time: Option<i64>,
 }
 impl crate::de::Decode for TranscriptParagraphBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pid: fields.optional("pid")?,
@@ -8611,7 +8611,7 @@ pub struct TranscriptSentence {
     pub words: Vec<TranscriptWord>,
 }
 impl crate::de::Decode for TranscriptSentence {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sid: fields.optional("sid")?,
@@ -8636,7 +8636,7 @@ pub struct TranscriptSpeaker {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for TranscriptSpeaker {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -8664,7 +8664,7 @@ pub struct TranscriptTimeline {
     pub start_time: Option<i64>,
 }
 impl crate::de::Decode for TranscriptTimeline {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pid: fields.optional("pid")?,
@@ -8697,7 +8697,7 @@ pub struct TranscriptWord {
     pub text: Option<String>,
 }
 impl crate::de::Decode for TranscriptWord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             wid: fields.optional("wid")?,
@@ -8722,7 +8722,7 @@ pub struct UserIdList {
     pub userid: Option<Vec<String>>,
 }
 impl crate::de::Decode for UserIdList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -8757,7 +8757,7 @@ pub struct UserSeat {
     pub tool_sdkid: Option<String>,
 }
 impl crate::de::Decode for UserSeat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -8814,7 +8814,7 @@ impl serde::Serialize for VideoSource {
     }
 }
 impl crate::de::Decode for VideoSource {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -8832,7 +8832,7 @@ pub struct VipBatchJobRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipBatchJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -8857,7 +8857,7 @@ pub struct VipJobResult {
     pub fail_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             succ_userid_list: fields.or_empty("succ_userid_list")?,
@@ -8879,7 +8879,7 @@ pub struct VipJobResultRequest {
     pub jobid: String,
 }
 impl crate::de::Decode for VipJobResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -8901,7 +8901,7 @@ pub struct VipJobResultResponse {
     pub job_result: Option<VipJobResult>,
 }
 impl crate::de::Decode for VipJobResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_result: fields.optional("job_result")?,
@@ -8926,7 +8926,7 @@ pub struct VipJobSubmitResponse {
     pub invalid_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipJobSubmitResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.optional("jobid")?,
@@ -8952,7 +8952,7 @@ pub struct VipListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for VipListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -8981,7 +8981,7 @@ pub struct VipListResponse {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -9010,7 +9010,7 @@ pub struct WaitingRoomGetCurrentUserListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for WaitingRoomGetCurrentUserListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -9040,7 +9040,7 @@ pub struct WaitingRoomGetCurrentUserListResponse {
     pub user_list: Vec<WaitingRoomUser>,
 }
 impl crate::de::Decode for WaitingRoomGetCurrentUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -9069,7 +9069,7 @@ pub struct WaitingRoomGetUserListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for WaitingRoomGetUserListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -9099,7 +9099,7 @@ pub struct WaitingRoomGetUserListResponse {
     pub user_list: Vec<WaitingRoomRecord>,
 }
 impl crate::de::Decode for WaitingRoomGetUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -9153,7 +9153,7 @@ impl serde::Serialize for WaitingRoomOperation {
     }
 }
 impl crate::de::Decode for WaitingRoomOperation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -9184,7 +9184,7 @@ pub struct WaitingRoomRecord {
     pub quit_time: Option<i64>,
 }
 impl crate::de::Decode for WaitingRoomRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -9219,7 +9219,7 @@ pub struct WaitingRoomUser {
     pub tmp_openid: Option<String>,
 }
 impl crate::de::Decode for WaitingRoomUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -9270,7 +9270,7 @@ impl serde::Serialize for WatermarkType {
     }
 }
 impl crate::de::Decode for WatermarkType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -9288,7 +9288,7 @@ pub struct WebinarCancelRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for WebinarCancelRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -9358,7 +9358,7 @@ pub struct WebinarCreateRequest {
     pub preparation_mode: Option<bool>,
 }
 impl crate::de::Decode for WebinarCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             admin_userid: fields.required("admin_userid")?,
@@ -9428,7 +9428,7 @@ pub struct WebinarCreateResponse {
     pub manual_check_password: Option<crate::Secret>,
 }
 impl crate::de::Decode for WebinarCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -9463,7 +9463,7 @@ pub struct WebinarGetRequest {
     pub meeting_code: Option<String>,
 }
 impl crate::de::Decode for WebinarGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -9500,7 +9500,7 @@ pub struct WebinarGuest {
     pub email: Option<String>,
 }
 impl crate::de::Decode for WebinarGuest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             guest_type: fields.required("guest_type")?,
@@ -9557,7 +9557,7 @@ impl serde::Serialize for WebinarGuestType {
     }
 }
 impl crate::de::Decode for WebinarGuestType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -9575,7 +9575,7 @@ pub struct WebinarHost {
     pub userid: String,
 }
 impl crate::de::Decode for WebinarHost {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -9669,7 +9669,7 @@ pub struct WebinarInfo {
     pub allow_attendees_invite_others: Option<bool>,
 }
 impl crate::de::Decode for WebinarInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -9719,7 +9719,7 @@ pub struct WebinarListGuestRequest {
     pub meeting_code: Option<String>,
 }
 impl crate::de::Decode for WebinarListGuestRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -9742,7 +9742,7 @@ pub struct WebinarListGuestResponse {
     pub guests: Vec<WebinarGuest>,
 }
 impl crate::de::Decode for WebinarListGuestResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             guests: fields.or_empty("guests")?,
@@ -9788,7 +9788,7 @@ pub struct WebinarMediaSetting {
     pub enable_host_pause_auto_record: Option<bool>,
 }
 impl crate::de::Decode for WebinarMediaSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_enter_mute: fields.optional("enable_enter_mute")?,
@@ -9843,7 +9843,7 @@ pub struct WebinarMediaSettingInfo {
     pub enable_host_pause_auto_record: Option<bool>,
 }
 impl crate::de::Decode for WebinarMediaSettingInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mute_enable_join: fields.optional("mute_enable_join")?,
@@ -9912,7 +9912,7 @@ impl serde::Serialize for WebinarMemberRole {
     }
 }
 impl crate::de::Decode for WebinarMemberRole {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -9932,7 +9932,7 @@ pub struct WebinarUpdateGuestListRequest {
     pub guests: Vec<WebinarGuest>,
 }
 impl crate::de::Decode for WebinarUpdateGuestListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -10003,7 +10003,7 @@ pub struct WebinarUpdateRequest {
     pub preparation_mode: Option<bool>,
 }
 impl crate::de::Decode for WebinarUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -10051,7 +10051,7 @@ pub struct WebinarUpdateWarmUpRequest {
     pub allow_attendees_invite_others: Option<bool>,
 }
 impl crate::de::Decode for WebinarUpdateWarmUpRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,

@@ -28,7 +28,7 @@ pub struct AppChatCreateRequest {
     pub chatid: Option<String>,
 }
 impl crate::de::Decode for AppChatCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -52,7 +52,7 @@ pub struct AppChatCreateResponse {
     pub chatid: String,
 }
 impl crate::de::Decode for AppChatCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chatid: fields.required("chatid")?,
@@ -73,7 +73,7 @@ pub struct AppChatGetResponse {
     pub chat_info: AppChatInfo,
 }
 impl crate::de::Decode for AppChatGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_info: fields.required("chat_info")?,
@@ -106,7 +106,7 @@ pub struct AppChatInfo {
     pub chat_type: Option<AppChatType>,
 }
 impl crate::de::Decode for AppChatInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chatid: fields.required("chatid")?,
@@ -282,47 +282,47 @@ impl serde::Serialize for AppChatMessage {
     }
 }
 impl crate::de::Decode for AppChatMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("textcard"),
         ) {
-            return crate::union::content(fields, "textcard").map(Self::TextCard);
+            return crate::union::content(&fields, "textcard").map(Self::TextCard);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("news")) {
-            return crate::union::content(fields, "news").map(Self::News);
+            return crate::union::content(&fields, "news").map(Self::News);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("mpnews")) {
-            return crate::union::content(fields, "mpnews").map(Self::MpNews);
+            return crate::union::content(&fields, "mpnews").map(Self::MpNews);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("markdown"),
         ) {
-            return crate::union::content(fields, "markdown").map(Self::Markdown);
+            return crate::union::content(&fields, "markdown").map(Self::Markdown);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for AppChatMessage {
@@ -345,7 +345,7 @@ pub struct AppChatSendRequest {
     pub safe: Option<Safe>,
 }
 impl crate::de::Decode for AppChatSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chatid: fields.required("chatid")?,
@@ -371,7 +371,7 @@ pub struct AppChatText {
     pub mentioned_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for AppChatText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -420,7 +420,7 @@ impl serde::Serialize for AppChatType {
     }
 }
 impl crate::de::Decode for AppChatType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -450,7 +450,7 @@ pub struct AppChatUpdateRequest {
     pub del_user_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for AppChatUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chatid: fields.required("chatid")?,
@@ -658,52 +658,52 @@ impl serde::Serialize for AppMessage {
     }
 }
 impl crate::de::Decode for AppMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("textcard"),
         ) {
-            return crate::union::content(fields, "textcard").map(Self::TextCard);
+            return crate::union::content(&fields, "textcard").map(Self::TextCard);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("news")) {
-            return crate::union::content(fields, "news").map(Self::News);
+            return crate::union::content(&fields, "news").map(Self::News);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("mpnews")) {
-            return crate::union::content(fields, "mpnews").map(Self::MpNews);
+            return crate::union::content(&fields, "mpnews").map(Self::MpNews);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("markdown"),
         ) {
-            return crate::union::content(fields, "markdown").map(Self::Markdown);
+            return crate::union::content(&fields, "markdown").map(Self::Markdown);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram_notice"),
         ) {
-            return crate::union::content(fields, "miniprogram_notice")
+            return crate::union::content(&fields, "miniprogram_notice")
                 .map(Self::MiniprogramNotice);
         }
         if crate::union::matches(
@@ -711,10 +711,10 @@ impl crate::de::Decode for AppMessage {
             "msgtype",
             crate::union::Tag::Str("template_card"),
         ) {
-            return crate::union::content(fields, "template_card")
+            return crate::union::content(&fields, "template_card")
                 .map(Self::TemplateCard);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for AppMessage {
@@ -736,7 +736,7 @@ pub struct AppMessageStatistics {
     pub count: i64,
 }
 impl crate::de::Decode for AppMessageStatistics {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -788,7 +788,7 @@ pub struct ButtonInteractionCard {
     pub replace_text: Option<String>,
 }
 impl crate::de::Decode for ButtonInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -822,7 +822,7 @@ pub struct CardActionMenu {
     pub action_list: Vec<CardActionMenuItem>,
 }
 impl crate::de::Decode for CardActionMenu {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             desc: fields.optional("desc")?,
@@ -856,7 +856,7 @@ pub struct CardButton {
     pub url: Option<String>,
 }
 impl crate::de::Decode for CardButton {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -908,7 +908,7 @@ impl serde::Serialize for CardButtonType {
     }
 }
 impl crate::de::Decode for CardButtonType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -926,7 +926,7 @@ pub struct File {
     pub media_id: String,
 }
 impl crate::de::Decode for File {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -947,7 +947,7 @@ pub struct Image {
     pub media_id: String,
 }
 impl crate::de::Decode for Image {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1135,55 +1135,55 @@ impl serde::Serialize for LinkedCorpMessage {
     }
 }
 impl crate::de::Decode for LinkedCorpMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("textcard"),
         ) {
-            return crate::union::content(fields, "textcard").map(Self::TextCard);
+            return crate::union::content(&fields, "textcard").map(Self::TextCard);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("news")) {
-            return crate::union::content(fields, "news").map(Self::News);
+            return crate::union::content(&fields, "news").map(Self::News);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("mpnews")) {
-            return crate::union::content(fields, "mpnews").map(Self::MpNews);
+            return crate::union::content(&fields, "mpnews").map(Self::MpNews);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("markdown"),
         ) {
-            return crate::union::content(fields, "markdown").map(Self::Markdown);
+            return crate::union::content(&fields, "markdown").map(Self::Markdown);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram_notice"),
         ) {
-            return crate::union::content(fields, "miniprogram_notice")
+            return crate::union::content(&fields, "miniprogram_notice")
                 .map(Self::MiniprogramNotice);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for LinkedCorpMessage {
@@ -1219,7 +1219,7 @@ pub struct LinkedCorpMessageSendRequest {
     pub safe: Option<Safe>,
 }
 impl crate::de::Decode for LinkedCorpMessageSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             touser: fields.optional("touser")?,
@@ -1253,7 +1253,7 @@ pub struct LinkedCorpMessageSendResponse {
     pub invalidtag: Vec<String>,
 }
 impl crate::de::Decode for LinkedCorpMessageSendResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invaliduser: fields.or_empty("invaliduser")?,
@@ -1276,7 +1276,7 @@ pub struct Markdown {
     pub content: String,
 }
 impl crate::de::Decode for Markdown {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -1298,7 +1298,7 @@ pub struct MessageGetStatisticsRequest {
     pub time_type: Option<StatisticsTimeType>,
 }
 impl crate::de::Decode for MessageGetStatisticsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time_type: fields.optional("time_type")?,
@@ -1320,7 +1320,7 @@ pub struct MessageGetStatisticsResponse {
     pub statistics: Vec<AppMessageStatistics>,
 }
 impl crate::de::Decode for MessageGetStatisticsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             statistics: fields.or_empty("statistics")?,
@@ -1341,7 +1341,7 @@ pub struct MessageRecallRequest {
     pub msgid: String,
 }
 impl crate::de::Decode for MessageRecallRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -1393,7 +1393,7 @@ pub struct MessageSendRequest {
     pub duplicate_check_interval: Option<i64>,
 }
 impl crate::de::Decode for MessageSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             touser: fields.optional("touser")?,
@@ -1438,7 +1438,7 @@ pub struct MessageSendResponse {
     pub response_code: Option<String>,
 }
 impl crate::de::Decode for MessageSendResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invaliduser: fields.optional("invaliduser")?,
@@ -1529,7 +1529,7 @@ pub struct MessageUpdateTemplateCardRequest {
     pub template_card: Option<TemplateCard>,
 }
 impl crate::de::Decode for MessageUpdateTemplateCardRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.optional("userids")?,
@@ -1559,7 +1559,7 @@ pub struct MessageUpdateTemplateCardResponse {
     pub invaliduser: Vec<String>,
 }
 impl crate::de::Decode for MessageUpdateTemplateCardResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invaliduser: fields.or_empty("invaliduser")?,
@@ -1594,7 +1594,7 @@ pub struct MiniprogramNotice {
     pub content_item: Option<Vec<MiniprogramNoticeItem>>,
 }
 impl crate::de::Decode for MiniprogramNotice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -1624,7 +1624,7 @@ pub struct MiniprogramNoticeItem {
     pub value: Option<String>,
 }
 impl crate::de::Decode for MiniprogramNoticeItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             key: fields.optional("key")?,
@@ -1646,7 +1646,7 @@ pub struct MpNews {
     pub articles: Vec<MpNewsArticle>,
 }
 impl crate::de::Decode for MpNews {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -1680,7 +1680,7 @@ pub struct MpNewsArticle {
     pub digest: Option<String>,
 }
 impl crate::de::Decode for MpNewsArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -1719,7 +1719,7 @@ pub struct MultipleInteractionCard {
     pub replace_text: Option<String>,
 }
 impl crate::de::Decode for MultipleInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -1745,7 +1745,7 @@ pub struct News {
     pub articles: Vec<NewsArticle>,
 }
 impl crate::de::Decode for News {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -1781,7 +1781,7 @@ pub struct NewsArticle {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for NewsArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -1836,7 +1836,7 @@ pub struct NewsNoticeCard {
     pub card_action: CardAction,
 }
 impl crate::de::Decode for NewsNoticeCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -1898,7 +1898,7 @@ impl serde::Serialize for Safe {
     }
 }
 impl crate::de::Decode for Safe {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1943,7 +1943,7 @@ impl serde::Serialize for StatisticsTimeType {
     }
 }
 impl crate::de::Decode for StatisticsTimeType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1968,7 +1968,7 @@ pub struct TaskCardUpdateRequest {
     pub replace_name: String,
 }
 impl crate::de::Decode for TaskCardUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.required("userids")?,
@@ -1993,7 +1993,7 @@ pub struct TaskCardUpdateResponse {
     pub invaliduser: Vec<String>,
 }
 impl crate::de::Decode for TaskCardUpdateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invaliduser: fields.or_empty("invaliduser")?,
@@ -2015,7 +2015,7 @@ pub struct TemplateCard {
     pub card: TemplateCardContent,
 }
 impl crate::de::Decode for TemplateCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { card: fields.flattened()? })
     }
@@ -2034,7 +2034,7 @@ pub struct TemplateCardButtonUpdate {
     pub replace_name: String,
 }
 impl crate::de::Decode for TemplateCardButtonUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             replace_name: fields.required("replace_name")?,
@@ -2135,9 +2135,9 @@ impl serde::Serialize for TemplateCardContent {
     }
 }
 impl crate::de::Decode for TemplateCardContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("card_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("card_type") {
             return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
@@ -2146,7 +2146,7 @@ impl crate::de::Decode for TemplateCardContent {
             crate::union::Tag::Str("text_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `text_notice`",
                 )
                 .map(Self::TextNotice);
@@ -2157,7 +2157,7 @@ impl crate::de::Decode for TemplateCardContent {
             crate::union::Tag::Str("news_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `news_notice`",
                 )
                 .map(Self::NewsNotice);
@@ -2168,7 +2168,7 @@ impl crate::de::Decode for TemplateCardContent {
             crate::union::Tag::Str("button_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `button_interaction`",
                 )
                 .map(Self::ButtonInteraction);
@@ -2179,7 +2179,7 @@ impl crate::de::Decode for TemplateCardContent {
             crate::union::Tag::Str("vote_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `vote_interaction`",
                 )
                 .map(Self::VoteInteraction);
@@ -2190,12 +2190,12 @@ impl crate::de::Decode for TemplateCardContent {
             crate::union::Tag::Str("multiple_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `multiple_interaction`",
                 )
                 .map(Self::MultipleInteraction);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for TemplateCardContent {
@@ -2212,7 +2212,7 @@ pub struct Text {
     pub content: String,
 }
 impl crate::de::Decode for Text {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -2240,7 +2240,7 @@ pub struct TextCard {
     pub btntxt: Option<String>,
 }
 impl crate::de::Decode for TextCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -2291,7 +2291,7 @@ pub struct TextNoticeCard {
     pub card_action: CardAction,
 }
 impl crate::de::Decode for TextNoticeCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -2327,7 +2327,7 @@ pub struct Video {
     pub description: Option<String>,
 }
 impl crate::de::Decode for Video {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2350,7 +2350,7 @@ pub struct Voice {
     pub media_id: String,
 }
 impl crate::de::Decode for Voice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2384,7 +2384,7 @@ pub struct VoteInteractionCard {
     pub replace_text: Option<String>,
 }
 impl crate::de::Decode for VoteInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,

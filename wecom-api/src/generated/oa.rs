@@ -24,7 +24,7 @@ pub struct AdvancedApplyIdListRequest {
     pub req_type: Option<i64>,
 }
 impl crate::de::Decode for AdvancedApplyIdListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             business_type: fields.required("business_type")?,
@@ -55,7 +55,7 @@ pub struct AdvancedApplyIdListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for AdvancedApplyIdListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -103,7 +103,7 @@ pub struct AdvancedApplyInfo {
     pub request_reason: Option<String>,
 }
 impl crate::de::Decode for AdvancedApplyInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             applicant: fields.optional("applicant")?,
@@ -131,7 +131,7 @@ pub struct AdvancedApplyInfoRequest {
     pub apply_id: String,
 }
 impl crate::de::Decode for AdvancedApplyInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             apply_id: fields.required("apply_id")?,
@@ -152,7 +152,7 @@ pub struct AdvancedApplyInfoResponse {
     pub approval_info: Option<AdvancedApplyInfo>,
 }
 impl crate::de::Decode for AdvancedApplyInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             approval_info: fields.optional("approval_info")?,
@@ -216,7 +216,7 @@ impl serde::Serialize for AdvancedApplyStatus {
     }
 }
 impl crate::de::Decode for AdvancedApplyStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -273,7 +273,7 @@ impl serde::Serialize for AdvancedApprovalStatus {
     }
 }
 impl crate::de::Decode for AdvancedApprovalStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -326,7 +326,7 @@ impl serde::Serialize for AdvancedBusinessType {
     }
 }
 impl crate::de::Decode for AdvancedBusinessType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -343,7 +343,7 @@ pub struct AdvancedProcess {
     pub node_list: Vec<AdvancedProcessNode>,
 }
 impl crate::de::Decode for AdvancedProcess {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_list: fields.required("node_list")?,
@@ -376,7 +376,7 @@ pub struct AdvancedProcessNode {
     pub apv_update_time: Option<i64>,
 }
 impl crate::de::Decode for AdvancedProcessNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_apv_status: fields.optional("node_apv_status")?,
@@ -410,7 +410,7 @@ pub struct AdvancedSetApprovalRequest {
     pub process_list: Option<AdvancedProcess>,
 }
 impl crate::de::Decode for AdvancedSetApprovalRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             apply_id: fields.required("apply_id")?,
@@ -435,7 +435,7 @@ pub struct ApprovalApplyData {
     pub contents: Vec<ApprovalContent>,
 }
 impl crate::de::Decode for ApprovalApplyData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             contents: fields.required("contents")?,
@@ -461,7 +461,7 @@ pub struct ApprovalApplyNode {
     pub userid: Vec<String>,
 }
 impl crate::de::Decode for ApprovalApplyNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_type: fields.required("type")?,
@@ -484,7 +484,7 @@ pub struct ApprovalApplyProcess {
     pub node_list: Vec<ApprovalApplyNode>,
 }
 impl crate::de::Decode for ApprovalApplyProcess {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_list: fields.required("node_list")?,
@@ -528,7 +528,7 @@ pub struct ApprovalApplyRequest {
     pub summary_list: Vec<ApprovalSummary>,
 }
 impl crate::de::Decode for ApprovalApplyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             creator_userid: fields.required("creator_userid")?,
@@ -557,7 +557,7 @@ pub struct ApprovalApplyResponse {
     pub sp_no: String,
 }
 impl crate::de::Decode for ApprovalApplyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_no: fields.required("sp_no")?,
@@ -580,7 +580,7 @@ pub struct ApprovalApplyer {
     pub partyid: Option<String>,
 }
 impl crate::de::Decode for ApprovalApplyer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -604,7 +604,7 @@ pub struct ApprovalApprover {
     pub userid: Vec<String>,
 }
 impl crate::de::Decode for ApprovalApprover {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             attr: fields.required("attr")?,
@@ -631,7 +631,7 @@ pub struct ApprovalAttendance {
     pub slice_info: Option<AttendanceSliceInfo>,
 }
 impl crate::de::Decode for ApprovalAttendance {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date_range: fields.required("date_range")?,
@@ -666,7 +666,7 @@ pub struct ApprovalComment {
     pub media_id: Vec<String>,
 }
 impl crate::de::Decode for ApprovalComment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             comment_user_info: fields.optional("commentUserInfo")?,
@@ -697,7 +697,7 @@ pub struct ApprovalContent {
     pub title: Option<Vec<LangText>>,
 }
 impl crate::de::Decode for ApprovalContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1008,102 +1008,102 @@ impl serde::Serialize for ApprovalControl {
     }
 }
 impl crate::de::Decode for ApprovalControl {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("control") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("control") {
             return Err(crate::de::DecodeError::here("missing field `control`"));
         }
         if crate::union::matches(&fields, "control", crate::union::Tag::Str("Text")) {
-            return crate::union::content(fields, "value").map(Self::Text);
+            return crate::union::content(&fields, "value").map(Self::Text);
         }
         if crate::union::matches(
             &fields,
             "control",
             crate::union::Tag::Str("Textarea"),
         ) {
-            return crate::union::content(fields, "value").map(Self::Textarea);
+            return crate::union::content(&fields, "value").map(Self::Textarea);
         }
         if crate::union::matches(&fields, "control", crate::union::Tag::Str("Number")) {
-            return crate::union::content(fields, "value").map(Self::Number);
+            return crate::union::content(&fields, "value").map(Self::Number);
         }
         if crate::union::matches(&fields, "control", crate::union::Tag::Str("Money")) {
-            return crate::union::content(fields, "value").map(Self::Money);
+            return crate::union::content(&fields, "value").map(Self::Money);
         }
         if crate::union::matches(&fields, "control", crate::union::Tag::Str("Date")) {
-            return crate::union::content(fields, "value").map(Self::Date);
+            return crate::union::content(&fields, "value").map(Self::Date);
         }
         if crate::union::matches(
             &fields,
             "control",
             crate::union::Tag::Str("Selector"),
         ) {
-            return crate::union::content(fields, "value").map(Self::Selector);
+            return crate::union::content(&fields, "value").map(Self::Selector);
         }
         if crate::union::matches(&fields, "control", crate::union::Tag::Str("Contact")) {
-            return crate::union::content(fields, "value").map(Self::Contact);
+            return crate::union::content(&fields, "value").map(Self::Contact);
         }
         if crate::union::matches(&fields, "control", crate::union::Tag::Str("Tips")) {
             return Ok(Self::Tips);
         }
         if crate::union::matches(&fields, "control", crate::union::Tag::Str("File")) {
-            return crate::union::content(fields, "value").map(Self::File);
+            return crate::union::content(&fields, "value").map(Self::File);
         }
         if crate::union::matches(&fields, "control", crate::union::Tag::Str("Table")) {
-            return crate::union::content(fields, "value").map(Self::Table);
+            return crate::union::content(&fields, "value").map(Self::Table);
         }
         if crate::union::matches(
             &fields,
             "control",
             crate::union::Tag::Str("Attendance"),
         ) {
-            return crate::union::content(fields, "value").map(Self::Attendance);
+            return crate::union::content(&fields, "value").map(Self::Attendance);
         }
         if crate::union::matches(
             &fields,
             "control",
             crate::union::Tag::Str("Vacation"),
         ) {
-            return crate::union::content(fields, "value").map(Self::Vacation);
+            return crate::union::content(&fields, "value").map(Self::Vacation);
         }
         if crate::union::matches(
             &fields,
             "control",
             crate::union::Tag::Str("PunchCorrection"),
         ) {
-            return crate::union::content(fields, "value").map(Self::PunchCorrection);
+            return crate::union::content(&fields, "value").map(Self::PunchCorrection);
         }
         if crate::union::matches(
             &fields,
             "control",
             crate::union::Tag::Str("Location"),
         ) {
-            return crate::union::content(fields, "value").map(Self::Location);
+            return crate::union::content(&fields, "value").map(Self::Location);
         }
         if crate::union::matches(
             &fields,
             "control",
             crate::union::Tag::Str("RelatedApproval"),
         ) {
-            return crate::union::content(fields, "value").map(Self::RelatedApproval);
+            return crate::union::content(&fields, "value").map(Self::RelatedApproval);
         }
         if crate::union::matches(&fields, "control", crate::union::Tag::Str("Formula")) {
-            return crate::union::content(fields, "value").map(Self::Formula);
+            return crate::union::content(&fields, "value").map(Self::Formula);
         }
         if crate::union::matches(
             &fields,
             "control",
             crate::union::Tag::Str("DateRange"),
         ) {
-            return crate::union::content(fields, "value").map(Self::DateRange);
+            return crate::union::content(&fields, "value").map(Self::DateRange);
         }
         if crate::union::matches(
             &fields,
             "control",
             crate::union::Tag::Str("BankAccount"),
         ) {
-            return crate::union::content(fields, "value").map(Self::BankAccount);
+            return crate::union::content(&fields, "value").map(Self::BankAccount);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalControl {
@@ -1119,7 +1119,7 @@ pub struct ApprovalCopyTemplateRequest {
     pub open_template_id: String,
 }
 impl crate::de::Decode for ApprovalCopyTemplateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_template_id: fields.required("open_template_id")?,
@@ -1142,7 +1142,7 @@ pub struct ApprovalCreateTemplateRequest {
     pub template_content: Option<TemplateContentInput>,
 }
 impl crate::de::Decode for ApprovalCreateTemplateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_name: fields.required("template_name")?,
@@ -1168,7 +1168,7 @@ pub struct ApprovalDataLegacyRequest {
     pub next_spnum: Option<i64>,
 }
 impl crate::de::Decode for ApprovalDataLegacyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             starttime: fields.required("starttime")?,
@@ -1200,7 +1200,7 @@ pub struct ApprovalDataLegacyResponse {
     pub data: Vec<LegacyApproval>,
 }
 impl crate::de::Decode for ApprovalDataLegacyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             count: fields.optional("count")?,
@@ -1226,7 +1226,7 @@ pub struct ApprovalDate {
     pub s_timestamp: String,
 }
 impl crate::de::Decode for ApprovalDate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date_type: fields.required("type")?,
@@ -1261,7 +1261,7 @@ pub struct ApprovalDateRange {
     pub timezone_info: Option<serde_json::Value>,
 }
 impl crate::de::Decode for ApprovalDateRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             range_type: fields.required("type")?,
@@ -1320,7 +1320,7 @@ pub struct ApprovalDetail {
     pub process_list: Option<ApprovalProcess>,
 }
 impl crate::de::Decode for ApprovalDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_no: fields.required("sp_no")?,
@@ -1351,7 +1351,7 @@ pub struct ApprovalDetailRequest {
     pub sp_no: String,
 }
 impl crate::de::Decode for ApprovalDetailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_no: fields.required("sp_no")?,
@@ -1372,7 +1372,7 @@ pub struct ApprovalDetailResponse {
     pub info: Option<ApprovalDetail>,
 }
 impl crate::de::Decode for ApprovalDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             info: fields.optional("info")?,
@@ -1392,7 +1392,7 @@ pub struct ApprovalFile {
     pub file_id: String,
 }
 impl crate::de::Decode for ApprovalFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_id: fields.required("file_id")?,
@@ -1414,7 +1414,7 @@ pub struct ApprovalFilter {
     pub value: String,
 }
 impl crate::de::Decode for ApprovalFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             key: fields.required("key")?,
@@ -1435,7 +1435,7 @@ pub struct ApprovalFormula {
     pub value: String,
 }
 impl crate::de::Decode for ApprovalFormula {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value: fields.required("value")?,
@@ -1468,7 +1468,7 @@ pub struct ApprovalListNumbersRequest {
     pub filters: Option<Vec<ApprovalFilter>>,
 }
 impl crate::de::Decode for ApprovalListNumbersRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             starttime: fields.required("starttime")?,
@@ -1500,7 +1500,7 @@ pub struct ApprovalListNumbersResponse {
     pub next_cursor: Option<i64>,
 }
 impl crate::de::Decode for ApprovalListNumbersResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_no_list: fields.or_empty("sp_no_list")?,
@@ -1533,7 +1533,7 @@ pub struct ApprovalLocation {
     pub time: Option<i64>,
 }
 impl crate::de::Decode for ApprovalLocation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             latitude: fields.required("latitude")?,
@@ -1589,7 +1589,7 @@ impl serde::Serialize for ApprovalNodeType {
     }
 }
 impl crate::de::Decode for ApprovalNodeType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1638,7 +1638,7 @@ impl serde::Serialize for ApprovalNotifyType {
     }
 }
 impl crate::de::Decode for ApprovalNotifyType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1656,7 +1656,7 @@ pub struct ApprovalProcess {
     pub node_list: Vec<ApprovalProcessNode>,
 }
 impl crate::de::Decode for ApprovalProcess {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_list: fields.or_empty("node_list")?,
@@ -1686,7 +1686,7 @@ pub struct ApprovalProcessNode {
     pub sub_node_list: Vec<ApprovalSubNode>,
 }
 impl crate::de::Decode for ApprovalProcessNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_type: fields.optional("node_type")?,
@@ -1717,7 +1717,7 @@ pub struct ApprovalRecord {
     pub details: Vec<ApprovalRecordDetail>,
 }
 impl crate::de::Decode for ApprovalRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_status: fields.optional("sp_status")?,
@@ -1752,7 +1752,7 @@ pub struct ApprovalRecordDetail {
     pub media_id: Vec<String>,
 }
 impl crate::de::Decode for ApprovalRecordDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             approver: fields.optional("approver")?,
@@ -1808,7 +1808,7 @@ impl serde::Serialize for ApprovalRelation {
     }
 }
 impl crate::de::Decode for ApprovalRelation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1831,7 +1831,7 @@ pub struct ApprovalSelector {
     pub exp_type: Option<i64>,
 }
 impl crate::de::Decode for ApprovalSelector {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selector_type: fields.required("type")?,
@@ -1901,7 +1901,7 @@ impl serde::Serialize for ApprovalStatus {
     }
 }
 impl crate::de::Decode for ApprovalStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1931,7 +1931,7 @@ pub struct ApprovalSubNode {
     pub media_ids: Vec<String>,
 }
 impl crate::de::Decode for ApprovalSubNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1956,7 +1956,7 @@ pub struct ApprovalSummary {
     pub summary_info: Vec<LangText>,
 }
 impl crate::de::Decode for ApprovalSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             summary_info: fields.required("summary_info")?,
@@ -1984,7 +1984,7 @@ pub struct ApprovalTemplate {
     pub vacation_list: Option<serde_json::Value>,
 }
 impl crate::de::Decode for ApprovalTemplate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_names: fields.or_empty("template_names")?,
@@ -2006,7 +2006,7 @@ pub struct ApprovalTemplateIdResponse {
     pub template_id: String,
 }
 impl crate::de::Decode for ApprovalTemplateIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -2026,7 +2026,7 @@ pub struct ApprovalTemplateRequest {
     pub template_id: String,
 }
 impl crate::de::Decode for ApprovalTemplateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -2051,7 +2051,7 @@ pub struct ApprovalUpdateTemplateRequest {
     pub template_content: Option<TemplateContentInput>,
 }
 impl crate::de::Decode for ApprovalUpdateTemplateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -2073,7 +2073,7 @@ pub struct ApprovalUser {
     pub userid: String,
 }
 impl crate::de::Decode for ApprovalUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2095,7 +2095,7 @@ pub struct ApprovalVacation {
     pub attendance: ApprovalAttendance,
 }
 impl crate::de::Decode for ApprovalVacation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selector: fields.required("selector")?,
@@ -2117,7 +2117,7 @@ pub struct AttendanceControlValue {
     pub attendance: ApprovalAttendance,
 }
 impl crate::de::Decode for AttendanceControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             attendance: fields.required("attendance")?,
@@ -2141,7 +2141,7 @@ pub struct AttendanceDayItem {
     pub duration: Option<i64>,
 }
 impl crate::de::Decode for AttendanceDayItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             daytime: fields.optional("daytime")?,
@@ -2169,7 +2169,7 @@ pub struct AttendanceSliceInfo {
     pub state: Option<i64>,
 }
 impl crate::de::Decode for AttendanceSliceInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             day_items: fields.optional("day_items")?,
@@ -2227,7 +2227,7 @@ impl serde::Serialize for AttendanceType {
     }
 }
 impl crate::de::Decode for AttendanceType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2266,7 +2266,7 @@ pub struct Bank {
     pub bank_branch_id: Option<String>,
 }
 impl crate::de::Decode for Bank {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bank_alias: fields.optional("bank_alias")?,
@@ -2303,7 +2303,7 @@ pub struct BankAccount {
     pub bank: Option<Bank>,
 }
 impl crate::de::Decode for BankAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             account_type: fields.required("account_type")?,
@@ -2328,7 +2328,7 @@ pub struct BankAccountControlValue {
     pub bank_account: BankAccount,
 }
 impl crate::de::Decode for BankAccountControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bank_account: fields.required("bank_account")?,
@@ -2376,7 +2376,7 @@ impl serde::Serialize for BankAccountType {
     }
 }
 impl crate::de::Decode for BankAccountType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2433,7 +2433,7 @@ pub struct Calendar {
     pub is_corp_calendar: Option<bool>,
 }
 impl crate::de::Decode for Calendar {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -2466,7 +2466,7 @@ pub struct CalendarAddRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for CalendarAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             calendar: fields.required("calendar")?,
@@ -2490,7 +2490,7 @@ pub struct CalendarAddResponse {
     pub fail_result: Option<CalendarFailResult>,
 }
 impl crate::de::Decode for CalendarAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -2534,7 +2534,7 @@ pub struct CalendarChanges {
     pub public_range: Option<CalendarPublicRange>,
 }
 impl crate::de::Decode for CalendarChanges {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -2561,7 +2561,7 @@ pub struct CalendarDeleteRequest {
     pub cal_id: String,
 }
 impl crate::de::Decode for CalendarDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -2582,7 +2582,7 @@ pub struct CalendarFailResult {
     pub shares: Vec<CalendarShareFailure>,
 }
 impl crate::de::Decode for CalendarFailResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             shares: fields.or_empty("shares")?,
@@ -2602,7 +2602,7 @@ pub struct CalendarGetRequest {
     pub cal_id_list: Vec<String>,
 }
 impl crate::de::Decode for CalendarGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id_list: fields.required("cal_id_list")?,
@@ -2623,7 +2623,7 @@ pub struct CalendarGetResponse {
     pub calendar_list: Vec<Calendar>,
 }
 impl crate::de::Decode for CalendarGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             calendar_list: fields.or_empty("calendar_list")?,
@@ -2685,7 +2685,7 @@ pub struct CalendarInput {
     pub is_corp_calendar: Option<bool>,
 }
 impl crate::de::Decode for CalendarInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             admins: fields.optional("admins")?,
@@ -2719,7 +2719,7 @@ pub struct CalendarPublicRange {
     pub partyids: Option<Vec<i64>>,
 }
 impl crate::de::Decode for CalendarPublicRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.optional("userids")?,
@@ -2749,7 +2749,7 @@ pub struct CalendarShare {
     pub readonly: Option<bool>,
 }
 impl crate::de::Decode for CalendarShare {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2778,7 +2778,7 @@ pub struct CalendarShareFailure {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for CalendarShareFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             errcode: fields.optional("errcode")?,
@@ -2806,7 +2806,7 @@ pub struct CalendarUpdateRequest {
     pub calendar: CalendarChanges,
 }
 impl crate::de::Decode for CalendarUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             skip_public_range: fields.optional("skip_public_range")?,
@@ -2828,7 +2828,7 @@ pub struct CalendarUpdateResponse {
     pub fail_result: Option<CalendarFailResult>,
 }
 impl crate::de::Decode for CalendarUpdateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fail_result: fields.optional("fail_result")?,
@@ -2848,7 +2848,7 @@ pub struct CheckinAddRecordRequest {
     pub records: Vec<CheckinRecordInput>,
 }
 impl crate::de::Decode for CheckinAddRecordRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             records: fields.required("records")?,
@@ -2872,7 +2872,7 @@ pub struct CheckinAddUserFaceRequest {
     pub userface: Option<String>,
 }
 impl crate::de::Decode for CheckinAddUserFaceRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -2900,7 +2900,7 @@ pub struct CheckinBukaRemind {
     pub buka_remind_month: Option<i64>,
 }
 impl crate::de::Decode for CheckinBukaRemind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_remind: fields.optional("open_remind")?,
@@ -2958,7 +2958,7 @@ impl serde::Serialize for CheckinClearField {
     }
 }
 impl crate::de::Decode for CheckinClearField {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2973,7 +2973,7 @@ impl<'de> serde::Deserialize<'de> for CheckinClearField {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinCorpOptionRequest {}
 impl crate::de::Decode for CheckinCorpOptionRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -2992,7 +2992,7 @@ pub struct CheckinCorpOptionResponse {
     pub group: Vec<CheckinGroup>,
 }
 impl crate::de::Decode for CheckinCorpOptionResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group: fields.or_empty("group")?,
@@ -3018,7 +3018,7 @@ pub struct CheckinDataRequest {
     pub useridlist: Vec<String>,
 }
 impl crate::de::Decode for CheckinDataRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             opencheckindatatype: fields.required("opencheckindatatype")?,
@@ -3042,7 +3042,7 @@ pub struct CheckinDataResponse {
     pub checkindata: Vec<CheckinRecord>,
 }
 impl crate::de::Decode for CheckinDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             checkindata: fields.or_empty("checkindata")?,
@@ -3094,7 +3094,7 @@ impl serde::Serialize for CheckinDataType {
     }
 }
 impl crate::de::Decode for CheckinDataType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3143,7 +3143,7 @@ pub struct CheckinDate {
     pub max_allow_arrive_late: Option<i64>,
 }
 impl crate::de::Decode for CheckinDate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             workdays: fields.optional("workdays")?,
@@ -3190,7 +3190,7 @@ pub struct CheckinDayData {
     pub sp_items: Vec<CheckinSpItem>,
 }
 impl crate::de::Decode for CheckinDayData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             base_info: fields.optional("base_info")?,
@@ -3216,7 +3216,7 @@ pub struct CheckinDayDataResponse {
     pub datas: Vec<CheckinDayData>,
 }
 impl crate::de::Decode for CheckinDayDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             datas: fields.or_empty("datas")?,
@@ -3261,7 +3261,7 @@ pub struct CheckinDayOvertime {
     pub holiday_over_as_money: Option<i64>,
 }
 impl crate::de::Decode for CheckinDayOvertime {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ot_status: fields.optional("ot_status")?,
@@ -3293,7 +3293,7 @@ pub struct CheckinDaySchedule {
     pub schedule_info: Option<CheckinScheduleInfo>,
 }
 impl crate::de::Decode for CheckinDaySchedule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             day: fields.optional("day")?,
@@ -3327,7 +3327,7 @@ pub struct CheckinDaySummary {
     pub lastest_time: Option<i64>,
 }
 impl crate::de::Decode for CheckinDaySummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             checkin_count: fields.optional("checkin_count")?,
@@ -3383,7 +3383,7 @@ impl serde::Serialize for CheckinDeviceType {
     }
 }
 impl crate::de::Decode for CheckinDeviceType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3444,7 +3444,7 @@ impl serde::Serialize for CheckinException {
     }
 }
 impl crate::de::Decode for CheckinException {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3468,7 +3468,7 @@ pub struct CheckinExceptionInfo {
     pub duration: Option<i64>,
 }
 impl crate::de::Decode for CheckinExceptionInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             exception: fields.optional("exception")?,
@@ -3600,7 +3600,7 @@ pub struct CheckinGroup {
     pub standard_work_duration: Option<i64>,
 }
 impl crate::de::Decode for CheckinGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grouptype: fields.optional("grouptype")?,
@@ -3688,7 +3688,7 @@ impl serde::Serialize for CheckinGroupType {
     }
 }
 impl crate::de::Decode for CheckinGroupType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3712,7 +3712,7 @@ pub struct CheckinHolidayInfo {
     pub sp_description: Option<CheckinSpText>,
 }
 impl crate::de::Decode for CheckinHolidayInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_number: fields.optional("sp_number")?,
@@ -3739,7 +3739,7 @@ pub struct CheckinLateRule {
     pub timerules: Option<Vec<CheckinLateTimeRule>>,
 }
 impl crate::de::Decode for CheckinLateRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             allow_offwork_after_time: fields.optional("allow_offwork_after_time")?,
@@ -3764,7 +3764,7 @@ pub struct CheckinLateTimeRule {
     pub onwork_flex_time: Option<i64>,
 }
 impl crate::de::Decode for CheckinLateTimeRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             offwork_after_time: fields.optional("offwork_after_time")?,
@@ -3798,7 +3798,7 @@ pub struct CheckinLocation {
     pub distance: Option<i64>,
 }
 impl crate::de::Decode for CheckinLocation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             lat: fields.optional("lat")?,
@@ -3836,7 +3836,7 @@ pub struct CheckinMonthData {
     pub overwork_info: Option<CheckinMonthOvertime>,
 }
 impl crate::de::Decode for CheckinMonthData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             base_info: fields.optional("base_info")?,
@@ -3861,7 +3861,7 @@ pub struct CheckinMonthDataResponse {
     pub datas: Vec<CheckinMonthData>,
 }
 impl crate::de::Decode for CheckinMonthDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             datas: fields.or_empty("datas")?,
@@ -3907,7 +3907,7 @@ pub struct CheckinMonthOvertime {
     pub holidays_over_as_money: Option<i64>,
 }
 impl crate::de::Decode for CheckinMonthOvertime {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             workday_over_sec: fields.optional("workday_over_sec")?,
@@ -3936,7 +3936,7 @@ pub struct CheckinMonthSchedule {
     pub schedule_list: Vec<CheckinDaySchedule>,
 }
 impl crate::de::Decode for CheckinMonthSchedule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_list: fields.or_empty("scheduleList")?,
@@ -3972,7 +3972,7 @@ pub struct CheckinMonthSummary {
     pub rest_days: Option<i64>,
 }
 impl crate::de::Decode for CheckinMonthSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             work_days: fields.optional("work_days")?,
@@ -4000,7 +4000,7 @@ pub struct CheckinOptionAddRequest {
     pub group: CheckinGroup,
 }
 impl crate::de::Decode for CheckinOptionAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             effective_now: fields.optional("effective_now")?,
@@ -4026,7 +4026,7 @@ pub struct CheckinOptionClearRequest {
     pub effective_now: Option<bool>,
 }
 impl crate::de::Decode for CheckinOptionClearRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.required("groupid")?,
@@ -4051,7 +4051,7 @@ pub struct CheckinOptionDeleteRequest {
     pub effective_now: Option<bool>,
 }
 impl crate::de::Decode for CheckinOptionDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.required("groupid")?,
@@ -4075,7 +4075,7 @@ pub struct CheckinOptionUpdateRequest {
     pub group: CheckinGroup,
 }
 impl crate::de::Decode for CheckinOptionUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             effective_now: fields.optional("effective_now")?,
@@ -4106,7 +4106,7 @@ pub struct CheckinPunchCorrectionRequest {
     pub remark: Option<String>,
 }
 impl crate::de::Decode for CheckinPunchCorrectionRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -4138,7 +4138,7 @@ pub struct CheckinRange {
     pub tagid: Option<Vec<i64>>,
 }
 impl crate::de::Decode for CheckinRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             party_id: fields.optional("party_id")?,
@@ -4212,7 +4212,7 @@ pub struct CheckinRecord {
     pub timeline_id: Option<i64>,
 }
 impl crate::de::Decode for CheckinRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -4293,7 +4293,7 @@ pub struct CheckinRecordInput {
     pub wifimac: Option<String>,
 }
 impl crate::de::Decode for CheckinRecordInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -4368,7 +4368,7 @@ impl serde::Serialize for CheckinRecordType {
     }
 }
 impl crate::de::Decode for CheckinRecordType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4407,7 +4407,7 @@ pub struct CheckinReportBaseInfo {
     pub day_type: Option<i64>,
 }
 impl crate::de::Decode for CheckinReportBaseInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date: fields.optional("date")?,
@@ -4438,7 +4438,7 @@ pub struct CheckinReportRequest {
     pub useridlist: Vec<String>,
 }
 impl crate::de::Decode for CheckinReportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             starttime: fields.required("starttime")?,
@@ -4473,7 +4473,7 @@ pub struct CheckinReportRuleInfo {
     pub checkintime: Vec<CheckinTime>,
 }
 impl crate::de::Decode for CheckinReportRuleInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.optional("groupid")?,
@@ -4497,7 +4497,7 @@ pub struct CheckinReporter {
     pub userid: String,
 }
 impl crate::de::Decode for CheckinReporter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -4521,7 +4521,7 @@ pub struct CheckinReporterInfo {
     pub updatetime: Option<i64>,
 }
 impl crate::de::Decode for CheckinReporterInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             reporters: fields.optional("reporters")?,
@@ -4577,7 +4577,7 @@ pub struct CheckinScheduleDef {
     pub max_allow_arrive_late: Option<i64>,
 }
 impl crate::de::Decode for CheckinScheduleDef {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.optional("schedule_id")?,
@@ -4615,7 +4615,7 @@ pub struct CheckinScheduleInfo {
     pub time_section: Vec<CheckinTimeSection>,
 }
 impl crate::de::Decode for CheckinScheduleInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.optional("schedule_id")?,
@@ -4641,7 +4641,7 @@ pub struct CheckinScheduleItem {
     pub schedule_id: i64,
 }
 impl crate::de::Decode for CheckinScheduleItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -4667,7 +4667,7 @@ pub struct CheckinScheduleListRequest {
     pub useridlist: Vec<String>,
 }
 impl crate::de::Decode for CheckinScheduleListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             starttime: fields.required("starttime")?,
@@ -4690,7 +4690,7 @@ pub struct CheckinScheduleListResponse {
     pub schedule_list: Vec<CheckinUserSchedule>,
 }
 impl crate::de::Decode for CheckinScheduleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_list: fields.or_empty("schedule_list")?,
@@ -4714,7 +4714,7 @@ pub struct CheckinSetSchedulesRequest {
     pub yearmonth: i64,
 }
 impl crate::de::Decode for CheckinSetSchedulesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.required("groupid")?,
@@ -4753,7 +4753,7 @@ pub struct CheckinSpItem {
     pub name: Option<String>,
 }
 impl crate::de::Decode for CheckinSpItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_type: fields.optional("type")?,
@@ -4779,7 +4779,7 @@ pub struct CheckinSpText {
     pub data: Vec<LangText>,
 }
 impl crate::de::Decode for CheckinSpText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             data: fields.or_empty("data")?,
@@ -4807,7 +4807,7 @@ pub struct CheckinSpecialDay {
     pub checkintime: Option<Vec<CheckinTime>>,
 }
 impl crate::de::Decode for CheckinSpecialDay {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             timestamp: fields.optional("timestamp")?,
@@ -4870,7 +4870,7 @@ pub struct CheckinTime {
     pub no_need_checkoff: Option<bool>,
 }
 impl crate::de::Decode for CheckinTime {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time_id: fields.optional("time_id")?,
@@ -4929,7 +4929,7 @@ pub struct CheckinTimeSection {
     pub allow_rest: Option<bool>,
 }
 impl crate::de::Decode for CheckinTimeSection {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time_id: fields.optional("time_id")?,
@@ -4960,7 +4960,7 @@ pub struct CheckinUserOption {
     pub group: Option<CheckinGroup>,
 }
 impl crate::de::Decode for CheckinUserOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -4983,7 +4983,7 @@ pub struct CheckinUserOptionRequest {
     pub useridlist: Vec<String>,
 }
 impl crate::de::Decode for CheckinUserOptionRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             datetime: fields.required("datetime")?,
@@ -5005,7 +5005,7 @@ pub struct CheckinUserOptionResponse {
     pub info: Vec<CheckinUserOption>,
 }
 impl crate::de::Decode for CheckinUserOptionResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             info: fields.or_empty("info")?,
@@ -5037,7 +5037,7 @@ pub struct CheckinUserSchedule {
     pub schedule: Option<CheckinMonthSchedule>,
 }
 impl crate::de::Decode for CheckinUserSchedule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -5065,7 +5065,7 @@ pub struct CheckinWifi {
     pub wifimac: Option<String>,
 }
 impl crate::de::Decode for CheckinWifi {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             wifiname: fields.optional("wifiname")?,
@@ -5091,7 +5091,7 @@ pub struct ContactControlValue {
     pub departments: Option<Vec<ContactDepartment>>,
 }
 impl crate::de::Decode for ContactControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             members: fields.optional("members")?,
@@ -5115,7 +5115,7 @@ pub struct ContactDepartment {
     pub name: Option<String>,
 }
 impl crate::de::Decode for ContactDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             openapi_id: fields.required("openapi_id")?,
@@ -5139,7 +5139,7 @@ pub struct ContactMember {
     pub name: Option<String>,
 }
 impl crate::de::Decode for ContactMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -5161,7 +5161,7 @@ pub struct DateControlValue {
     pub date: ApprovalDate,
 }
 impl crate::de::Decode for DateControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date: fields.required("date")?,
@@ -5182,7 +5182,7 @@ pub struct DateRangeControlValue {
     pub date_range: ApprovalDateRange,
 }
 impl crate::de::Decode for DateRangeControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date_range: fields.required("date_range")?,
@@ -5209,7 +5209,7 @@ pub struct DialCallee {
     pub duration: Option<i64>,
 }
 impl crate::de::Decode for DialCallee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -5235,7 +5235,7 @@ pub struct DialCaller {
     pub duration: Option<i64>,
 }
 impl crate::de::Decode for DialCaller {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -5270,7 +5270,7 @@ pub struct DialRecord {
     pub callee: Vec<DialCallee>,
 }
 impl crate::de::Decode for DialRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             call_time: fields.optional("call_time")?,
@@ -5304,7 +5304,7 @@ pub struct DialRecordRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for DialRecordRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.optional("start_time")?,
@@ -5328,7 +5328,7 @@ pub struct DialRecordResponse {
     pub record: Vec<DialRecord>,
 }
 impl crate::de::Decode for DialRecordResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record: fields.or_empty("record")?,
@@ -5349,7 +5349,7 @@ pub struct FileControlValue {
     pub files: Vec<ApprovalFile>,
 }
 impl crate::de::Decode for FileControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             files: fields.required("files")?,
@@ -5370,7 +5370,7 @@ pub struct FormulaControlValue {
     pub formula: ApprovalFormula,
 }
 impl crate::de::Decode for FormulaControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             formula: fields.required("formula")?,
@@ -5403,7 +5403,7 @@ pub struct JournalComment {
     pub comment_time: Option<i64>,
 }
 impl crate::de::Decode for JournalComment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             commentid: fields.optional("commentid")?,
@@ -5429,7 +5429,7 @@ pub struct JournalDownloadFileRequest {
     pub fileid: String,
 }
 impl crate::de::Decode for JournalDownloadFileRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             journaluuid: fields.required("journaluuid")?,
@@ -5457,7 +5457,7 @@ pub struct JournalDownloadFileResponse {
     pub cookie_value: Option<crate::Secret>,
 }
 impl crate::de::Decode for JournalDownloadFileResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             download_url: fields.optional("download_url")?,
@@ -5481,7 +5481,7 @@ pub struct JournalExportDocRequest {
     pub docid: String,
 }
 impl crate::de::Decode for JournalExportDocRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             journaluuid: fields.required("journaluuid")?,
@@ -5502,7 +5502,7 @@ pub struct JournalExportDocResponse {
     pub jobid: String,
 }
 impl crate::de::Decode for JournalExportDocResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -5522,7 +5522,7 @@ pub struct JournalExportResultRequest {
     pub jobid: String,
 }
 impl crate::de::Decode for JournalExportResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -5546,7 +5546,7 @@ pub struct JournalExportResultResponse {
     pub url: Option<String>,
 }
 impl crate::de::Decode for JournalExportResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -5571,7 +5571,7 @@ pub struct JournalFilter {
     pub value: Option<String>,
 }
 impl crate::de::Decode for JournalFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             key: fields.optional("key")?,
@@ -5593,7 +5593,7 @@ pub struct JournalLeader {
     pub level: Option<i64>,
 }
 impl crate::de::Decode for JournalLeader {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             level: fields.optional("level")?,
@@ -5613,7 +5613,7 @@ pub struct JournalParty {
     pub open_partyid: String,
 }
 impl crate::de::Decode for JournalParty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_partyid: fields.required("open_partyid")?,
@@ -5640,7 +5640,7 @@ pub struct JournalRange {
     pub tag_list: Vec<JournalTag>,
 }
 impl crate::de::Decode for JournalRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.or_empty("user_list")?,
@@ -5669,7 +5669,7 @@ pub struct JournalReceivers {
     pub leader_list: Vec<JournalLeader>,
 }
 impl crate::de::Decode for JournalReceivers {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.or_empty("user_list")?,
@@ -5722,7 +5722,7 @@ pub struct JournalRecord {
     pub comments: Vec<JournalComment>,
 }
 impl crate::de::Decode for JournalRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             journal_uuid: fields.required("journal_uuid")?,
@@ -5752,7 +5752,7 @@ pub struct JournalRecordDetailRequest {
     pub journaluuid: String,
 }
 impl crate::de::Decode for JournalRecordDetailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             journaluuid: fields.required("journaluuid")?,
@@ -5773,7 +5773,7 @@ pub struct JournalRecordDetailResponse {
     pub info: Option<JournalRecord>,
 }
 impl crate::de::Decode for JournalRecordDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             info: fields.optional("info")?,
@@ -5802,7 +5802,7 @@ pub struct JournalRecordListRequest {
     pub filters: Option<Vec<JournalFilter>>,
 }
 impl crate::de::Decode for JournalRecordListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             starttime: fields.required("starttime")?,
@@ -5836,7 +5836,7 @@ pub struct JournalRecordListResponse {
     pub endflag: Option<bool>,
 }
 impl crate::de::Decode for JournalRecordListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             journaluuid_list: fields.or_empty("journaluuid_list")?,
@@ -5868,7 +5868,7 @@ pub struct JournalReportItem {
     pub flag: Option<bool>,
 }
 impl crate::de::Decode for JournalReportItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             journaluuid: fields.optional("journaluuid")?,
@@ -5925,7 +5925,7 @@ pub struct JournalStat {
     pub report_type: Option<i64>,
 }
 impl crate::de::Decode for JournalStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.optional("template_id")?,
@@ -5960,7 +5960,7 @@ pub struct JournalStatListRequest {
     pub endtime: i64,
 }
 impl crate::de::Decode for JournalStatListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -5983,7 +5983,7 @@ pub struct JournalStatListResponse {
     pub stat_list: Vec<JournalStat>,
 }
 impl crate::de::Decode for JournalStatListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stat_list: fields.or_empty("stat_list")?,
@@ -6003,7 +6003,7 @@ pub struct JournalTag {
     pub open_tagid: String,
 }
 impl crate::de::Decode for JournalTag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_tagid: fields.required("open_tagid")?,
@@ -6023,7 +6023,7 @@ pub struct JournalUser {
     pub userid: String,
 }
 impl crate::de::Decode for JournalUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -6047,7 +6047,7 @@ pub struct JournalUserReports {
     pub itemlist: Vec<JournalReportItem>,
 }
 impl crate::de::Decode for JournalUserReports {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user: fields.optional("user")?,
@@ -6072,7 +6072,7 @@ pub struct LangText {
     pub lang: Option<String>,
 }
 impl crate::de::Decode for LangText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -6131,7 +6131,7 @@ pub struct LegacyApproval {
     pub comm: Option<LegacyCommon>,
 }
 impl crate::de::Decode for LegacyApproval {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spname: fields.optional("spname")?,
@@ -6164,7 +6164,7 @@ pub struct LegacyCommon {
     pub apply_data: Option<String>,
 }
 impl crate::de::Decode for LegacyCommon {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             apply_data: fields.optional("apply_data")?,
@@ -6191,7 +6191,7 @@ pub struct LegacyExpense {
     pub item: Vec<LegacyExpenseItem>,
 }
 impl crate::de::Decode for LegacyExpense {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             expense_type: fields.optional("expense_type")?,
@@ -6223,7 +6223,7 @@ pub struct LegacyExpenseItem {
     pub reason: Option<String>,
 }
 impl crate::de::Decode for LegacyExpenseItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             expenseitem_type: fields.optional("expenseitem_type")?,
@@ -6262,7 +6262,7 @@ pub struct LegacyLeave {
     pub reason: Option<String>,
 }
 impl crate::de::Decode for LegacyLeave {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             timeunit: fields.optional("timeunit")?,
@@ -6288,7 +6288,7 @@ pub struct LocationControlValue {
     pub location: ApprovalLocation,
 }
 impl crate::de::Decode for LocationControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             location: fields.required("location")?,
@@ -6308,7 +6308,7 @@ pub struct MassCallTicketResponse {
     pub mass_call_ticket: crate::Secret,
 }
 impl crate::de::Decode for MassCallTicketResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mass_call_ticket: fields.required("mass_call_ticket")?,
@@ -6359,7 +6359,7 @@ pub struct MeetingRoom {
     pub range: Option<MeetingRoomRange>,
 }
 impl crate::de::Decode for MeetingRoom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.required("meetingroom_id")?,
@@ -6408,7 +6408,7 @@ pub struct MeetingRoomAddRequest {
     pub range: Option<MeetingRoomRange>,
 }
 impl crate::de::Decode for MeetingRoomAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -6435,7 +6435,7 @@ pub struct MeetingRoomAddResponse {
     pub meetingroom_id: i64,
 }
 impl crate::de::Decode for MeetingRoomAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.required("meetingroom_id")?,
@@ -6459,7 +6459,7 @@ pub struct MeetingRoomBookByMeetingRequest {
     pub booker: String,
 }
 impl crate::de::Decode for MeetingRoomBookByMeetingRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.required("meetingroom_id")?,
@@ -6485,7 +6485,7 @@ pub struct MeetingRoomBookByResponse {
     pub conflict_date: Vec<i64>,
 }
 impl crate::de::Decode for MeetingRoomBookByResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             booking_id: fields.optional("booking_id")?,
@@ -6510,7 +6510,7 @@ pub struct MeetingRoomBookByScheduleRequest {
     pub booker: String,
 }
 impl crate::de::Decode for MeetingRoomBookByScheduleRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.required("meetingroom_id")?,
@@ -6552,7 +6552,7 @@ pub struct MeetingRoomBookDetail {
     pub status: Option<i64>,
 }
 impl crate::de::Decode for MeetingRoomBookDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             booking_id: fields.optional("booking_id")?,
@@ -6580,7 +6580,7 @@ pub struct MeetingRoomBookInfoRequest {
     pub booking_id: String,
 }
 impl crate::de::Decode for MeetingRoomBookInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.required("meetingroom_id")?,
@@ -6605,7 +6605,7 @@ pub struct MeetingRoomBookInfoResponse {
     pub schedule: Option<MeetingRoomBookDetail>,
 }
 impl crate::de::Decode for MeetingRoomBookInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.optional("meetingroom_id")?,
@@ -6638,7 +6638,7 @@ pub struct MeetingRoomBookRequest {
     pub attendees: Option<Vec<String>>,
 }
 impl crate::de::Decode for MeetingRoomBookRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.required("meetingroom_id")?,
@@ -6670,7 +6670,7 @@ pub struct MeetingRoomBookResponse {
     pub meeting_id: Option<String>,
 }
 impl crate::de::Decode for MeetingRoomBookResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             booking_id: fields.optional("booking_id")?,
@@ -6696,7 +6696,7 @@ pub struct MeetingRoomBooking {
     pub schedule: Vec<MeetingRoomSchedule>,
 }
 impl crate::de::Decode for MeetingRoomBooking {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.required("meetingroom_id")?,
@@ -6733,7 +6733,7 @@ pub struct MeetingRoomBookingInfoRequest {
     pub floor: Option<String>,
 }
 impl crate::de::Decode for MeetingRoomBookingInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.optional("meetingroom_id")?,
@@ -6759,7 +6759,7 @@ pub struct MeetingRoomBookingInfoResponse {
     pub booking_list: Vec<MeetingRoomBooking>,
 }
 impl crate::de::Decode for MeetingRoomBookingInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             booking_list: fields.or_empty("booking_list")?,
@@ -6781,7 +6781,7 @@ pub struct MeetingRoomByMeetingIdRequest {
     pub meeting_id: String,
 }
 impl crate::de::Decode for MeetingRoomByMeetingIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.required("meetingroom_id")?,
@@ -6815,7 +6815,7 @@ pub struct MeetingRoomCancelBookRequest {
     pub cancel_date: Option<i64>,
 }
 impl crate::de::Decode for MeetingRoomCancelBookRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             booking_id: fields.optional("booking_id")?,
@@ -6842,7 +6842,7 @@ pub struct MeetingRoomCoordinate {
     pub longitude: Option<String>,
 }
 impl crate::de::Decode for MeetingRoomCoordinate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             latitude: fields.optional("latitude")?,
@@ -6887,7 +6887,7 @@ pub struct MeetingRoomEditRequest {
     pub range: Option<MeetingRoomRange>,
 }
 impl crate::de::Decode for MeetingRoomEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.required("meetingroom_id")?,
@@ -6915,7 +6915,7 @@ pub struct MeetingRoomIdRequest {
     pub meetingroom_id: i64,
 }
 impl crate::de::Decode for MeetingRoomIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_id: fields.required("meetingroom_id")?,
@@ -6945,7 +6945,7 @@ pub struct MeetingRoomListRequest {
     pub equipment: Option<Vec<i64>>,
 }
 impl crate::de::Decode for MeetingRoomListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             city: fields.optional("city")?,
@@ -6969,7 +6969,7 @@ pub struct MeetingRoomListResponse {
     pub meetingroom_list: Vec<MeetingRoom>,
 }
 impl crate::de::Decode for MeetingRoomListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingroom_list: fields.or_empty("meetingroom_list")?,
@@ -6993,7 +6993,7 @@ pub struct MeetingRoomRange {
     pub department_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for MeetingRoomRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.optional("user_list")?,
@@ -7037,7 +7037,7 @@ pub struct MeetingRoomSchedule {
     pub status: Option<i64>,
 }
 impl crate::de::Decode for MeetingRoomSchedule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             booking_id: fields.optional("booking_id")?,
@@ -7065,7 +7065,7 @@ pub struct MoneyControlValue {
     pub new_money: String,
 }
 impl crate::de::Decode for MoneyControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             new_money: fields.required("new_money")?,
@@ -7086,7 +7086,7 @@ pub struct NumberControlValue {
     pub new_number: String,
 }
 impl crate::de::Decode for NumberControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             new_number: fields.required("new_number")?,
@@ -7141,7 +7141,7 @@ pub struct OpenApproval {
     pub approverstep: Option<i64>,
 }
 impl crate::de::Decode for OpenApproval {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             third_no: fields.optional("ThirdNo")?,
@@ -7173,7 +7173,7 @@ pub struct OpenApprovalDataRequest {
     pub third_no: String,
 }
 impl crate::de::Decode for OpenApprovalDataRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             third_no: fields.required("thirdNo")?,
@@ -7194,7 +7194,7 @@ pub struct OpenApprovalDataResponse {
     pub data: Option<OpenApproval>,
 }
 impl crate::de::Decode for OpenApprovalDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             data: fields.optional("data")?,
@@ -7233,7 +7233,7 @@ pub struct OpenApprovalItem {
     pub item_op_time: Option<i64>,
 }
 impl crate::de::Decode for OpenApprovalItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_name: fields.optional("ItemName")?,
@@ -7260,7 +7260,7 @@ pub struct OpenApprovalItems {
     pub item: Vec<OpenApprovalItem>,
 }
 impl crate::de::Decode for OpenApprovalItems {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item: fields.or_empty("Item")?,
@@ -7290,7 +7290,7 @@ pub struct OpenApprovalNode {
     pub items: Option<OpenApprovalItems>,
 }
 impl crate::de::Decode for OpenApprovalNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_status: fields.optional("NodeStatus")?,
@@ -7314,7 +7314,7 @@ pub struct OpenApprovalNodes {
     pub approval_node: Vec<OpenApprovalNode>,
 }
 impl crate::de::Decode for OpenApprovalNodes {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             approval_node: fields.or_empty("ApprovalNode")?,
@@ -7370,7 +7370,7 @@ impl serde::Serialize for OpenApprovalStatus {
     }
 }
 impl crate::de::Decode for OpenApprovalStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7397,7 +7397,7 @@ pub struct OpenNotifyNode {
     pub item_user_id: Option<String>,
 }
 impl crate::de::Decode for OpenNotifyNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_name: fields.optional("ItemName")?,
@@ -7421,7 +7421,7 @@ pub struct OpenNotifyNodes {
     pub notify_node: Vec<OpenNotifyNode>,
 }
 impl crate::de::Decode for OpenNotifyNodes {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             notify_node: fields.or_empty("NotifyNode")?,
@@ -7441,7 +7441,7 @@ pub struct PstnccCallRequest {
     pub callee_userid: Vec<String>,
 }
 impl crate::de::Decode for PstnccCallRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             callee_userid: fields.required("callee_userid")?,
@@ -7462,7 +7462,7 @@ pub struct PstnccCallResponse {
     pub states: Vec<PstnccCallState>,
 }
 impl crate::de::Decode for PstnccCallResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             states: fields.or_empty("states")?,
@@ -7489,7 +7489,7 @@ pub struct PstnccCallState {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for PstnccCallState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             code: fields.optional("code")?,
@@ -7513,7 +7513,7 @@ pub struct PstnccStatesRequest {
     pub callid: String,
 }
 impl crate::de::Decode for PstnccStatesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             callee_userid: fields.required("callee_userid")?,
@@ -7547,7 +7547,7 @@ pub struct PstnccStatesResponse {
     pub reason: Option<i64>,
 }
 impl crate::de::Decode for PstnccStatesResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             istalked: fields.optional("istalked")?,
@@ -7578,7 +7578,7 @@ pub struct PunchCorrection {
     pub daymonthyear: Option<i64>,
 }
 impl crate::de::Decode for PunchCorrection {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             state: fields.required("state")?,
@@ -7602,7 +7602,7 @@ pub struct PunchCorrectionControlValue {
     pub punch_correction: PunchCorrection,
 }
 impl crate::de::Decode for PunchCorrectionControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             punch_correction: fields.required("punch_correction")?,
@@ -7634,7 +7634,7 @@ pub struct RelatedApproval {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for RelatedApproval {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_no: fields.required("sp_no")?,
@@ -7659,7 +7659,7 @@ pub struct RelatedApprovalControlValue {
     pub related_approval: Vec<RelatedApproval>,
 }
 impl crate::de::Decode for RelatedApprovalControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             related_approval: fields.required("related_approval")?,
@@ -7722,7 +7722,7 @@ pub struct Schedule {
     pub status: Option<i64>,
 }
 impl crate::de::Decode for Schedule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.required("schedule_id")?,
@@ -7758,7 +7758,7 @@ pub struct ScheduleAddRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for ScheduleAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule: fields.required("schedule")?,
@@ -7779,7 +7779,7 @@ pub struct ScheduleAddResponse {
     pub schedule_id: String,
 }
 impl crate::de::Decode for ScheduleAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.required("schedule_id")?,
@@ -7802,7 +7802,7 @@ pub struct ScheduleAttendee {
     pub response_status: Option<ScheduleResponseStatus>,
 }
 impl crate::de::Decode for ScheduleAttendee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -7824,7 +7824,7 @@ pub struct ScheduleAttendeeInput {
     pub userid: String,
 }
 impl crate::de::Decode for ScheduleAttendeeInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -7847,7 +7847,7 @@ pub struct ScheduleAttendeesRequest {
     pub attendees: Option<Vec<ScheduleAttendeeInput>>,
 }
 impl crate::de::Decode for ScheduleAttendeesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.required("schedule_id")?,
@@ -7874,7 +7874,7 @@ pub struct ScheduleByCalendarRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ScheduleByCalendarRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -7902,7 +7902,7 @@ pub struct ScheduleDeleteRequest {
     pub op_start_time: Option<i64>,
 }
 impl crate::de::Decode for ScheduleDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.required("schedule_id")?,
@@ -7925,7 +7925,7 @@ pub struct ScheduleExcludeTime {
     pub start_time: Option<i64>,
 }
 impl crate::de::Decode for ScheduleExcludeTime {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.optional("start_time")?,
@@ -7945,7 +7945,7 @@ pub struct ScheduleGetRequest {
     pub schedule_id_list: Vec<String>,
 }
 impl crate::de::Decode for ScheduleGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id_list: fields.required("schedule_id_list")?,
@@ -7998,7 +7998,7 @@ pub struct ScheduleInput {
     pub cal_id: Option<String>,
 }
 impl crate::de::Decode for ScheduleInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             organizer: fields.optional("organizer")?,
@@ -8029,7 +8029,7 @@ pub struct ScheduleListResponse {
     pub schedule_list: Vec<Schedule>,
 }
 impl crate::de::Decode for ScheduleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_list: fields.or_empty("schedule_list")?,
@@ -8081,7 +8081,7 @@ impl serde::Serialize for ScheduleOpMode {
     }
 }
 impl crate::de::Decode for ScheduleOpMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -8142,7 +8142,7 @@ pub struct ScheduleReminders {
     pub exclude_time_list: Vec<ScheduleExcludeTime>,
 }
 impl crate::de::Decode for ScheduleReminders {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_remind: fields.optional("is_remind")?,
@@ -8214,7 +8214,7 @@ pub struct ScheduleRemindersInput {
     pub timezone: Option<i64>,
 }
 impl crate::de::Decode for ScheduleRemindersInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_remind: fields.optional("is_remind")?,
@@ -8284,7 +8284,7 @@ impl serde::Serialize for ScheduleRepeatType {
     }
 }
 impl crate::de::Decode for ScheduleRepeatType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -8341,7 +8341,7 @@ impl serde::Serialize for ScheduleResponseStatus {
     }
 }
 impl crate::de::Decode for ScheduleResponseStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -8390,7 +8390,7 @@ pub struct ScheduleUpdateInput {
     pub location: Option<String>,
 }
 impl crate::de::Decode for ScheduleUpdateInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.required("schedule_id")?,
@@ -8432,7 +8432,7 @@ pub struct ScheduleUpdateRequest {
     pub schedule: ScheduleUpdateInput,
 }
 impl crate::de::Decode for ScheduleUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             skip_attendees: fields.optional("skip_attendees")?,
@@ -8456,7 +8456,7 @@ pub struct ScheduleUpdateResponse {
     pub schedule_id: Option<String>,
 }
 impl crate::de::Decode for ScheduleUpdateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.optional("schedule_id")?,
@@ -8477,7 +8477,7 @@ pub struct SelectorControlValue {
     pub selector: ApprovalSelector,
 }
 impl crate::de::Decode for SelectorControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selector: fields.required("selector")?,
@@ -8500,7 +8500,7 @@ pub struct SelectorOption {
     pub value: Option<Vec<LangText>>,
 }
 impl crate::de::Decode for SelectorOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             key: fields.required("key")?,
@@ -8550,7 +8550,7 @@ impl serde::Serialize for SelectorType {
     }
 }
 impl crate::de::Decode for SelectorType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -8572,7 +8572,7 @@ pub struct TableControlValue {
     pub stat_field: Option<serde_json::Value>,
 }
 impl crate::de::Decode for TableControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             children: fields.required("children")?,
@@ -8594,7 +8594,7 @@ pub struct TableRow {
     pub list: Vec<ApprovalContent>,
 }
 impl crate::de::Decode for TableRow {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             list: fields.required("list")?,
@@ -8634,7 +8634,7 @@ pub struct TemplateConfig {
     pub tips: Option<serde_json::Value>,
 }
 impl crate::de::Decode for TemplateConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date: fields.optional("date")?,
@@ -8680,7 +8680,7 @@ pub struct TemplateConfigInput {
     pub tips: Option<serde_json::Value>,
 }
 impl crate::de::Decode for TemplateConfigInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date: fields.optional("date")?,
@@ -8709,7 +8709,7 @@ pub struct TemplateContactConfig {
     pub mode: String,
 }
 impl crate::de::Decode for TemplateContactConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selector_type: fields.required("type")?,
@@ -8731,7 +8731,7 @@ pub struct TemplateContent {
     pub controls: Vec<TemplateControl>,
 }
 impl crate::de::Decode for TemplateContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             controls: fields.or_empty("controls")?,
@@ -8753,7 +8753,7 @@ pub struct TemplateContentInput {
     pub controls: Option<Vec<TemplateControlInput>>,
 }
 impl crate::de::Decode for TemplateContentInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             controls: fields.optional("controls")?,
@@ -8777,7 +8777,7 @@ pub struct TemplateControl {
     pub config: Option<TemplateConfig>,
 }
 impl crate::de::Decode for TemplateControl {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             property: fields.required("property")?,
@@ -8802,7 +8802,7 @@ pub struct TemplateControlInput {
     pub config: Option<TemplateConfigInput>,
 }
 impl crate::de::Decode for TemplateControlInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             property: fields.required("property")?,
@@ -8855,7 +8855,7 @@ pub struct TemplateControlProperty {
     pub display: Option<bool>,
 }
 impl crate::de::Decode for TemplateControlProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             control: fields.required("control")?,
@@ -8883,7 +8883,7 @@ pub struct TemplateDateConfig {
     pub date_type: String,
 }
 impl crate::de::Decode for TemplateDateConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date_type: fields.required("type")?,
@@ -8906,7 +8906,7 @@ pub struct TemplateOptionInput {
     pub value: LangText,
 }
 impl crate::de::Decode for TemplateOptionInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             key: fields.optional("key")?,
@@ -8934,7 +8934,7 @@ pub struct TemplateSelector {
     pub options: Vec<SelectorOption>,
 }
 impl crate::de::Decode for TemplateSelector {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selector_type: fields.required("type")?,
@@ -8959,7 +8959,7 @@ pub struct TemplateSelectorInput {
     pub options: Vec<TemplateOptionInput>,
 }
 impl crate::de::Decode for TemplateSelectorInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selector_type: fields.required("type")?,
@@ -8981,7 +8981,7 @@ pub struct TemplateTable {
     pub children: Vec<TemplateControl>,
 }
 impl crate::de::Decode for TemplateTable {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             children: fields.or_empty("children")?,
@@ -9001,7 +9001,7 @@ pub struct TemplateTableInput {
     pub children: Vec<TemplateControlInput>,
 }
 impl crate::de::Decode for TemplateTableInput {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             children: fields.required("children")?,
@@ -9022,7 +9022,7 @@ pub struct TextControlValue {
     pub text: String,
 }
 impl crate::de::Decode for TextControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -9043,7 +9043,7 @@ pub struct TextareaControlValue {
     pub text: String,
 }
 impl crate::de::Decode for TextareaControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -9083,7 +9083,7 @@ pub struct Todo {
     pub reminders: Vec<TodoReminder>,
 }
 impl crate::de::Decode for Todo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.optional("content")?,
@@ -9112,7 +9112,7 @@ pub struct TodoAttendee {
     pub status: Option<TodoStatus>,
 }
 impl crate::de::Decode for TodoAttendee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -9133,7 +9133,7 @@ pub struct TodoGetRequest {
     pub todo_id: String,
 }
 impl crate::de::Decode for TodoGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             todo_id: fields.required("todo_id")?,
@@ -9154,7 +9154,7 @@ pub struct TodoReminder {
     pub remind_time: Option<i64>,
 }
 impl crate::de::Decode for TodoReminder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             remind_time: fields.optional("remind_time")?,
@@ -9202,7 +9202,7 @@ impl serde::Serialize for TodoStatus {
     }
 }
 impl crate::de::Decode for TodoStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -9222,7 +9222,7 @@ pub struct TodoUpdateAttendee {
     pub status: TodoStatus,
 }
 impl crate::de::Decode for TodoUpdateAttendee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -9249,7 +9249,7 @@ pub struct TodoUpdateRequest {
     pub attendees: Option<Vec<TodoUpdateAttendee>>,
 }
 impl crate::de::Decode for TodoUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             todo_id: fields.required("todo_id")?,
@@ -9299,7 +9299,7 @@ pub struct VacationConf {
     pub expire_rule: Option<VacationExpireRule>,
 }
 impl crate::de::Decode for VacationConf {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -9328,7 +9328,7 @@ pub struct VacationControlValue {
     pub vacation: ApprovalVacation,
 }
 impl crate::de::Decode for VacationControlValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             vacation: fields.required("vacation")?,
@@ -9350,7 +9350,7 @@ pub struct VacationCorpConf {
     pub lists: Vec<VacationConf>,
 }
 impl crate::de::Decode for VacationCorpConf {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             lists: fields.or_empty("lists")?,
@@ -9383,7 +9383,7 @@ pub struct VacationExpireRule {
     pub extern_duration: Option<VacationMonthDay>,
 }
 impl crate::de::Decode for VacationExpireRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             expire_type: fields.optional("type")?,
@@ -9411,7 +9411,7 @@ pub struct VacationMonthDay {
     pub day: Option<i64>,
 }
 impl crate::de::Decode for VacationMonthDay {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             month: fields.optional("month")?,
@@ -9448,7 +9448,7 @@ pub struct VacationQuota {
     pub real_assignduration: Option<i64>,
 }
 impl crate::de::Decode for VacationQuota {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -9492,7 +9492,7 @@ pub struct VacationQuotaAttr {
     pub auto_reset_month_day: Option<i64>,
 }
 impl crate::de::Decode for VacationQuotaAttr {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             quota_type: fields.optional("type")?,
@@ -9525,7 +9525,7 @@ pub struct VacationQuotaRule {
     pub end: Option<i64>,
 }
 impl crate::de::Decode for VacationQuotaRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             quota: fields.optional("quota")?,
@@ -9551,7 +9551,7 @@ pub struct VacationQuotaRules {
     pub based_on_actual_work_time: Option<bool>,
 }
 impl crate::de::Decode for VacationQuotaRules {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             list: fields.or_empty("list")?,
@@ -9581,7 +9581,7 @@ pub struct VacationSetUserQuotaRequest {
     pub remarks: Option<String>,
 }
 impl crate::de::Decode for VacationSetUserQuotaRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -9633,7 +9633,7 @@ impl serde::Serialize for VacationTimeAttr {
     }
 }
 impl crate::de::Decode for VacationTimeAttr {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -9650,7 +9650,7 @@ pub struct VacationUserQuotaRequest {
     pub userid: String,
 }
 impl crate::de::Decode for VacationUserQuotaRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -9671,7 +9671,7 @@ pub struct VacationUserQuotaResponse {
     pub lists: Vec<VacationQuota>,
 }
 impl crate::de::Decode for VacationUserQuotaResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             lists: fields.or_empty("lists")?,

@@ -14,7 +14,7 @@ pub struct AccountBalance {
     pub balance: Option<i64>,
 }
 impl crate::de::Decode for AccountBalance {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             balance: fields.optional("balance")?,
@@ -45,7 +45,7 @@ pub struct AcquisitionBill {
     pub price: Option<i64>,
 }
 impl crate::de::Decode for AcquisitionBill {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             timestamp: fields.optional("timestamp")?,
@@ -79,7 +79,7 @@ pub struct AcquisitionBillListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for AcquisitionBillListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_time: fields.required("begin_time")?,
@@ -108,7 +108,7 @@ pub struct AcquisitionBillListResponse {
     pub bill_list: Vec<AcquisitionBill>,
 }
 impl crate::de::Decode for AcquisitionBillListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -157,7 +157,7 @@ impl serde::Serialize for AdminAuthType {
     }
 }
 impl crate::de::Decode for AdminAuthType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -177,7 +177,7 @@ pub struct AdvancedApiCorpBuyInfoRequest {
     pub custom_corpid: String,
 }
 impl crate::de::Decode for AdvancedApiCorpBuyInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             advanced_api_type: fields.required("advanced_api_type")?,
@@ -200,7 +200,7 @@ pub struct AdvancedApiCorpBuyInfoResponse {
     pub chat_archive_api_buy_info: Option<ChatArchiveBuyInfo>,
 }
 impl crate::de::Decode for AdvancedApiCorpBuyInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_archive_api_buy_info: fields.optional("chat_archive_api_buy_info")?,
@@ -232,7 +232,7 @@ pub struct AdvancedApiCreateOrderRequest {
     pub chat_archive_api: Option<ChatArchiveOrderSpec>,
 }
 impl crate::de::Decode for AdvancedApiCreateOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             advanced_api_type: fields.optional("advanced_api_type")?,
@@ -258,7 +258,7 @@ pub struct AdvancedApiGetOrderResponse {
     pub order: Option<AdvancedApiOrder>,
 }
 impl crate::de::Decode for AdvancedApiGetOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order: fields.optional("order")?,
@@ -295,7 +295,7 @@ pub struct AdvancedApiListOrderRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for AdvancedApiListOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             custom_corpid: fields.optional("custom_corpid")?,
@@ -331,7 +331,7 @@ pub struct AdvancedApiListOrderResponse {
     pub order_list: Vec<AdvancedApiOrderBrief>,
 }
 impl crate::de::Decode for AdvancedApiListOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -379,7 +379,7 @@ pub struct AdvancedApiOrder {
     pub chat_archive_api: Option<ChatArchiveOrderInfo>,
 }
 impl crate::de::Decode for AdvancedApiOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             advanced_api_type: fields.optional("advanced_api_type")?,
@@ -417,7 +417,7 @@ pub struct AdvancedApiOrderBrief {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for AdvancedApiOrderBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -441,7 +441,7 @@ pub struct AdvancedApiOrderIdRequest {
     pub order_id: String,
 }
 impl crate::de::Decode for AdvancedApiOrderIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -463,7 +463,7 @@ pub struct AdvancedApiOrderIdResponse {
     pub order_id: Option<String>,
 }
 impl crate::de::Decode for AdvancedApiOrderIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -531,7 +531,7 @@ impl serde::Serialize for AdvancedApiOrderStatus {
     }
 }
 impl crate::de::Decode for AdvancedApiOrderStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -584,7 +584,7 @@ impl serde::Serialize for AdvancedApiOrderType {
     }
 }
 impl crate::de::Decode for AdvancedApiOrderType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -604,7 +604,7 @@ pub struct AdvancedApiSubmitPayRequest {
     pub payer_userid: String,
 }
 impl crate::de::Decode for AdvancedApiSubmitPayRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -645,7 +645,7 @@ pub struct AgentPrivilege {
     pub extra_tag: Vec<i64>,
 }
 impl crate::de::Decode for AgentPrivilege {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             level: fields.optional("level")?,
@@ -684,7 +684,7 @@ pub struct AppQrcodeRequest {
     pub result_type: Option<i64>,
 }
 impl crate::de::Decode for AppQrcodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.required("suite_id")?,
@@ -710,7 +710,7 @@ pub struct AppQrcodeResponse {
     pub qrcode: Option<String>,
 }
 impl crate::de::Decode for AppQrcodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             qrcode: fields.optional("qrcode")?,
@@ -782,7 +782,7 @@ impl serde::Serialize for AppStatus {
     }
 }
 impl crate::de::Decode for AppStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -827,7 +827,7 @@ pub struct AuthAgent {
     pub shared_from: Option<SharedFrom>,
 }
 impl crate::de::Decode for AuthAgent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -861,7 +861,7 @@ pub struct AuthCorpBrief {
     pub corp_name: Option<String>,
 }
 impl crate::de::Decode for AuthCorpBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -920,7 +920,7 @@ pub struct AuthCorpInfo {
     pub corp_sub_industry: Option<String>,
 }
 impl crate::de::Decode for AuthCorpInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -954,7 +954,7 @@ pub struct AuthInfo {
     pub agent: Vec<AuthAgent>,
 }
 impl crate::de::Decode for AuthInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agent: fields.or_empty("agent")?,
@@ -985,7 +985,7 @@ pub struct AuthInfoResponse {
     pub edition_info: Option<EditionInfo>,
 }
 impl crate::de::Decode for AuthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             dealer_corp_info: fields.optional("dealer_corp_info")?,
@@ -1036,7 +1036,7 @@ impl serde::Serialize for AuthMode {
     }
 }
 impl crate::de::Decode for AuthMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1081,7 +1081,7 @@ impl serde::Serialize for AuthType {
     }
 }
 impl crate::de::Decode for AuthType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1109,7 +1109,7 @@ pub struct AuthUserInfo {
     pub avatar: Option<String>,
 }
 impl crate::de::Decode for AuthUserInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1143,7 +1143,7 @@ pub struct ChatArchiveBoughtEdition {
     pub end_time: Option<i64>,
 }
 impl crate::de::Decode for ChatArchiveBoughtEdition {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.optional("edition")?,
@@ -1168,7 +1168,7 @@ pub struct ChatArchiveBuyInfo {
     pub edition_list: Vec<ChatArchiveBoughtEdition>,
 }
 impl crate::de::Decode for ChatArchiveBuyInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition_list: fields.or_empty("edition_list")?,
@@ -1220,7 +1220,7 @@ impl serde::Serialize for ChatArchiveEdition {
     }
 }
 impl crate::de::Decode for ChatArchiveEdition {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1242,7 +1242,7 @@ pub struct ChatArchiveEditionPeriod {
     pub end_time: Option<i64>,
 }
 impl crate::de::Decode for ChatArchiveEditionPeriod {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_time: fields.optional("begin_time")?,
@@ -1280,7 +1280,7 @@ pub struct ChatArchiveOrderInfo {
     pub original_price: Option<i64>,
 }
 impl crate::de::Decode for ChatArchiveOrderInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.optional("edition")?,
@@ -1321,7 +1321,7 @@ pub struct ChatArchiveOrderSpec {
     pub target_edition_info: Option<ChatArchiveEditionPeriod>,
 }
 impl crate::de::Decode for ChatArchiveOrderSpec {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.required("edition")?,
@@ -1357,7 +1357,7 @@ pub struct ContactBatchQueryResult {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ContactBatchQueryResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_request: fields.optional("query_request")?,
@@ -1386,7 +1386,7 @@ pub struct ContactBatchSearchRequest {
     pub query_request_list: Vec<ContactQueryRequest>,
 }
 impl crate::de::Decode for ContactBatchSearchRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -1410,7 +1410,7 @@ pub struct ContactBatchSearchResponse {
     pub query_result_list: Vec<ContactBatchQueryResult>,
 }
 impl crate::de::Decode for ContactBatchSearchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_result_list: fields.or_empty("query_result_list")?,
@@ -1432,7 +1432,7 @@ pub struct ContactQueryParties {
     pub department_id: Vec<i64>,
 }
 impl crate::de::Decode for ContactQueryParties {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             department_id: fields.or_empty("department_id")?,
@@ -1468,7 +1468,7 @@ pub struct ContactQueryRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for ContactQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_word: fields.required("query_word")?,
@@ -1501,7 +1501,7 @@ pub struct ContactQueryResult {
     pub dismiss_user: Option<ContactQueryUsers>,
 }
 impl crate::de::Decode for ContactQueryResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user: fields.optional("user")?,
@@ -1555,7 +1555,7 @@ impl serde::Serialize for ContactQueryType {
     }
 }
 impl crate::de::Decode for ContactQueryType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1577,7 +1577,7 @@ pub struct ContactQueryUsers {
     pub open_userid: Vec<String>,
 }
 impl crate::de::Decode for ContactQueryUsers {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.or_empty("userid")?,
@@ -1619,7 +1619,7 @@ pub struct ContactSearchRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ContactSearchRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -1654,7 +1654,7 @@ pub struct ContactSearchResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ContactSearchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_result: fields.optional("query_result")?,
@@ -1704,7 +1704,7 @@ impl serde::Serialize for ContactSortField {
     }
 }
 impl crate::de::Decode for ContactSortField {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1726,7 +1726,7 @@ pub struct ContactSortOption {
     pub sort_type: Option<ContactSortType>,
 }
 impl crate::de::Decode for ContactSortOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sort_field: fields.optional("sort_field")?,
@@ -1753,7 +1753,7 @@ pub struct ContactSortRequest {
     pub sort_options: Option<Vec<ContactSortOption>>,
 }
 impl crate::de::Decode for ContactSortRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -1777,7 +1777,7 @@ pub struct ContactSortResponse {
     pub useridlist: Vec<String>,
 }
 impl crate::de::Decode for ContactSortResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             useridlist: fields.or_empty("useridlist")?,
@@ -1825,7 +1825,7 @@ impl serde::Serialize for ContactSortType {
     }
 }
 impl crate::de::Decode for ContactSortType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1847,7 +1847,7 @@ pub struct ContactSync {
     pub expires_in: Option<i64>,
 }
 impl crate::de::Decode for ContactSync {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.optional("access_token")?,
@@ -1873,7 +1873,7 @@ pub struct CorpExternalUserid {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for CorpExternalUserid {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -1922,7 +1922,7 @@ impl serde::Serialize for CorpLinkType {
     }
 }
 impl crate::de::Decode for CorpLinkType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1942,7 +1942,7 @@ pub struct CorpPermanentCodeRequest {
     pub permanent_code: crate::Secret,
 }
 impl crate::de::Decode for CorpPermanentCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -1966,7 +1966,7 @@ pub struct CorpTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for CorpTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.required("access_token")?,
@@ -1988,7 +1988,7 @@ pub struct CorpidRequest {
     pub corpid: String,
 }
 impl crate::de::Decode for CorpidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2009,7 +2009,7 @@ pub struct CorpidToOpenCorpidRequest {
     pub corpid: String,
 }
 impl crate::de::Decode for CorpidToOpenCorpidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2031,7 +2031,7 @@ pub struct CorpidToOpenCorpidResponse {
     pub open_corpid: Option<String>,
 }
 impl crate::de::Decode for CorpidToOpenCorpidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_corpid: fields.optional("open_corpid")?,
@@ -2055,7 +2055,7 @@ pub struct CustomizedAuthUrlRequest {
     pub templateid_list: Vec<String>,
 }
 impl crate::de::Decode for CustomizedAuthUrlRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             state: fields.optional("state")?,
@@ -2081,7 +2081,7 @@ pub struct CustomizedAuthUrlResponse {
     pub expires_in: Option<i64>,
 }
 impl crate::de::Decode for CustomizedAuthUrlResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             qrcode_url: fields.optional("qrcode_url")?,
@@ -2107,7 +2107,7 @@ pub struct DealerCorpInfo {
     pub corp_name: Option<String>,
 }
 impl crate::de::Decode for DealerCorpInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -2150,7 +2150,7 @@ pub struct EditionAgent {
     pub is_shared_from_other_corp: Option<bool>,
 }
 impl crate::de::Decode for EditionAgent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -2179,7 +2179,7 @@ pub struct EditionInfo {
     pub agent: Vec<EditionAgent>,
 }
 impl crate::de::Decode for EditionInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agent: fields.or_empty("agent")?,
@@ -2205,7 +2205,7 @@ pub struct FinishOpenidMigrationRequest {
     pub openid_type: Vec<i64>,
 }
 impl crate::de::Decode for FinishOpenidMigrationRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2236,7 +2236,7 @@ pub struct IdTranslateRequest {
     pub output_file_format: Option<String>,
 }
 impl crate::de::Decode for IdTranslateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -2261,7 +2261,7 @@ pub struct IdTranslateResult {
     pub url: Option<String>,
 }
 impl crate::de::Decode for IdTranslateResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.optional("url")?,
@@ -2283,7 +2283,7 @@ pub struct JobIdResponse {
     pub jobid: Option<String>,
 }
 impl crate::de::Decode for JobIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.optional("jobid")?,
@@ -2308,7 +2308,7 @@ pub struct LicenseAccountCount {
     pub external_contact_count: Option<i64>,
 }
 impl crate::de::Decode for LicenseAccountCount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             base_count: fields.optional("base_count")?,
@@ -2357,7 +2357,7 @@ impl serde::Serialize for LicenseAccountType {
     }
 }
 impl crate::de::Decode for LicenseAccountType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2377,7 +2377,7 @@ pub struct LicenseActivation {
     pub userid: String,
 }
 impl crate::de::Decode for LicenseActivation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.required("active_code")?,
@@ -2403,7 +2403,7 @@ pub struct LicenseActiveAccountRequest {
     pub userid: String,
 }
 impl crate::de::Decode for LicenseActiveAccountRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.required("active_code")?,
@@ -2451,7 +2451,7 @@ pub struct LicenseActiveInfo {
     pub share_info: Option<LicenseShareInfo>,
 }
 impl crate::de::Decode for LicenseActiveInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("active_code")?,
@@ -2482,7 +2482,7 @@ pub struct LicenseActiveInfoByCodeRequest {
     pub active_code: String,
 }
 impl crate::de::Decode for LicenseActiveInfoByCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2505,7 +2505,7 @@ pub struct LicenseActiveInfoByCodeResponse {
     pub active_info: Option<LicenseActiveInfo>,
 }
 impl crate::de::Decode for LicenseActiveInfoByCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_info: fields.optional("active_info")?,
@@ -2528,7 +2528,7 @@ pub struct LicenseActiveInfoByUserRequest {
     pub userid: String,
 }
 impl crate::de::Decode for LicenseActiveInfoByUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2557,7 +2557,7 @@ pub struct LicenseActiveInfoByUserResponse {
     pub active_info_list: Vec<LicenseUserActiveInfo>,
 }
 impl crate::de::Decode for LicenseActiveInfoByUserResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_status: fields.optional("active_status")?,
@@ -2586,7 +2586,7 @@ pub struct LicenseActiveResult {
     pub errcode: Option<i64>,
 }
 impl crate::de::Decode for LicenseActiveResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("active_code")?,
@@ -2619,7 +2619,7 @@ pub struct LicenseActivedAccount {
     pub active_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseActivedAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -2648,7 +2648,7 @@ pub struct LicenseAppInfoRequest {
     pub appid: Option<i64>,
 }
 impl crate::de::Decode for LicenseAppInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2681,7 +2681,7 @@ pub struct LicenseAppInfoResponse {
     pub license_check_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseAppInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             license_status: fields.optional("license_status")?,
@@ -2708,7 +2708,7 @@ pub struct LicenseAutoActiveStatus {
     pub auto_active_status: Option<bool>,
 }
 impl crate::de::Decode for LicenseAutoActiveStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auto_active_status: fields.optional("auto_active_status")?,
@@ -2731,7 +2731,7 @@ pub struct LicenseBatchActiveInfoRequest {
     pub active_code_list: Vec<String>,
 }
 impl crate::de::Decode for LicenseBatchActiveInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2757,7 +2757,7 @@ pub struct LicenseBatchActiveInfoResponse {
     pub invalid_active_code_list: Vec<String>,
 }
 impl crate::de::Decode for LicenseBatchActiveInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_info_list: fields.or_empty("active_info_list")?,
@@ -2781,7 +2781,7 @@ pub struct LicenseBatchActiveRequest {
     pub active_list: Vec<LicenseActivation>,
 }
 impl crate::de::Decode for LicenseBatchActiveRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2804,7 +2804,7 @@ pub struct LicenseBatchActiveResponse {
     pub active_result: Vec<LicenseActiveResult>,
 }
 impl crate::de::Decode for LicenseBatchActiveResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_result: fields.or_empty("active_result")?,
@@ -2829,7 +2829,7 @@ pub struct LicenseBuyDuration {
     pub days: Option<i64>,
 }
 impl crate::de::Decode for LicenseBuyDuration {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             months: fields.optional("months")?,
@@ -2854,7 +2854,7 @@ pub struct LicenseCancelOrderRequest {
     pub order_id: String,
 }
 impl crate::de::Decode for LicenseCancelOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -2919,7 +2919,7 @@ impl serde::Serialize for LicenseCodeStatus {
     }
 }
 impl crate::de::Decode for LicenseCodeStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2950,7 +2950,7 @@ pub struct LicenseCorpBuy {
     pub auto_active_status: Option<bool>,
 }
 impl crate::de::Decode for LicenseCorpBuy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sub_order_id: fields.optional("sub_order_id")?,
@@ -2982,7 +2982,7 @@ pub struct LicenseCorpError {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for LicenseCorpError {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -3012,7 +3012,7 @@ pub struct LicenseDuration {
     pub new_expire_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseDuration {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             months: fields.optional("months")?,
@@ -3036,7 +3036,7 @@ pub struct LicenseGetOrderResponse {
     pub order: Option<LicenseOrder>,
 }
 impl crate::de::Decode for LicenseGetOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order: fields.optional("order")?,
@@ -3067,7 +3067,7 @@ pub struct LicenseInvalidAccount {
     pub account_type: Option<LicenseAccountType>,
 }
 impl crate::de::Decode for LicenseInvalidAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             errcode: fields.optional("errcode")?,
@@ -3091,7 +3091,7 @@ pub struct LicenseJobIdRequest {
     pub jobid: String,
 }
 impl crate::de::Decode for LicenseJobIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -3113,7 +3113,7 @@ pub struct LicenseJobIdResponse {
     pub jobid: Option<String>,
 }
 impl crate::de::Decode for LicenseJobIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.optional("jobid")?,
@@ -3165,7 +3165,7 @@ impl serde::Serialize for LicenseJobStatus {
     }
 }
 impl crate::de::Decode for LicenseJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3189,7 +3189,7 @@ pub struct LicenseListActivedAccountRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for LicenseListActivedAccountRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -3222,7 +3222,7 @@ pub struct LicenseListActivedAccountResponse {
     pub account_list: Vec<LicenseActivedAccount>,
 }
 impl crate::de::Decode for LicenseListActivedAccountResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -3251,7 +3251,7 @@ pub struct LicenseListOrderAccountRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for LicenseListOrderAccountRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -3284,7 +3284,7 @@ pub struct LicenseListOrderAccountResponse {
     pub account_list: Vec<LicenseOrderAccount>,
 }
 impl crate::de::Decode for LicenseListOrderAccountResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -3320,7 +3320,7 @@ pub struct LicenseListOrderRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for LicenseListOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -3355,7 +3355,7 @@ pub struct LicenseListOrderResponse {
     pub order_list: Vec<LicenseOrderBrief>,
 }
 impl crate::de::Decode for LicenseListOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -3382,7 +3382,7 @@ pub struct LicenseMergeInfo {
     pub from_active_code: Option<String>,
 }
 impl crate::de::Decode for LicenseMergeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_active_code: fields.optional("to_active_code")?,
@@ -3407,7 +3407,7 @@ pub struct LicenseNewOrderJobRequest {
     pub jobid: Option<String>,
 }
 impl crate::de::Decode for LicenseNewOrderJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             buy_list: fields.required("buy_list")?,
@@ -3433,7 +3433,7 @@ pub struct LicenseNewOrderJobResponse {
     pub invalid_list: Vec<LicenseCorpError>,
 }
 impl crate::de::Decode for LicenseNewOrderJobResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.optional("jobid")?,
@@ -3462,7 +3462,7 @@ pub struct LicenseNewOrderJobResult {
     pub fail_list: Vec<LicenseCorpError>,
 }
 impl crate::de::Decode for LicenseNewOrderJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -3491,7 +3491,7 @@ pub struct LicenseNewOrderRequest {
     pub account_duration: LicenseBuyDuration,
 }
 impl crate::de::Decode for LicenseNewOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -3540,7 +3540,7 @@ pub struct LicenseOrder {
     pub pay_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -3576,7 +3576,7 @@ pub struct LicenseOrderAccount {
     pub account_type: Option<LicenseAccountType>,
 }
 impl crate::de::Decode for LicenseOrderAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("active_code")?,
@@ -3602,7 +3602,7 @@ pub struct LicenseOrderBrief {
     pub order_type: Option<LicenseOrderType>,
 }
 impl crate::de::Decode for LicenseOrderBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -3624,7 +3624,7 @@ pub struct LicenseOrderIdRequest {
     pub order_id: String,
 }
 impl crate::de::Decode for LicenseOrderIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -3646,7 +3646,7 @@ pub struct LicenseOrderIdResponse {
     pub order_id: Option<String>,
 }
 impl crate::de::Decode for LicenseOrderIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -3718,7 +3718,7 @@ impl serde::Serialize for LicenseOrderStatus {
     }
 }
 impl crate::de::Decode for LicenseOrderStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3775,7 +3775,7 @@ impl serde::Serialize for LicenseOrderType {
     }
 }
 impl crate::de::Decode for LicenseOrderType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3797,7 +3797,7 @@ pub struct LicensePayJobResult {
     pub pay_job_result: Option<LicensePayResult>,
 }
 impl crate::de::Decode for LicensePayJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -3850,7 +3850,7 @@ impl serde::Serialize for LicensePayJobStatus {
     }
 }
 impl crate::de::Decode for LicensePayJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3875,7 +3875,7 @@ pub struct LicensePayResult {
     pub fail_corp_list: Vec<LicenseCorpError>,
 }
 impl crate::de::Decode for LicensePayResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             errcode: fields.optional("errcode")?,
@@ -3898,7 +3898,7 @@ pub struct LicensePolicyQueryRequest {
     pub corpid: String,
 }
 impl crate::de::Decode for LicensePolicyQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -3926,7 +3926,7 @@ pub struct LicensePolicyQueryResponse {
     pub unsatisfied_reason: Vec<i64>,
 }
 impl crate::de::Decode for LicensePolicyQueryResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_result: fields.optional("query_result")?,
@@ -3951,7 +3951,7 @@ pub struct LicenseRenewAccount {
     pub account_type: LicenseAccountType,
 }
 impl crate::de::Decode for LicenseRenewAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3977,7 +3977,7 @@ pub struct LicenseRenewDuration {
     pub new_expire_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseRenewDuration {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             months: fields.optional("months")?,
@@ -4004,7 +4004,7 @@ pub struct LicenseRenewJobRequest {
     pub jobid: Option<String>,
 }
 impl crate::de::Decode for LicenseRenewJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -4031,7 +4031,7 @@ pub struct LicenseRenewJobResponse {
     pub invalid_account_list: Vec<LicenseInvalidAccount>,
 }
 impl crate::de::Decode for LicenseRenewJobResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.optional("jobid")?,
@@ -4056,7 +4056,7 @@ pub struct LicenseSetAutoActiveRequest {
     pub auto_active_status: bool,
 }
 impl crate::de::Decode for LicenseSetAutoActiveRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -4078,7 +4078,7 @@ pub struct LicenseShareCode {
     pub active_code: String,
 }
 impl crate::de::Decode for LicenseShareCode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.required("active_code")?,
@@ -4103,7 +4103,7 @@ pub struct LicenseShareInfo {
     pub from_corpid: Option<String>,
 }
 impl crate::de::Decode for LicenseShareInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_corpid: fields.optional("to_corpid")?,
@@ -4132,7 +4132,7 @@ pub struct LicenseShareRequest {
     pub corp_link_type: Option<CorpLinkType>,
 }
 impl crate::de::Decode for LicenseShareRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             from_corpid: fields.required("from_corpid")?,
@@ -4157,7 +4157,7 @@ pub struct LicenseShareResponse {
     pub share_result: Vec<LicenseShareResult>,
 }
 impl crate::de::Decode for LicenseShareResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             share_result: fields.or_empty("share_result")?,
@@ -4185,7 +4185,7 @@ pub struct LicenseShareResult {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for LicenseShareResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("active_code")?,
@@ -4210,7 +4210,7 @@ pub struct LicenseSubmitNewOrderJobRequest {
     pub buyer_userid: String,
 }
 impl crate::de::Decode for LicenseSubmitNewOrderJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -4236,7 +4236,7 @@ pub struct LicenseSubmitOrderJobRequest {
     pub account_duration: LicenseRenewDuration,
 }
 impl crate::de::Decode for LicenseSubmitOrderJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -4261,7 +4261,7 @@ pub struct LicenseSubmitPayJobRequest {
     pub order_id: String,
 }
 impl crate::de::Decode for LicenseSubmitPayJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             payer_userid: fields.required("payer_userid")?,
@@ -4285,7 +4285,7 @@ pub struct LicenseTransfer {
     pub takeover_userid: String,
 }
 impl crate::de::Decode for LicenseTransfer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.required("handover_userid")?,
@@ -4309,7 +4309,7 @@ pub struct LicenseTransferRequest {
     pub transfer_list: Vec<LicenseTransfer>,
 }
 impl crate::de::Decode for LicenseTransferRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -4332,7 +4332,7 @@ pub struct LicenseTransferResponse {
     pub transfer_result: Vec<LicenseTransferResult>,
 }
 impl crate::de::Decode for LicenseTransferResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             transfer_result: fields.or_empty("transfer_result")?,
@@ -4360,7 +4360,7 @@ pub struct LicenseTransferResult {
     pub errcode: Option<i64>,
 }
 impl crate::de::Decode for LicenseTransferResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.optional("handover_userid")?,
@@ -4387,7 +4387,7 @@ pub struct LicenseTrialInfo {
     pub end_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseTrialInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.optional("start_time")?,
@@ -4415,7 +4415,7 @@ pub struct LicenseUnionOrderRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for LicenseUnionOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -4451,7 +4451,7 @@ pub struct LicenseUnionOrderResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for LicenseUnionOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order: fields.optional("order")?,
@@ -4488,7 +4488,7 @@ pub struct LicenseUserActiveInfo {
     pub expire_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseUserActiveInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("active_code")?,
@@ -4516,7 +4516,7 @@ pub struct LoginAgent {
     pub auth_type: Option<AdminAuthType>,
 }
 impl crate::de::Decode for LoginAgent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -4539,7 +4539,7 @@ pub struct LoginAuthInfo {
     pub department: Vec<LoginDepartment>,
 }
 impl crate::de::Decode for LoginAuthInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             department: fields.or_empty("department")?,
@@ -4561,7 +4561,7 @@ pub struct LoginCorp {
     pub corpid: Option<String>,
 }
 impl crate::de::Decode for LoginCorp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -4585,7 +4585,7 @@ pub struct LoginDepartment {
     pub writable: Option<bool>,
 }
 impl crate::de::Decode for LoginDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -4620,7 +4620,7 @@ pub struct LoginInfo {
     pub auth_info: Option<LoginAuthInfo>,
 }
 impl crate::de::Decode for LoginInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             usertype: fields.optional("usertype")?,
@@ -4645,7 +4645,7 @@ pub struct LoginInfoRequest {
     pub auth_code: crate::Secret,
 }
 impl crate::de::Decode for LoginInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_code: fields.required("auth_code")?,
@@ -4676,7 +4676,7 @@ pub struct LoginUser {
     pub avatar: Option<String>,
 }
 impl crate::de::Decode for LoginUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -4739,7 +4739,7 @@ impl serde::Serialize for LoginUserType {
     }
 }
 impl crate::de::Decode for LoginUserType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4767,7 +4767,7 @@ pub struct MiniprogramSession {
     pub open_userid: Option<String>,
 }
 impl crate::de::Decode for MiniprogramSession {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -4795,7 +4795,7 @@ pub struct OpenUseridPair {
     pub open_userid: Option<String>,
 }
 impl crate::de::Decode for OpenUseridPair {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -4824,7 +4824,7 @@ pub struct ParentIdentity {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for ParentIdentity {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -4878,7 +4878,7 @@ impl serde::Serialize for PayBusinessType {
     }
 }
 impl crate::de::Decode for PayBusinessType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4951,7 +4951,7 @@ pub struct PayInvoice {
     pub invoice_note: Option<String>,
 }
 impl crate::de::Decode for PayInvoice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -5000,7 +5000,7 @@ pub struct PayInvoiceListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for PayInvoiceListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.optional("start_time")?,
@@ -5034,7 +5034,7 @@ pub struct PayInvoiceListResponse {
     pub invoice_list: Vec<PayInvoice>,
 }
 impl crate::de::Decode for PayInvoiceListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -5065,7 +5065,7 @@ pub struct PayMarkInvoiceRequest {
     pub invoice_note: Option<String>,
 }
 impl crate::de::Decode for PayMarkInvoiceRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -5107,7 +5107,7 @@ pub struct PayOpenOrderRequest {
     pub sig: crate::Secret,
 }
 impl crate::de::Decode for PayOpenOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             business_type: fields.required("business_type")?,
@@ -5146,7 +5146,7 @@ pub struct PayOpenOrderResponse {
     pub paid_price: Option<i64>,
 }
 impl crate::de::Decode for PayOpenOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -5225,7 +5225,7 @@ pub struct PayOrder {
     pub product_list: Option<serde_json::Value>,
 }
 impl crate::de::Decode for PayOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -5265,7 +5265,7 @@ pub struct PayOrderDetailResponse {
     pub pay_order: Option<PayOrder>,
 }
 impl crate::de::Decode for PayOrderDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pay_order: fields.optional("pay_order")?,
@@ -5292,7 +5292,7 @@ pub struct PayOrderIdRequest {
     pub sig: crate::Secret,
 }
 impl crate::de::Decode for PayOrderIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -5332,7 +5332,7 @@ pub struct PayOrderListRequest {
     pub sig: crate::Secret,
 }
 impl crate::de::Decode for PayOrderListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             business_type: fields.required("business_type")?,
@@ -5370,7 +5370,7 @@ pub struct PayOrderListResponse {
     pub pay_order_list: Vec<PayOrder>,
 }
 impl crate::de::Decode for PayOrderListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -5393,7 +5393,7 @@ pub struct PermanentCodeRequest {
     pub auth_code: crate::Secret,
 }
 impl crate::de::Decode for PermanentCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_code: fields.required("auth_code")?,
@@ -5442,7 +5442,7 @@ pub struct PermanentCodeResponse {
     pub edition_info: Option<EditionInfo>,
 }
 impl crate::de::Decode for PermanentCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.optional("access_token")?,
@@ -5485,7 +5485,7 @@ pub struct PermanentCodeV2Response {
     pub state: Option<String>,
 }
 impl crate::de::Decode for PermanentCodeV2Response {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             permanent_code: fields.optional("permanent_code")?,
@@ -5512,7 +5512,7 @@ pub struct PreAuthCodeResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for PreAuthCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pre_auth_code: fields.required("pre_auth_code")?,
@@ -5537,7 +5537,7 @@ pub struct PrinterSupportStateRequest {
     pub not_supported_printer: Option<bool>,
 }
 impl crate::de::Decode for PrinterSupportStateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.required("device_sn")?,
@@ -5598,7 +5598,7 @@ impl serde::Serialize for PrivilegeLevel {
     }
 }
 impl crate::de::Decode for PrivilegeLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5621,7 +5621,7 @@ pub struct ProlongTryRequest {
     pub appid: Option<i64>,
 }
 impl crate::de::Decode for ProlongTryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             buyer_corpid: fields.required("buyer_corpid")?,
@@ -5645,7 +5645,7 @@ pub struct ProlongTryResponse {
     pub try_end_time: Option<i64>,
 }
 impl crate::de::Decode for ProlongTryResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             try_end_time: fields.optional("try_end_time")?,
@@ -5671,7 +5671,7 @@ pub struct ProviderDeviceAddRequest {
     pub remark_name: Option<String>,
 }
 impl crate::de::Decode for ProviderDeviceAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_id: fields.required("model_id")?,
@@ -5695,7 +5695,7 @@ pub struct ProviderDeviceAddResponse {
     pub device_info: Option<ProviderDeviceInfo>,
 }
 impl crate::de::Decode for ProviderDeviceAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_info: fields.optional("device_info")?,
@@ -5720,7 +5720,7 @@ pub struct ProviderDeviceAuthInfoResponse {
     pub device_info: Option<ProviderDeviceRemark>,
 }
 impl crate::de::Decode for ProviderDeviceAuthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corp_info: fields.optional("auth_corp_info")?,
@@ -5746,7 +5746,7 @@ pub struct ProviderDeviceBrief {
     pub device_sn: Option<String>,
 }
 impl crate::de::Decode for ProviderDeviceBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_id: fields.optional("model_id")?,
@@ -5784,7 +5784,7 @@ pub struct ProviderDeviceInfo {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for ProviderDeviceInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_id: fields.optional("model_id")?,
@@ -5814,7 +5814,7 @@ pub struct ProviderDeviceListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ProviderDeviceListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             offset: fields.optional("offset")?,
@@ -5837,7 +5837,7 @@ pub struct ProviderDeviceListResponse {
     pub device_list: Vec<ProviderDeviceBrief>,
 }
 impl crate::de::Decode for ProviderDeviceListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_list: fields.or_empty("device_list")?,
@@ -5861,7 +5861,7 @@ pub struct ProviderDeviceLogRequest {
     pub hint: Option<String>,
 }
 impl crate::de::Decode for ProviderDeviceLogRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.required("device_sn")?,
@@ -5887,7 +5887,7 @@ pub struct ProviderDeviceRemark {
     pub remark_name: Option<String>,
 }
 impl crate::de::Decode for ProviderDeviceRemark {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_id: fields.optional("model_id")?,
@@ -5909,7 +5909,7 @@ pub struct ProviderDeviceSnRequest {
     pub device_sn: String,
 }
 impl crate::de::Decode for ProviderDeviceSnRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.required("device_sn")?,
@@ -5937,7 +5937,7 @@ pub struct ProviderJobResult {
     pub result: Option<ProviderJobResultDetail>,
 }
 impl crate::de::Decode for ProviderJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -5961,7 +5961,7 @@ pub struct ProviderJobResultDetail {
     pub contact_id_translate: Option<IdTranslateResult>,
 }
 impl crate::de::Decode for ProviderJobResultDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             contact_id_translate: fields.optional("contact_id_translate")?,
@@ -6013,7 +6013,7 @@ impl serde::Serialize for ProviderJobStatus {
     }
 }
 impl crate::de::Decode for ProviderJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6038,7 +6038,7 @@ pub struct ProviderMediaUploadResponse {
     pub created_at: Option<String>,
 }
 impl crate::de::Decode for ProviderMediaUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_type: fields.optional("type")?,
@@ -6063,7 +6063,7 @@ pub struct ProviderTokenRequest {
     pub provider_secret: crate::Secret,
 }
 impl crate::de::Decode for ProviderTokenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -6087,7 +6087,7 @@ pub struct ProviderTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for ProviderTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             provider_access_token: fields.required("provider_access_token")?,
@@ -6112,7 +6112,7 @@ pub struct ProviderUseridToOpenUseridRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for ProviderUseridToOpenUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -6138,7 +6138,7 @@ pub struct ProviderUseridToOpenUseridResponse {
     pub invalid_userid_list: Vec<String>,
 }
 impl crate::de::Decode for ProviderUseridToOpenUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid_list: fields.or_empty("open_userid_list")?,
@@ -6161,7 +6161,7 @@ pub struct RegisterAdmin {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for RegisterAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -6189,7 +6189,7 @@ pub struct RegisterCodeInfo {
     pub state: Option<String>,
 }
 impl crate::de::Decode for RegisterCodeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             register_code: fields.optional("register_code")?,
@@ -6227,7 +6227,7 @@ pub struct RegisterCodeRequest {
     pub follow_user: Option<String>,
 }
 impl crate::de::Decode for RegisterCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -6256,7 +6256,7 @@ pub struct RegisterCodeResponse {
     pub expires_in: Option<i64>,
 }
 impl crate::de::Decode for RegisterCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             register_code: fields.required("register_code")?,
@@ -6291,7 +6291,7 @@ pub struct RegisterInfo {
     pub template_id: Option<String>,
 }
 impl crate::de::Decode for RegisterInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -6316,7 +6316,7 @@ pub struct RegisterInfoRequest {
     pub register_code: crate::Secret,
 }
 impl crate::de::Decode for RegisterInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             register_code: fields.required("register_code")?,
@@ -6341,7 +6341,7 @@ pub struct SessionInfo {
     pub auth_type: Option<AuthType>,
 }
 impl crate::de::Decode for SessionInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.optional("appid")?,
@@ -6365,7 +6365,7 @@ pub struct SessionInfoSetRequest {
     pub session_info: SessionInfo,
 }
 impl crate::de::Decode for SessionInfoSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pre_auth_code: fields.required("pre_auth_code")?,
@@ -6414,7 +6414,7 @@ impl serde::Serialize for ShareType {
     }
 }
 impl crate::de::Decode for ShareType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6436,7 +6436,7 @@ pub struct SharedFrom {
     pub share_type: Option<ShareType>,
 }
 impl crate::de::Decode for SharedFrom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -6493,7 +6493,7 @@ impl serde::Serialize for SubjectType {
     }
 }
 impl crate::de::Decode for SubjectType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6518,7 +6518,7 @@ pub struct SuiteAdmin {
     pub auth_type: Option<AdminAuthType>,
 }
 impl crate::de::Decode for SuiteAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -6543,7 +6543,7 @@ pub struct SuiteAdminListRequest {
     pub agentid: i64,
 }
 impl crate::de::Decode for SuiteAdminListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -6566,7 +6566,7 @@ pub struct SuiteAdminListResponse {
     pub admin: Vec<SuiteAdmin>,
 }
 impl crate::de::Decode for SuiteAdminListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             admin: fields.or_empty("admin")?,
@@ -6651,7 +6651,7 @@ pub struct SuiteOrder {
     pub dealer_corp_info: Option<DealerCorpInfo>,
 }
 impl crate::de::Decode for SuiteOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             orderid: fields.optional("orderid")?,
@@ -6693,7 +6693,7 @@ pub struct SuiteOrderGetRequest {
     pub orderid: String,
 }
 impl crate::de::Decode for SuiteOrderGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             orderid: fields.required("orderid")?,
@@ -6722,7 +6722,7 @@ pub struct SuiteOrderListRequest {
     pub test_mode: Option<bool>,
 }
 impl crate::de::Decode for SuiteOrderListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -6746,7 +6746,7 @@ pub struct SuiteOrderListResponse {
     pub order_list: Vec<SuiteOrder>,
 }
 impl crate::de::Decode for SuiteOrderListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_list: fields.or_empty("order_list")?,
@@ -6814,7 +6814,7 @@ impl serde::Serialize for SuiteOrderStatus {
     }
 }
 impl crate::de::Decode for SuiteOrderStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6867,7 +6867,7 @@ impl serde::Serialize for SuiteOrderType {
     }
 }
 impl crate::de::Decode for SuiteOrderType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6889,7 +6889,7 @@ pub struct SuiteTokenRequest {
     pub suite_ticket: crate::Secret,
 }
 impl crate::de::Decode for SuiteTokenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.required("suite_id")?,
@@ -6914,7 +6914,7 @@ pub struct SuiteTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for SuiteTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_access_token: fields.required("suite_access_token")?,
@@ -6952,7 +6952,7 @@ pub struct SuiteUserDetail {
     pub qr_code: Option<String>,
 }
 impl crate::de::Decode for SuiteUserDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -6994,7 +6994,7 @@ pub struct SuiteUserInfo {
     pub openid: Option<String>,
 }
 impl crate::de::Decode for SuiteUserInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -7045,7 +7045,7 @@ pub struct SuiteUserInfoLegacy {
     pub parents: Vec<ParentIdentity>,
 }
 impl crate::de::Decode for SuiteUserInfoLegacy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corp_id: fields.optional("CorpId")?,
@@ -7079,7 +7079,7 @@ pub struct UnionidToExternalUseridRequest {
     pub corpid: Option<String>,
 }
 impl crate::de::Decode for UnionidToExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unionid: fields.required("unionid")?,
@@ -7103,7 +7103,7 @@ pub struct UnionidToExternalUseridResponse {
     pub external_userid_info: Vec<CorpExternalUserid>,
 }
 impl crate::de::Decode for UnionidToExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid_info: fields.or_empty("external_userid_info")?,
@@ -7124,7 +7124,7 @@ pub struct UserTicketRequest {
     pub user_ticket: crate::Secret,
 }
 impl crate::de::Decode for UserTicketRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_ticket: fields.required("user_ticket")?,

@@ -31,7 +31,7 @@ pub struct ReportAnswerValue {
     pub high_risk_area: Option<String>,
 }
 impl crate::de::Decode for ReportAnswerValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -67,7 +67,7 @@ pub struct ReportCategory {
     pub parent_category_id: Option<String>,
 }
 impl crate::de::Decode for ReportCategory {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.required("category_id")?,
@@ -96,7 +96,7 @@ pub struct ReportCategoryAddRequest {
     pub parent_category_id: Option<String>,
 }
 impl crate::de::Decode for ReportCategoryAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_name: fields.required("category_name")?,
@@ -119,7 +119,7 @@ pub struct ReportCategoryAddResponse {
     pub category_id: String,
 }
 impl crate::de::Decode for ReportCategoryAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.required("category_id")?,
@@ -141,7 +141,7 @@ pub struct ReportCategoryFilterRequest {
     pub category_id: Option<String>,
 }
 impl crate::de::Decode for ReportCategoryFilterRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.optional("category_id")?,
@@ -162,7 +162,7 @@ pub struct ReportCategoryIdRequest {
     pub category_id: String,
 }
 impl crate::de::Decode for ReportCategoryIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.required("category_id")?,
@@ -210,7 +210,7 @@ impl serde::Serialize for ReportCategoryLevel {
     }
 }
 impl crate::de::Decode for ReportCategoryLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -229,7 +229,7 @@ pub struct ReportCategoryListResponse {
     pub category_list: Vec<ReportCategory>,
 }
 impl crate::de::Decode for ReportCategoryListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_list: fields.or_empty("category_list")?,
@@ -265,7 +265,7 @@ pub struct ReportCategoryStatistic {
     pub total_solved: Option<i64>,
 }
 impl crate::de::Decode for ReportCategoryStatistic {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.required("category_id")?,
@@ -292,7 +292,7 @@ pub struct ReportCategoryStatisticResponse {
     pub dashboard_list: Vec<ReportCategoryStatistic>,
 }
 impl crate::de::Decode for ReportCategoryStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             dashboard_list: fields.or_empty("dashboard_list")?,
@@ -340,7 +340,7 @@ impl serde::Serialize for ReportCategoryType {
     }
 }
 impl crate::de::Decode for ReportCategoryType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -365,7 +365,7 @@ pub struct ReportCategoryUpdateRequest {
     pub parent_category_id: Option<String>,
 }
 impl crate::de::Decode for ReportCategoryUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.required("category_id")?,
@@ -401,7 +401,7 @@ pub struct ReportGrid {
     pub grid_member: Vec<String>,
 }
 impl crate::de::Decode for ReportGrid {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -433,7 +433,7 @@ pub struct ReportGridAddRequest {
     pub grid_member: Option<Vec<String>>,
 }
 impl crate::de::Decode for ReportGridAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_name: fields.required("grid_name")?,
@@ -460,7 +460,7 @@ pub struct ReportGridAddResponse {
     pub invalid_userids: Vec<String>,
 }
 impl crate::de::Decode for ReportGridAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -485,7 +485,7 @@ pub struct ReportGridBrief {
     pub grid_name: Option<String>,
 }
 impl crate::de::Decode for ReportGridBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -508,7 +508,7 @@ pub struct ReportGridFilterRequest {
     pub grid_id: Option<String>,
 }
 impl crate::de::Decode for ReportGridFilterRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.optional("grid_id")?,
@@ -529,7 +529,7 @@ pub struct ReportGridIdRequest {
     pub grid_id: String,
 }
 impl crate::de::Decode for ReportGridIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -551,7 +551,7 @@ pub struct ReportGridInfoResponse {
     pub grid_list: Vec<ReportGridWithAdmin>,
 }
 impl crate::de::Decode for ReportGridInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_list: fields.or_empty("grid_list")?,
@@ -573,7 +573,7 @@ pub struct ReportGridListRequest {
     pub grid_id: Option<String>,
 }
 impl crate::de::Decode for ReportGridListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.optional("grid_id")?,
@@ -595,7 +595,7 @@ pub struct ReportGridListResponse {
     pub grid_list: Vec<ReportGrid>,
 }
 impl crate::de::Decode for ReportGridListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_list: fields.or_empty("grid_list")?,
@@ -625,7 +625,7 @@ pub struct ReportGridUpdateRequest {
     pub grid_member: Option<Vec<String>>,
 }
 impl crate::de::Decode for ReportGridUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -651,7 +651,7 @@ pub struct ReportGridUpdateResponse {
     pub invalid_userids: Vec<String>,
 }
 impl crate::de::Decode for ReportGridUpdateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invalid_userids: fields.or_empty("invalid_userids")?,
@@ -678,7 +678,7 @@ pub struct ReportGridWithAdmin {
     pub grid_admin: Vec<String>,
 }
 impl crate::de::Decode for ReportGridWithAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -711,7 +711,7 @@ pub struct ReportLocation {
     pub longitude: Option<f64>,
 }
 impl crate::de::Decode for ReportLocation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -735,7 +735,7 @@ pub struct ReportOrderIdRequest {
     pub order_id: String,
 }
 impl crate::de::Decode for ReportOrderIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -766,7 +766,7 @@ pub struct ReportOrderListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ReportOrderListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_create_time: fields.optional("begin_create_time")?,
@@ -809,7 +809,7 @@ pub struct ReportOrderProcess {
     pub video_media_ids: Vec<String>,
 }
 impl crate::de::Decode for ReportOrderProcess {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             process_type: fields.optional("process_type")?,
@@ -852,7 +852,7 @@ pub struct ReportPatrolCorpStatus {
     pub total_solved: Option<i64>,
 }
 impl crate::de::Decode for ReportPatrolCorpStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             processing: fields.optional("processing")?,
@@ -911,7 +911,7 @@ pub struct ReportPatrolOrder {
     pub process_list: Vec<ReportOrderProcess>,
 }
 impl crate::de::Decode for ReportPatrolOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -943,7 +943,7 @@ pub struct ReportPatrolOrderInfoResponse {
     pub order_info: ReportPatrolOrder,
 }
 impl crate::de::Decode for ReportPatrolOrderInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_info: fields.required("order_info")?,
@@ -968,7 +968,7 @@ pub struct ReportPatrolOrderListResponse {
     pub order_list: Vec<ReportPatrolOrder>,
 }
 impl crate::de::Decode for ReportPatrolOrderListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -997,7 +997,7 @@ pub struct ReportPatrolUserStatus {
     pub solved_today: Option<i64>,
 }
 impl crate::de::Decode for ReportPatrolUserStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             processing: fields.optional("processing")?,
@@ -1023,7 +1023,7 @@ pub struct ReportQuestionOption {
     pub option_text: Option<String>,
 }
 impl crate::de::Decode for ReportQuestionOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option_id: fields.required("option_id")?,
@@ -1060,7 +1060,7 @@ pub struct ReportQuestionTemplate {
     pub option_list: Vec<ReportQuestionOption>,
 }
 impl crate::de::Decode for ReportQuestionTemplate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -1104,7 +1104,7 @@ pub struct ReportResidentCorpStatus {
     pub total_solved: Option<i64>,
 }
 impl crate::de::Decode for ReportResidentCorpStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pending: fields.optional("pending")?,
@@ -1173,7 +1173,7 @@ pub struct ReportResidentOrder {
     pub process_list: Vec<ReportOrderProcess>,
 }
 impl crate::de::Decode for ReportResidentOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -1208,7 +1208,7 @@ pub struct ReportResidentOrderInfoResponse {
     pub order_info: ReportResidentOrder,
 }
 impl crate::de::Decode for ReportResidentOrderInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_info: fields.required("order_info")?,
@@ -1233,7 +1233,7 @@ pub struct ReportResidentOrderListResponse {
     pub order_list: Vec<ReportResidentOrder>,
 }
 impl crate::de::Decode for ReportResidentOrderListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -1265,7 +1265,7 @@ pub struct ReportResidentUserStatus {
     pub solved_today: Option<i64>,
 }
 impl crate::de::Decode for ReportResidentUserStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pending: fields.optional("pending")?,
@@ -1293,7 +1293,7 @@ pub struct ReportSiteAnswer {
     pub report_values: Vec<ReportAnswerValue>,
 }
 impl crate::de::Decode for ReportSiteAnswer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             report_time: fields.optional("report_time")?,
@@ -1323,7 +1323,7 @@ pub struct ReportSiteAnswerRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ReportSiteAnswerRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             siteid: fields.required("siteid")?,
@@ -1354,7 +1354,7 @@ pub struct ReportSiteAnswerResponse {
     pub answers: Vec<ReportSiteAnswer>,
 }
 impl crate::de::Decode for ReportSiteAnswerResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1395,7 +1395,7 @@ pub struct ReportSiteCode {
     pub qr_code_url: Option<String>,
 }
 impl crate::de::Decode for ReportSiteCode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1426,7 +1426,7 @@ pub struct ReportSiteCodeListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ReportSiteCodeListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1452,7 +1452,7 @@ pub struct ReportSiteCodeListResponse {
     pub site_code_infos: Vec<ReportSiteCode>,
 }
 impl crate::de::Decode for ReportSiteCodeListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -1474,7 +1474,7 @@ pub struct ReportSiteIdRequest {
     pub siteid: String,
 }
 impl crate::de::Decode for ReportSiteIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             siteid: fields.required("siteid")?,
@@ -1496,7 +1496,7 @@ pub struct ReportSiteReportInfo {
     pub question_templates: Vec<ReportQuestionTemplate>,
 }
 impl crate::de::Decode for ReportSiteReportInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_templates: fields.or_empty("question_templates")?,
@@ -1521,7 +1521,7 @@ pub struct ReportUserGridInfo {
     pub joined_grids: Vec<ReportGridBrief>,
 }
 impl crate::de::Decode for ReportUserGridInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             manage_grids: fields.or_empty("manage_grids")?,
@@ -1543,7 +1543,7 @@ pub struct ReportUserRequest {
     pub userid: String,
 }
 impl crate::de::Decode for ReportUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,

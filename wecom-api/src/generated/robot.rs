@@ -19,7 +19,7 @@ pub struct AibotMarkdown {
     pub content: String,
 }
 impl crate::de::Decode for AibotMarkdown {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -79,9 +79,9 @@ impl serde::Serialize for AibotMessage {
     }
 }
 impl crate::de::Decode for AibotMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(
@@ -89,17 +89,17 @@ impl crate::de::Decode for AibotMessage {
             "msgtype",
             crate::union::Tag::Str("markdown"),
         ) {
-            return crate::union::content(fields, "markdown").map(Self::Markdown);
+            return crate::union::content(&fields, "markdown").map(Self::Markdown);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("template_card"),
         ) {
-            return crate::union::content(fields, "template_card")
+            return crate::union::content(&fields, "template_card")
                 .map(Self::TemplateCard);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for AibotMessage {
@@ -117,7 +117,7 @@ pub struct AibotResponseRequest {
     pub message: AibotMessage,
 }
 impl crate::de::Decode for AibotResponseRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             message: fields.flattened()?,
@@ -139,7 +139,7 @@ pub struct AibotTemplateCard {
     pub card: AibotTemplateCardContent,
 }
 impl crate::de::Decode for AibotTemplateCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { card: fields.flattened()? })
     }
@@ -238,9 +238,9 @@ impl serde::Serialize for AibotTemplateCardContent {
     }
 }
 impl crate::de::Decode for AibotTemplateCardContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("card_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("card_type") {
             return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
@@ -249,7 +249,7 @@ impl crate::de::Decode for AibotTemplateCardContent {
             crate::union::Tag::Str("text_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `text_notice`",
                 )
                 .map(Self::TextNotice);
@@ -260,7 +260,7 @@ impl crate::de::Decode for AibotTemplateCardContent {
             crate::union::Tag::Str("news_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `news_notice`",
                 )
                 .map(Self::NewsNotice);
@@ -271,7 +271,7 @@ impl crate::de::Decode for AibotTemplateCardContent {
             crate::union::Tag::Str("button_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `button_interaction`",
                 )
                 .map(Self::ButtonInteraction);
@@ -282,7 +282,7 @@ impl crate::de::Decode for AibotTemplateCardContent {
             crate::union::Tag::Str("vote_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `vote_interaction`",
                 )
                 .map(Self::VoteInteraction);
@@ -293,12 +293,12 @@ impl crate::de::Decode for AibotTemplateCardContent {
             crate::union::Tag::Str("multiple_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `multiple_interaction`",
                 )
                 .map(Self::MultipleInteraction);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for AibotTemplateCardContent {
@@ -340,7 +340,7 @@ pub struct ButtonInteractionCard {
     pub button_list: Vec<CardButton>,
 }
 impl crate::de::Decode for ButtonInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -373,7 +373,7 @@ pub struct CardActionMenu {
     pub action_list: Vec<CardActionMenuItem>,
 }
 impl crate::de::Decode for CardActionMenu {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             desc: fields.optional("desc")?,
@@ -407,7 +407,7 @@ pub struct CardButton {
     pub url: Option<String>,
 }
 impl crate::de::Decode for CardButton {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -459,7 +459,7 @@ impl serde::Serialize for CardButtonType {
     }
 }
 impl crate::de::Decode for CardButtonType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -486,7 +486,7 @@ pub struct MultipleInteractionCard {
     pub submit_button: CardSubmitButton,
 }
 impl crate::de::Decode for MultipleInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -540,7 +540,7 @@ pub struct NewsNoticeCard {
     pub card_action: CardAction,
 }
 impl crate::de::Decode for NewsNoticeCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -579,7 +579,7 @@ pub struct RobotArticle {
     pub picurl: Option<String>,
 }
 impl crate::de::Decode for RobotArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -603,7 +603,7 @@ pub struct RobotFile {
     pub media_id: String,
 }
 impl crate::de::Decode for RobotFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -626,7 +626,7 @@ pub struct RobotImage {
     pub md5: String,
 }
 impl crate::de::Decode for RobotImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             base64: fields.required("base64")?,
@@ -648,7 +648,7 @@ pub struct RobotMarkdown {
     pub content: String,
 }
 impl crate::de::Decode for RobotMarkdown {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -669,7 +669,7 @@ pub struct RobotMarkdownV2 {
     pub content: String,
 }
 impl crate::de::Decode for RobotMarkdownV2 {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -718,7 +718,7 @@ impl serde::Serialize for RobotMediaType {
     }
 }
 impl crate::de::Decode for RobotMediaType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -743,7 +743,7 @@ pub struct RobotMediaUploadResponse {
     pub created_at: Option<String>,
 }
 impl crate::de::Decode for RobotMediaUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_type: fields.optional("type")?,
@@ -901,49 +901,49 @@ impl serde::Serialize for RobotMessage {
     }
 }
 impl crate::de::Decode for RobotMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("markdown"),
         ) {
-            return crate::union::content(fields, "markdown").map(Self::Markdown);
+            return crate::union::content(&fields, "markdown").map(Self::Markdown);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("markdown_v2"),
         ) {
-            return crate::union::content(fields, "markdown_v2").map(Self::MarkdownV2);
+            return crate::union::content(&fields, "markdown_v2").map(Self::MarkdownV2);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("news")) {
-            return crate::union::content(fields, "news").map(Self::News);
+            return crate::union::content(&fields, "news").map(Self::News);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("template_card"),
         ) {
-            return crate::union::content(fields, "template_card")
+            return crate::union::content(&fields, "template_card")
                 .map(Self::TemplateCard);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for RobotMessage {
@@ -960,7 +960,7 @@ pub struct RobotNews {
     pub articles: Vec<RobotArticle>,
 }
 impl crate::de::Decode for RobotNews {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -982,7 +982,7 @@ pub struct RobotSendRequest {
     pub message: RobotMessage,
 }
 impl crate::de::Decode for RobotSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             message: fields.flattened()?,
@@ -1004,7 +1004,7 @@ pub struct RobotTemplateCard {
     pub card: RobotTemplateCardContent,
 }
 impl crate::de::Decode for RobotTemplateCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { card: fields.flattened()? })
     }
@@ -1064,9 +1064,9 @@ impl serde::Serialize for RobotTemplateCardContent {
     }
 }
 impl crate::de::Decode for RobotTemplateCardContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("card_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("card_type") {
             return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
@@ -1075,7 +1075,7 @@ impl crate::de::Decode for RobotTemplateCardContent {
             crate::union::Tag::Str("text_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `text_notice`",
                 )
                 .map(Self::TextNotice);
@@ -1086,12 +1086,12 @@ impl crate::de::Decode for RobotTemplateCardContent {
             crate::union::Tag::Str("news_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `news_notice`",
                 )
                 .map(Self::NewsNotice);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for RobotTemplateCardContent {
@@ -1114,7 +1114,7 @@ pub struct RobotText {
     pub mentioned_mobile_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for RobotText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -1137,7 +1137,7 @@ pub struct RobotVoice {
     pub media_id: String,
 }
 impl crate::de::Decode for RobotVoice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1185,7 +1185,7 @@ pub struct TextNoticeCard {
     pub card_action: CardAction,
 }
 impl crate::de::Decode for TextNoticeCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -1224,7 +1224,7 @@ pub struct VoteInteractionCard {
     pub submit_button: CardSubmitButton,
 }
 impl crate::de::Decode for VoteInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,

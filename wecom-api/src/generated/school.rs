@@ -17,7 +17,7 @@ pub struct AllowScope {
     pub departments: Option<AllowScopeDepartments>,
 }
 impl crate::de::Decode for AllowScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.optional("students")?,
@@ -40,7 +40,7 @@ pub struct AllowScopeDepartments {
     pub party_ids: Vec<i64>,
 }
 impl crate::de::Decode for AllowScopeDepartments {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             party_ids: fields.or_empty("partyid")?,
@@ -62,7 +62,7 @@ pub struct AllowScopeResponse {
     pub allow_scope: Option<AllowScope>,
 }
 impl crate::de::Decode for AllowScopeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             allow_scope: fields.optional("allow_scope")?,
@@ -84,7 +84,7 @@ pub struct AllowScopeStudents {
     pub userids: Vec<String>,
 }
 impl crate::de::Decode for AllowScopeStudents {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.or_empty("userid")?,
@@ -136,7 +136,7 @@ impl serde::Serialize for ArchSyncMode {
     }
 }
 impl crate::de::Decode for ArchSyncMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -154,7 +154,7 @@ pub struct ArchSyncModeSetRequest {
     pub arch_sync_mode: ArchSyncMode,
 }
 impl crate::de::Decode for ArchSyncModeSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             arch_sync_mode: fields.required("arch_sync_mode")?,
@@ -176,7 +176,7 @@ pub struct ChatCreateMode {
     pub create_mode: Option<ChatCreateModeValue>,
 }
 impl crate::de::Decode for ChatCreateMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             create_mode: fields.optional("create_mode")?,
@@ -197,7 +197,7 @@ pub struct ChatCreateModeSetRequest {
     pub create_mode: ChatCreateModeValue,
 }
 impl crate::de::Decode for ChatCreateModeSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             create_mode: fields.required("create_mode")?,
@@ -245,7 +245,7 @@ impl serde::Serialize for ChatCreateModeValue {
     }
 }
 impl crate::de::Decode for ChatCreateModeValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -269,7 +269,7 @@ pub struct DepartmentAdmin {
     pub subject: Option<String>,
 }
 impl crate::de::Decode for DepartmentAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -298,7 +298,7 @@ pub struct DepartmentAdminCreate {
     pub subject: Option<String>,
 }
 impl crate::de::Decode for DepartmentAdminCreate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -348,7 +348,7 @@ impl serde::Serialize for DepartmentAdminOp {
     }
 }
 impl crate::de::Decode for DepartmentAdminOp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -405,7 +405,7 @@ impl serde::Serialize for DepartmentAdminType {
     }
 }
 impl crate::de::Decode for DepartmentAdminType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -431,7 +431,7 @@ pub struct DepartmentAdminUpdate {
     pub subject: Option<String>,
 }
 impl crate::de::Decode for DepartmentAdminUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             op: fields.required("op")?,
@@ -467,7 +467,7 @@ pub struct HealthInfo {
     pub report_values: Vec<HealthReportValue>,
 }
 impl crate::de::Decode for HealthInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -497,7 +497,7 @@ pub struct HealthInfoQueryRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for HealthInfoQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date: fields.required("date")?,
@@ -536,7 +536,7 @@ pub struct HealthInfoResponse {
     pub next_key: Option<String>,
 }
 impl crate::de::Decode for HealthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.optional("template_id")?,
@@ -564,7 +564,7 @@ pub struct HealthQrcodeRequest {
     pub userids: Vec<String>,
 }
 impl crate::de::Decode for HealthQrcodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_type: fields.required("type")?,
@@ -587,7 +587,7 @@ pub struct HealthQrcodeResponse {
     pub result_list: Vec<HealthQrcodeResult>,
 }
 impl crate::de::Decode for HealthQrcodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_list: fields.or_empty("result_list")?,
@@ -618,7 +618,7 @@ pub struct HealthQrcodeResult {
     pub qrcode_data: Option<String>,
 }
 impl crate::de::Decode for HealthQrcodeResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -669,7 +669,7 @@ impl serde::Serialize for HealthQrcodeUserType {
     }
 }
 impl crate::de::Decode for HealthQrcodeUserType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -690,7 +690,7 @@ pub struct HealthQuestionOption {
     pub option_text: Option<String>,
 }
 impl crate::de::Decode for HealthQuestionOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option_id: fields.required("option_id")?,
@@ -733,7 +733,7 @@ pub struct HealthQuestionTemplate {
     pub option_list: Vec<HealthQuestionOption>,
 }
 impl crate::de::Decode for HealthQuestionTemplate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -765,7 +765,7 @@ pub struct HealthReportValue {
     pub text: Option<String>,
 }
 impl crate::de::Decode for HealthReportValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -822,7 +822,7 @@ pub struct LivingInfo {
     pub subscribe_count: Option<i64>,
 }
 impl crate::de::Decode for LivingInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             theme: fields.optional("theme")?,
@@ -854,7 +854,7 @@ pub struct LivingInfoResponse {
     pub living_info: Option<LivingInfo>,
 }
 impl crate::de::Decode for LivingInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             living_info: fields.optional("living_info")?,
@@ -879,7 +879,7 @@ pub struct LivingRange {
     pub group_names: Vec<String>,
 }
 impl crate::de::Decode for LivingRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             party_ids: fields.or_empty("partyids")?,
@@ -905,7 +905,7 @@ pub struct LivingStatRequest {
     pub next_key: Option<String>,
 }
 impl crate::de::Decode for LivingStatRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             living_id: fields.required("livingid")?,
@@ -931,7 +931,7 @@ pub struct LivingStatV2Request {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for LivingStatV2Request {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             living_id: fields.required("livingid")?,
@@ -972,7 +972,7 @@ pub struct LivingStudentWatch {
     pub is_comment: Option<bool>,
 }
 impl crate::de::Decode for LivingStudentWatch {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.optional("student_userid")?,
@@ -1002,7 +1002,7 @@ pub struct LivingUnwatchStat {
     pub parents: Vec<LivingUnwatchViewer>,
 }
 impl crate::de::Decode for LivingUnwatchStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.or_empty("students")?,
@@ -1034,7 +1034,7 @@ pub struct LivingUnwatchStatResponse {
     pub stat_info: Option<LivingUnwatchStatV1>,
 }
 impl crate::de::Decode for LivingUnwatchStatResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ending: fields.optional("ending")?,
@@ -1058,7 +1058,7 @@ pub struct LivingUnwatchStatV1 {
     pub students: Vec<LivingUnwatchViewer>,
 }
 impl crate::de::Decode for LivingUnwatchStatV1 {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.or_empty("students")?,
@@ -1089,7 +1089,7 @@ pub struct LivingUnwatchStatV2Response {
     pub stat_info: Option<LivingUnwatchStat>,
 }
 impl crate::de::Decode for LivingUnwatchStatV2Response {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1116,7 +1116,7 @@ pub struct LivingUnwatchStudent {
     pub party_ids: Vec<i64>,
 }
 impl crate::de::Decode for LivingUnwatchStudent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.optional("student_userid")?,
@@ -1145,7 +1145,7 @@ pub struct LivingUnwatchViewer {
     pub party_ids: Vec<i64>,
 }
 impl crate::de::Decode for LivingUnwatchViewer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.optional("student_userid")?,
@@ -1190,7 +1190,7 @@ pub struct LivingViewer {
     pub is_comment: Option<bool>,
 }
 impl crate::de::Decode for LivingViewer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.optional("student_userid")?,
@@ -1233,7 +1233,7 @@ pub struct LivingVisitor {
     pub is_comment: Option<bool>,
 }
 impl crate::de::Decode for LivingVisitor {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             nickname: fields.optional("nickname")?,
@@ -1265,7 +1265,7 @@ pub struct LivingWatchStat {
     pub visitors: Vec<LivingVisitor>,
 }
 impl crate::de::Decode for LivingWatchStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.or_empty("students")?,
@@ -1298,7 +1298,7 @@ pub struct LivingWatchStatResponse {
     pub stat_info: Option<LivingWatchStatV1>,
 }
 impl crate::de::Decode for LivingWatchStatResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ending: fields.optional("ending")?,
@@ -1325,7 +1325,7 @@ pub struct LivingWatchStatV1 {
     pub visitors: Vec<LivingVisitor>,
 }
 impl crate::de::Decode for LivingWatchStatV1 {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.or_empty("students")?,
@@ -1357,7 +1357,7 @@ pub struct LivingWatchStatV2Response {
     pub stat_info: Option<LivingWatchStat>,
 }
 impl crate::de::Decode for LivingWatchStatV2Response {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1392,7 +1392,7 @@ pub struct Parent {
     pub children: Vec<ParentChild>,
 }
 impl crate::de::Decode for Parent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.required("parent_userid")?,
@@ -1417,7 +1417,7 @@ pub struct ParentBatchCreateRequest {
     pub parents: Vec<ParentCreateRequest>,
 }
 impl crate::de::Decode for ParentBatchCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parents: fields.required("parents")?,
@@ -1439,7 +1439,7 @@ pub struct ParentBatchResponse {
     pub result_list: Vec<ParentBatchResult>,
 }
 impl crate::de::Decode for ParentBatchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_list: fields.or_empty("result_list")?,
@@ -1467,7 +1467,7 @@ pub struct ParentBatchResult {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for ParentBatchResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.optional("parent_userid")?,
@@ -1490,7 +1490,7 @@ pub struct ParentBatchUpdateRequest {
     pub parents: Vec<ParentUpdateRequest>,
 }
 impl crate::de::Decode for ParentBatchUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parents: fields.required("parents")?,
@@ -1517,7 +1517,7 @@ pub struct ParentChild {
     pub name: Option<String>,
 }
 impl crate::de::Decode for ParentChild {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -1542,7 +1542,7 @@ pub struct ParentChildLink {
     pub relation: String,
 }
 impl crate::de::Decode for ParentChildLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -1571,7 +1571,7 @@ pub struct ParentCreateRequest {
     pub children: Vec<ParentChildLink>,
 }
 impl crate::de::Decode for ParentCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.required("parent_userid")?,
@@ -1596,7 +1596,7 @@ pub struct ParentListResponse {
     pub parents: Vec<Parent>,
 }
 impl crate::de::Decode for ParentListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parents: fields.or_empty("parents")?,
@@ -1626,7 +1626,7 @@ pub struct ParentUpdateRequest {
     pub children: Option<Vec<ParentChildLink>>,
 }
 impl crate::de::Decode for ParentUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.required("parent_userid")?,
@@ -1650,7 +1650,7 @@ pub struct PaymentResultRequest {
     pub payment_id: String,
 }
 impl crate::de::Decode for PaymentResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             payment_id: fields.required("payment_id")?,
@@ -1678,7 +1678,7 @@ pub struct PaymentResultResponse {
     pub payment_result: Vec<StudentPayment>,
 }
 impl crate::de::Decode for PaymentResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             project_name: fields.optional("project_name")?,
@@ -1732,7 +1732,7 @@ impl serde::Serialize for RecvScope {
     }
 }
 impl crate::de::Decode for RecvScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1786,7 +1786,7 @@ pub struct SchoolDepartment {
     pub group_chat_id: Option<String>,
 }
 impl crate::de::Decode for SchoolDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1839,7 +1839,7 @@ pub struct SchoolDepartmentCreateRequest {
     pub department_admins: Option<Vec<DepartmentAdminCreate>>,
 }
 impl crate::de::Decode for SchoolDepartmentCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -1868,7 +1868,7 @@ pub struct SchoolDepartmentCreateResponse {
     pub id: Option<i64>,
 }
 impl crate::de::Decode for SchoolDepartmentCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self { id: fields.optional("id")? })
     }
@@ -1888,7 +1888,7 @@ pub struct SchoolDepartmentListResponse {
     pub departments: Vec<SchoolDepartment>,
 }
 impl crate::de::Decode for SchoolDepartmentListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             departments: fields.or_empty("departments")?,
@@ -1948,7 +1948,7 @@ impl serde::Serialize for SchoolDepartmentType {
     }
 }
 impl crate::de::Decode for SchoolDepartmentType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1987,7 +1987,7 @@ pub struct SchoolDepartmentUpdateRequest {
     pub department_admins: Option<Vec<DepartmentAdminUpdate>>,
 }
 impl crate::de::Decode for SchoolDepartmentUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -2015,7 +2015,7 @@ pub struct SchoolFile {
     pub media_id: String,
 }
 impl crate::de::Decode for SchoolFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2036,7 +2036,7 @@ pub struct SchoolImage {
     pub media_id: String,
 }
 impl crate::de::Decode for SchoolImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2192,40 +2192,40 @@ impl serde::Serialize for SchoolMessage {
     }
 }
 impl crate::de::Decode for SchoolMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("news")) {
-            return crate::union::content(fields, "news").map(Self::News);
+            return crate::union::content(&fields, "news").map(Self::News);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("mpnews")) {
-            return crate::union::content(fields, "mpnews").map(Self::MpNews);
+            return crate::union::content(&fields, "mpnews").map(Self::MpNews);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::Miniprogram);
+            return crate::union::content(&fields, "miniprogram").map(Self::Miniprogram);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for SchoolMessage {
@@ -2282,7 +2282,7 @@ pub struct SchoolMessageSendRequest {
     pub duplicate_check_interval: Option<i64>,
 }
 impl crate::de::Decode for SchoolMessageSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             recv_scope: fields.optional("recv_scope")?,
@@ -2323,7 +2323,7 @@ pub struct SchoolMessageSendResponse {
     pub invalid_party: Vec<String>,
 }
 impl crate::de::Decode for SchoolMessageSendResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invalid_external_user: fields.or_empty("invalid_external_user")?,
@@ -2356,7 +2356,7 @@ pub struct SchoolMiniprogram {
     pub page_path: String,
 }
 impl crate::de::Decode for SchoolMiniprogram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             app_id: fields.required("appid")?,
@@ -2380,7 +2380,7 @@ pub struct SchoolMpNews {
     pub articles: Vec<SchoolMpNewsArticle>,
 }
 impl crate::de::Decode for SchoolMpNews {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -2414,7 +2414,7 @@ pub struct SchoolMpNewsArticle {
     pub digest: Option<String>,
 }
 impl crate::de::Decode for SchoolMpNewsArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -2440,7 +2440,7 @@ pub struct SchoolNews {
     pub articles: Vec<SchoolNewsArticle>,
 }
 impl crate::de::Decode for SchoolNews {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -2470,7 +2470,7 @@ pub struct SchoolNewsArticle {
     pub pic_url: Option<String>,
 }
 impl crate::de::Decode for SchoolNewsArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -2494,7 +2494,7 @@ pub struct SchoolText {
     pub content: String,
 }
 impl crate::de::Decode for SchoolText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -2522,7 +2522,7 @@ pub struct SchoolUserGetResponse {
     pub parent: Option<SchoolUserParent>,
 }
 impl crate::de::Decode for SchoolUserGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_type: fields.optional("user_type")?,
@@ -2552,7 +2552,7 @@ pub struct SchoolUserInfo {
     pub student_userid: Option<String>,
 }
 impl crate::de::Decode for SchoolUserInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_id: fields.optional("DeviceId")?,
@@ -2576,7 +2576,7 @@ pub struct SchoolUserListResponse {
     pub students: Vec<Student>,
 }
 impl crate::de::Decode for SchoolUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.or_empty("students")?,
@@ -2609,7 +2609,7 @@ pub struct SchoolUserParent {
     pub children: Vec<SchoolUserParentChild>,
 }
 impl crate::de::Decode for SchoolUserParent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.required("parent_userid")?,
@@ -2637,7 +2637,7 @@ pub struct SchoolUserParentChild {
     pub relation: Option<String>,
 }
 impl crate::de::Decode for SchoolUserParentChild {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -2686,7 +2686,7 @@ impl serde::Serialize for SchoolUserType {
     }
 }
 impl crate::de::Decode for SchoolUserType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2710,7 +2710,7 @@ pub struct SchoolVideo {
     pub description: Option<String>,
 }
 impl crate::de::Decode for SchoolVideo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2733,7 +2733,7 @@ pub struct SchoolVoice {
     pub media_id: String,
 }
 impl crate::de::Decode for SchoolVoice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2763,7 +2763,7 @@ pub struct Student {
     pub parents: Vec<StudentParent>,
 }
 impl crate::de::Decode for Student {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -2787,7 +2787,7 @@ pub struct StudentBatchCreateRequest {
     pub students: Vec<StudentCreateRequest>,
 }
 impl crate::de::Decode for StudentBatchCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.required("students")?,
@@ -2809,7 +2809,7 @@ pub struct StudentBatchResponse {
     pub result_list: Vec<StudentBatchResult>,
 }
 impl crate::de::Decode for StudentBatchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_list: fields.or_empty("result_list")?,
@@ -2837,7 +2837,7 @@ pub struct StudentBatchResult {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for StudentBatchResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.optional("student_userid")?,
@@ -2860,7 +2860,7 @@ pub struct StudentBatchUpdateRequest {
     pub students: Vec<StudentUpdateRequest>,
 }
 impl crate::de::Decode for StudentBatchUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.required("students")?,
@@ -2891,7 +2891,7 @@ pub struct StudentCreateRequest {
     pub to_invite: Option<bool>,
 }
 impl crate::de::Decode for StudentCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -2928,7 +2928,7 @@ pub struct StudentParent {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for StudentParent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.required("parent_userid")?,
@@ -2962,7 +2962,7 @@ pub struct StudentPayment {
     pub payer_parent_userid: Option<String>,
 }
 impl crate::de::Decode for StudentPayment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -2998,7 +2998,7 @@ pub struct StudentUpdateRequest {
     pub mobile: Option<String>,
 }
 impl crate::de::Decode for StudentUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -3024,7 +3024,7 @@ pub struct SubscribeMode {
     pub subscribe_mode: Option<SubscribeModeValue>,
 }
 impl crate::de::Decode for SubscribeMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             subscribe_mode: fields.optional("subscribe_mode")?,
@@ -3045,7 +3045,7 @@ pub struct SubscribeModeSetRequest {
     pub subscribe_mode: SubscribeModeValue,
 }
 impl crate::de::Decode for SubscribeModeSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             subscribe_mode: fields.required("subscribe_mode")?,
@@ -3093,7 +3093,7 @@ impl serde::Serialize for SubscribeModeValue {
     }
 }
 impl crate::de::Decode for SubscribeModeValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3118,7 +3118,7 @@ pub struct SubscribeQrCode {
     pub qrcode_thumb: Option<String>,
 }
 impl crate::de::Decode for SubscribeQrCode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             qrcode_big: fields.optional("qrcode_big")?,
@@ -3168,7 +3168,7 @@ impl serde::Serialize for SubscribeStatus {
     }
 }
 impl crate::de::Decode for SubscribeStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3187,7 +3187,7 @@ pub struct TeacherViewMode {
     pub view_mode: Option<TeacherViewModeValue>,
 }
 impl crate::de::Decode for TeacherViewMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             view_mode: fields.optional("view_mode")?,
@@ -3208,7 +3208,7 @@ pub struct TeacherViewModeSetRequest {
     pub view_mode: TeacherViewModeValue,
 }
 impl crate::de::Decode for TeacherViewModeSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             view_mode: fields.required("view_mode")?,
@@ -3256,7 +3256,7 @@ impl serde::Serialize for TeacherViewModeValue {
     }
 }
 impl crate::de::Decode for TeacherViewModeValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3278,7 +3278,7 @@ pub struct Trade {
     pub pay_time: Option<i64>,
 }
 impl crate::de::Decode for Trade {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             transaction_id: fields.optional("transaction_id")?,
@@ -3302,7 +3302,7 @@ pub struct TradeGetRequest {
     pub trade_no: String,
 }
 impl crate::de::Decode for TradeGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             payment_id: fields.required("payment_id")?,
@@ -3351,7 +3351,7 @@ impl serde::Serialize for TradeState {
     }
 }
 impl crate::de::Decode for TradeState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3373,7 +3373,7 @@ pub struct UpgradeInfoSetRequest {
     pub upgrade_switch: Option<i64>,
 }
 impl crate::de::Decode for UpgradeInfoSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             upgrade_time: fields.optional("upgrade_time")?,
@@ -3396,7 +3396,7 @@ pub struct UpgradeInfoSetResponse {
     pub next_upgrade_time: Option<i64>,
 }
 impl crate::de::Decode for UpgradeInfoSetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_upgrade_time: fields.optional("next_upgrade_time")?,
@@ -3418,7 +3418,7 @@ pub struct UserIdListRequest {
     pub userids: Vec<String>,
 }
 impl crate::de::Decode for UserIdListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.required("useridlist")?,

@@ -27,7 +27,7 @@ pub struct AdminOperLogRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for AdminOperLogRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -60,7 +60,7 @@ pub struct AdminOperLogResponse {
     pub record_list: Vec<AdminOperRecord>,
 }
 impl crate::de::Decode for AdminOperLogResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -99,7 +99,7 @@ pub struct AdminOperRecord {
     pub ip: Option<String>,
 }
 impl crate::de::Decode for AdminOperRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time: fields.optional("time")?,
@@ -144,7 +144,7 @@ pub struct ArchivedDoc {
     pub url: Option<String>,
 }
 impl crate::de::Decode for ArchivedDoc {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             doc_id: fields.required("docid")?,
@@ -207,7 +207,7 @@ pub struct ArchivedSchedule {
     pub is_whole_day: Option<bool>,
 }
 impl crate::de::Decode for ArchivedSchedule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.required("schedule_id")?,
@@ -245,7 +245,7 @@ pub struct ArchivedScheduleListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ArchivedScheduleListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -275,7 +275,7 @@ pub struct ArchivedScheduleListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for ArchivedScheduleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id_list: fields.or_empty("schedule_id_list")?,
@@ -317,7 +317,7 @@ pub struct AuthFile {
     pub doc_url: Option<String>,
 }
 impl crate::de::Decode for AuthFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_id: fields.required("fileid")?,
@@ -356,7 +356,7 @@ pub struct AuthFileListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for AuthFileListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -388,7 +388,7 @@ pub struct AuthFileListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for AuthFileListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_list: fields.or_empty("file_list")?,
@@ -421,7 +421,7 @@ pub struct AuthSpace {
     pub is_space_superadmin: Option<bool>,
 }
 impl crate::de::Decode for AuthSpace {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             space_id: fields.required("spaceid")?,
@@ -447,7 +447,7 @@ pub struct AuthSpaceListRequest {
     pub is_resigned: Option<ResignedFlag>,
 }
 impl crate::de::Decode for AuthSpaceListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -470,7 +470,7 @@ pub struct AuthSpaceListResponse {
     pub auth_space_list: Vec<AuthSpace>,
 }
 impl crate::de::Decode for AuthSpaceListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_space_list: fields.or_empty("auth_space_list")?,
@@ -495,7 +495,7 @@ pub struct CursorRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for CursorRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -518,7 +518,7 @@ pub struct DefaultCalendar {
     pub cal_id: Option<String>,
 }
 impl crate::de::Decode for DefaultCalendar {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.optional("cal_id")?,
@@ -539,7 +539,7 @@ pub struct DefaultCalendarRequest {
     pub userid: String,
 }
 impl crate::de::Decode for DefaultCalendarRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -560,7 +560,7 @@ pub struct DeviceCodeListRequest {
     pub device_code_list: Vec<String>,
 }
 impl crate::de::Decode for DeviceCodeListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_code_list: fields.required("device_code_list")?,
@@ -585,7 +585,7 @@ pub struct DeviceCodeResultResponse {
     pub fail_list: Vec<String>,
 }
 impl crate::de::Decode for DeviceCodeResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             success_list: fields.or_empty("success_list")?,
@@ -610,7 +610,7 @@ pub struct DocExportRequest {
     pub export_format: String,
 }
 impl crate::de::Decode for DocExportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             doc_id: fields.required("docid")?,
@@ -633,7 +633,7 @@ pub struct DocExportResponse {
     pub job_id: Option<String>,
 }
 impl crate::de::Decode for DocExportResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.optional("jobid")?,
@@ -658,7 +658,7 @@ pub struct DocExportResult {
     pub download_url: Option<String>,
 }
 impl crate::de::Decode for DocExportResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -681,7 +681,7 @@ pub struct DocExportResultRequest {
     pub job_id: String,
 }
 impl crate::de::Decode for DocExportResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.required("jobid")?,
@@ -733,7 +733,7 @@ impl serde::Serialize for DocExportStatus {
     }
 }
 impl crate::de::Decode for DocExportStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -767,7 +767,7 @@ pub struct DocListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for DocListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -801,7 +801,7 @@ pub struct DocListResponse {
     pub doc_list: Vec<ArchivedDoc>,
 }
 impl crate::de::Decode for DocListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -827,7 +827,7 @@ pub struct FileContentAuthUser {
     pub is_resigned: Option<ResignedFlag>,
 }
 impl crate::de::Decode for FileContentAuthUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -856,7 +856,7 @@ pub struct FileContentAuthUserListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for FileContentAuthUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_user_list: fields.or_empty("auth_user_list")?,
@@ -880,7 +880,7 @@ pub struct FileCreator {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for FileCreator {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -908,7 +908,7 @@ pub struct FileOperExternalUser {
     pub corp_name: Option<String>,
 }
 impl crate::de::Decode for FileOperExternalUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_type: fields.optional("type")?,
@@ -959,7 +959,7 @@ pub struct FileOperRecord {
     pub device_code: Option<String>,
 }
 impl crate::de::Decode for FileOperRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time: fields.optional("time")?,
@@ -1003,7 +1003,7 @@ pub struct FileOperRecordRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for FileOperRecordRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -1036,7 +1036,7 @@ pub struct FileOperRecordResponse {
     pub record_list: Vec<FileOperRecord>,
 }
 impl crate::de::Decode for FileOperRecordResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1063,7 +1063,7 @@ pub struct FileOperation {
     pub source: Option<i64>,
 }
 impl crate::de::Decode for FileOperation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             oper_type: fields.required("type")?,
@@ -1099,7 +1099,7 @@ pub struct MemberOperLogRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MemberOperLogRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -1132,7 +1132,7 @@ pub struct MemberOperLogResponse {
     pub record_list: Vec<MemberOperRecord>,
 }
 impl crate::de::Decode for MemberOperLogResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1168,7 +1168,7 @@ pub struct MemberOperRecord {
     pub ip: Option<String>,
 }
 impl crate::de::Decode for MemberOperRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time: fields.optional("time")?,
@@ -1280,7 +1280,7 @@ impl serde::Serialize for MemberOperType {
     }
 }
 impl crate::de::Decode for MemberOperType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1325,7 +1325,7 @@ impl serde::Serialize for ResignedFlag {
     }
 }
 impl crate::de::Decode for ResignedFlag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1346,7 +1346,7 @@ pub struct ScheduleAttendee {
     pub response_status: Option<i64>,
 }
 impl crate::de::Decode for ScheduleAttendee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1374,7 +1374,7 @@ pub struct ScheduleBySequenceRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ScheduleBySequenceRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -1404,7 +1404,7 @@ pub struct ScheduleBySequenceResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for ScheduleBySequenceResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_list: fields.or_empty("schedule_list")?,
@@ -1429,7 +1429,7 @@ pub struct ScheduleDetailRequest {
     pub schedule_id_list: Vec<String>,
 }
 impl crate::de::Decode for ScheduleDetailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -1452,7 +1452,7 @@ pub struct ScheduleDetailResponse {
     pub schedule_list: Vec<ArchivedSchedule>,
 }
 impl crate::de::Decode for ScheduleDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_list: fields.or_empty("schedule_list")?,
@@ -1473,7 +1473,7 @@ pub struct ScheduleExcludeTime {
     pub start_time: i64,
 }
 impl crate::de::Decode for ScheduleExcludeTime {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -1537,7 +1537,7 @@ pub struct ScheduleReminders {
     pub exclude_time_list: Vec<ScheduleExcludeTime>,
 }
 impl crate::de::Decode for ScheduleReminders {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_remind: fields.optional("is_remind")?,
@@ -1585,7 +1585,7 @@ pub struct ScreenOperRecord {
     pub system: Option<String>,
 }
 impl crate::de::Decode for ScreenOperRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time: fields.optional("time")?,
@@ -1628,7 +1628,7 @@ pub struct ScreenOperRecordRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ScreenOperRecordRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -1662,7 +1662,7 @@ pub struct ScreenOperRecordResponse {
     pub record_list: Vec<ScreenOperRecord>,
 }
 impl crate::de::Decode for ScreenOperRecordResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1728,7 +1728,7 @@ impl serde::Serialize for ScreenShotType {
     }
 }
 impl crate::de::Decode for ScreenShotType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1764,7 +1764,7 @@ pub struct ServerDomain {
     pub description: Option<String>,
 }
 impl crate::de::Decode for ServerDomain {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             domain: fields.required("domain")?,
@@ -1794,7 +1794,7 @@ pub struct ServerDomainIpResponse {
     pub ip_list: Vec<ServerIp>,
 }
 impl crate::de::Decode for ServerDomainIpResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             domain_list: fields.or_empty("domain_list")?,
@@ -1831,7 +1831,7 @@ pub struct ServerIp {
     pub description: Option<String>,
 }
 impl crate::de::Decode for ServerIp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ip: fields.required("ip")?,
@@ -1898,7 +1898,7 @@ pub struct TrustDevice {
     pub status: Option<TrustDeviceStatus>,
 }
 impl crate::de::Decode for TrustDevice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_code: fields.required("device_code")?,
@@ -1936,7 +1936,7 @@ pub struct TrustDeviceByUserRequest {
     pub device_type: TrustDeviceType,
 }
 impl crate::de::Decode for TrustDeviceByUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             last_login_userid: fields.required("last_login_userid")?,
@@ -1959,7 +1959,7 @@ pub struct TrustDeviceByUserResponse {
     pub device_list: Vec<TrustDevice>,
 }
 impl crate::de::Decode for TrustDeviceByUserResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_list: fields.or_empty("device_list")?,
@@ -1983,7 +1983,7 @@ pub struct TrustDeviceDeleteRequest {
     pub device_code_list: Vec<String>,
 }
 impl crate::de::Decode for TrustDeviceDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_type: fields.required("type")?,
@@ -2023,7 +2023,7 @@ pub struct TrustDeviceImport {
     pub seq_no: Option<String>,
 }
 impl crate::de::Decode for TrustDeviceImport {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             system: fields.required("system")?,
@@ -2050,7 +2050,7 @@ pub struct TrustDeviceImportRequest {
     pub device_list: Vec<TrustDeviceImport>,
 }
 impl crate::de::Decode for TrustDeviceImportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_list: fields.required("device_list")?,
@@ -2072,7 +2072,7 @@ pub struct TrustDeviceImportResponse {
     pub results: Vec<TrustDeviceImportResult>,
 }
 impl crate::de::Decode for TrustDeviceImportResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             results: fields.or_empty("result")?,
@@ -2102,7 +2102,7 @@ pub struct TrustDeviceImportResult {
     pub status: Option<TrustDeviceImportStatus>,
 }
 impl crate::de::Decode for TrustDeviceImportResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_index: fields.required("device_index")?,
@@ -2161,7 +2161,7 @@ impl serde::Serialize for TrustDeviceImportStatus {
     }
 }
 impl crate::de::Decode for TrustDeviceImportStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2186,7 +2186,7 @@ pub struct TrustDeviceListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for TrustDeviceListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_type: fields.required("type")?,
@@ -2213,7 +2213,7 @@ pub struct TrustDeviceListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for TrustDeviceListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_list: fields.or_empty("device_list")?,
@@ -2270,7 +2270,7 @@ impl serde::Serialize for TrustDeviceSource {
     }
 }
 impl crate::de::Decode for TrustDeviceSource {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2331,7 +2331,7 @@ impl serde::Serialize for TrustDeviceStatus {
     }
 }
 impl crate::de::Decode for TrustDeviceStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2380,7 +2380,7 @@ impl serde::Serialize for TrustDeviceType {
     }
 }
 impl crate::de::Decode for TrustDeviceType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2402,7 +2402,7 @@ pub struct VipJobResult {
     pub fail_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             succ_userid_list: fields.or_empty("succ_userid_list")?,
@@ -2425,7 +2425,7 @@ pub struct VipJobResultRequest {
     pub job_id: String,
 }
 impl crate::de::Decode for VipJobResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.required("jobid")?,
@@ -2447,7 +2447,7 @@ pub struct VipJobResultResponse {
     pub job_result: Option<VipJobResult>,
 }
 impl crate::de::Decode for VipJobResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_result: fields.optional("job_result")?,
@@ -2472,7 +2472,7 @@ pub struct VipJobSubmitResponse {
     pub invalid_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipJobSubmitResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.optional("jobid")?,
@@ -2498,7 +2498,7 @@ pub struct VipListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for VipListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -2527,7 +2527,7 @@ pub struct VipListResponse {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -2550,7 +2550,7 @@ pub struct VipUserIdListRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipUserIdListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -2578,7 +2578,7 @@ pub struct WedriveDownload {
     pub cookie_value: Option<crate::Secret>,
 }
 impl crate::de::Decode for WedriveDownload {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             download_url: fields.optional("download_url")?,
@@ -2602,7 +2602,7 @@ pub struct WedriveDownloadRequest {
     pub file_id: String,
 }
 impl crate::de::Decode for WedriveDownloadRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_id: fields.required("fileid")?,

@@ -16,7 +16,7 @@ pub struct AddField {
     pub kind: FieldKind,
 }
 impl crate::de::Decode for AddField {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_title: fields.required("field_title")?,
@@ -38,7 +38,7 @@ pub struct AddRecord {
     pub values: std::collections::BTreeMap<String, serde_json::Value>,
 }
 impl crate::de::Decode for AddRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             values: fields.required("values")?,
@@ -66,7 +66,7 @@ pub struct AddSheetRequest {
     pub column_count: Option<i64>,
 }
 impl crate::de::Decode for AddSheetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -90,7 +90,7 @@ pub struct AddSheetResult {
     pub properties: Option<SheetProperties>,
 }
 impl crate::de::Decode for AddSheetResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             properties: fields.optional("properties")?,
@@ -112,7 +112,7 @@ pub struct AttachmentFieldProperty {
     pub display_mode: Option<String>,
 }
 impl crate::de::Decode for AttachmentFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             display_mode: fields.optional("display_mode")?,
@@ -140,7 +140,7 @@ pub struct AutoNumberFieldProperty {
     pub reformat_existing_record: Option<bool>,
 }
 impl crate::de::Decode for AutoNumberFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             number_type: fields.optional("type")?,
@@ -164,7 +164,7 @@ pub struct BarcodeFieldProperty {
     pub mobile_scan_only: Option<bool>,
 }
 impl crate::de::Decode for BarcodeFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobile_scan_only: fields.optional("mobile_scan_only")?,
@@ -188,7 +188,7 @@ pub struct BlockIdsRequest {
     pub ids: Vec<String>,
 }
 impl crate::de::Decode for BlockIdsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -233,7 +233,7 @@ pub struct BlockInfo {
     pub props: Option<serde_json::Value>,
 }
 impl crate::de::Decode for BlockInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.optional("id")?,
@@ -271,7 +271,7 @@ pub struct BlockListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for BlockListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -302,7 +302,7 @@ pub struct BlockListResponse {
     pub next_start: Option<i64>,
 }
 impl crate::de::Decode for BlockListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             blocks: fields.or_empty("blocks")?,
@@ -328,7 +328,7 @@ pub struct BlocksRequest {
     pub blocks: Vec<BlockInfo>,
 }
 impl crate::de::Decode for BlocksRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -351,7 +351,7 @@ pub struct BlocksResponse {
     pub blocks: Vec<BlockInfo>,
 }
 impl crate::de::Decode for BlocksResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             blocks: fields.or_empty("blocks")?,
@@ -376,7 +376,7 @@ pub struct CalendarViewProperty {
     pub end_date_field_id: Option<String>,
 }
 impl crate::de::Decode for CalendarViewProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_date_field_id: fields.optional("start_date_field_id")?,
@@ -399,7 +399,7 @@ pub struct CellFormat {
     pub text_format: Option<TextFormat>,
 }
 impl crate::de::Decode for CellFormat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text_format: fields.optional("text_format")?,
@@ -423,7 +423,7 @@ pub struct CellLink {
     pub text: Option<String>,
 }
 impl crate::de::Decode for CellLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.required("url")?,
@@ -449,7 +449,7 @@ pub struct CellValue {
     pub link: Option<CellLink>,
 }
 impl crate::de::Decode for CellValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -499,7 +499,7 @@ impl serde::Serialize for CellValueKeyType {
     }
 }
 impl crate::de::Decode for CellValueKeyType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -519,7 +519,7 @@ pub struct CheckboxFieldProperty {
     pub checked: Option<bool>,
 }
 impl crate::de::Decode for CheckboxFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             checked: fields.optional("checked")?,
@@ -547,7 +547,7 @@ pub struct CoAuth {
     pub auth: Option<DocAuthLevel>,
 }
 impl crate::de::Decode for CoAuth {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_type: fields.required("type")?,
@@ -580,7 +580,7 @@ pub struct Color {
     pub alpha: Option<i64>,
 }
 impl crate::de::Decode for Color {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             red: fields.optional("red")?,
@@ -632,7 +632,7 @@ impl serde::Serialize for Conjunction {
     }
 }
 impl crate::de::Decode for Conjunction {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -652,7 +652,7 @@ pub struct CreatedTimeFieldProperty {
     pub format: Option<String>,
 }
 impl crate::de::Decode for CreatedTimeFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             format: fields.optional("format")?,
@@ -680,7 +680,7 @@ pub struct CurrencyFieldProperty {
     pub use_separate: Option<bool>,
 }
 impl crate::de::Decode for CurrencyFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             currency_type: fields.optional("currency_type")?,
@@ -707,7 +707,7 @@ pub struct DateTimeFieldProperty {
     pub auto_fill: Option<bool>,
 }
 impl crate::de::Decode for DateTimeFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             format: fields.optional("format")?,
@@ -729,7 +729,7 @@ pub struct DeleteContent {
     pub range: DocRange,
 }
 impl crate::de::Decode for DeleteContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             range: fields.required("range")?,
@@ -756,7 +756,7 @@ pub struct DeleteDimensionRequest {
     pub end_index: i64,
 }
 impl crate::de::Decode for DeleteDimensionRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sheet_id: fields.required("sheet_id")?,
@@ -781,7 +781,7 @@ pub struct DeleteDimensionResult {
     pub deleted: Option<i64>,
 }
 impl crate::de::Decode for DeleteDimensionResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             deleted: fields.optional("deleted")?,
@@ -802,7 +802,7 @@ pub struct DeleteSheetRequest {
     pub sheet_id: String,
 }
 impl crate::de::Decode for DeleteSheetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sheet_id: fields.required("sheet_id")?,
@@ -824,7 +824,7 @@ pub struct DeleteSheetResult {
     pub sheet_id: Option<String>,
 }
 impl crate::de::Decode for DeleteSheetResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sheet_id: fields.optional("sheet_id")?,
@@ -873,7 +873,7 @@ impl serde::Serialize for Dimension {
     }
 }
 impl crate::de::Decode for Dimension {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -911,7 +911,7 @@ pub struct DocAccessRule {
     pub ban_share_external: Option<bool>,
 }
 impl crate::de::Decode for DocAccessRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_corp_internal: fields.optional("enable_corp_internal")?,
@@ -950,7 +950,7 @@ pub struct DocAuth {
     pub co_auth_list: Vec<CoAuth>,
 }
 impl crate::de::Decode for DocAuth {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_rule: fields.optional("access_rule")?,
@@ -1005,7 +1005,7 @@ impl serde::Serialize for DocAuthLevel {
     }
 }
 impl crate::de::Decode for DocAuthLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1035,7 +1035,7 @@ pub struct DocBaseInfo {
     pub doc_type: Option<DocType>,
 }
 impl crate::de::Decode for DocBaseInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -1059,7 +1059,7 @@ pub struct DocBaseInfoResponse {
     pub doc_base_info: DocBaseInfo,
 }
 impl crate::de::Decode for DocBaseInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             doc_base_info: fields.required("doc_base_info")?,
@@ -1090,7 +1090,7 @@ pub struct DocCreateRequest {
     pub admin_users: Option<Vec<String>>,
 }
 impl crate::de::Decode for DocCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.optional("spaceid")?,
@@ -1117,7 +1117,7 @@ pub struct DocCreateResponse {
     pub docid: String,
 }
 impl crate::de::Decode for DocCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.optional("url")?,
@@ -1138,7 +1138,7 @@ pub struct DocFileUploadFinishRequest {
     pub upload_key: String,
 }
 impl crate::de::Decode for DocFileUploadFinishRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             upload_key: fields.required("upload_key")?,
@@ -1164,7 +1164,7 @@ pub struct DocFileUploadInitRequest {
     pub block_sha: Vec<String>,
 }
 impl crate::de::Decode for DocFileUploadInitRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -1194,7 +1194,7 @@ pub struct DocFileUploadInitResponse {
     pub file_url: Option<String>,
 }
 impl crate::de::Decode for DocFileUploadInitResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             hit_exist: fields.optional("hit_exist")?,
@@ -1220,7 +1220,7 @@ pub struct DocFileUploadPartRequest {
     pub file_base64_content: String,
 }
 impl crate::de::Decode for DocFileUploadPartRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             upload_key: fields.required("upload_key")?,
@@ -1246,7 +1246,7 @@ pub struct DocFileUploadRequest {
     pub file_base64_content: String,
 }
 impl crate::de::Decode for DocFileUploadRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -1269,7 +1269,7 @@ pub struct DocFileUrlResponse {
     pub file_url: Option<String>,
 }
 impl crate::de::Decode for DocFileUrlResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_url: fields.optional("file_url")?,
@@ -1289,7 +1289,7 @@ pub struct DocIdRequest {
     pub docid: String,
 }
 impl crate::de::Decode for DocIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -1337,7 +1337,7 @@ pub struct DocJoinRuleRequest {
     pub co_auth_list: Option<Vec<CoAuth>>,
 }
 impl crate::de::Decode for DocJoinRuleRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -1369,7 +1369,7 @@ pub struct DocLocation {
     pub index: i64,
 }
 impl crate::de::Decode for DocLocation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             index: fields.required("index")?,
@@ -1400,7 +1400,7 @@ pub struct DocMember {
     pub auth: Option<DocAuthLevel>,
 }
 impl crate::de::Decode for DocMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_type: fields.required("type")?,
@@ -1429,7 +1429,7 @@ pub struct DocMemberModifyRequest {
     pub del_file_member_list: Option<Vec<DocMember>>,
 }
 impl crate::de::Decode for DocMemberModifyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -1479,7 +1479,7 @@ impl serde::Serialize for DocMemberType {
     }
 }
 impl crate::de::Decode for DocMemberType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1513,7 +1513,7 @@ pub struct DocNode {
     pub text: Option<String>,
 }
 impl crate::de::Decode for DocNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin: fields.optional("begin")?,
@@ -1595,7 +1595,7 @@ impl serde::Serialize for DocNodeType {
     }
 }
 impl crate::de::Decode for DocNodeType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -1618,7 +1618,7 @@ pub struct DocOrFormRequest {
     pub formid: Option<String>,
 }
 impl crate::de::Decode for DocOrFormRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.optional("docid")?,
@@ -1642,7 +1642,7 @@ pub struct DocRange {
     pub length: i64,
 }
 impl crate::de::Decode for DocRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_index: fields.required("start_index")?,
@@ -1670,7 +1670,7 @@ pub struct DocRenameRequest {
     pub new_name: String,
 }
 impl crate::de::Decode for DocRenameRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.optional("docid")?,
@@ -1702,7 +1702,7 @@ pub struct DocSafetySettingRequest {
     pub watermark: Option<DocWatermark>,
 }
 impl crate::de::Decode for DocSafetySettingRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -1733,7 +1733,7 @@ pub struct DocSecureSetting {
     pub enable_readonly_comment: Option<bool>,
 }
 impl crate::de::Decode for DocSecureSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_readonly_copy: fields.optional("enable_readonly_copy")?,
@@ -1755,7 +1755,7 @@ pub struct DocShareResponse {
     pub share_url: String,
 }
 impl crate::de::Decode for DocShareResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             share_url: fields.required("share_url")?,
@@ -1815,7 +1815,7 @@ impl serde::Serialize for DocType {
     }
 }
 impl crate::de::Decode for DocType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1843,7 +1843,7 @@ pub struct DocWatermark {
     pub text: Option<String>,
 }
 impl crate::de::Decode for DocWatermark {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             margin_type: fields.optional("margin_type")?,
@@ -1871,7 +1871,7 @@ pub struct DocumentBatchUpdateRequest {
     pub requests: Vec<DocumentUpdate>,
 }
 impl crate::de::Decode for DocumentBatchUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -1897,7 +1897,7 @@ pub struct DocumentGetResponse {
     pub document: Option<DocNode>,
 }
 impl crate::de::Decode for DocumentGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             version: fields.optional("version")?,
@@ -1941,7 +1941,7 @@ pub struct DocumentUpdate {
     pub update_text_property: Option<UpdateTextProperty>,
 }
 impl crate::de::Decode for DocumentUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             replace_text: fields.optional("replace_text")?,
@@ -1968,7 +1968,7 @@ pub struct ExportResultRequest {
     pub task_id: String,
 }
 impl crate::de::Decode for ExportResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             task_id: fields.required("task_id")?,
@@ -1992,7 +1992,7 @@ pub struct ExportResultResponse {
     pub content: Option<String>,
 }
 impl crate::de::Decode for ExportResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             task_done: fields.optional("task_done")?,
@@ -2018,7 +2018,7 @@ pub struct ExportTaskRequest {
     pub page_id: Option<String>,
 }
 impl crate::de::Decode for ExportTaskRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -2040,7 +2040,7 @@ pub struct ExportTaskResponse {
     pub task_id: String,
 }
 impl crate::de::Decode for ExportTaskResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             task_id: fields.required("task_id")?,
@@ -2067,7 +2067,7 @@ pub struct FieldGroup {
     pub children: Vec<FieldRef>,
 }
 impl crate::de::Decode for FieldGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_group_id: fields.required("field_group_id")?,
@@ -2096,7 +2096,7 @@ pub struct FieldGroupAddRequest {
     pub children: Option<Vec<FieldRef>>,
 }
 impl crate::de::Decode for FieldGroupAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -2123,7 +2123,7 @@ pub struct FieldGroupDeleteRequest {
     pub field_group_ids: Vec<String>,
 }
 impl crate::de::Decode for FieldGroupDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -2153,7 +2153,7 @@ pub struct FieldGroupListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for FieldGroupListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -2186,7 +2186,7 @@ pub struct FieldGroupListResponse {
     pub field_groups: Vec<FieldGroup>,
 }
 impl crate::de::Decode for FieldGroupListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -2210,7 +2210,7 @@ pub struct FieldGroupResponse {
     pub field_group: Option<FieldGroup>,
 }
 impl crate::de::Decode for FieldGroupResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_group: fields.optional("field_group")?,
@@ -2240,7 +2240,7 @@ pub struct FieldGroupUpdateRequest {
     pub children: Option<Vec<FieldRef>>,
 }
 impl crate::de::Decode for FieldGroupUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -2623,9 +2623,9 @@ impl serde::Serialize for FieldKind {
     }
 }
 impl crate::de::Decode for FieldKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("field_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("field_type") {
             return Err(crate::de::DecodeError::here("missing field `field_type`"));
         }
         if crate::union::matches(
@@ -2640,14 +2640,14 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_NUMBER"),
         ) {
-            return crate::union::content(fields, "property_number").map(Self::Number);
+            return crate::union::content(&fields, "property_number").map(Self::Number);
         }
         if crate::union::matches(
             &fields,
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_CHECKBOX"),
         ) {
-            return crate::union::content(fields, "property_checkbox")
+            return crate::union::content(&fields, "property_checkbox")
                 .map(Self::Checkbox);
         }
         if crate::union::matches(
@@ -2655,7 +2655,7 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_DATE_TIME"),
         ) {
-            return crate::union::content(fields, "property_date_time")
+            return crate::union::content(&fields, "property_date_time")
                 .map(Self::DateTime);
         }
         if crate::union::matches(
@@ -2670,7 +2670,7 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_ATTACHMENT"),
         ) {
-            return crate::union::content(fields, "property_attachment")
+            return crate::union::content(&fields, "property_attachment")
                 .map(Self::Attachment);
         }
         if crate::union::matches(
@@ -2678,21 +2678,21 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_USER"),
         ) {
-            return crate::union::content(fields, "property_user").map(Self::User);
+            return crate::union::content(&fields, "property_user").map(Self::User);
         }
         if crate::union::matches(
             &fields,
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_URL"),
         ) {
-            return crate::union::content(fields, "property_url").map(Self::Url);
+            return crate::union::content(&fields, "property_url").map(Self::Url);
         }
         if crate::union::matches(
             &fields,
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_SELECT"),
         ) {
-            return crate::union::content(fields, "property_select").map(Self::Select);
+            return crate::union::content(&fields, "property_select").map(Self::Select);
         }
         if crate::union::matches(
             &fields,
@@ -2713,7 +2713,7 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_CREATED_TIME"),
         ) {
-            return crate::union::content(fields, "property_created_time")
+            return crate::union::content(&fields, "property_created_time")
                 .map(Self::CreatedTime);
         }
         if crate::union::matches(
@@ -2721,7 +2721,7 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_MODIFIED_TIME"),
         ) {
-            return crate::union::content(fields, "property_modified_time")
+            return crate::union::content(&fields, "property_modified_time")
                 .map(Self::ModifiedTime);
         }
         if crate::union::matches(
@@ -2729,7 +2729,7 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_PROGRESS"),
         ) {
-            return crate::union::content(fields, "property_progress")
+            return crate::union::content(&fields, "property_progress")
                 .map(Self::Progress);
         }
         if crate::union::matches(
@@ -2751,7 +2751,7 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_SINGLE_SELECT"),
         ) {
-            return crate::union::content(fields, "property_single_select")
+            return crate::union::content(&fields, "property_single_select")
                 .map(Self::SingleSelect);
         }
         if crate::union::matches(
@@ -2759,7 +2759,7 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_REFERENCE"),
         ) {
-            return crate::union::content(fields, "property_reference")
+            return crate::union::content(&fields, "property_reference")
                 .map(Self::Reference);
         }
         if crate::union::matches(
@@ -2767,7 +2767,7 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_LOCATION"),
         ) {
-            return crate::union::content(fields, "property_location")
+            return crate::union::content(&fields, "property_location")
                 .map(Self::Location);
         }
         if crate::union::matches(
@@ -2782,7 +2782,7 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_CURRENCY"),
         ) {
-            return crate::union::content(fields, "property_currency")
+            return crate::union::content(&fields, "property_currency")
                 .map(Self::Currency);
         }
         if crate::union::matches(
@@ -2790,14 +2790,15 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_WWGROUP"),
         ) {
-            return crate::union::content(fields, "property_ww_group").map(Self::WwGroup);
+            return crate::union::content(&fields, "property_ww_group")
+                .map(Self::WwGroup);
         }
         if crate::union::matches(
             &fields,
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_AUTONUMBER"),
         ) {
-            return crate::union::content(fields, "property_auto_number")
+            return crate::union::content(&fields, "property_auto_number")
                 .map(Self::AutoNumber);
         }
         if crate::union::matches(
@@ -2805,7 +2806,7 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_PERCENTAGE"),
         ) {
-            return crate::union::content(fields, "property_percentage")
+            return crate::union::content(&fields, "property_percentage")
                 .map(Self::Percentage);
         }
         if crate::union::matches(
@@ -2813,9 +2814,9 @@ impl crate::de::Decode for FieldKind {
             "field_type",
             crate::union::Tag::Str("FIELD_TYPE_BARCODE"),
         ) {
-            return crate::union::content(fields, "property_barcode").map(Self::Barcode);
+            return crate::union::content(&fields, "property_barcode").map(Self::Barcode);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for FieldKind {
@@ -2839,7 +2840,7 @@ pub struct FieldPriv {
     pub field_default_rule: Option<FieldPrivDefault>,
 }
 impl crate::de::Decode for FieldPriv {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_range_type: fields.optional("field_range_type")?,
@@ -2869,7 +2870,7 @@ pub struct FieldPrivDefault {
     pub can_view: Option<bool>,
 }
 impl crate::de::Decode for FieldPrivDefault {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             can_edit: fields.optional("can_edit")?,
@@ -2904,7 +2905,7 @@ pub struct FieldPrivRule {
     pub can_view: Option<bool>,
 }
 impl crate::de::Decode for FieldPrivRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_id: fields.required("field_id")?,
@@ -2929,7 +2930,7 @@ pub struct FieldRef {
     pub field_id: String,
 }
 impl crate::de::Decode for FieldRef {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_id: fields.required("field_id")?,
@@ -3070,7 +3071,7 @@ impl serde::Serialize for FieldType {
     }
 }
 impl crate::de::Decode for FieldType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -3093,7 +3094,7 @@ pub struct FileExtendReply {
     pub fileid: Option<String>,
 }
 impl crate::de::Decode for FileExtendReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -3116,7 +3117,7 @@ pub struct FilterBoolValue {
     pub value: Option<bool>,
 }
 impl crate::de::Decode for FilterBoolValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value: fields.optional("value")?,
@@ -3157,7 +3158,7 @@ pub struct FilterCondition {
     pub date_time_value: Option<FilterDateTimeValue>,
 }
 impl crate::de::Decode for FilterCondition {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_id: fields.required("field_id")?,
@@ -3189,7 +3190,7 @@ pub struct FilterDateTimeValue {
     pub value: Option<Vec<String>>,
 }
 impl crate::de::Decode for FilterDateTimeValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date_type: fields.optional("type")?,
@@ -3212,7 +3213,7 @@ pub struct FilterNumberValue {
     pub value: Option<f64>,
 }
 impl crate::de::Decode for FilterNumberValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value: fields.optional("value")?,
@@ -3293,7 +3294,7 @@ impl serde::Serialize for FilterOperator {
     }
 }
 impl crate::de::Decode for FilterOperator {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -3316,7 +3317,7 @@ pub struct FilterSpec {
     pub conditions: Option<Vec<FilterCondition>>,
 }
 impl crate::de::Decode for FilterSpec {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             conjunction: fields.optional("conjunction")?,
@@ -3339,7 +3340,7 @@ pub struct FilterStringValue {
     pub value: Option<Vec<String>>,
 }
 impl crate::de::Decode for FilterStringValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value: fields.optional("value")?,
@@ -3361,7 +3362,7 @@ pub struct FilterUserValue {
     pub value: Option<Vec<String>>,
 }
 impl crate::de::Decode for FilterUserValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value: fields.optional("value")?,
@@ -3403,7 +3404,7 @@ pub struct FormAnswer {
     pub tmp_external_userid: Option<String>,
 }
 impl crate::de::Decode for FormAnswer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             answer_id: fields.required("answer_id")?,
@@ -3432,7 +3433,7 @@ pub struct FormAnswerRequest {
     pub answer_ids: Vec<i64>,
 }
 impl crate::de::Decode for FormAnswerRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             repeated_id: fields.required("repeated_id")?,
@@ -3454,7 +3455,7 @@ pub struct FormAnswerResponse {
     pub answer: Option<FormAnswers>,
 }
 impl crate::de::Decode for FormAnswerResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             answer: fields.optional("answer")?,
@@ -3476,7 +3477,7 @@ pub struct FormAnswers {
     pub answer_list: Vec<FormAnswer>,
 }
 impl crate::de::Decode for FormAnswers {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             answer_list: fields.or_empty("answer_list")?,
@@ -3502,7 +3503,7 @@ pub struct FormCreateRequest {
     pub form_info: FormInfo,
 }
 impl crate::de::Decode for FormCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.optional("spaceid")?,
@@ -3524,7 +3525,7 @@ pub struct FormCreateResponse {
     pub formid: String,
 }
 impl crate::de::Decode for FormCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             formid: fields.required("formid")?,
@@ -3544,7 +3545,7 @@ pub struct FormIdRequest {
     pub formid: String,
 }
 impl crate::de::Decode for FormIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             formid: fields.required("formid")?,
@@ -3584,7 +3585,7 @@ pub struct FormInfo {
     pub repeated_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for FormInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             formid: fields.optional("formid")?,
@@ -3610,7 +3611,7 @@ pub struct FormInfoResponse {
     pub form_info: FormInfo,
 }
 impl crate::de::Decode for FormInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             form_info: fields.required("form_info")?,
@@ -3658,7 +3659,7 @@ impl serde::Serialize for FormModifyOper {
     }
 }
 impl crate::de::Decode for FormModifyOper {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3679,7 +3680,7 @@ pub struct FormModifyRequest {
     pub form_info: FormInfo,
 }
 impl crate::de::Decode for FormModifyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             oper: fields.required("oper")?,
@@ -3708,7 +3709,7 @@ pub struct FormOption {
     pub status: Option<i64>,
 }
 impl crate::de::Decode for FormOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             key: fields.required("key")?,
@@ -3758,7 +3759,7 @@ pub struct FormQuestion {
     pub question_extend_setting: Option<serde_json::Value>,
 }
 impl crate::de::Decode for FormQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -3789,7 +3790,7 @@ pub struct FormQuestions {
     pub items: Option<Vec<FormQuestion>>,
 }
 impl crate::de::Decode for FormQuestions {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.optional("items")?,
@@ -3814,7 +3815,7 @@ pub struct FormRange {
     pub departmentids: Option<Vec<i64>>,
 }
 impl crate::de::Decode for FormRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.optional("userids")?,
@@ -3837,7 +3838,7 @@ pub struct FormReply {
     pub items: Vec<FormReplyItem>,
 }
 impl crate::de::Decode for FormReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -3879,7 +3880,7 @@ pub struct FormReplyItem {
     pub duration_reply: Option<serde_json::Value>,
 }
 impl crate::de::Decode for FormReplyItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -3929,7 +3930,7 @@ pub struct FormSetting {
     pub can_notify_submit: Option<bool>,
 }
 impl crate::de::Decode for FormSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fill_out_auth: fields.optional("fill_out_auth")?,
@@ -3988,7 +3989,7 @@ impl serde::Serialize for FormStatisticReqType {
     }
 }
 impl crate::de::Decode for FormStatisticReqType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4019,7 +4020,7 @@ pub struct FormStatisticRequest {
     pub cursor: Option<i64>,
 }
 impl crate::de::Decode for FormStatisticRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             repeated_id: fields.required("repeated_id")?,
@@ -4063,7 +4064,7 @@ pub struct FormStatisticResponse {
     pub cursor: Option<i64>,
 }
 impl crate::de::Decode for FormStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fill_cnt: fields.optional("fill_cnt")?,
@@ -4103,7 +4104,7 @@ pub struct FormSubmitUser {
     pub user_name: Option<String>,
 }
 impl crate::de::Decode for FormSubmitUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -4132,7 +4133,7 @@ pub struct FormUnfillUser {
     pub user_name: Option<String>,
 }
 impl crate::de::Decode for FormUnfillUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -4158,7 +4159,7 @@ pub struct GanttViewProperty {
     pub end_date_field_id: Option<String>,
 }
 impl crate::de::Decode for GanttViewProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_date_field_id: fields.optional("start_date_field_id")?,
@@ -4187,7 +4188,7 @@ pub struct GridData {
     pub rows: Option<Vec<GridRow>>,
 }
 impl crate::de::Decode for GridData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_row: fields.optional("start_row")?,
@@ -4211,7 +4212,7 @@ pub struct GridRow {
     pub values: Option<Vec<SheetCell>>,
 }
 impl crate::de::Decode for GridRow {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             values: fields.optional("values")?,
@@ -4233,7 +4234,7 @@ pub struct GroupSpec {
     pub groups: Option<Vec<SortInfo>>,
 }
 impl crate::de::Decode for GroupSpec {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groups: fields.optional("groups")?,
@@ -4255,7 +4256,7 @@ pub struct GroupchatGetRequest {
     pub chat_id: String,
 }
 impl crate::de::Decode for GroupchatGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -4284,7 +4285,7 @@ pub struct GroupchatInfo {
     pub user_list: Vec<String>,
 }
 impl crate::de::Decode for GroupchatInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -4312,7 +4313,7 @@ pub struct GroupchatListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for GroupchatListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -4341,7 +4342,7 @@ pub struct GroupchatListResponse {
     pub chat_id_list: Vec<String>,
 }
 impl crate::de::Decode for GroupchatListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -4374,7 +4375,7 @@ pub struct GroupchatUpdateRequest {
     pub del_user_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for GroupchatUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -4400,7 +4401,7 @@ pub struct ImageUploadRequest {
     pub base64_content: String,
 }
 impl crate::de::Decode for ImageUploadRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -4430,7 +4431,7 @@ pub struct ImageUploadResponse {
     pub size: Option<i64>,
 }
 impl crate::de::Decode for ImageUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.required("url")?,
@@ -4462,7 +4463,7 @@ pub struct InsertImage {
     pub height: Option<i64>,
 }
 impl crate::de::Decode for InsertImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             image_id: fields.required("image_id")?,
@@ -4486,7 +4487,7 @@ pub struct InsertPageBreak {
     pub location: DocLocation,
 }
 impl crate::de::Decode for InsertPageBreak {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             location: fields.required("location")?,
@@ -4507,7 +4508,7 @@ pub struct InsertParagraph {
     pub location: DocLocation,
 }
 impl crate::de::Decode for InsertParagraph {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             location: fields.required("location")?,
@@ -4532,7 +4533,7 @@ pub struct InsertTable {
     pub location: DocLocation,
 }
 impl crate::de::Decode for InsertTable {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rows: fields.required("rows")?,
@@ -4557,7 +4558,7 @@ pub struct InsertText {
     pub location: DocLocation,
 }
 impl crate::de::Decode for InsertText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -4580,7 +4581,7 @@ pub struct LocationFieldProperty {
     pub input_type: Option<String>,
 }
 impl crate::de::Decode for LocationFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             input_type: fields.optional("input_type")?,
@@ -4602,7 +4603,7 @@ pub struct MemberRange {
     pub userid_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for MemberRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.optional("userid_list")?,
@@ -4624,7 +4625,7 @@ pub struct ModifiedTimeFieldProperty {
     pub format: Option<String>,
 }
 impl crate::de::Decode for ModifiedTimeFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             format: fields.optional("format")?,
@@ -4649,7 +4650,7 @@ pub struct NumberFieldProperty {
     pub use_separate: Option<bool>,
 }
 impl crate::de::Decode for NumberFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             decimal_places: fields.optional("decimal_places")?,
@@ -4675,7 +4676,7 @@ pub struct NumberRule {
     pub value: Option<String>,
 }
 impl crate::de::Decode for NumberRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_type: fields.optional("type")?,
@@ -4701,7 +4702,7 @@ pub struct OptionExtendReply {
     pub extend_text: Option<String>,
 }
 impl crate::de::Decode for OptionExtendReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             key: fields.optional("key")?,
@@ -4733,7 +4734,7 @@ pub struct PageAddInfo {
     pub layout_mode: Option<PageLayoutMode>,
 }
 impl crate::de::Decode for PageAddInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -4758,7 +4759,7 @@ pub struct PageAddRequest {
     pub info: PageAddInfo,
 }
 impl crate::de::Decode for PageAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -4780,7 +4781,7 @@ pub struct PageHierarchyResponse {
     pub pages: Vec<SmartdocPage>,
 }
 impl crate::de::Decode for PageHierarchyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pages: fields.or_empty("pages")?,
@@ -4802,7 +4803,7 @@ pub struct PageIdRequest {
     pub page_id: String,
 }
 impl crate::de::Decode for PageIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -4837,7 +4838,7 @@ pub struct PageInfo {
     pub layout_mode: Option<PageLayoutMode>,
 }
 impl crate::de::Decode for PageInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             page_id: fields.optional("page_id")?,
@@ -4862,7 +4863,7 @@ pub struct PageInfoResponse {
     pub info: Option<PageInfo>,
 }
 impl crate::de::Decode for PageInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             info: fields.optional("info")?,
@@ -4914,7 +4915,7 @@ impl serde::Serialize for PageLayoutMode {
     }
 }
 impl crate::de::Decode for PageLayoutMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4933,7 +4934,7 @@ pub struct PageUpdateRequest {
     pub info: PageInfo,
 }
 impl crate::de::Decode for PageUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -4959,7 +4960,7 @@ pub struct PercentageFieldProperty {
     pub use_separate: Option<bool>,
 }
 impl crate::de::Decode for PercentageFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             decimal_places: fields.optional("decimal_places")?,
@@ -4982,7 +4983,7 @@ pub struct ProgressFieldProperty {
     pub decimal_places: Option<i64>,
 }
 impl crate::de::Decode for ProgressFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             decimal_places: fields.optional("decimal_places")?,
@@ -5010,7 +5011,7 @@ pub struct PublishAuth {
     pub departmentid: Option<i64>,
 }
 impl crate::de::Decode for PublishAuth {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_type: fields.required("type")?,
@@ -5064,7 +5065,7 @@ impl serde::Serialize for PublishRange {
     }
 }
 impl crate::de::Decode for PublishRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5089,7 +5090,7 @@ pub struct RecordPriv {
     pub other_priv: Option<i64>,
 }
 impl crate::de::Decode for RecordPriv {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_range_type: fields.optional("record_range_type")?,
@@ -5116,7 +5117,7 @@ pub struct RecordSort {
     pub desc: Option<bool>,
 }
 impl crate::de::Decode for RecordSort {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_title: fields.optional("field_title")?,
@@ -5148,7 +5149,7 @@ pub struct ReferenceFieldProperty {
     pub view_id: Option<String>,
 }
 impl crate::de::Decode for ReferenceFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sub_id: fields.optional("sub_id")?,
@@ -5174,7 +5175,7 @@ pub struct ReplaceText {
     pub ranges: Vec<DocRange>,
 }
 impl crate::de::Decode for ReplaceText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -5200,7 +5201,7 @@ pub struct SelectFieldProperty {
     pub options: Option<Vec<SelectOption>>,
 }
 impl crate::de::Decode for SelectFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_quick_add: fields.optional("is_quick_add")?,
@@ -5229,7 +5230,7 @@ pub struct SelectOption {
     pub style: Option<i64>,
 }
 impl crate::de::Decode for SelectOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.optional("id")?,
@@ -5256,7 +5257,7 @@ pub struct SheetCell {
     pub cell_format: Option<CellFormat>,
 }
 impl crate::de::Decode for SheetCell {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cell_value: fields.optional("cell_value")?,
@@ -5279,7 +5280,7 @@ pub struct SheetIdRequest {
     pub sheet_id: String,
 }
 impl crate::de::Decode for SheetIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -5319,7 +5320,7 @@ pub struct SheetPriv {
     pub field_priv: Option<FieldPriv>,
 }
 impl crate::de::Decode for SheetPriv {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sheet_id: fields.required("sheet_id")?,
@@ -5352,7 +5353,7 @@ pub struct SheetPrivGetRequest {
     pub rule_id_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for SheetPrivGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -5375,7 +5376,7 @@ pub struct SheetPrivGetResponse {
     pub rule_list: Vec<SheetPrivRule>,
 }
 impl crate::de::Decode for SheetPrivGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_list: fields.or_empty("rule_list")?,
@@ -5405,7 +5406,7 @@ pub struct SheetPrivRule {
     pub priv_list: Vec<SheetPriv>,
 }
 impl crate::de::Decode for SheetPrivRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -5430,7 +5431,7 @@ pub struct SheetPrivRuleCreateRequest {
     pub name: String,
 }
 impl crate::de::Decode for SheetPrivRuleCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -5451,7 +5452,7 @@ pub struct SheetPrivRuleCreateResponse {
     pub rule_id: i64,
 }
 impl crate::de::Decode for SheetPrivRuleCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -5473,7 +5474,7 @@ pub struct SheetPrivRuleDeleteRequest {
     pub rule_id_list: Vec<i64>,
 }
 impl crate::de::Decode for SheetPrivRuleDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -5502,7 +5503,7 @@ pub struct SheetPrivRuleMemberRequest {
     pub del_member_range: Option<MemberRange>,
 }
 impl crate::de::Decode for SheetPrivRuleMemberRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -5553,7 +5554,7 @@ impl serde::Serialize for SheetPrivRuleType {
     }
 }
 impl crate::de::Decode for SheetPrivRuleType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5583,7 +5584,7 @@ pub struct SheetPrivUpdateRequest {
     pub priv_list: Option<Vec<SheetPriv>>,
 }
 impl crate::de::Decode for SheetPrivUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -5617,7 +5618,7 @@ pub struct SheetProperties {
     pub column_count: Option<i64>,
 }
 impl crate::de::Decode for SheetProperties {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sheet_id: fields.required("sheet_id")?,
@@ -5641,7 +5642,7 @@ pub struct SheetPropertiesResponse {
     pub properties: Vec<SheetProperties>,
 }
 impl crate::de::Decode for SheetPropertiesResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             properties: fields.or_empty("properties")?,
@@ -5663,7 +5664,7 @@ pub struct SheetRangeData {
     pub result: Option<GridData>,
 }
 impl crate::de::Decode for SheetRangeData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result: fields.optional("result")?,
@@ -5687,7 +5688,7 @@ pub struct SheetRangeDataRequest {
     pub range: String,
 }
 impl crate::de::Decode for SheetRangeDataRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -5710,7 +5711,7 @@ pub struct SheetRangeDataResponse {
     pub data: Option<SheetRangeData>,
 }
 impl crate::de::Decode for SheetRangeDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             data: fields.optional("data")?,
@@ -5735,7 +5736,7 @@ pub struct SingleSelectFieldProperty {
     pub options: Option<Vec<SelectOption>>,
 }
 impl crate::de::Decode for SingleSelectFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_quick_add: fields.optional("is_quick_add")?,
@@ -5757,7 +5758,7 @@ pub struct SmartdocDataSource {
     pub ss_docid: String,
 }
 impl crate::de::Decode for SmartdocDataSource {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ss_docid: fields.required("ss_docid")?,
@@ -5784,7 +5785,7 @@ pub struct SmartdocPage {
     pub title: Option<String>,
 }
 impl crate::de::Decode for SmartdocPage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             page_id: fields.required("page_id")?,
@@ -5812,7 +5813,7 @@ pub struct SmartdocPublishRequest {
     pub auth_list: Option<Vec<PublishAuth>>,
 }
 impl crate::de::Decode for SmartdocPublishRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -5847,7 +5848,7 @@ pub struct SmartdocPublishResponse {
     pub publish_doc_title: Option<String>,
 }
 impl crate::de::Decode for SmartdocPublishResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             share_code: fields.optional("share_code")?,
@@ -5876,7 +5877,7 @@ pub struct SmartdocSheetAddInfo {
     pub after_id: Option<String>,
 }
 impl crate::de::Decode for SmartdocSheetAddInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -5899,7 +5900,7 @@ pub struct SmartdocSheetAddRequest {
     pub info: SmartdocSheetAddInfo,
 }
 impl crate::de::Decode for SmartdocSheetAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -5923,7 +5924,7 @@ pub struct SmartdocSheetDeleteRequest {
     pub block_id: String,
 }
 impl crate::de::Decode for SmartdocSheetDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -5958,7 +5959,7 @@ pub struct SmartdocSheetInfo {
     pub after_id: Option<String>,
 }
 impl crate::de::Decode for SmartdocSheetInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             block_id: fields.optional("block_id")?,
@@ -5983,7 +5984,7 @@ pub struct SmartdocSheetResponse {
     pub info: Option<SmartdocSheetInfo>,
 }
 impl crate::de::Decode for SmartdocSheetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             info: fields.optional("info")?,
@@ -6010,7 +6011,7 @@ pub struct SmartdocSheetUpdateInfo {
     pub after_id: Option<String>,
 }
 impl crate::de::Decode for SmartdocSheetUpdateInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             block_id: fields.required("block_id")?,
@@ -6034,7 +6035,7 @@ pub struct SmartdocSheetUpdateRequest {
     pub info: SmartdocSheetUpdateInfo,
 }
 impl crate::de::Decode for SmartdocSheetUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6059,7 +6060,7 @@ pub struct SmartsheetAddFieldsRequest {
     pub fields: Vec<AddField>,
 }
 impl crate::de::Decode for SmartsheetAddFieldsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6088,7 +6089,7 @@ pub struct SmartsheetAddRecordsRequest {
     pub records: Vec<AddRecord>,
 }
 impl crate::de::Decode for SmartsheetAddRecordsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6114,7 +6115,7 @@ pub struct SmartsheetAddSheetRequest {
     pub properties: Option<SmartsheetNewSheetProperties>,
 }
 impl crate::de::Decode for SmartsheetAddSheetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6136,7 +6137,7 @@ pub struct SmartsheetAddSheetResponse {
     pub properties: Option<SmartsheetSheetProperties>,
 }
 impl crate::de::Decode for SmartsheetAddSheetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             properties: fields.optional("properties")?,
@@ -6163,7 +6164,7 @@ pub struct SmartsheetAddViewRequest {
     pub kind: ViewKind,
 }
 impl crate::de::Decode for SmartsheetAddViewRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6190,7 +6191,7 @@ pub struct SmartsheetDeleteFieldsRequest {
     pub field_ids: Vec<String>,
 }
 impl crate::de::Decode for SmartsheetDeleteFieldsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6216,7 +6217,7 @@ pub struct SmartsheetDeleteRecordsRequest {
     pub record_ids: Vec<String>,
 }
 impl crate::de::Decode for SmartsheetDeleteRecordsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6242,7 +6243,7 @@ pub struct SmartsheetDeleteViewsRequest {
     pub view_ids: Vec<String>,
 }
 impl crate::de::Decode for SmartsheetDeleteViewsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6271,7 +6272,7 @@ pub struct SmartsheetField {
     pub kind: Option<FieldKind>,
 }
 impl crate::de::Decode for SmartsheetField {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_id: fields.required("field_id")?,
@@ -6294,7 +6295,7 @@ pub struct SmartsheetFieldsResponse {
     pub fields: Vec<SmartsheetField>,
 }
 impl crate::de::Decode for SmartsheetFieldsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fields: fields.or_empty("fields")?,
@@ -6331,7 +6332,7 @@ pub struct SmartsheetGetFieldsRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for SmartsheetGetFieldsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6367,7 +6368,7 @@ pub struct SmartsheetGetFieldsResponse {
     pub fields: Vec<SmartsheetField>,
 }
 impl crate::de::Decode for SmartsheetGetFieldsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -6422,7 +6423,7 @@ pub struct SmartsheetGetRecordsRequest {
     pub filter_spec: Option<FilterSpec>,
 }
 impl crate::de::Decode for SmartsheetGetRecordsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6466,7 +6467,7 @@ pub struct SmartsheetGetRecordsResponse {
     pub ver: Option<i64>,
 }
 impl crate::de::Decode for SmartsheetGetRecordsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -6496,7 +6497,7 @@ pub struct SmartsheetGetSheetRequest {
     pub need_all_type_sheet: Option<bool>,
 }
 impl crate::de::Decode for SmartsheetGetSheetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6519,7 +6520,7 @@ pub struct SmartsheetGetSheetResponse {
     pub sheet_list: Vec<SmartsheetSheet>,
 }
 impl crate::de::Decode for SmartsheetGetSheetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sheet_list: fields.or_empty("sheet_list")?,
@@ -6550,7 +6551,7 @@ pub struct SmartsheetGetViewsRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for SmartsheetGetViewsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6584,7 +6585,7 @@ pub struct SmartsheetGetViewsResponse {
     pub views: Vec<SmartsheetView>,
 }
 impl crate::de::Decode for SmartsheetGetViewsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -6612,7 +6613,7 @@ pub struct SmartsheetNewSheetProperties {
     pub index: Option<i64>,
 }
 impl crate::de::Decode for SmartsheetNewSheetProperties {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -6649,7 +6650,7 @@ pub struct SmartsheetRecord {
     pub updater_name: Option<String>,
 }
 impl crate::de::Decode for SmartsheetRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_id: fields.required("record_id")?,
@@ -6675,7 +6676,7 @@ pub struct SmartsheetRecordsResponse {
     pub records: Vec<SmartsheetRecord>,
 }
 impl crate::de::Decode for SmartsheetRecordsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             records: fields.or_empty("records")?,
@@ -6705,7 +6706,7 @@ pub struct SmartsheetSheet {
     pub sheet_type: Option<SmartsheetSheetType>,
 }
 impl crate::de::Decode for SmartsheetSheet {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sheet_id: fields.required("sheet_id")?,
@@ -6736,7 +6737,7 @@ pub struct SmartsheetSheetProperties {
     pub index: Option<i64>,
 }
 impl crate::de::Decode for SmartsheetSheetProperties {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sheet_id: fields.optional("sheet_id")?,
@@ -6791,7 +6792,7 @@ impl serde::Serialize for SmartsheetSheetType {
     }
 }
 impl crate::de::Decode for SmartsheetSheetType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -6813,7 +6814,7 @@ pub struct SmartsheetUpdateFieldsRequest {
     pub fields: Vec<UpdateField>,
 }
 impl crate::de::Decode for SmartsheetUpdateFieldsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6842,7 +6843,7 @@ pub struct SmartsheetUpdateRecordsRequest {
     pub records: Vec<UpdateRecord>,
 }
 impl crate::de::Decode for SmartsheetUpdateRecordsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6867,7 +6868,7 @@ pub struct SmartsheetUpdateSheetRequest {
     pub properties: SmartsheetSheetProperties,
 }
 impl crate::de::Decode for SmartsheetUpdateSheetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6898,7 +6899,7 @@ pub struct SmartsheetUpdateViewRequest {
     pub property: Option<ViewProperty>,
 }
 impl crate::de::Decode for SmartsheetUpdateViewRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -6932,7 +6933,7 @@ pub struct SmartsheetView {
     pub property: Option<ViewProperty>,
 }
 impl crate::de::Decode for SmartsheetView {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             view_id: fields.required("view_id")?,
@@ -6956,7 +6957,7 @@ pub struct SmartsheetViewResponse {
     pub view: Option<SmartsheetView>,
 }
 impl crate::de::Decode for SmartsheetViewResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             view: fields.optional("view")?,
@@ -6980,7 +6981,7 @@ pub struct SortInfo {
     pub desc: Option<bool>,
 }
 impl crate::de::Decode for SortInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_id: fields.required("field_id")?,
@@ -7003,7 +7004,7 @@ pub struct SortSpec {
     pub sort_infos: Option<Vec<SortInfo>>,
 }
 impl crate::de::Decode for SortSpec {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sort_infos: fields.optional("sort_infos")?,
@@ -7025,7 +7026,7 @@ pub struct SpreadsheetBatchUpdateData {
     pub responses: Vec<SpreadsheetUpdateResult>,
 }
 impl crate::de::Decode for SpreadsheetBatchUpdateData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             responses: fields.or_empty("responses")?,
@@ -7047,7 +7048,7 @@ pub struct SpreadsheetBatchUpdateRequest {
     pub requests: Vec<SpreadsheetUpdate>,
 }
 impl crate::de::Decode for SpreadsheetBatchUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             docid: fields.required("docid")?,
@@ -7069,7 +7070,7 @@ pub struct SpreadsheetBatchUpdateResponse {
     pub data: Option<SpreadsheetBatchUpdateData>,
 }
 impl crate::de::Decode for SpreadsheetBatchUpdateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             data: fields.optional("data")?,
@@ -7100,7 +7101,7 @@ pub struct SpreadsheetUpdate {
     pub delete_dimension_request: Option<DeleteDimensionRequest>,
 }
 impl crate::de::Decode for SpreadsheetUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             add_sheet_request: fields.optional("add_sheet_request")?,
@@ -7134,7 +7135,7 @@ pub struct SpreadsheetUpdateResult {
     pub delete_dimension_response: Option<DeleteDimensionResult>,
 }
 impl crate::de::Decode for SpreadsheetUpdateResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             add_sheet_response: fields.optional("add_sheet_response")?,
@@ -7177,7 +7178,7 @@ pub struct TextFormat {
     pub color: Option<Color>,
 }
 impl crate::de::Decode for TextFormat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             font: fields.optional("font")?,
@@ -7211,7 +7212,7 @@ pub struct TextProperty {
     pub background_color: Option<String>,
 }
 impl crate::de::Decode for TextProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bold: fields.optional("bold")?,
@@ -7259,7 +7260,7 @@ pub struct TimedRepeatInfo {
     pub rule_mtime: Option<i64>,
 }
 impl crate::de::Decode for TimedRepeatInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable: fields.optional("enable")?,
@@ -7294,7 +7295,7 @@ pub struct UpdateField {
     pub kind: FieldKind,
 }
 impl crate::de::Decode for UpdateField {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_id: fields.required("field_id")?,
@@ -7319,7 +7320,7 @@ pub struct UpdateRangeRequest {
     pub grid_data: GridData,
 }
 impl crate::de::Decode for UpdateRangeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sheet_id: fields.required("sheet_id")?,
@@ -7342,7 +7343,7 @@ pub struct UpdateRangeResult {
     pub updated_cells: Option<i64>,
 }
 impl crate::de::Decode for UpdateRangeResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             updated_cells: fields.optional("updated_cells")?,
@@ -7365,7 +7366,7 @@ pub struct UpdateRecord {
     pub values: std::collections::BTreeMap<String, serde_json::Value>,
 }
 impl crate::de::Decode for UpdateRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_id: fields.required("record_id")?,
@@ -7389,7 +7390,7 @@ pub struct UpdateTextProperty {
     pub ranges: Vec<DocRange>,
 }
 impl crate::de::Decode for UpdateTextProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text_property: fields.required("text_property")?,
@@ -7412,7 +7413,7 @@ pub struct UrlFieldProperty {
     pub link_type: Option<String>,
 }
 impl crate::de::Decode for UrlFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_type: fields.optional("type")?,
@@ -7437,7 +7438,7 @@ pub struct UserFieldProperty {
     pub is_notified: Option<bool>,
 }
 impl crate::de::Decode for UserFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_multiple: fields.optional("is_multiple")?,
@@ -7525,9 +7526,9 @@ impl serde::Serialize for ViewKind {
     }
 }
 impl crate::de::Decode for ViewKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("view_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("view_type") {
             return Err(crate::de::DecodeError::here("missing field `view_type`"));
         }
         if crate::union::matches(
@@ -7556,17 +7557,17 @@ impl crate::de::Decode for ViewKind {
             "view_type",
             crate::union::Tag::Str("VIEW_TYPE_GANTT"),
         ) {
-            return crate::union::content(fields, "property_gantt").map(Self::Gantt);
+            return crate::union::content(&fields, "property_gantt").map(Self::Gantt);
         }
         if crate::union::matches(
             &fields,
             "view_type",
             crate::union::Tag::Str("VIEW_TYPE_CALENDAR"),
         ) {
-            return crate::union::content(fields, "property_calendar")
+            return crate::union::content(&fields, "property_calendar")
                 .map(Self::Calendar);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for ViewKind {
@@ -7605,7 +7606,7 @@ pub struct ViewProperty {
     pub color_config: Option<serde_json::Value>,
 }
 impl crate::de::Decode for ViewProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auto_sort: fields.optional("auto_sort")?,
@@ -7636,7 +7637,7 @@ pub struct VipBatchResponse {
     pub fail_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipBatchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             succ_userid_list: fields.or_empty("succ_userid_list")?,
@@ -7661,7 +7662,7 @@ pub struct VipListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for VipListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -7689,7 +7690,7 @@ pub struct VipListResponse {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -7711,7 +7712,7 @@ pub struct VipUseridsRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipUseridsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -7736,7 +7737,7 @@ pub struct WebhookRecordsRequest {
     pub update_records: Option<Vec<UpdateRecord>>,
 }
 impl crate::de::Decode for WebhookRecordsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             add_records: fields.optional("add_records")?,
@@ -7761,7 +7762,7 @@ pub struct WebhookRecordsResponse {
     pub update_records: Vec<SmartsheetRecord>,
 }
 impl crate::de::Decode for WebhookRecordsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             add_records: fields.or_empty("add_records")?,
@@ -7784,7 +7785,7 @@ pub struct WwGroupFieldProperty {
     pub allow_multiple: Option<bool>,
 }
 impl crate::de::Decode for WwGroupFieldProperty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             allow_multiple: fields.optional("allow_multiple")?,

@@ -22,7 +22,7 @@ pub struct AclAddMember {
     pub auth: DriveAuth,
 }
 impl crate::de::Decode for AclAddMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_type: fields.required("type")?,
@@ -53,7 +53,7 @@ pub struct AclDelMember {
     pub departmentid: Option<i64>,
 }
 impl crate::de::Decode for AclDelMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_type: fields.required("type")?,
@@ -86,7 +86,7 @@ pub struct AuthInfo {
     pub auth: Option<DriveAuth>,
 }
 impl crate::de::Decode for AuthInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_type: fields.required("type")?,
@@ -113,7 +113,7 @@ pub struct CapacityResponse {
     pub total_capacity_for_vip: Option<i64>,
 }
 impl crate::de::Decode for CapacityResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total_capacity_for_all: fields.optional("total_capacity_for_all")?,
@@ -178,7 +178,7 @@ impl serde::Serialize for DriveAuth {
     }
 }
 impl crate::de::Decode for DriveAuth {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -229,7 +229,7 @@ pub struct DriveFile {
     pub url: Option<String>,
 }
 impl crate::de::Decode for DriveFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -258,7 +258,7 @@ impl<'de> serde::Deserialize<'de> for DriveFile {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyRequest {}
 impl crate::de::Decode for EmptyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -279,7 +279,7 @@ pub struct FileAclAddRequest {
     pub auth_info: Vec<AclAddMember>,
 }
 impl crate::de::Decode for FileAclAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -303,7 +303,7 @@ pub struct FileAclDelRequest {
     pub auth_info: Vec<AclDelMember>,
 }
 impl crate::de::Decode for FileAclDelRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -364,7 +364,7 @@ impl serde::Serialize for FileAuthScope {
     }
 }
 impl crate::de::Decode for FileAuthScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -387,7 +387,7 @@ pub struct FileCreateRequest {
     pub file_name: String,
 }
 impl crate::de::Decode for FileCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -413,7 +413,7 @@ pub struct FileCreateResponse {
     pub url: Option<String>,
 }
 impl crate::de::Decode for FileCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -434,7 +434,7 @@ pub struct FileDeleteRequest {
     pub fileid: Vec<String>,
 }
 impl crate::de::Decode for FileDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -459,7 +459,7 @@ pub struct FileDownloadRequest {
     pub selected_ticket: Option<String>,
 }
 impl crate::de::Decode for FileDownloadRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.optional("fileid")?,
@@ -486,7 +486,7 @@ pub struct FileDownloadResponse {
     pub cookie_value: Option<crate::Secret>,
 }
 impl crate::de::Decode for FileDownloadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             download_url: fields.required("download_url")?,
@@ -508,7 +508,7 @@ pub struct FileIdRequest {
     pub fileid: String,
 }
 impl crate::de::Decode for FileIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -528,7 +528,7 @@ pub struct FileInfoResponse {
     pub file_info: DriveFile,
 }
 impl crate::de::Decode for FileInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_info: fields.required("file_info")?,
@@ -550,7 +550,7 @@ pub struct FileItems {
     pub item: Vec<DriveFile>,
 }
 impl crate::de::Decode for FileItems {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item: fields.or_empty("item")?,
@@ -578,7 +578,7 @@ pub struct FileListRequest {
     pub limit: i64,
 }
 impl crate::de::Decode for FileListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -609,7 +609,7 @@ pub struct FileListResponse {
     pub file_list: Option<FileItems>,
 }
 impl crate::de::Decode for FileListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -636,7 +636,7 @@ pub struct FileMoveRequest {
     pub fileid: Vec<String>,
 }
 impl crate::de::Decode for FileMoveRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fatherid: fields.required("fatherid")?,
@@ -659,7 +659,7 @@ pub struct FileMoveResponse {
     pub file_list: Option<FileItems>,
 }
 impl crate::de::Decode for FileMoveResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_list: fields.optional("file_list")?,
@@ -693,7 +693,7 @@ pub struct FilePermission {
     pub watermark: Option<Watermark>,
 }
 impl crate::de::Decode for FilePermission {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             share_range: fields.optional("share_range")?,
@@ -719,7 +719,7 @@ pub struct FileRenameRequest {
     pub new_name: String,
 }
 impl crate::de::Decode for FileRenameRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -741,7 +741,7 @@ pub struct FileRenameResponse {
     pub file: Option<DriveFile>,
 }
 impl crate::de::Decode for FileRenameResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file: fields.optional("file")?,
@@ -772,7 +772,7 @@ pub struct FileSecureSetting {
     pub ban_share_external: Option<bool>,
 }
 impl crate::de::Decode for FileSecureSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_readonly_copy: fields.optional("enable_readonly_copy")?,
@@ -798,7 +798,7 @@ pub struct FileSecureSettingRequest {
     pub watermark: Option<WatermarkSetting>,
 }
 impl crate::de::Decode for FileSecureSettingRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -824,7 +824,7 @@ pub struct FileSettingRequest {
     pub auth: Option<DriveAuth>,
 }
 impl crate::de::Decode for FileSettingRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -846,7 +846,7 @@ pub struct FileShareResponse {
     pub share_url: String,
 }
 impl crate::de::Decode for FileShareResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             share_url: fields.required("share_url")?,
@@ -910,7 +910,7 @@ impl serde::Serialize for FileSortType {
     }
 }
 impl crate::de::Decode for FileSortType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -955,7 +955,7 @@ impl serde::Serialize for FileStatus {
     }
 }
 impl crate::de::Decode for FileStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1016,7 +1016,7 @@ impl serde::Serialize for FileType {
     }
 }
 impl crate::de::Decode for FileType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1033,7 +1033,7 @@ pub struct FileUploadFinishRequest {
     pub upload_key: String,
 }
 impl crate::de::Decode for FileUploadFinishRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             upload_key: fields.required("upload_key")?,
@@ -1070,7 +1070,7 @@ pub struct FileUploadInitRequest {
     pub skip_push_card: Option<bool>,
 }
 impl crate::de::Decode for FileUploadInitRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.optional("spaceid")?,
@@ -1103,7 +1103,7 @@ pub struct FileUploadInitResponse {
     pub fileid: Option<String>,
 }
 impl crate::de::Decode for FileUploadInitResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             hit_exist: fields.optional("hit_exist")?,
@@ -1129,7 +1129,7 @@ pub struct FileUploadPartRequest {
     pub file_base64_content: String,
 }
 impl crate::de::Decode for FileUploadPartRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             upload_key: fields.required("upload_key")?,
@@ -1163,7 +1163,7 @@ pub struct FileUploadRequest {
     pub file_base64_content: String,
 }
 impl crate::de::Decode for FileUploadRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.optional("spaceid")?,
@@ -1188,7 +1188,7 @@ pub struct FileUploadResponse {
     pub fileid: Option<String>,
 }
 impl crate::de::Decode for FileUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.optional("fileid")?,
@@ -1213,7 +1213,7 @@ pub struct InheritFatherAuth {
     pub inherit: Option<bool>,
 }
 impl crate::de::Decode for InheritFatherAuth {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_list: fields.or_empty("auth_list")?,
@@ -1262,7 +1262,7 @@ impl serde::Serialize for MemberType {
     }
 }
 impl crate::de::Decode for MemberType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1292,7 +1292,7 @@ pub struct NewSpaceInfo {
     pub secure_setting: Option<SpaceSecureSetting>,
 }
 impl crate::de::Decode for NewSpaceInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1316,7 +1316,7 @@ pub struct NewSpaceInfoResponse {
     pub space_info: NewSpaceInfo,
 }
 impl crate::de::Decode for NewSpaceInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             space_info: fields.required("space_info")?,
@@ -1346,7 +1346,7 @@ pub struct ProInfoResponse {
     pub pro_expire_time: Option<i64>,
 }
 impl crate::de::Decode for ProInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_pro: fields.optional("is_pro")?,
@@ -1380,7 +1380,7 @@ pub struct ShareRange {
     pub corp_external_auth: Option<i64>,
 }
 impl crate::de::Decode for ShareRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_corp_internal: fields.optional("enable_corp_internal")?,
@@ -1406,7 +1406,7 @@ pub struct SpaceAclAddRequest {
     pub auth_info: Vec<AclAddMember>,
 }
 impl crate::de::Decode for SpaceAclAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1430,7 +1430,7 @@ pub struct SpaceAclDelRequest {
     pub auth_info: Vec<AclDelMember>,
 }
 impl crate::de::Decode for SpaceAclDelRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1456,7 +1456,7 @@ pub struct SpaceAuthList {
     pub quit_userid: Vec<String>,
 }
 impl crate::de::Decode for SpaceAuthList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_info: fields.or_empty("auth_info")?,
@@ -1483,7 +1483,7 @@ pub struct SpaceCreateRequest {
     pub space_sub_type: Option<i64>,
 }
 impl crate::de::Decode for SpaceCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             space_name: fields.required("space_name")?,
@@ -1505,7 +1505,7 @@ pub struct SpaceCreateResponse {
     pub spaceid: String,
 }
 impl crate::de::Decode for SpaceCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1525,7 +1525,7 @@ pub struct SpaceIdRequest {
     pub spaceid: String,
 }
 impl crate::de::Decode for SpaceIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1555,7 +1555,7 @@ pub struct SpaceInfo {
     pub space_sub_type: Option<i64>,
 }
 impl crate::de::Decode for SpaceInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1578,7 +1578,7 @@ pub struct SpaceInfoResponse {
     pub space_info: SpaceInfo,
 }
 impl crate::de::Decode for SpaceInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             space_info: fields.required("space_info")?,
@@ -1600,7 +1600,7 @@ pub struct SpaceRenameRequest {
     pub space_name: String,
 }
 impl crate::de::Decode for SpaceRenameRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1656,7 +1656,7 @@ pub struct SpaceSecureSetting {
     pub create_file_only_admin: Option<bool>,
 }
 impl crate::de::Decode for SpaceSecureSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_watermark: fields.optional("enable_watermark")?,
@@ -1709,7 +1709,7 @@ pub struct SpaceSettingRequest {
     pub ban_share_external: Option<bool>,
 }
 impl crate::de::Decode for SpaceSettingRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1736,7 +1736,7 @@ pub struct SpaceShareResponse {
     pub space_share_url: String,
 }
 impl crate::de::Decode for SpaceShareResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             space_share_url: fields.required("space_share_url")?,
@@ -1760,7 +1760,7 @@ pub struct VipBatchResponse {
     pub fail_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipBatchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             succ_userid_list: fields.or_empty("succ_userid_list")?,
@@ -1785,7 +1785,7 @@ pub struct VipListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for VipListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1813,7 +1813,7 @@ pub struct VipListResponse {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1835,7 +1835,7 @@ pub struct VipUseridsRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipUseridsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -1872,7 +1872,7 @@ pub struct Watermark {
     pub force_by_space_admin: Option<bool>,
 }
 impl crate::de::Decode for Watermark {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -1908,7 +1908,7 @@ pub struct WatermarkSetting {
     pub show_text: Option<bool>,
 }
 impl crate::de::Decode for WatermarkSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
