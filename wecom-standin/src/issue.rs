@@ -30,7 +30,14 @@ pub(crate) fn issuer_answer(
     let bad_ticket = || Rejection::new(40085, "invalid suite_ticket, hint: [wecom-standin]");
     let (kind, owner, field) = match endpoint.path.as_str() {
         "/cgi-bin/gettoken" => {
+            // The spec leaves corpid and corpsecret to the runtime: checked here.
             let corp_id = from_query("corpid");
+            if corp_id.is_empty() {
+                return Err(crate::validate::missing("corpid"));
+            }
+            if from_query("corpsecret").is_empty() {
+                return Err(crate::validate::missing("corpsecret"));
+            }
             if !credentials.knows_id(&corp_id) {
                 return Err(Rejection::new(
                     40013,

@@ -44,6 +44,7 @@ use tokio::sync::oneshot;
 pub use credentials::{DEFAULT_LIFETIME, TokenKind};
 pub use push::{Callback, PushError, PushReply, suite_ticket_xml};
 pub use state::{Fault, Record, Target, UnknownField};
+pub use table::{Endpoint, FieldSpec};
 pub use wecom_api::callback::CallbackCrypto;
 
 use credentials::Credentials;
@@ -355,24 +356,13 @@ impl Standin {
         Ok(ticket)
     }
 
-    /// The spec's endpoint ids, with method and path, as served.
-    pub fn endpoints() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
-        table::Table::get()
-            .endpoints
-            .iter()
-            .map(|e| (e.id.as_str(), e.method.as_str(), e.path.as_str()))
+    /// Every endpoint the stand-in serves, from the spec, with its documented request.
+    pub fn endpoints() -> &'static [Endpoint] {
+        &table::Table::get().endpoints
     }
 
-    /// An endpoint's documented request: its query parameters and JSON body (null if none).
-    pub fn documented_request(endpoint: &str) -> Option<(Value, Value)> {
-        let e = table::Table::get().by_id(endpoint)?;
-        Some((e.example_query.clone(), e.example_request.clone()))
-    }
-
-    /// An endpoint's credential kind as the spec names it (`access_token`, `webhook_key`, ...).
-    pub fn credential_of(endpoint: &str) -> Option<&'static str> {
-        table::Table::get()
-            .by_id(endpoint)
-            .map(|e| e.credential.as_str())
+    /// One endpoint by its spec id (`user.get`).
+    pub fn endpoint(id: &str) -> Option<&'static Endpoint> {
+        table::Table::get().by_id(id)
     }
 }
