@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         println!("message sent: msgid {:?}", sent.msgid);
 
-        // Errors carry the endpoint and WeCom's errcode: here the stand-in plays WeCom busy.
+        // Errors carry the endpoint and WeCom's errcode: here the stand-in is told to refuse.
         local.fault_times(
             "user.get",
             1,

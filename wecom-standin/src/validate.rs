@@ -118,7 +118,7 @@ pub fn body(
         table,
         group: &endpoint.group,
     };
-    checker.value(&format!("{type_name}"), body, "", unknown, 0, true)
+    checker.value(type_name, body, "", unknown, 0, true)
 }
 
 struct Checker<'a> {
@@ -181,7 +181,7 @@ impl Checker<'_> {
         if ok {
             Ok(())
         } else {
-            Err(invalid(shown, &format!("{type_ref}")))
+            Err(invalid(shown, type_ref))
         }
     }
 
