@@ -254,6 +254,26 @@ impl Standin {
     }
 
     /// Fails the next `times` calls to `target` with `fault`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use wecom_standin::{Fault, Standin};
+    ///
+    /// let standin = Standin::start().await?;
+    /// let client = wecom_api::Client::builder()
+    ///     .corp_id("ww0123456789abcdef")
+    ///     .secret("any")
+    ///     .base_url(standin.base_url())
+    ///     .build()?;
+    /// standin.fault_times("department.list", 1, Fault::RateLimited);
+    /// let error = client.get_json("/cgi-bin/department/list", &[]).await.unwrap_err();
+    /// assert_eq!(error.errcode(), Some(45009));
+    /// // Only once: the next call is answered.
+    /// client.get_json("/cgi-bin/department/list", &[]).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn fault_times(&self, target: impl Into<Target>, times: usize, fault: Fault) {
         if times > 0 {
             self.add_fault(target.into(), Some(times), fault);
@@ -274,6 +294,24 @@ impl Standin {
 
     /// Moves the stand-in's clock forward: tokens whose lifetime has passed are refused
     /// (42001, or 42009 for suite tokens).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use wecom_standin::{Standin, TokenKind};
+    ///
+    /// let standin = Standin::start().await?;
+    /// let token = standin.issue_token(TokenKind::Access, "ww0123456789abcdef");
+    /// let url = format!("{}/cgi-bin/department/list?access_token={token}", standin.base_url());
+    /// let answer: serde_json::Value = wecom_api::reqwest::get(&url).await?.json().await?;
+    /// assert_eq!(answer["errcode"], 0);
+    /// standin.advance_clock(Duration::from_secs(7200));
+    /// let answer: serde_json::Value = wecom_api::reqwest::get(&url).await?.json().await?;
+    /// assert_eq!(answer["errcode"], 42001);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn advance_clock(&self, by: Duration) {
         self.shared.lock().credentials.clock.advance(by);
     }
@@ -324,6 +362,27 @@ impl Standin {
 
     /// Seals `callback` with `crypto` (token, EncodingAESKey, receive id) and POSTs it to
     /// `url`, as WeCom does.
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use wecom_standin::{Callback, CallbackCrypto, Standin};
+    ///
+    /// let standin = Standin::start().await?;
+    /// let crypto = CallbackCrypto::new(
+    ///     "QDG6eK",
+    ///     "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+    ///     "ww0123456789abcdef",
+    /// )?;
+    /// let xml = "<xml><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>";
+    /// // Your callback server, running under test.
+    /// let reply = standin
+    ///     .push("http://127.0.0.1:3000/callback", &crypto, &Callback::Xml(xml.into()))
+    ///     .await?;
+    /// assert_eq!(reply.status, 200);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn push(
         &self,
         url: &str,
