@@ -33,8 +33,12 @@ fn main() {
         .unwrap();
     let get = format!("{base}/cgi-bin/user/get?access_token={token}&userid=zhangsan");
     let post = format!("{base}/cgi-bin/message/send?access_token={token}");
-    let body = r#"{"touser":"zhangsan","msgtype":"text","agentid":1000002,"text":{"content":"hi"}}"#;
-    for (name, url, body) in [("GET user.get", &get, None), ("POST message.send", &post, Some(body))] {
+    let body =
+        r#"{"touser":"zhangsan","msgtype":"text","agentid":1000002,"text":{"content":"hi"}}"#;
+    for (name, url, body) in [
+        ("GET user.get", &get, None),
+        ("POST message.send", &post, Some(body)),
+    ] {
         let rate = client.block_on(run(url, body, Duration::from_secs(seconds)));
         println!("{name}: {rate:.0} requests/s (server on one core, 32 in flight, {seconds} s)");
     }
@@ -54,7 +58,9 @@ async fn run(url: &str, body: Option<&'static str>, length: Duration) -> f64 {
                     None => http.get(&url),
                 };
                 let answer = request.send().await.unwrap().bytes().await.unwrap();
-                assert!(answer.starts_with(b"{") && !answer.windows(8).any(|w| w == b"errcode\":4"));
+                assert!(
+                    answer.starts_with(b"{") && !answer.windows(8).any(|w| w == b"errcode\":4")
+                );
                 done += 1;
             }
             done

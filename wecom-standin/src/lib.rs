@@ -392,6 +392,26 @@ impl Standin {
         push::push(url, crypto, callback).await
     }
 
+    /// Pushes the documented example of a callback kind of the spec (its name in
+    /// `spec/callbacks.yaml`: `Text`, `ChangeContactCreateUser`-style; see
+    /// [`callback_kinds`](Self::callback_kinds)), sealed with `crypto`.
+    pub async fn push_documented(
+        &self,
+        url: &str,
+        crypto: &CallbackCrypto,
+        kind: &str,
+    ) -> Result<PushReply, PushError> {
+        let callback = push::documented()
+            .get(kind)
+            .ok_or_else(|| PushError::UnknownKind(kind.to_owned()))?;
+        push::push(url, crypto, callback).await
+    }
+
+    /// The callback kinds with a documented example, and that example.
+    pub fn callback_kinds() -> impl Iterator<Item = (&'static str, &'static Callback)> {
+        push::documented().iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// Pushes a fresh suite_ticket for `suite_id` (sealed with `crypto`, whose receive id is
     /// the suite id) and accepts it from then on; returns the ticket.
     pub async fn push_suite_ticket(

@@ -58,6 +58,7 @@ fn run() -> Result<(), String> {
     }
     tracing_subscriber::fmt()
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_max_level(tracing::Level::INFO)
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -385,3 +385,28 @@ async fn a_suite_gets_its_token_from_a_pushed_ticket_then_an_authorised_corps() 
     let error = wrong.department().list().await.unwrap_err();
     assert_eq!(error.errcode(), Some(40084));
 }
+
+#[tokio::test]
+async fn every_documented_callback_kind_can_be_pushed_and_opened() {
+    let standin = Standin::start().await.unwrap();
+    let crypto = CallbackCrypto::new("QDG6eK", AES_KEY, CORP).unwrap();
+    let (url, received) = callback_server(crypto.clone()).await;
+    let kinds: Vec<(&str, &Callback)> = Standin::callback_kinds().collect();
+    assert!(kinds.len() > 100, "only {} kinds", kinds.len());
+    for (kind, callback) in &kinds {
+        let reply = standin.push_documented(&url, &crypto, kind).await.unwrap();
+        assert_eq!(reply.body, "success", "{kind}");
+        let plaintext = received.lock().unwrap().pop().unwrap();
+        let (Callback::Xml(xml) | Callback::Json(xml)) = callback;
+        assert_eq!(&plaintext, xml, "{kind}");
+        // What the receiver opened parses as the typed kind it is.
+        if let Callback::Xml(_) = callback {
+            wecom_api::callback::Callback::parse(&plaintext).unwrap();
+        }
+    }
+    let error = standin
+        .push_documented(&url, &crypto, "NoSuchKind")
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("NoSuchKind"));
+}

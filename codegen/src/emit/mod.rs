@@ -261,6 +261,12 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         path: standin::STANDIN_TABLE.into(),
         contents: standin::standin_table(&resolved),
     });
+    if let Some(callbacks) = &spec.callbacks {
+        files.push(GeneratedFile {
+            path: standin::STANDIN_CALLBACKS.into(),
+            contents: standin::standin_callbacks(callbacks),
+        });
+    }
     Ok(files)
 }
 

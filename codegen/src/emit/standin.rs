@@ -125,3 +125,35 @@ fn type_entry(resolved: &crate::resolve::ResolvedType<'_>) -> Value {
         }),
     }
 }
+
+/// Where the documented callback examples are written, relative to the workspace root.
+pub const STANDIN_CALLBACKS: &str = "wecom-standin/src/generated/callbacks.json";
+
+/// Each typed callback kind of `spec/callbacks.yaml` (by its Rust type name) with its first
+/// documented example: what `Standin::push_documented` seals and sends.
+pub fn standin_callbacks(callbacks: &crate::model::CallbackFile) -> String {
+    let mut kinds = Map::new();
+    let mut add = |name: &str, examples: &[crate::model::CallbackExample]| {
+        let Some(example) = examples.first() else {
+            return;
+        };
+        let entry = match (&example.xml, &example.json) {
+            (Some(xml), _) => json!({ "xml": xml }),
+            (None, Some(value)) => json!({ "json": value.to_string() }),
+            (None, None) => return,
+        };
+        kinds.insert(name.to_owned(), entry);
+    };
+    for message in &callbacks.messages {
+        add(&message.name, &message.examples);
+    }
+    for event in &callbacks.events {
+        add(&event.name, &event.examples);
+        for change in &event.change_types {
+            add(&change.name, &change.examples);
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&Value::Object(kinds)).unwrap_or_default();
+    text.push('\n');
+    text
+}
