@@ -167,8 +167,8 @@ impl Checker<'_> {
             return Ok(());
         }
         let ok = match type_ref {
-            // Strings and integers cross over on WeCom's wire (`"1"` and `1`); booleans too.
-            "string" => matches!(value, Value::String(_) | Value::Number(_)),
+            "string" => value.is_string(),
+            // Integers also as numeric text, as the OpenAPI export describes them.
             "integer" => is_integer(value),
             "number" => {
                 value.is_number() || value.as_str().is_some_and(|s| s.parse::<f64>().is_ok())

@@ -88,6 +88,16 @@ async fn missing_and_mistyped_inputs_get_wecom_errcodes_naming_the_field() {
         "{answer}"
     );
 
+    let body = json!({"touser": 5, "msgtype": "text", "agentid": 1, "text": {"content": "hi"}});
+    let (_, answer) = raw(&standin, "POST", &send, &body.to_string()).await;
+    assert_eq!(errcode(&answer), 40058, "{answer}");
+    assert!(
+        answer["errmsg"]
+            .as_str()
+            .unwrap()
+            .contains("`touser`: expected string")
+    );
+
     let (_, answer) = raw(&standin, "POST", &send, "{not json").await;
     assert_eq!(errcode(&answer), 40058);
     assert!(answer["errmsg"].as_str().unwrap().contains("json"));
