@@ -420,3 +420,73 @@ async fn every_documented_callback_kind_can_be_pushed_and_opened() {
         .unwrap_err();
     assert!(error.to_string().contains("NoSuchKind"));
 }
+
+#[tokio::test]
+async fn downstream_provider_model_and_device_tokens_are_issued_and_used() {
+    let standin = Standin::start().await.unwrap();
+    let upstream = corp_client(&standin);
+    let downstream = upstream
+        .downstream_corp("wwdownstream", 1000003, wecom_api::CorpGroupKind::Chain)
+        .unwrap();
+    downstream.department().list().await.unwrap();
+    let issued = standin.records_for("/cgi-bin/corpgroup/corp/gettoken");
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0].body.as_ref().unwrap()["corpid"], "wwdownstream");
+    // The downstream corp's calls carry the token issued for it, not the upstream one.
+    let upstream_token = standin.records_for("token.get").len();
+    assert_eq!(upstream_token, 1);
+    let lists = standin.records_for("department.list");
+    let downstream_token = lists[0].query_param("access_token").unwrap();
+    assert_ne!(
+        Some(downstream_token),
+        issued[0].query_param("access_token")
+    );
+
+    let provider = Client::builder()
+        .provider("wwprovider", "provider-secret")
+        .base_url(standin.base_url())
+        .build()
+        .unwrap();
+    let endpoint = Standin::endpoints()
+        .iter()
+        .find(|e| e.credential == "provider_access_token" && e.method == "POST")
+        .unwrap();
+    provider
+        .post_json(&endpoint.path, &[], &endpoint.example_request)
+        .await
+        .unwrap();
+    let sent = standin.records_for(&endpoint.id);
+    assert!(
+        sent[0]
+            .query_param("provider_access_token")
+            .unwrap()
+            .starts_with("standin-provider")
+    );
+
+    let model = Client::builder()
+        .hardware_model("model-1", "model-secret")
+        .base_url(standin.base_url())
+        .build()
+        .unwrap();
+    model.save_ticket("ticket", None).await.unwrap();
+    let device = model.device("SN1", "device-secret").unwrap();
+    let endpoint = Standin::endpoints()
+        .iter()
+        .find(|e| e.credential == "device_access_token" && e.method == "POST")
+        .unwrap();
+    let body = match &endpoint.example_request {
+        Value::Null => json!({}),
+        body => body.clone(),
+    };
+    device.post_json(&endpoint.path, &[], &body).await.unwrap();
+    assert_eq!(
+        standin.records_for("/cgi-bin/openhw/get_model_token").len(),
+        1
+    );
+    assert_eq!(
+        standin
+            .records_for("/cgi-bin/openhw/get_device_token")
+            .len(),
+        1
+    );
+}
