@@ -8,6 +8,7 @@ mod example_values;
 mod names;
 mod rust_ops;
 mod rust_types;
+mod standin;
 mod tests;
 
 use std::collections::BTreeSet;
@@ -31,7 +32,11 @@ pub struct GeneratedFile {
 
 /// Directories whose every file is emitted: a file there that `generate` does not produce is
 /// orphaned and `--check` reports it.
-pub const GENERATED_DIRS: &[&str] = &["wecom-api/src/generated", "tests/tests/generated"];
+pub const GENERATED_DIRS: &[&str] = &[
+    "wecom-api/src/generated",
+    "tests/tests/generated",
+    "wecom-standin/src/generated",
+];
 
 /// Every generated file of the workspace.
 pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
@@ -252,6 +257,16 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         path: "spec/openapi.json".into(),
         contents: next_text()?,
     });
+    files.push(GeneratedFile {
+        path: standin::STANDIN_TABLE.into(),
+        contents: standin::standin_table(&resolved),
+    });
+    if let Some(callbacks) = &spec.callbacks {
+        files.push(GeneratedFile {
+            path: standin::STANDIN_CALLBACKS.into(),
+            contents: standin::standin_callbacks(callbacks),
+        });
+    }
     Ok(files)
 }
 
