@@ -349,6 +349,19 @@ fn unused_types_and_group_names() {
 }
 
 #[test]
+fn a_group_of_types_only_exports_every_type() {
+    let types_only = "group: kinds\ntitle: 类型\nendpoints: []\ntypes:\n  Spare:\n    kind: object\n    fields:\n      - {name: v, type: string}\n";
+    let spec = load(&[("kinds.yaml", types_only)]).expect("a group of types only loads");
+    assert!(format!("{spec:?}").contains("Spare"));
+    // A type that names an unknown one is still refused there.
+    let broken = types_only.replace("type: string", "type: Missing");
+    assert_reports(
+        &load(&[("kinds.yaml", &broken)]).unwrap_err(),
+        &["kinds.yaml", "unknown type `Missing`"],
+    );
+}
+
+#[test]
 fn duplicate_errcodes() {
     let errcodes = "errcodes:\n  - {code: 1, meaning: a}\n  - {code: 1, meaning: b}\n";
     let report = load(&[("demo.yaml", VALID), ("errcodes.yaml", errcodes)]).unwrap_err();
