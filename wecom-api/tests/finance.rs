@@ -23,7 +23,8 @@ fn mock_library() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/finance_support/mock_sdk.c");
-        let out = std::env::temp_dir().join(format!("wecom-finance-mock-{}.so", std::process::id()));
+        let out =
+            std::env::temp_dir().join(format!("wecom-finance-mock-{}.so", std::process::id()));
         let status = std::process::Command::new("cc")
             .args(["-shared", "-fPIC", "-O1", "-o"])
             .arg(&out)
@@ -83,7 +84,12 @@ fn key_ring(version: u32) -> KeyRing {
 
 /// One archived message as GetChatData returns it: the random key RSA-encrypted with the
 /// public key, the message "encrypted" for the stand-in's DecryptData.
-fn encrypted_item(seq: u64, version: u32, random_key: &str, message: &serde_json::Value) -> serde_json::Value {
+fn encrypted_item(
+    seq: u64,
+    version: u32,
+    random_key: &str,
+    message: &serde_json::Value,
+) -> serde_json::Value {
     let public = RsaPublicKey::from(key());
     let cipher = public
         .encrypt(&mut OsRng, Pkcs1v15Encrypt, random_key.as_bytes())
@@ -116,8 +122,12 @@ fn net(timeout_secs: u32) -> NetworkOptions {
 }
 
 fn in_process(script: &Script) -> Arc<dyn ArchiveBackend> {
-    let sdk = FinanceSdk::open(mock_library(), &script.corp_id(), &Secret::from("archive-secret"))
-        .expect("mock opens");
+    let sdk = FinanceSdk::open(
+        mock_library(),
+        &script.corp_id(),
+        &Secret::from("archive-secret"),
+    )
+    .expect("mock opens");
     Arc::new(InProcessBackend::new(sdk))
 }
 
@@ -132,21 +142,32 @@ fn worker(script: &Script) -> Arc<WorkerBackend> {
 
 #[test]
 fn a_missing_library_is_a_clear_error() {
-    let err = FinanceSdk::open(Path::new("/nowhere/libWeWorkFinanceSdk_C.so"), "ww1", &Secret::from("s"))
-        .expect_err("no library there");
+    let err = FinanceSdk::open(
+        Path::new("/nowhere/libWeWorkFinanceSdk_C.so"),
+        "ww1",
+        &Secret::from("s"),
+    )
+    .expect_err("no library there");
     let text = err.to_string();
     assert!(matches!(err, FinanceError::Load { .. }), "{err:?}");
-    assert!(text.contains("/nowhere/libWeWorkFinanceSdk_C.so") && text.contains("no such file"), "{text}");
+    assert!(
+        text.contains("/nowhere/libWeWorkFinanceSdk_C.so") && text.contains("no such file"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_library_without_the_sdk_functions_is_refused_by_name() {
     // Any shared library that is not the SDK: the test's own stand-in lacks nothing, so
     // use the C library.
-    let libc = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6", "/lib64/libc.so.6"]
-        .into_iter()
-        .map(Path::new)
-        .find(|p| p.is_file());
+    let libc = [
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib/aarch64-linux-gnu/libc.so.6",
+        "/lib64/libc.so.6",
+    ]
+    .into_iter()
+    .map(Path::new)
+    .find(|p| p.is_file());
     let Some(libc) = libc else {
         eprintln!("note: no libc.so.6 at a known path; skipped");
         return;
@@ -158,38 +179,73 @@ fn a_library_without_the_sdk_functions_is_refused_by_name() {
 #[test]
 fn sdk_codes_carry_their_documented_meaning_and_retry_advice() {
     assert_eq!(SdkCode(10001).meaning(), Some("网络错误，网络请求错误"));
-    assert!(SdkCode(10001).is_retryable() && SdkCode(10002).is_retryable() && SdkCode(10003).is_retryable());
-    for code in [10000, 10004, 10005, 10006, 10007, 10008, 10009, 10010, 10011] {
+    assert!(
+        SdkCode(10001).is_retryable()
+            && SdkCode(10002).is_retryable()
+            && SdkCode(10003).is_retryable()
+    );
+    for code in [
+        10000, 10004, 10005, 10006, 10007, 10008, 10009, 10010, 10011,
+    ] {
         assert!(SdkCode(code).meaning().is_some(), "{code}");
         assert!(!SdkCode(code).is_retryable(), "{code}");
     }
     assert_eq!(SdkCode(42).meaning(), None);
-    assert_eq!(SdkCode(10007).to_string(), "10007 (找不到消息加密版本的私钥，需要重新传入私钥对)");
+    assert_eq!(
+        SdkCode(10007).to_string(),
+        "10007 (找不到消息加密版本的私钥，需要重新传入私钥对)"
+    );
 }
 
 #[test]
 fn the_key_ring_reads_pkcs1_and_pkcs8_and_refuses_unknown_versions() {
     let mut ring = KeyRing::new();
-    ring.add_pem(1, &key().to_pkcs1_pem(LineEnding::LF).expect("pem")).expect("pkcs1");
-    ring.add_pem(2, &key().to_pkcs8_pem(LineEnding::LF).expect("pem")).expect("pkcs8");
+    ring.add_pem(1, &key().to_pkcs1_pem(LineEnding::LF).expect("pem"))
+        .expect("pkcs1");
+    ring.add_pem(2, &key().to_pkcs8_pem(LineEnding::LF).expect("pem"))
+        .expect("pkcs8");
     assert_eq!(ring.versions(), vec![1, 2]);
-    let bad = ring.add_pem(3, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----");
-    assert!(matches!(bad, Err(FinanceError::Key { version: 3, .. })), "{bad:?}");
+    let bad = ring.add_pem(
+        3,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+    );
+    assert!(
+        matches!(bad, Err(FinanceError::Key { version: 3, .. })),
+        "{bad:?}"
+    );
 
     let item = encrypted_item(1, 2, "random-key-16byt", &text_message("m1", "hi"));
     let cipher = item["encrypt_random_key"].as_str().expect("str");
     for version in [1, 2] {
-        assert_eq!(ring.decrypt_random_key(version, cipher).expect("decrypts").expose(), "random-key-16byt");
+        assert_eq!(
+            ring.decrypt_random_key(version, cipher)
+                .expect("decrypts")
+                .expose(),
+            "random-key-16byt"
+        );
     }
     let unknown = ring.decrypt_random_key(7, cipher).expect_err("no key 7");
-    assert!(unknown.to_string().contains("no private key of version 7 in the key ring (have [1, 2])"), "{unknown}");
-    let garbage = ring.decrypt_random_key(1, "not base64!").expect_err("garbage");
+    assert!(
+        unknown
+            .to_string()
+            .contains("no private key of version 7 in the key ring (have [1, 2])"),
+        "{unknown}"
+    );
+    let garbage = ring
+        .decrypt_random_key(1, "not base64!")
+        .expect_err("garbage");
     assert!(garbage.to_string().contains("not base64"), "{garbage}");
     let other = RsaPrivateKey::new(&mut OsRng, 1024).expect("key");
     let mut wrong = KeyRing::new();
     wrong.add_key(2, other);
-    assert!(matches!(wrong.decrypt_random_key(2, cipher), Err(FinanceError::Key { version: 2, .. })));
-    assert!(!format!("{ring:?}").contains("BEGIN"), "Debug shows versions only");
+    assert!(matches!(
+        wrong.decrypt_random_key(2, cipher),
+        Err(FinanceError::Key { version: 2, .. })
+    ));
+    assert!(
+        !format!("{ring:?}").contains("BEGIN"),
+        "Debug shows versions only"
+    );
 }
 
 #[tokio::test]
@@ -230,7 +286,12 @@ async fn sdk_codes_reach_the_caller_typed() {
     let network = archive.fetch(5, 10).await.expect_err("scripted 10001");
     assert_eq!(network.sdk_code(), Some(SdkCode(10001)));
     assert!(network.is_retryable());
-    assert!(network.to_string().contains("GetChatData returned 10001 (网络错误"), "{network}");
+    assert!(
+        network
+            .to_string()
+            .contains("GetChatData returned 10001 (网络错误"),
+        "{network}"
+    );
 
     let items = archive.fetch(0, 10).await.expect("fetch");
     let decrypt = archive.decrypt(&items[0]).await.expect_err("wrong key");
@@ -244,9 +305,19 @@ async fn sdk_codes_reach_the_caller_typed() {
         Err(FinanceError::UnknownKeyVersion { version: 9, .. })
     ));
 
-    let api = wecom_api::finance::parse_chat_data(br#"{"errcode":301042,"errmsg":"ip not allowed"}"#)
-        .expect_err("errcode");
-    assert!(matches!(api, FinanceError::Api { errcode: 301042, .. }), "{api:?}");
+    let api =
+        wecom_api::finance::parse_chat_data(br#"{"errcode":301042,"errmsg":"ip not allowed"}"#)
+            .expect_err("errcode");
+    assert!(
+        matches!(
+            api,
+            FinanceError::Api {
+                errcode: 301042,
+                ..
+            }
+        ),
+        "{api:?}"
+    );
 }
 
 #[tokio::test]
@@ -257,13 +328,22 @@ async fn media_is_streamed_in_pieces_and_every_native_object_is_freed() {
     let backend = in_process(&script);
     let archive = Archive::new(backend, key_ring(1), net(5));
     let mut out = Vec::new();
-    let written = archive.download_media("FILEID", &mut out).await.expect("download");
+    let written = archive
+        .download_media("FILEID", &mut out)
+        .await
+        .expect("download");
     assert_eq!(written, content.len() as u64);
     assert_eq!(out, content);
     let path = script.0.join("out.bin");
-    archive.download_media_to_file("FILEID", &path).await.expect("to file");
+    archive
+        .download_media_to_file("FILEID", &path)
+        .await
+        .expect("to file");
     assert_eq!(std::fs::read(&path).expect("read"), content);
-    let missing = archive.download_media("NOPE", &mut Vec::new()).await.expect_err("no such file");
+    let missing = archive
+        .download_media("NOPE", &mut Vec::new())
+        .await
+        .expect_err("no such file");
     assert_eq!(missing.sdk_code(), Some(SdkCode(10005)));
 }
 
@@ -271,16 +351,23 @@ async fn media_is_streamed_in_pieces_and_every_native_object_is_freed() {
 fn native_objects_are_freed_exactly_once() {
     // Serial, in its own SDK: slices, media objects and the SDK itself balance out.
     let script = Script::new("leaks");
-    script.put("chat_0.json", batch(&[encrypted_item(1, 1, "k", &text_message("m1", "x"))]));
+    script.put(
+        "chat_0.json",
+        batch(&[encrypted_item(1, 1, "k", &text_message("m1", "x"))]),
+    );
     script.put("media_F", b"0123456789");
     let before = live_objects();
     {
-        let sdk = FinanceSdk::open(mock_library(), &script.corp_id(), &Secret::from("s")).expect("open");
+        let sdk =
+            FinanceSdk::open(mock_library(), &script.corp_id(), &Secret::from("s")).expect("open");
         let net = net(5);
         for _ in 0..50 {
             sdk.get_chat_data(0, 10, &net).expect("chat");
-            sdk.decrypt_data(&Secret::from("k"), "k|{\"msgid\":\"m\"}").expect("decrypt");
-            let _ = sdk.decrypt_data(&Secret::from("k"), "wrong|{}").expect_err("10006");
+            sdk.decrypt_data(&Secret::from("k"), "k|{\"msgid\":\"m\"}")
+                .expect("decrypt");
+            let _ = sdk
+                .decrypt_data(&Secret::from("k"), "wrong|{}")
+                .expect_err("10006");
             sdk.get_media_chunk("F", "4", &net).expect("media");
             let _ = sdk.get_media_chunk("MISSING", "", &net).expect_err("10005");
         }
@@ -292,20 +379,33 @@ fn native_objects_are_freed_exactly_once() {
     while live_objects() > before && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(live_objects() <= before, "objects leaked: {} > {before}", live_objects());
+    assert!(
+        live_objects() <= before,
+        "objects leaked: {} > {before}",
+        live_objects()
+    );
 }
 
 #[tokio::test]
 async fn a_crash_in_the_worker_fails_the_call_and_later_calls_go_on() {
     let script = Script::new("crash");
-    script.put("chat_0.json", batch(&[encrypted_item(1, 1, "k1", &text_message("m1", "before"))]));
+    script.put(
+        "chat_0.json",
+        batch(&[encrypted_item(1, 1, "k1", &text_message("m1", "before"))]),
+    );
     script.put("crash_1", "");
-    script.put("chat_2.json", batch(&[encrypted_item(3, 1, "k3", &text_message("m3", "after"))]));
+    script.put(
+        "chat_2.json",
+        batch(&[encrypted_item(3, 1, "k3", &text_message("m3", "after"))]),
+    );
     let backend = worker(&script);
     let archive = Archive::new(backend.clone(), key_ring(1), net(5));
 
     let first = archive.fetch(0, 10).await.expect("fetch");
-    let record = archive.decrypt(&first[0]).await.expect("decrypt in the worker");
+    let record = archive
+        .decrypt(&first[0])
+        .await
+        .expect("decrypt in the worker");
     assert_eq!(record.message.msgid, "m1");
     assert_eq!(backend.starts(), 1);
 
@@ -313,20 +413,29 @@ async fn a_crash_in_the_worker_fails_the_call_and_later_calls_go_on() {
     match &crash {
         FinanceError::WorkerCrashed { call, status } => {
             assert_eq!(*call, "GetChatData");
-            assert!(status.contains("signal") || status.contains("SIGSEGV"), "{status}");
+            assert!(
+                status.contains("signal") || status.contains("SIGSEGV"),
+                "{status}"
+            );
         }
         other => panic!("not a crash: {other:?}"),
     }
     assert!(crash.is_retryable());
 
-    let later = archive.fetch(2, 10).await.expect("a new worker serves the next call");
+    let later = archive
+        .fetch(2, 10)
+        .await
+        .expect("a new worker serves the next call");
     let record = archive.decrypt(&later[0]).await.expect("decrypt");
     assert_eq!(record.message.msgid, "m3");
     assert_eq!(backend.starts(), 2);
 
     let mut media = Vec::new();
     script.put("media_M", b"worker media bytes");
-    archive.download_media("M", &mut media).await.expect("media through the worker");
+    archive
+        .download_media("M", &mut media)
+        .await
+        .expect("media through the worker");
     assert_eq!(media, b"worker media bytes");
 }
 
@@ -338,9 +447,22 @@ async fn a_hung_worker_call_ends_at_its_timeout_and_the_worker_is_replaced() {
     let archive = Archive::new(backend.clone(), key_ring(1), net(1));
     let started = Instant::now();
     let err = archive.fetch(4, 10).await.expect_err("hangs");
-    assert!(matches!(err, FinanceError::Timeout { call: "GetChatData", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            FinanceError::Timeout {
+                call: "GetChatData",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // 1 s of SDK timeout + 2 s of grace (the worker's start is not counted in it).
-    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(archive.fetch(0, 10).await.expect("next call").is_empty());
     assert_eq!(backend.starts(), 2);
 }
@@ -354,7 +476,10 @@ async fn the_worker_reports_a_bad_library_or_init_failure() {
         corp_id: script.corp_id(),
         secret: Secret::from(""),
     });
-    let err = backend.get_chat_data(0, 10, net(1)).await.expect_err("empty secret");
+    let err = backend
+        .get_chat_data(0, 10, net(1))
+        .await
+        .expect_err("empty secret");
     assert_eq!(err.sdk_code(), Some(SdkCode(10000)), "{err:?}");
     let missing = WorkerBackend::new(WorkerConfig {
         worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_wecom-finance-worker")),
@@ -362,7 +487,10 @@ async fn the_worker_reports_a_bad_library_or_init_failure() {
         corp_id: "ww".into(),
         secret: Secret::from("top-secret-value"),
     });
-    let err = missing.get_chat_data(0, 10, net(1)).await.expect_err("no library");
+    let err = missing
+        .get_chat_data(0, 10, net(1))
+        .await
+        .expect_err("no library");
     assert!(err.to_string().contains("/nowhere/lib.so"), "{err}");
     assert!(!format!("{missing:?} {err:?} {err}").contains("top-secret-value"));
 }
@@ -375,7 +503,10 @@ fn secrets_stay_out_of_debug() {
         timeout_secs: 5,
     };
     let shown = format!("{options:?}");
-    assert!(!shown.contains("proxy-secret") && !shown.contains("proxy-pass"), "{shown}");
+    assert!(
+        !shown.contains("proxy-secret") && !shown.contains("proxy-pass"),
+        "{shown}"
+    );
     let config = WorkerConfig {
         worker_exe: "w".into(),
         library: "l".into(),
@@ -387,7 +518,10 @@ fn secrets_stay_out_of_debug() {
 
 type Seen = Arc<std::sync::Mutex<Vec<(u64, String)>>>;
 
-fn recorder(seen: &Seen, fail_on: Option<u64>) -> impl FnMut(PulledMessage) -> std::future::Ready<Result<(), String>> {
+fn recorder(
+    seen: &Seen,
+    fail_on: Option<u64>,
+) -> impl FnMut(PulledMessage) -> std::future::Ready<Result<(), String>> {
     let seen = seen.clone();
     let mut failed = false;
     move |pulled: PulledMessage| {
@@ -424,7 +558,10 @@ async fn the_puller_delivers_in_order_at_least_once_and_stops_cleanly() {
             encrypted_item(3, 9, "k3", &text_message("m3", "c")),
         ]),
     );
-    script.put("chat_3.json", batch(&[encrypted_item(4, 1, "k4", &text_message("m4", "d"))]));
+    script.put(
+        "chat_3.json",
+        batch(&[encrypted_item(4, 1, "k4", &text_message("m4", "d"))]),
+    );
     let checkpoint = MemoryCheckpoint::new(0);
     let archive = Archive::new(in_process(&script), key_ring(1), net(5));
     let puller = Puller::new(archive.clone(), Arc::new(checkpoint.clone()))
@@ -433,8 +570,14 @@ async fn the_puller_delivers_in_order_at_least_once_and_stops_cleanly() {
     let seen: Seen = Arc::default();
 
     // The handler fails on seq 2: the run ends there, the checkpoint stays at 1.
-    let err = puller.run(recorder(&seen, Some(2))).await.expect_err("handler failed");
-    assert!(matches!(err, FinanceError::Handler { seq: 2, .. }), "{err:?}");
+    let err = puller
+        .run(recorder(&seen, Some(2)))
+        .await
+        .expect_err("handler failed");
+    assert!(
+        matches!(err, FinanceError::Handler { seq: 2, .. }),
+        "{err:?}"
+    );
     assert_eq!(checkpoint.get(), 1);
 
     // The next run delivers seq 2 again, then the rest, then waits; a wake makes it
@@ -452,7 +595,10 @@ async fn the_puller_delivers_in_order_at_least_once_and_stops_cleanly() {
     while checkpoint.get() < 4 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    script.put("chat_4.json", batch(&[encrypted_item(5, 1, "k5", &text_message("m5", "e"))]));
+    script.put(
+        "chat_4.json",
+        batch(&[encrypted_item(5, 1, "k5", &text_message("m5", "e"))]),
+    );
     waker.wake();
     while checkpoint.get() < 5 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -464,18 +610,31 @@ async fn the_puller_delivers_in_order_at_least_once_and_stops_cleanly() {
         .expect("no panic")
         .expect("clean stop");
     let seen = seen.lock().expect("lock").clone();
-    assert_eq!(seen.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        seen.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
     assert_eq!(seen[1].1, "m2");
-    assert!(seen[2].1.contains("no private key of version 9"), "{:?}", seen[2]);
+    assert!(
+        seen[2].1.contains("no private key of version 9"),
+        "{:?}",
+        seen[2]
+    );
     assert_eq!(checkpoint.get(), 5);
 }
 
 #[tokio::test]
 async fn the_puller_rides_out_a_worker_crash() {
     let script = Script::new("pullcrash");
-    script.put("chat_0.json", batch(&[encrypted_item(1, 1, "k1", &text_message("m1", "a"))]));
+    script.put(
+        "chat_0.json",
+        batch(&[encrypted_item(1, 1, "k1", &text_message("m1", "a"))]),
+    );
     script.put("crash_once_1", "");
-    script.put("chat_1.json", batch(&[encrypted_item(2, 1, "k2", &text_message("m2", "b"))]));
+    script.put(
+        "chat_1.json",
+        batch(&[encrypted_item(2, 1, "k2", &text_message("m2", "b"))]),
+    );
     let backend = worker(&script);
     let checkpoint = MemoryCheckpoint::new(0);
     let puller = Puller::new(
@@ -496,7 +655,14 @@ async fn the_puller_rides_out_a_worker_crash() {
     }
     stopper.stop();
     run.await.expect("no panic").expect("clean stop");
-    assert_eq!(seen.lock().expect("lock").iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(
+        seen.lock()
+            .expect("lock")
+            .iter()
+            .map(|(s, _)| *s)
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
     assert_eq!(backend.starts(), 2, "one crash, one restart");
 }
 
@@ -504,12 +670,23 @@ async fn the_puller_rides_out_a_worker_crash() {
 #[tokio::test]
 async fn the_redis_checkpoint_persists_the_seq() {
     use wecom_api::finance::RedisCheckpoint;
-    let Ok(port) = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port())
+    let Ok(port) = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
     else {
         panic!("no free port");
     };
     let mut server = match std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--bind",
+            "127.0.0.1",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
     {
@@ -530,7 +707,9 @@ async fn the_redis_checkpoint_persists_the_seq() {
     };
     assert_eq!(checkpoint.load().await.expect("load"), 0);
     checkpoint.save(42).await.expect("save");
-    let again = RedisCheckpoint::connect(&url, "finance:seq:ww1").await.expect("connect");
+    let again = RedisCheckpoint::connect(&url, "finance:seq:ww1")
+        .await
+        .expect("connect");
     assert_eq!(again.load().await.expect("load"), 42);
     let _ = server.kill();
     let _ = server.wait();
@@ -545,17 +724,27 @@ async fn the_real_library_loads_and_maps_its_offline_error() {
         return;
     };
     let path = PathBuf::from(path);
-    let sdk = FinanceSdk::open(&path, "wwfinancetestcorp", &Secret::from("not-a-real-secret"))
-        .expect("the real library loads and initialises offline");
+    let sdk = FinanceSdk::open(
+        &path,
+        "wwfinancetestcorp",
+        &Secret::from("not-a-real-secret"),
+    )
+    .expect("the real library loads and initialises offline");
     let backend: Arc<dyn ArchiveBackend> = Arc::new(InProcessBackend::new(sdk));
     let started = Instant::now();
-    let err = backend.get_chat_data(0, 10, net(3)).await.expect_err("no network, no real corp");
+    let err = backend
+        .get_chat_data(0, 10, net(3))
+        .await
+        .expect_err("no network, no real corp");
     let elapsed = started.elapsed();
     eprintln!("real library answered {err} after {elapsed:?}");
     // 3 s of SDK timeout + our 2 s grace.
     assert!(elapsed <= Duration::from_secs(6), "took {elapsed:?}");
     match err {
-        FinanceError::Sdk { call: "GetChatData", code } => {
+        FinanceError::Sdk {
+            call: "GetChatData",
+            code,
+        } => {
             assert!(code.meaning().is_some(), "undocumented code {code}");
         }
         FinanceError::Api { .. } => {}
@@ -568,6 +757,12 @@ async fn the_real_library_loads_and_maps_its_offline_error() {
         corp_id: "wwfinancetestcorp".into(),
         secret: Secret::from("not-a-real-secret"),
     });
-    let err = worker.get_chat_data(0, 10, net(3)).await.expect_err("offline");
-    assert!(!matches!(err, FinanceError::WorkerCrashed { .. }), "{err:?}");
+    let err = worker
+        .get_chat_data(0, 10, net(3))
+        .await
+        .expect_err("offline");
+    assert!(
+        !matches!(err, FinanceError::WorkerCrashed { .. }),
+        "{err:?}"
+    );
 }
