@@ -163,6 +163,10 @@ impl FinanceSdk {
 }
 
 /// Runs [`FinanceSdk`] calls on tokio's blocking threads, each bounded by its timeout.
+///
+/// A call past its deadline returns [`FinanceError::Timeout`], but its thread stays in
+/// the SDK until the SDK returns (and later calls wait for the handle); the
+/// [`WorkerBackend`](super::WorkerBackend) kills a stuck worker instead.
 #[derive(Debug, Clone)]
 pub struct InProcessBackend {
     sdk: Arc<FinanceSdk>,
