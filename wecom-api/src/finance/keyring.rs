@@ -37,12 +37,15 @@ impl KeyRing {
     /// (`BEGIN PRIVATE KEY`). Replaces a key of the same version.
     pub fn add_pem(&mut self, version: u32, pem: &str) -> FinanceResult<()> {
         let pem = pem.trim();
-        let key = RsaPrivateKey::from_pkcs1_pem(pem)
-            .or_else(|pkcs1| RsaPrivateKey::from_pkcs8_pem(pem).map_err(|pkcs8| (pkcs1, pkcs8)))
-            .map_err(|(pkcs1, pkcs8)| FinanceError::Key {
-                version,
-                reason: format!("not a PEM RSA private key (PKCS#1: {pkcs1}; PKCS#8: {pkcs8})"),
-            })?;
+        let key = match RsaPrivateKey::from_pkcs1_pem(pem) {
+            Ok(key) => key,
+            Err(pkcs1) => {
+                RsaPrivateKey::from_pkcs8_pem(pem).map_err(|pkcs8| FinanceError::Key {
+                    version,
+                    reason: format!("not a PEM RSA private key (PKCS#1: {pkcs1}; PKCS#8: {pkcs8})"),
+                })?
+            }
+        };
         self.keys.insert(version, key);
         Ok(())
     }
