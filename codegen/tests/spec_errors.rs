@@ -349,6 +349,35 @@ fn unused_types_and_group_names() {
 }
 
 #[test]
+fn a_group_of_types_only_exports_every_type() {
+    let types_only = "group: kinds\ntitle: 类型\nendpoints: []\ntypes:\n  Spare:\n    kind: object\n    fields:\n      - {name: v, type: string}\n";
+    let spec = load(&[("kinds.yaml", types_only)]).expect("a group of types only loads");
+    assert!(format!("{spec:?}").contains("Spare"));
+    // Its types are printed; its test file has no example, so no mock to import.
+    let files = codegen::generate(&spec).expect("generates");
+    let module = files
+        .iter()
+        .find(|f| f.path == "wecom-api/src/generated/kinds.rs")
+        .expect("the group's module");
+    assert!(module.contents.contains("pub struct Spare"));
+    let tests = files
+        .iter()
+        .find(|f| f.path == "tests/tests/generated/kinds.rs")
+        .expect("the group's test file");
+    assert!(
+        !tests.contents.contains("crate::support"),
+        "{}",
+        tests.contents
+    );
+    // A type that names an unknown one is still refused there.
+    let broken = types_only.replace("type: string", "type: Missing");
+    assert_reports(
+        &load(&[("kinds.yaml", &broken)]).unwrap_err(),
+        &["kinds.yaml", "unknown type `Missing`"],
+    );
+}
+
+#[test]
 fn duplicate_errcodes() {
     let errcodes = "errcodes:\n  - {code: 1, meaning: a}\n  - {code: 1, meaning: b}\n";
     let report = load(&[("demo.yaml", VALID), ("errcodes.yaml", errcodes)]).unwrap_err();

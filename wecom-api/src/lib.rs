@@ -1,7 +1,10 @@
 // The crate's front page is README.md: its typed tour is compiled and run as doctests, so
 // an example there can never break unnoticed.
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+// The Finance SDK is C code loaded at run time: its calls (finance/ffi.rs only) are the one
+// place allowed `unsafe`, and only when the `finance` feature is on.
+#![cfg_attr(not(feature = "finance"), forbid(unsafe_code))]
+#![cfg_attr(feature = "finance", deny(unsafe_code))]
 #![warn(missing_docs)]
 
 pub mod callback;
@@ -10,6 +13,9 @@ mod client;
 mod corp;
 pub mod de;
 mod error;
+// Reads generated types, which the crate's unit tests compile out (see generated/mod.rs).
+#[cfg(all(feature = "finance", not(test)))]
+pub mod finance;
 #[allow(missing_docs)]
 mod generated;
 pub mod jssdk;

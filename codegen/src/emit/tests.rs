@@ -21,9 +21,12 @@ pub fn group_tests(group: &ResolvedGroup<'_>) -> TokenStream {
             .enumerate()
             .map(move |(index, example)| example_test(endpoint, index, example))
     });
+    // A group of types only has no example to run against the mock.
+    let support = (!group.endpoints.is_empty())
+        .then(|| quote! { use crate::support::{Credential, MockWeCom}; });
     quote! {
         #![allow(deprecated)]
-        use crate::support::{Credential, MockWeCom};
+        #support
         #[allow(unused_imports)]
         use wecom_api::#module::*;
 

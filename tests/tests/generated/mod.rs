@@ -4,6 +4,8 @@
 #[rustfmt::skip]
 mod application;
 #[rustfmt::skip]
+mod archive;
+#[rustfmt::skip]
 mod base;
 #[rustfmt::skip]
 mod chatdata;

@@ -11,6 +11,11 @@
 #[cfg(not(test))]
 #[rustfmt::skip]
 pub mod application;
+#[cfg(feature = "archive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "archive")))]
+#[cfg(not(test))]
+#[rustfmt::skip]
+pub mod archive;
 #[cfg(not(test))]
 #[rustfmt::skip]
 pub mod base;
