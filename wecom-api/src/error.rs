@@ -202,6 +202,16 @@ pub enum Error {
         /// When to try again.
         retry_after: Option<Duration>,
     },
+
+    /// The AI bot's long connection could not carry a frame: closed, reconnecting, its
+    /// queue full, or stopped. `what` is the frame's command.
+    #[error("{what}: long connection: {reason}")]
+    Connection {
+        /// The command of the frame (`aibot_respond_msg`, `aibot_send_msg`, ...).
+        what: Cow<'static, str>,
+        /// What went wrong.
+        reason: Cow<'static, str>,
+    },
 }
 
 fn size_suffix(size: Option<u64>) -> String {

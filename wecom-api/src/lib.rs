@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "aibot")]
+pub mod aibot;
 pub mod callback;
 pub mod chunked_upload;
 mod client;
