@@ -16,10 +16,15 @@
 
 mod callback;
 mod endpoint;
+#[cfg(feature = "axum")]
+mod endpoint_axum;
 mod handler;
 mod media;
 mod reply;
+mod respond;
 mod stream;
+#[cfg(feature = "redis")]
+mod stream_redis;
 pub mod testing;
 mod ws;
 
@@ -28,8 +33,11 @@ pub use endpoint::AibotEndpoint;
 pub use handler::{Bot, Context, Mode, Outcome};
 pub use media::{MediaKey, decrypt_media};
 pub use reply::{MAX_STREAM_BYTES, MAX_STREAM_IMAGES, seal_reply};
+pub use respond::{respond_via_url, response_code};
 pub use stream::{
     DEFAULT_MAX_STREAMS, DEFAULT_STREAM_TTL, MemoryStreamStore, StreamSnapshot, StreamStore,
     StreamWriter,
 };
+#[cfg(feature = "redis")]
+pub use stream_redis::RedisStreamStore;
 pub use ws::{DEFAULT_WS_URL, LongConnection, Stopped};
