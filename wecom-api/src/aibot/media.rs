@@ -95,3 +95,39 @@ pub(crate) fn encrypt_media(plain: &[u8], key: &MediaKey) -> Vec<u8> {
         .encrypt_padded_mut::<NoPadding>(&mut buf, len);
     buf
 }
+
+/// Downloads an encrypted media `url` (valid 5 minutes) with `http` and decrypts it with
+/// `key`; at most `limit` bytes are read. The URL is not put in errors.
+pub async fn download_media(
+    http: &reqwest::Client,
+    url: &str,
+    key: &MediaKey,
+    limit: usize,
+) -> Result<Vec<u8>> {
+    const WHAT: &str = "aibot media download";
+    let mut response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| Error::transport(WHAT.into(), e.without_url()))?;
+    let status = response.status().as_u16();
+    if status != 200 {
+        return Err(Error::http_status(WHAT.into(), status, b""));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Error::transport(WHAT.into(), e.without_url()))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(Error::TooLarge {
+                what: "encrypted media",
+                limit: limit as u64,
+                size: None,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    decrypt_media(&body, key)
+}

@@ -31,7 +31,7 @@ mod ws;
 pub use crate::generated::aibot_callback::*;
 pub use endpoint::AibotEndpoint;
 pub use handler::{Bot, Context, Mode, Outcome};
-pub use media::{MediaKey, decrypt_media};
+pub use media::{MediaKey, decrypt_media, download_media};
 pub use reply::{MAX_STREAM_BYTES, MAX_STREAM_IMAGES, seal_reply};
 pub use respond::{respond_via_url, response_code};
 pub use stream::{
