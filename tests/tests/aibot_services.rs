@@ -22,12 +22,19 @@ const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 #[tokio::test]
 async fn redis_stream_sessions_are_shared_between_instances() {
     let redis = RedisServer::start();
-    let writer_store: Arc<dyn StreamStore> = Arc::new(RedisStreamStore::connect(&redis.url()).await.unwrap());
-    let reader_store: Arc<dyn StreamStore> = Arc::new(RedisStreamStore::connect(&redis.url()).await.unwrap());
+    let writer_store: Arc<dyn StreamStore> =
+        Arc::new(RedisStreamStore::connect(&redis.url()).await.unwrap());
+    let reader_store: Arc<dyn StreamStore> =
+        Arc::new(RedisStreamStore::connect(&redis.url()).await.unwrap());
 
-    let writer = StreamWriter::open(Arc::clone(&writer_store), "s-1", Some("FB".into()), Duration::from_secs(60))
-        .await
-        .unwrap();
+    let writer = StreamWriter::open(
+        Arc::clone(&writer_store),
+        "s-1",
+        Some("FB".into()),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     writer.write("hello").await.unwrap();
     writer.write(" world").await.unwrap();
 
@@ -49,17 +56,44 @@ async fn redis_stream_sessions_are_shared_between_instances() {
     let snapshot = writer_store.get("s-1").await.unwrap().unwrap();
     assert!(snapshot.finished);
     assert_eq!(snapshot.images.len(), 1);
-    assert!(writer.write("late").await.unwrap_err().to_string().contains("finished"));
+    assert!(
+        writer
+            .write("late")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("finished")
+    );
 
     // The limit holds in Redis too; unknown sessions are errors, not empty successes.
-    let big = StreamWriter::open(Arc::clone(&writer_store), "s-2", None, Duration::from_secs(60)).await.unwrap();
+    let big = StreamWriter::open(
+        Arc::clone(&writer_store),
+        "s-2",
+        None,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     big.write(&"x".repeat(MAX_STREAM_BYTES)).await.unwrap();
-    assert!(big.write("y").await.unwrap_err().to_string().contains("20,480"));
+    assert!(
+        big.write("y")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("20,480")
+    );
     assert!(writer_store.append("nope", "x").await.is_err());
     assert_eq!(writer_store.get("nope").await.unwrap(), None);
 
     // Sessions expire with their TTL.
-    StreamWriter::open(Arc::clone(&writer_store), "s-3", None, Duration::from_millis(50)).await.unwrap();
+    StreamWriter::open(
+        Arc::clone(&writer_store),
+        "s-3",
+        None,
+        Duration::from_millis(50),
+    )
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(120)).await;
     assert_eq!(writer_store.get("s-3").await.unwrap(), None);
 }
@@ -73,13 +107,24 @@ async fn answers_through_the_response_url_once_and_keeps_it_secret() {
                 .path("/cgi-bin/aibot/response")
                 .query_param("response_code", "RC-123")
                 .json_body(json!({"msgtype": "markdown", "markdown": {"content": "done"}}));
-            then.status(200).json_body(json!({"errcode": 0, "errmsg": "ok"}));
+            then.status(200)
+                .json_body(json!({"errcode": 0, "errmsg": "ok"}));
         })
         .await;
-    let client = Client::builder().base_url(server.base_url()).corp_id("ww1").secret("s").build().unwrap();
-    let url = Secret::new("https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC-123");
-    let message = AibotMessage::Markdown(AibotMarkdown { content: "done".into() });
-    respond_via_url(&client, &url, message.clone()).await.unwrap();
+    let client = Client::builder()
+        .base_url(server.base_url())
+        .corp_id("ww1")
+        .secret("s")
+        .build()
+        .unwrap();
+    let url =
+        Secret::new("https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC-123");
+    let message = AibotMessage::Markdown(AibotMarkdown {
+        content: "done".into(),
+    });
+    respond_via_url(&client, &url, message.clone())
+        .await
+        .unwrap();
     respond.assert_async().await;
 
     let bad = Secret::new("https://qyapi.weixin.qq.com/cgi-bin/aibot/response?x=SECRETISH");
@@ -106,11 +151,17 @@ async fn media_is_downloaded_and_decrypted() {
         })
         .await;
     let http = reqwest::Client::new();
-    let got = download_media(&http, &server.url("/media/abc"), &key, 1 << 20).await.unwrap();
+    let got = download_media(&http, &server.url("/media/abc"), &key, 1 << 20)
+        .await
+        .unwrap();
     assert_eq!(got, picture);
-    let err = download_media(&http, &server.url("/media/abc"), &key, 100).await.unwrap_err();
+    let err = download_media(&http, &server.url("/media/abc"), &key, 100)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("larger than"), "{err}");
-    let err = download_media(&http, &server.url("/expired?token=T0PSECRET"), &key, 100).await.unwrap_err();
+    let err = download_media(&http, &server.url("/expired?token=T0PSECRET"), &key, 100)
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(404));
     assert!(!err.to_string().contains("T0PSECRET"), "{err}");
 }
@@ -119,9 +170,16 @@ async fn media_is_downloaded_and_decrypted() {
 async fn the_endpoint_served_by_axum() {
     let crypto = CallbackCrypto::new("QDG6eK", KEY, "").unwrap();
     let bot = Bot::new(|_, callback| async move {
-        Ok(if callback.is_enter_chat() { AibotReply::text("hi").into() } else { Outcome::Nothing })
+        Ok(if callback.is_enter_chat() {
+            AibotReply::text("hi").into()
+        } else {
+            Outcome::Nothing
+        })
     });
-    let app = axum::Router::new().nest_service("/aibot", AibotEndpoint::new(crypto.clone(), bot).into_router());
+    let app = axum::Router::new().nest_service(
+        "/aibot",
+        AibotEndpoint::new(crypto.clone(), bot).into_router(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/aibot", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -135,9 +193,20 @@ async fn the_endpoint_served_by_axum() {
     let enter = json!({"msgid": "e1", "aibotid": "B", "from": {"userid": "u"}, "msgtype": "event",
         "event": {"eventtype": "enter_chat"}});
     let sealed = crypto.seal_json_request(&enter.to_string()).unwrap();
-    let answer = http.post(format!("{base}?{}", sealed.query)).body(sealed.body).send().await.unwrap();
+    let answer = http
+        .post(format!("{base}?{}", sealed.query))
+        .body(sealed.body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 200);
-    assert!(answer.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
-    let reply: Value = serde_json::from_str(&open_reply(&crypto, &answer.text().await.unwrap()).unwrap()).unwrap();
+    assert!(
+        answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let reply: Value =
+        serde_json::from_str(&open_reply(&crypto, &answer.text().await.unwrap()).unwrap()).unwrap();
     assert_eq!(reply["text"]["content"], "hi");
 }

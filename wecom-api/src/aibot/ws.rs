@@ -603,7 +603,9 @@ async fn push_stream(
             ));
         };
         let state = (snapshot.content.clone(), snapshot.finished);
-        if last.as_ref() != Some(&state) {
+        // Nothing to show yet: wait for the first words rather than push an empty stream.
+        let idle = state.0.is_empty() && !state.1;
+        if !idle && last.as_ref() != Some(&state) {
             let body = parse(&snapshot.reply(writer.id()).to_json()?)?;
             link.request(RESPOND, req_id, body).await?;
             last = Some(state);
