@@ -585,3 +585,18 @@ fn a_confirmation_names_its_page_and_each_unconfirmed_field_with_a_reason() {
         ],
     );
 }
+
+#[test]
+fn roots_count_as_used_and_must_name_a_type() {
+    // A type no endpoint names loads once `roots` lists it (with what it uses).
+    let rooted = VALID.replacen(
+        "types:\n",
+        "roots: [Pushed]\ntypes:\n  Pushed:\n    kind: object\n    fields:\n      - {name: inner, type: Inner}\n  Inner:\n    kind: object\n    fields: []\n",
+        1,
+    );
+    assert!(load(&[("demo.yaml", &rooted)]).is_ok());
+    assert_reports(
+        &error_after("types:\n", "roots: [Missing]\ntypes:\n"),
+        &["roots[0]", "unknown type `Missing`"],
+    );
+}
