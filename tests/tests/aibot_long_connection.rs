@@ -87,6 +87,15 @@ impl StandIn {
                                 let _ = tx.send(ack(0));
                             }
                             "ping" => {}
+                            "aibot_upload_media_init" | "aibot_upload_media_finish" => {
+                                let body = if cmd.ends_with("init") {
+                                    json!({"upload_id": "U1"})
+                                } else {
+                                    json!({"type": "file", "media_id": "MEDIA-1", "created_at": "1"})
+                                };
+                                let reply = json!({"headers": frame["headers"], "errcode": 0, "errmsg": "ok", "body": body});
+                                let _ = tx.send(Message::text(reply.to_string()));
+                            }
                             _ if !b.no_reply_acks.load(Ordering::SeqCst) => {
                                 let _ = tx.send(ack(0));
                             }
@@ -447,4 +456,50 @@ fn the_secret_stays_out_of_debug() {
     let shown = format!("{conn:?}");
     assert!(!shown.contains(SECRET), "{shown}");
     assert!(shown.contains("BOT"));
+}
+
+#[tokio::test]
+async fn media_is_uploaded_in_acked_chunks() {
+    use base64::Engine;
+    let mut server = StandIn::start().await;
+    let conn = connection(&server.url);
+    let run = tokio::spawn({
+        let conn = conn.clone();
+        async move { conn.run(word_bot()).await }
+    });
+    server.next("aibot_subscribe").await;
+    for _ in 0..200 {
+        if conn.is_connected() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let data: Vec<u8> = (0..(512 * 1024 + 10)).map(|i| (i % 253) as u8).collect();
+    let media_id = conn
+        .upload_media("file", "report.pdf", &data)
+        .await
+        .unwrap();
+    assert_eq!(media_id, "MEDIA-1");
+    let init = server.next("aibot_upload_media_init").await;
+    assert_eq!(init["body"]["total_size"], data.len());
+    assert_eq!(init["body"]["total_chunks"], 2);
+    let mut joined = Vec::new();
+    for index in 0..2 {
+        let chunk = server.next("aibot_upload_media_chunk").await;
+        assert_eq!(chunk["body"]["upload_id"], "U1");
+        assert_eq!(chunk["body"]["chunk_index"], index);
+        let part = base64::engine::general_purpose::STANDARD
+            .decode(chunk["body"]["base64_data"].as_str().unwrap())
+            .unwrap();
+        joined.extend(part);
+    }
+    assert_eq!(joined, data);
+    assert_eq!(
+        server.next("aibot_upload_media_finish").await["body"]["upload_id"],
+        "U1"
+    );
+    assert!(conn.upload_media("sticker", "x", b"1").await.is_err());
+    assert!(conn.upload_media("file", "x", &[]).await.is_err());
+    conn.shutdown();
+    assert_eq!(run.await.unwrap(), Stopped::Shutdown);
 }

@@ -34,6 +34,9 @@ const RESPOND: &str = "aibot_respond_msg";
 const RESPOND_WELCOME: &str = "aibot_respond_welcome_msg";
 const RESPOND_UPDATE: &str = "aibot_respond_update_msg";
 const SEND_MSG: &str = "aibot_send_msg";
+const UPLOAD_INIT: &str = "aibot_upload_media_init";
+const UPLOAD_CHUNK: &str = "aibot_upload_media_chunk";
+const UPLOAD_FINISH: &str = "aibot_upload_media_finish";
 const MSG_CALLBACK: &str = "aibot_msg_callback";
 const EVENT_CALLBACK: &str = "aibot_event_callback";
 
@@ -74,6 +77,7 @@ enum End {
 struct Ack {
     errcode: i64,
     errmsg: String,
+    body: Value,
 }
 
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Ack>>>>;
@@ -87,8 +91,8 @@ struct Link {
 }
 
 impl Link {
-    /// Sends one frame and waits for its ack.
-    async fn request(&self, cmd: &'static str, req_id: &str, body: Value) -> Result<()> {
+    /// Sends one frame and waits for its ack; the ack's body.
+    async fn request(&self, cmd: &'static str, req_id: &str, body: Value) -> Result<Value> {
         let frame = json!({"cmd": cmd, "headers": {"req_id": req_id}, "body": body}).to_string();
         let (tx, rx) = oneshot::channel();
         lock(&self.pending).insert(req_id.to_string(), tx);
@@ -104,7 +108,7 @@ impl Link {
             });
         }
         match tokio::time::timeout(self.ack_timeout, rx).await {
-            Ok(Ok(ack)) if ack.errcode == 0 => Ok(()),
+            Ok(Ok(ack)) if ack.errcode == 0 => Ok(ack.body),
             Ok(Ok(ack)) => Err(Error::Api {
                 endpoint: cmd.into(),
                 errcode: ack.errcode,
@@ -289,7 +293,72 @@ impl LongConnection {
             what: SEND_MSG.into(),
             reason: "not connected".into(),
         })?;
-        link.request(SEND_MSG, &new_req_id(SEND_MSG), body).await
+        link.request(SEND_MSG, &new_req_id(SEND_MSG), body)
+            .await
+            .map(drop)
+    }
+
+    /// Uploads a temporary media file over the connection (`aibot_upload_media_init`, then
+    /// 512 KiB chunks in order, then `aibot_upload_media_finish`), each step acked; the
+    /// `media_id` (valid 3 days) for a `send_msg` or reply. `kind`: `file`, `image`,
+    /// `voice` or `video`. At most 100 chunks (about 50 MB).
+    pub async fn upload_media(&self, kind: &str, filename: &str, data: &[u8]) -> Result<String> {
+        use base64::Engine;
+        use md5::Digest;
+        const CHUNK: usize = 512 * 1024;
+        const MAX_CHUNKS: usize = 100;
+        if !matches!(kind, "file" | "image" | "voice" | "video") {
+            return Err(Error::invalid_argument(
+                "type",
+                "one of file, image, voice, video",
+            ));
+        }
+        if data.is_empty() {
+            return Err(Error::invalid_argument("media", "empty"));
+        }
+        let chunks = data.len().div_ceil(CHUNK);
+        if chunks > MAX_CHUNKS {
+            return Err(Error::TooLarge {
+                what: "media uploaded over the long connection (100 chunks of 512 KiB)",
+                limit: (MAX_CHUNKS * CHUNK) as u64,
+                size: Some(data.len() as u64),
+            });
+        }
+        let link = lock(&self.shared.link).clone().ok_or(Error::Connection {
+            what: UPLOAD_INIT.into(),
+            reason: "not connected".into(),
+        })?;
+        let md5: String = md5::Md5::digest(data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let init = json!({"type": kind, "filename": filename, "total_size": data.len(),
+            "total_chunks": chunks, "md5": md5});
+        let answer = link
+            .request(UPLOAD_INIT, &new_req_id(UPLOAD_INIT), init)
+            .await?;
+        let upload_id = answer
+            .get("upload_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::invalid_argument("upload_id", "missing from the init ack"))?
+            .to_string();
+        for (index, chunk) in data.chunks(CHUNK).enumerate() {
+            let body = json!({"upload_id": upload_id, "chunk_index": index,
+                "base64_data": base64::engine::general_purpose::STANDARD.encode(chunk)});
+            link.request(UPLOAD_CHUNK, &new_req_id(UPLOAD_CHUNK), body)
+                .await?;
+        }
+        let done = link
+            .request(
+                UPLOAD_FINISH,
+                &new_req_id(UPLOAD_FINISH),
+                json!({"upload_id": upload_id}),
+            )
+            .await?;
+        done.get("media_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| Error::invalid_argument("media_id", "missing from the finish ack"))
     }
 
     /// Connects, subscribes and serves `bot` until WeCom replaces the connection, refuses
@@ -539,6 +608,7 @@ fn ack_of(frame: &Value) -> Ack {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string(),
+        body: frame.get("body").cloned().unwrap_or(Value::Null),
     }
 }
 
@@ -560,7 +630,7 @@ async fn respond(
         }
     };
     let sent = match outcome {
-        Outcome::Nothing => Ok(()),
+        Outcome::Nothing => Ok(Value::Null),
         Outcome::Reply(reply) => {
             let cmd = if enter_chat { RESPOND_WELCOME } else { RESPOND };
             match reply.to_json().and_then(|j| parse(&j)) {
@@ -574,7 +644,9 @@ async fn respond(
                 Err(e) => Err(e),
             }
         }
-        Outcome::Stream(writer) => push_stream(&link, &req_id, &writer, push_every).await,
+        Outcome::Stream(writer) => push_stream(&link, &req_id, &writer, push_every)
+            .await
+            .map(|()| Value::Null),
     };
     if let Err(e) = sent {
         tracing::warn!(kind, error = %e, "AI-bot reply not delivered");
