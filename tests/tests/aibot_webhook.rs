@@ -590,3 +590,63 @@ fn media_decrypts_with_the_encoding_aes_key() {
     assert!(MediaKey::from_base64("short").is_err());
     assert!(MediaKey::from_base64("not base64 !!").is_err());
 }
+
+/// WeCom lets a user have 3 exchanges going with a bot: a 4th unfinished stream is refused
+/// until one finishes; other users are not affected.
+#[tokio::test]
+async fn at_most_three_unfinished_streams_per_user() {
+    let crypto = crypto();
+    let writers = Arc::new(std::sync::Mutex::new(Vec::<StreamWriter>::new()));
+    let kept = Arc::clone(&writers);
+    let bot = Bot::new(move |ctx, _callback| {
+        let kept = Arc::clone(&kept);
+        async move {
+            let stream = ctx.stream().await?;
+            kept.lock().unwrap().push(stream.clone());
+            Ok(Outcome::Stream(stream))
+        }
+    });
+    let endpoint = AibotEndpoint::new(crypto.clone(), bot);
+    let send = |msgid: &str, user: &str| {
+        let body = json!({"msgid": msgid, "aibotid": "B", "from": {"userid": user},
+            "msgtype": "text", "text": {"content": "q"}});
+        crypto.seal_json_request(&body.to_string()).unwrap()
+    };
+    for n in 0..MAX_EXCHANGES_PER_USER {
+        let sealed = send(&format!("m{n}"), "u1");
+        assert_eq!(
+            endpoint
+                .receive(&sealed.query, sealed.body.as_bytes())
+                .await
+                .status,
+            200
+        );
+    }
+    let fourth = send("m3", "u1");
+    assert_eq!(
+        endpoint
+            .receive(&fourth.query, fourth.body.as_bytes())
+            .await
+            .status,
+        500
+    );
+    let other_user = send("m4", "u2");
+    assert_eq!(
+        endpoint
+            .receive(&other_user.query, other_user.body.as_bytes())
+            .await
+            .status,
+        200
+    );
+    // One finishes: the retry of the 4th goes through.
+    let first = writers.lock().unwrap()[0].clone();
+    first.finish().await.unwrap();
+    let retry = send("m3", "u1");
+    assert_eq!(
+        endpoint
+            .receive(&retry.query, retry.body.as_bytes())
+            .await
+            .status,
+        200
+    );
+}

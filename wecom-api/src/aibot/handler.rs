@@ -1,15 +1,23 @@
 //! One handler for both modes: a typed callback in; a reply, a stream or nothing out.
 //! The webhook endpoint and the long connection both run it; it never knows which.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::stream::{DEFAULT_STREAM_TTL, MemoryStreamStore, StreamStore, StreamWriter};
 use super::{AibotCallback, AibotReply, AibotUpdateCardReply};
 use crate::callback::HandlerError;
-use crate::{BoxFuture, Result};
+use crate::{BoxFuture, Error, Result};
+
+/// How many exchanges one user may have going with a bot at once (接收消息: 用户跟同一个
+/// 智能机器人最多同时有三条消息交互中).
+pub const MAX_EXCHANGES_PER_USER: usize = 3;
+
+/// Unfinished streams by user, in this process.
+type OpenStreams = Arc<Mutex<HashMap<String, Vec<String>>>>;
 
 /// Which door a callback came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +60,8 @@ pub struct Context {
     mode: Mode,
     streams: Arc<dyn StreamStore>,
     stream_ttl: Duration,
+    userid: Option<String>,
+    open: OpenStreams,
 }
 
 impl fmt::Debug for Context {
@@ -69,13 +79,7 @@ impl Context {
     /// Opens a new stream (random id) to answer with ([`Outcome::Stream`]); feed it from
     /// a spawned task so the handler returns at once.
     pub async fn stream(&self) -> Result<StreamWriter> {
-        StreamWriter::open(
-            Arc::clone(&self.streams),
-            new_stream_id(),
-            None,
-            self.stream_ttl,
-        )
-        .await
+        self.open_stream(None).await
     }
 
     /// [`stream`](Self::stream) with a feedback id: the user's thumbs up or down comes back
@@ -84,14 +88,48 @@ impl Context {
         &self,
         feedback_id: impl Into<String>,
     ) -> Result<StreamWriter> {
-        StreamWriter::open(
-            Arc::clone(&self.streams),
-            new_stream_id(),
-            Some(feedback_id.into()),
-            self.stream_ttl,
-        )
-        .await
+        self.open_stream(Some(feedback_id.into())).await
     }
+
+    /// Opens a stream unless the user already has [`MAX_EXCHANGES_PER_USER`] unfinished
+    /// ones (opened by this process): WeCom would not show another.
+    async fn open_stream(&self, feedback_id: Option<String>) -> Result<StreamWriter> {
+        let open = || {
+            StreamWriter::open(
+                Arc::clone(&self.streams),
+                new_stream_id(),
+                feedback_id.clone(),
+                self.stream_ttl,
+            )
+        };
+        let Some(user) = &self.userid else {
+            return open().await;
+        };
+        let ids = lock(&self.open).get(user).cloned().unwrap_or_default();
+        let mut live = Vec::new();
+        for id in ids {
+            if matches!(self.streams.get(&id).await, Ok(Some(s)) if !s.finished) {
+                live.push(id);
+            }
+        }
+        if live.len() >= MAX_EXCHANGES_PER_USER {
+            lock(&self.open).insert(user.clone(), live);
+            return Err(Error::invalid_argument(
+                "stream",
+                format!(
+                    "user `{user}` already has {MAX_EXCHANGES_PER_USER} unfinished streams, WeCom's limit per user"
+                ),
+            ));
+        }
+        let writer = open().await?;
+        live.push(writer.id().to_string());
+        lock(&self.open).insert(user.clone(), live);
+        Ok(writer)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn new_stream_id() -> String {
@@ -126,6 +164,7 @@ pub struct Bot {
     handler: Handler,
     streams: Arc<dyn StreamStore>,
     stream_ttl: Duration,
+    open: OpenStreams,
 }
 
 impl fmt::Debug for Bot {
@@ -148,6 +187,7 @@ impl Bot {
             handler: Arc::new(move |ctx, callback| Box::pin(handler(ctx, callback))),
             streams: Arc::new(MemoryStreamStore::default()),
             stream_ttl: DEFAULT_STREAM_TTL,
+            open: OpenStreams::default(),
         }
     }
 
@@ -179,6 +219,8 @@ impl Bot {
             mode,
             streams: Arc::clone(&self.streams),
             stream_ttl: self.stream_ttl,
+            userid: callback.userid().map(str::to_string),
+            open: Arc::clone(&self.open),
         };
         (self.handler)(ctx, callback).await
     }

@@ -30,7 +30,7 @@ mod ws;
 
 pub use crate::generated::aibot_callback::*;
 pub use endpoint::AibotEndpoint;
-pub use handler::{Bot, Context, Mode, Outcome};
+pub use handler::{Bot, Context, MAX_EXCHANGES_PER_USER, Mode, Outcome};
 pub use media::{MediaKey, decrypt_media, download_media};
 pub use reply::{MAX_STREAM_BYTES, MAX_STREAM_IMAGES, seal_reply};
 pub use respond::{respond_via_url, response_code};
