@@ -64,10 +64,11 @@ impl AibotReply {
         finish: bool,
         card: &AibotTemplateCardContent,
     ) -> Result<Self> {
-        let AibotReplyContent::Stream(AibotStreamReply { stream }) =
-            AibotReply::stream(id, content, finish).content
-        else {
-            unreachable!("AibotReply::stream builds a stream")
+        let stream = AibotStream {
+            id: id.into(),
+            finish: Some(finish),
+            content: Some(content.into()),
+            ..AibotStream::default()
         };
         Ok(AibotReply {
             content: AibotReplyContent::StreamWithTemplateCard(AibotStreamWithCardReply {
