@@ -31,6 +31,11 @@ pub struct SpecFile {
     /// Named types used by the endpoints, by name (UpperCamelCase).
     #[serde(default)]
     pub types: BTreeMap<String, TypeDef>,
+    /// Types no endpoint names that the runtime reads or writes itself (JSON pushed to the
+    /// application, like AI-bot callbacks, and its replies): they and what they use count
+    /// as used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roots: Vec<String>,
 }
 
 fn yes() -> bool {

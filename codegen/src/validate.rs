@@ -910,6 +910,13 @@ impl<'a> Checker<'a> {
         }
         let mut used = BTreeSet::new();
         let mut pending: Vec<String> = Vec::new();
+        for (i, root) in self.spec.roots.iter().enumerate() {
+            if self.spec.types.contains_key(root) {
+                pending.push(root.clone());
+            } else {
+                self.error(&format!("roots[{i}]"), format!("unknown type `{root}`"));
+            }
+        }
         for endpoint in &self.spec.endpoints {
             if let Some(RequestBody::Json { type_name }) = &endpoint.request {
                 pending.push(type_name.clone());

@@ -219,6 +219,16 @@ pub enum Error {
         /// The limit is this client's own: nothing was sent.
         local: bool,
     },
+
+    /// The AI bot's long connection could not carry a frame: closed, reconnecting, its
+    /// queue full, or stopped. `what` is the frame's command.
+    #[error("{what}: long connection: {reason}")]
+    Connection {
+        /// The command of the frame (`aibot_respond_msg`, `aibot_send_msg`, ...).
+        what: Cow<'static, str>,
+        /// What went wrong.
+        reason: Cow<'static, str>,
+    },
 }
 
 fn size_suffix(size: Option<u64>) -> String {

@@ -7,6 +7,9 @@
 #![cfg_attr(feature = "finance", deny(unsafe_code))]
 #![warn(missing_docs)]
 
+// Built on generated types, which lib unit tests leave out.
+#[cfg(all(feature = "aibot", not(test)))]
+pub mod aibot;
 pub mod callback;
 pub mod chunked_upload;
 mod client;

@@ -2,6 +2,8 @@
 
 //! One test per documented example, generated from `spec/`.
 #[rustfmt::skip]
+mod aibot_callback;
+#[rustfmt::skip]
 mod application;
 #[rustfmt::skip]
 mod archive;

@@ -6,6 +6,11 @@
     clippy::large_enum_variant,
     clippy::vec_init_then_push
 )]
+#[cfg(feature = "aibot_callback")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aibot_callback")))]
+#[cfg(not(test))]
+#[rustfmt::skip]
+pub mod aibot_callback;
 #[cfg(feature = "application")]
 #[cfg_attr(docsrs, doc(cfg(feature = "application")))]
 #[cfg(not(test))]

@@ -1,0 +1,212 @@
+//! AI-bot pieces that talk to other services: stream sessions shared through Redis (one
+//! instance writes, another answers the refresh), answering through a `response_url`,
+//! downloading and decrypting media, and the endpoint served by axum over HTTP.
+
+mod redis_common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use httpmock::MockServer;
+use redis_common::RedisServer;
+use serde_json::{Value, json};
+use wecom_api::Client;
+use wecom_api::Secret;
+use wecom_api::aibot::testing::{encrypt_media, open_reply};
+use wecom_api::aibot::*;
+use wecom_api::callback::CallbackCrypto;
+use wecom_api::robot::{AibotMarkdown, AibotMessage};
+
+const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+
+#[tokio::test]
+async fn redis_stream_sessions_are_shared_between_instances() {
+    let redis = RedisServer::start();
+    let writer_store: Arc<dyn StreamStore> =
+        Arc::new(RedisStreamStore::connect(&redis.url()).await.unwrap());
+    let reader_store: Arc<dyn StreamStore> =
+        Arc::new(RedisStreamStore::connect(&redis.url()).await.unwrap());
+
+    let writer = StreamWriter::open(
+        Arc::clone(&writer_store),
+        "s-1",
+        Some("FB".into()),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    writer.write("hello").await.unwrap();
+    writer.write(" world").await.unwrap();
+
+    // Another instance (its own endpoint, the same Redis) answers the refresh.
+    let crypto = CallbackCrypto::new("QDG6eK", KEY, "").unwrap();
+    let other = AibotEndpoint::new(
+        crypto.clone(),
+        Bot::new(|_, _| async { Ok(Outcome::Nothing) }).with_stream_store(reader_store),
+    );
+    let refresh = json!({"msgid": "r1", "msgtype": "stream", "stream": {"id": "s-1"}}).to_string();
+    let sealed = crypto.seal_json_request(&refresh).unwrap();
+    let answer = other.receive(&sealed.query, sealed.body.as_bytes()).await;
+    let reply: Value = serde_json::from_str(&open_reply(&crypto, &answer.body).unwrap()).unwrap();
+    assert_eq!(reply["stream"]["content"], "hello world");
+    assert_eq!(reply["stream"]["finish"], false);
+    assert_eq!(reply["stream"]["feedback"]["id"], "FB");
+
+    writer.finish_with_images(&[b"png-bytes"]).await.unwrap();
+    let snapshot = writer_store.get("s-1").await.unwrap().unwrap();
+    assert!(snapshot.finished);
+    assert_eq!(snapshot.images.len(), 1);
+    assert!(
+        writer
+            .write("late")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("finished")
+    );
+
+    // The limit holds in Redis too; unknown sessions are errors, not empty successes.
+    let big = StreamWriter::open(
+        Arc::clone(&writer_store),
+        "s-2",
+        None,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    big.write(&"x".repeat(MAX_STREAM_BYTES)).await.unwrap();
+    assert!(
+        big.write("y")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("20,480")
+    );
+    assert!(writer_store.append("nope", "x").await.is_err());
+    assert_eq!(writer_store.get("nope").await.unwrap(), None);
+
+    // Sessions expire with their TTL.
+    StreamWriter::open(
+        Arc::clone(&writer_store),
+        "s-3",
+        None,
+        Duration::from_millis(50),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(writer_store.get("s-3").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn answers_through_the_response_url_once_and_keeps_it_secret() {
+    let server = MockServer::start_async().await;
+    let respond = server
+        .mock_async(|when, then| {
+            when.method("POST")
+                .path("/cgi-bin/aibot/response")
+                .query_param("response_code", "RC-123")
+                .json_body(json!({"msgtype": "markdown", "markdown": {"content": "done"}}));
+            then.status(200)
+                .json_body(json!({"errcode": 0, "errmsg": "ok"}));
+        })
+        .await;
+    let client = Client::builder()
+        .base_url(server.base_url())
+        .corp_id("ww1")
+        .secret("s")
+        .build()
+        .unwrap();
+    let url =
+        Secret::new("https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC-123");
+    let message = AibotMessage::Markdown(AibotMarkdown {
+        content: "done".into(),
+    });
+    respond_via_url(&client, &url, message.clone())
+        .await
+        .unwrap();
+    respond.assert_async().await;
+
+    let bad = Secret::new("https://qyapi.weixin.qq.com/cgi-bin/aibot/response?x=SECRETISH");
+    let err = respond_via_url(&client, &bad, message).await.unwrap_err();
+    assert!(err.to_string().contains("response_code"), "{err}");
+    assert!(!err.to_string().contains("SECRETISH"), "{err}");
+}
+
+#[tokio::test]
+async fn media_is_downloaded_and_decrypted() {
+    let key = MediaKey::from_base64(KEY).unwrap();
+    let picture: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method("GET").path("/media/abc");
+            then.status(200).body(encrypt_media(&picture, &key));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method("GET").path("/expired");
+            then.status(404);
+        })
+        .await;
+    let http = reqwest::Client::new();
+    let got = download_media(&http, &server.url("/media/abc"), &key, 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(got, picture);
+    let err = download_media(&http, &server.url("/media/abc"), &key, 100)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("larger than"), "{err}");
+    let err = download_media(&http, &server.url("/expired?token=T0PSECRET"), &key, 100)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert!(!err.to_string().contains("T0PSECRET"), "{err}");
+}
+
+#[tokio::test]
+async fn the_endpoint_served_by_axum() {
+    let crypto = CallbackCrypto::new("QDG6eK", KEY, "").unwrap();
+    let bot = Bot::new(|_, callback| async move {
+        Ok(if callback.is_enter_chat() {
+            AibotReply::text("hi").into()
+        } else {
+            Outcome::Nothing
+        })
+    });
+    let app = axum::Router::new().nest_service(
+        "/aibot",
+        AibotEndpoint::new(crypto.clone(), bot).into_router(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/aibot", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+
+    let query = crypto.seal_verification("echo-1").unwrap();
+    let verified = http.get(format!("{base}?{query}")).send().await.unwrap();
+    assert_eq!(verified.status(), 200);
+    assert_eq!(verified.text().await.unwrap(), "echo-1");
+
+    let enter = json!({"msgid": "e1", "aibotid": "B", "from": {"userid": "u"}, "msgtype": "event",
+        "event": {"eventtype": "enter_chat"}});
+    let sealed = crypto.seal_json_request(&enter.to_string()).unwrap();
+    let answer = http
+        .post(format!("{base}?{}", sealed.query))
+        .body(sealed.body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(
+        answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let reply: Value =
+        serde_json::from_str(&open_reply(&crypto, &answer.text().await.unwrap()).unwrap()).unwrap();
+    assert_eq!(reply["text"]["content"], "hi");
+}

@@ -1,0 +1,227 @@
+//! One handler for both modes: a typed callback in; a reply, a stream or nothing out.
+//! The webhook endpoint and the long connection both run it; it never knows which.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::stream::{DEFAULT_STREAM_TTL, MemoryStreamStore, StreamStore, StreamWriter};
+use super::{AibotCallback, AibotReply, AibotUpdateCardReply};
+use crate::callback::HandlerError;
+use crate::{BoxFuture, Error, Result};
+
+/// How many exchanges one user may have going with a bot at once (接收消息: 用户跟同一个
+/// 智能机器人最多同时有三条消息交互中).
+pub const MAX_EXCHANGES_PER_USER: usize = 3;
+
+/// Unfinished streams by user, in this process.
+type OpenStreams = Arc<Mutex<HashMap<String, Vec<String>>>>;
+
+/// Which door a callback came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The bot's callback URL (encrypted JSON POSTs).
+    Webhook,
+    /// The long connection (WebSocket).
+    LongConnection,
+}
+
+/// What a handler answers.
+#[derive(Debug)]
+pub enum Outcome {
+    /// No reply.
+    Nothing,
+    /// A reply: text (only to `enter_chat`), template card, stream state.
+    Reply(AibotReply),
+    /// Replaces a template card (to a `template_card_event`).
+    UpdateCard(AibotUpdateCardReply),
+    /// A stream the handler (or a task it spawned) writes: answered with its content so
+    /// far, then refreshed until it finishes.
+    Stream(StreamWriter),
+}
+
+impl From<AibotReply> for Outcome {
+    fn from(reply: AibotReply) -> Self {
+        Outcome::Reply(reply)
+    }
+}
+
+impl From<StreamWriter> for Outcome {
+    fn from(stream: StreamWriter) -> Self {
+        Outcome::Stream(stream)
+    }
+}
+
+/// What a handler gets besides the callback.
+#[derive(Clone)]
+pub struct Context {
+    mode: Mode,
+    streams: Arc<dyn StreamStore>,
+    stream_ttl: Duration,
+    userid: Option<String>,
+    open: OpenStreams,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context").field("mode", &self.mode).finish()
+    }
+}
+
+impl Context {
+    /// Which door the callback came through.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Opens a new stream (random id) to answer with ([`Outcome::Stream`]); feed it from
+    /// a spawned task so the handler returns at once.
+    pub async fn stream(&self) -> Result<StreamWriter> {
+        self.open_stream(None).await
+    }
+
+    /// [`stream`](Self::stream) with a feedback id: the user's thumbs up or down comes back
+    /// as a `feedback_event` carrying it.
+    pub async fn stream_with_feedback(
+        &self,
+        feedback_id: impl Into<String>,
+    ) -> Result<StreamWriter> {
+        self.open_stream(Some(feedback_id.into())).await
+    }
+
+    /// Opens a stream unless the user already has [`MAX_EXCHANGES_PER_USER`] unfinished
+    /// ones (opened by this process): WeCom would not show another.
+    async fn open_stream(&self, feedback_id: Option<String>) -> Result<StreamWriter> {
+        let open = || {
+            StreamWriter::open(
+                Arc::clone(&self.streams),
+                new_stream_id(),
+                feedback_id.clone(),
+                self.stream_ttl,
+            )
+        };
+        let Some(user) = &self.userid else {
+            return open().await;
+        };
+        let ids = lock(&self.open).get(user).cloned().unwrap_or_default();
+        let mut live = Vec::new();
+        for id in ids {
+            if matches!(self.streams.get(&id).await, Ok(Some(s)) if !s.finished) {
+                live.push(id);
+            }
+        }
+        if live.len() >= MAX_EXCHANGES_PER_USER {
+            lock(&self.open).insert(user.clone(), live);
+            return Err(Error::invalid_argument(
+                "stream",
+                format!(
+                    "user `{user}` already has {MAX_EXCHANGES_PER_USER} unfinished streams, WeCom's limit per user"
+                ),
+            ));
+        }
+        let writer = open().await?;
+        live.push(writer.id().to_string());
+        lock(&self.open).insert(user.clone(), live);
+        Ok(writer)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn new_stream_id() -> String {
+    format!("stream-{:032x}", rand::random::<u128>())
+}
+
+type Handler =
+    Arc<dyn Fn(Context, AibotCallback) -> BoxFuture<Result<Outcome, HandlerError>> + Send + Sync>;
+
+/// The bot: its handler and where its streams live. Cheap to clone; give the same one to
+/// [`AibotEndpoint`](super::AibotEndpoint) or [`LongConnection`](super::LongConnection).
+///
+/// ```
+/// use wecom_api::aibot::{AibotCallback, Bot, Context, Outcome};
+///
+/// let bot = Bot::new(|ctx: Context, callback: AibotCallback| async move {
+///     let Some(question) = callback.text() else { return Ok(Outcome::Nothing) };
+///     let stream = ctx.stream().await?;
+///     let writer = stream.clone();
+///     tokio::spawn(async move {
+///         for word in question.split_whitespace() {
+///             if writer.write(word).await.is_err() { return; }
+///             let _ = writer.write(" ").await;
+///         }
+///         let _ = writer.finish().await;
+///     });
+///     Ok(Outcome::Stream(stream))
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Bot {
+    handler: Handler,
+    streams: Arc<dyn StreamStore>,
+    stream_ttl: Duration,
+    open: OpenStreams,
+}
+
+impl fmt::Debug for Bot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bot")
+            .field("streams", &self.streams)
+            .field("stream_ttl", &self.stream_ttl)
+            .finish()
+    }
+}
+
+impl Bot {
+    /// A bot running `handler`, its streams in a [`MemoryStreamStore`].
+    pub fn new<F, Fut>(handler: F) -> Self
+    where
+        F: Fn(Context, AibotCallback) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Outcome, HandlerError>> + Send + 'static,
+    {
+        Bot {
+            handler: Arc::new(move |ctx, callback| Box::pin(handler(ctx, callback))),
+            streams: Arc::new(MemoryStreamStore::default()),
+            stream_ttl: DEFAULT_STREAM_TTL,
+            open: OpenStreams::default(),
+        }
+    }
+
+    /// Keeps stream sessions in `store` (a `RedisStreamStore` lets any instance answer a
+    /// stream's refresh callbacks).
+    pub fn with_stream_store(mut self, store: Arc<dyn StreamStore>) -> Self {
+        self.streams = store;
+        self
+    }
+
+    /// How long a stream session lives ([`DEFAULT_STREAM_TTL`]).
+    pub fn with_stream_ttl(mut self, ttl: Duration) -> Self {
+        self.stream_ttl = ttl;
+        self
+    }
+
+    /// Where stream sessions live.
+    pub fn streams(&self) -> &Arc<dyn StreamStore> {
+        &self.streams
+    }
+
+    /// Runs the handler.
+    pub async fn handle(
+        &self,
+        mode: Mode,
+        callback: AibotCallback,
+    ) -> Result<Outcome, HandlerError> {
+        let ctx = Context {
+            mode,
+            streams: Arc::clone(&self.streams),
+            stream_ttl: self.stream_ttl,
+            userid: callback.userid().map(str::to_string),
+            open: Arc::clone(&self.open),
+        };
+        (self.handler)(ctx, callback).await
+    }
+}
