@@ -711,6 +711,9 @@ fn a_page_end_field_must_be_a_number_or_flag_of_the_response() {
             "pagination.last_page: `gender` is not an integer, boolean or flag field of the response",
             "pagination.last_page: give `has_more` or `last_page`, not both",
         ],
+    );
+}
+
 #[test]
 fn roots_count_as_used_and_must_name_a_type() {
     // A type no endpoint names loads once `roots` lists it (with what it uses).
