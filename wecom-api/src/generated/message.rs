@@ -3520,7 +3520,7 @@ impl MessageApi {
     ///
     /// **Deprecated:** Task card messages were replaced by template cards and this page is no longer in the official docs; use `message().update_template_card`.
     ///
-    /// 把已发送的任务卡片消息（msgtype 为 interactive_taskcard，旧版的 taskcard 类型不支持）在指定成员处更新为 已处理状态：replace_name 须与发送时某个按钮的 key 一致，该按钮显示为已选择。task_id 须是发送任务卡片时指定的 task_id。 任务卡片已被模板卡片取代，官方文档不再收录本接口（据官方社区答复），新应用请改用模板卡片与 message.update_template_card。字段据旧版文档与社区示例整理，未能与官方文档逐一核对。
+    /// 把已发送的任务卡片消息（msgtype 为 interactive_taskcard，旧版的 taskcard 类型不支持）在指定成员处更新为 已处理状态：replace_name 须与发送时某个按钮的 key 一致，该按钮显示为已选择。task_id 须是发送任务卡片时指定的 task_id。 任务卡片已被模板卡片取代，官方文档不再收录本接口（据官方社区答复），新应用请改用模板卡片与 message.update_template_card。
     ///
     /// `POST /cgi-bin/message/update_taskcard` ([official documentation](https://developer.work.weixin.qq.com/document/path/91579))
     ///
