@@ -7726,6 +7726,31 @@ impl<'de> serde::Deserialize<'de> for VipUseridsRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 经 Webhook 添加或更新成功的一条记录（页面 CommonRecord 只列 record_id 与 values）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WebhookRecord {
+    /// 记录 ID
+    pub record_id: String,
+    /// 记录内容，键为字段标题或字段 ID
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub values: std::collections::BTreeMap<String, serde_json::Value>,
+}
+impl crate::de::Decode for WebhookRecord {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_id: fields.required("record_id")?,
+            values: fields.or_empty("values")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebhookRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// add_records 与 update_records 填其中一个。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebhookRecordsRequest {
@@ -7756,10 +7781,10 @@ impl<'de> serde::Deserialize<'de> for WebhookRecordsRequest {
 pub struct WebhookRecordsResponse {
     /// 添加成功的记录
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub add_records: Vec<SmartsheetRecord>,
+    pub add_records: Vec<WebhookRecord>,
     /// 更新成功的记录
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub update_records: Vec<SmartsheetRecord>,
+    pub update_records: Vec<WebhookRecord>,
 }
 impl crate::de::Decode for WebhookRecordsResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
