@@ -6753,6 +6753,31 @@ impl<'de> serde::Deserialize<'de> for SmartsheetSheetProperties {
         crate::de::deserialize(deserializer)
     }
 }
+/// 更新子表时的属性（页面只列 properties.sheet_id 与 properties.title）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetSheetTitleUpdate {
+    /// 子表 ID
+    pub sheet_id: String,
+    /// 子表标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+impl crate::de::Decode for SmartsheetSheetTitleUpdate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.required("sheet_id")?,
+            title: fields.optional("title")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetSheetTitleUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 子表类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SmartsheetSheetType {
@@ -6865,7 +6890,7 @@ pub struct SmartsheetUpdateSheetRequest {
     /// 智能表格的 docid
     pub docid: String,
     /// 子表 id 与新标题
-    pub properties: SmartsheetSheetProperties,
+    pub properties: SmartsheetSheetTitleUpdate,
 }
 impl crate::de::Decode for SmartsheetUpdateSheetRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -7726,6 +7751,31 @@ impl<'de> serde::Deserialize<'de> for VipUseridsRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 经 Webhook 添加或更新成功的一条记录（页面 CommonRecord 只列 record_id 与 values）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WebhookRecord {
+    /// 记录 ID
+    pub record_id: String,
+    /// 记录内容，键为字段标题或字段 ID
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub values: std::collections::BTreeMap<String, serde_json::Value>,
+}
+impl crate::de::Decode for WebhookRecord {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_id: fields.required("record_id")?,
+            values: fields.or_empty("values")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebhookRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// add_records 与 update_records 填其中一个。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebhookRecordsRequest {
@@ -7756,10 +7806,10 @@ impl<'de> serde::Deserialize<'de> for WebhookRecordsRequest {
 pub struct WebhookRecordsResponse {
     /// 添加成功的记录
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub add_records: Vec<SmartsheetRecord>,
+    pub add_records: Vec<WebhookRecord>,
     /// 更新成功的记录
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub update_records: Vec<SmartsheetRecord>,
+    pub update_records: Vec<WebhookRecord>,
 }
 impl crate::de::Decode for WebhookRecordsResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8629,6 +8679,15 @@ impl SmartsheetGetViewsRequest {
         }
     }
 }
+impl SmartsheetSheetTitleUpdate {
+    /// A `SmartsheetSheetTitleUpdate` with its required `sheet_id` set and every optional field unset.
+    pub fn new(sheet_id: impl Into<String>) -> Self {
+        Self {
+            sheet_id: sheet_id.into(),
+            title: None,
+        }
+    }
+}
 impl SmartsheetUpdateFieldsRequest {
     /// A `SmartsheetUpdateFieldsRequest` with its required `docid`, `sheet_id`, `fields` set and every optional field unset.
     pub fn new(
@@ -8662,7 +8721,7 @@ impl SmartsheetUpdateSheetRequest {
     /// A `SmartsheetUpdateSheetRequest` with its required `docid`, `properties` set and every optional field unset.
     pub fn new(
         docid: impl Into<String>,
-        properties: impl Into<SmartsheetSheetProperties>,
+        properties: impl Into<SmartsheetSheetTitleUpdate>,
     ) -> Self {
         Self {
             docid: docid.into(),
@@ -11222,10 +11281,9 @@ impl WedocSmartsheetApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartsheet().update_sheet("DOCID", SmartsheetSheetProperties {
-    ///     sheet_id: Some("123abc".into()),
-    ///     title: Some("XXXX".into()),
-    ///     ..Default::default()
+    /// let response = client.wedoc_smartsheet().update_sheet("DOCID", SmartsheetSheetTitleUpdate {
+    ///     sheet_id: "123abc".into(),
+    ///     title: Some("XXXX".into())
     /// })
     ///     .await?;
     /// # Ok(())
@@ -11245,7 +11303,7 @@ impl WedocSmartsheetApi {
     pub fn update_sheet(
         &self,
         docid: impl Into<String>,
-        properties: impl Into<SmartsheetSheetProperties>,
+        properties: impl Into<SmartsheetSheetTitleUpdate>,
     ) -> calls::WedocSmartsheetUpdateSheet {
         calls::WedocSmartsheetUpdateSheet {
             client: self.client.clone(),
