@@ -383,8 +383,11 @@ pub struct AuthFileListResponse {
     /// 下一次查询填到 cursor
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-    /// 是否还有更多数据
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 是否还有更多未拉取的数据：1-是，0-否
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for AuthFileListResponse {
@@ -852,7 +855,10 @@ pub struct FileContentAuthUserListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据：1-是，0-否
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for FileContentAuthUserListResponse {
