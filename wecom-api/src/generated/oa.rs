@@ -11015,7 +11015,7 @@ impl ApprovalApi {
     }
     /// 查询自建应用审批单当前状态
     ///
-    /// 查询通过自建应用审批流程（审批流程引擎，JS-SDK thirdPartyOpenPage）发起的审批单的当前状态与各节点信息。 须使用发起该审批的自建应用的 secret，thirdNo 为发起时传入的第三方审批单号。此套接口在自建应用中闭环， 与「审批」应用的接口无关。返回字段取自官方示例，未能与官方字段表逐一核对。
+    /// 查询通过自建应用审批流程（审批流程引擎，JS-SDK thirdPartyOpenPage）发起的审批单的当前状态与各节点信息。 须使用发起该审批的自建应用的 secret，thirdNo 为发起时传入的第三方审批单号。此套接口在自建应用中闭环， 与「审批」应用的接口无关。
     ///
     /// `POST /cgi-bin/corp/getopenapprovaldata` ([official documentation](https://developer.work.weixin.qq.com/document/path/90269))
     ///
