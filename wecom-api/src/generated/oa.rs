@@ -4612,7 +4612,7 @@ pub struct CheckinScheduleInfo {
     pub schedule_name: Option<String>,
     /// 当日安排班次的上下班时段
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub time_section: Vec<CheckinTimeSection>,
+    pub time_section: Vec<CheckinScheduleTimeSection>,
 }
 impl crate::de::Decode for CheckinScheduleInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4698,6 +4698,44 @@ impl crate::de::Decode for CheckinScheduleListResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinScheduleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 排班信息中一个班次的上下班时段，时间为距当天 0 点的秒数。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinScheduleTimeSection {
+    /// 时段 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// 上班时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_sec: Option<i64>,
+    /// 下班时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub off_work_sec: Option<i64>,
+    /// 上班提醒时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_work_sec: Option<i64>,
+    /// 下班提醒时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_off_work_sec: Option<i64>,
+}
+impl crate::de::Decode for CheckinScheduleTimeSection {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.optional("id")?,
+            work_sec: fields.optional("work_sec")?,
+            off_work_sec: fields.optional("off_work_sec")?,
+            remind_work_sec: fields.optional("remind_work_sec")?,
+            remind_off_work_sec: fields.optional("remind_off_work_sec")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinScheduleTimeSection {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -10977,7 +11015,7 @@ impl ApprovalApi {
     }
     /// 查询自建应用审批单当前状态
     ///
-    /// 查询通过自建应用审批流程（审批流程引擎，JS-SDK thirdPartyOpenPage）发起的审批单的当前状态与各节点信息。 须使用发起该审批的自建应用的 secret，thirdNo 为发起时传入的第三方审批单号。此套接口在自建应用中闭环， 与「审批」应用的接口无关。返回字段取自官方示例，未能与官方字段表逐一核对。
+    /// 查询通过自建应用审批流程（审批流程引擎，JS-SDK thirdPartyOpenPage）发起的审批单的当前状态与各节点信息。 须使用发起该审批的自建应用的 secret，thirdNo 为发起时传入的第三方审批单号。此套接口在自建应用中闭环， 与「审批」应用的接口无关。
     ///
     /// `POST /cgi-bin/corp/getopenapprovaldata` ([official documentation](https://developer.work.weixin.qq.com/document/path/90269))
     ///
