@@ -14107,7 +14107,7 @@ impl MeetingRoomApi {
     }
     /// 取消预定会议室
     ///
-    /// 取消会议室的预定；keep_schedule 为 1 时保留关联日程。对重复预定可用 cancel_date 只取消某一天。 当前文档以 booking_id 指定预定，旧文档使用 meeting_id（当时必填），两者填其一。权限同「添加会议室」。 booking_id 与 cancel_date 未能与官方文档逐一核对。
+    /// 取消会议室的预定；keep_schedule 为 1 时保留关联日程。对重复预定可用 cancel_date 只取消某一天。 当前文档以 booking_id 指定预定，旧文档使用 meeting_id（当时必填），两者填其一。权限同「添加会议室」。
     ///
     /// `POST /cgi-bin/oa/meetingroom/cancel_book` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
