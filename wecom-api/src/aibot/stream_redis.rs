@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use super::AibotStreamItem;
 use super::reply::MAX_STREAM_BYTES;
@@ -57,19 +57,7 @@ impl fmt::Debug for RedisStreamStore {
 impl RedisStreamStore {
     /// Sessions on the Redis at `url`.
     pub async fn connect(url: &str) -> Result<Self> {
-        let client = redis::Client::open(url).map_err(|_| {
-            Error::invalid_argument(
-                "redis_url",
-                "not a Redis URL (expected redis://[user:password@]host:port[/db])",
-            )
-        })?;
-        let addr = client.get_connection_info().addr().to_string();
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(0);
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(Error::token_store)?;
+        let (conn, addr) = crate::redis_conn::connect(url)?;
         Ok(RedisStreamStore {
             conn,
             addr,

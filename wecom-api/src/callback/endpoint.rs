@@ -309,7 +309,14 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
             fields.text("ToUserName").unwrap_or_default(),
         );
         let source = Arc::clone(&opened.source);
-        let ctx = Context::new(inner.state.clone(), source, opened.receive_id, &callback);
+        let key = claim.key().to_string();
+        let ctx = Context::with_key(
+            inner.state.clone(),
+            source,
+            opened.receive_id,
+            &callback,
+            key,
+        );
         let guard = RunningGuard::new(&inner.running);
         let (send, answer) = tokio::sync::oneshot::channel();
         let task_inner = Arc::clone(&inner);

@@ -93,12 +93,23 @@ impl<S> Context<S> {
     /// A context for dispatching `callback`, opened by `source` from a frame carrying
     /// `receive_id` (the endpoint makes these; so can tests).
     pub fn new(state: S, source: Arc<Source>, receive_id: String, callback: &Callback) -> Self {
+        Self::with_key(state, source, receive_id, callback, callback.dedup_key())
+    }
+
+    /// [`new`](Self::new) with the dedup key already computed (the endpoint claimed it).
+    pub(crate) fn with_key(
+        state: S,
+        source: Arc<Source>,
+        receive_id: String,
+        callback: &Callback,
+        key: String,
+    ) -> Self {
         Context {
             state,
             source,
             receive_id,
             kind: callback.kind(),
-            key: callback.dedup_key(),
+            key,
         }
     }
 
