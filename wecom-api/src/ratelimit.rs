@@ -411,6 +411,11 @@ impl RateLimits {
 
     /// Takes a place for one request of `call` by the client `who`, waiting for one if
     /// allowed and `time_left` permits; else [`Error::RateLimited`], nothing sent.
+    /// Whether any rule counts this call: most calls have none, and skip [`Self::admit`].
+    pub(crate) fn covers(&self, call: &LimitedCall<'_>) -> bool {
+        self.rules.iter().any(|r| r.covers(call.id, call.path))
+    }
+
     pub(crate) async fn admit(
         &self,
         call: &LimitedCall<'_>,

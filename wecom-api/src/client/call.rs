@@ -127,6 +127,10 @@ pub(super) struct Budget {
     pub(super) total: Duration,
     pub(super) until: Instant,
     pub(super) phase: AtomicU8,
+    /// Each wait of the call is bounded by what is left, instead of one timer around the
+    /// whole call: the request's own timeout, a timer only around a refresh or a
+    /// rate-limit wait. Saves a timer per call on the common path.
+    pub(super) inline: bool,
 }
 
 impl Budget {
@@ -136,7 +140,23 @@ impl Budget {
             total,
             until: instant_after(total),
             phase: AtomicU8::new(PHASE_TOKEN),
+            inline: false,
         }
+    }
+
+    /// `work` bounded by what is left of the budget when the call bounds its waits one by
+    /// one; as it is otherwise (a timer around the whole call already bounds it).
+    pub(super) async fn bound<T>(
+        &self,
+        call: &Call<'_>,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        if !self.inline {
+            return work.await;
+        }
+        tokio::time::timeout(self.left(), work)
+            .await
+            .unwrap_or_else(|_| Err(self.exceeded(call)))
     }
 
     pub(super) fn enter(&self, phase: u8) {
@@ -222,13 +242,22 @@ impl Client {
     ) -> Result<Raw> {
         let span = call_span(call);
         let start = (!span.is_disabled()).then(Instant::now);
-        let budget = Budget::new(self.deadline, &span);
-        let work = self
-            .with_token(call, query, payload, expect, &budget)
-            .instrument(span.clone());
-        let out = match tokio::time::timeout(self.deadline, work).await {
-            Ok(out) => out,
-            Err(_) => Err(budget.exceeded(call)),
+        let mut budget = Budget::new(self.deadline, &span);
+        // JSON calls on a plain reqwest client bound each wait themselves. Downloads keep
+        // the timer around the whole call (a stream's body has no total timeout), and so
+        // do middleware stacks (their layers may wait in ways the request timeout misses).
+        budget.inline = expect == Expect::Json && !self.inner.http.has_middleware();
+        let work = self.with_token(call, query, payload, expect, &budget);
+        // Nobody listens: no span to enter on every poll.
+        let out = match (budget.inline, span.is_disabled()) {
+            (true, true) => work.await,
+            (true, false) => work.instrument(span.clone()).await,
+            (false, true) => tokio::time::timeout(self.deadline, work)
+                .await
+                .unwrap_or_else(|_| Err(budget.exceeded(call))),
+            (false, false) => tokio::time::timeout(self.deadline, work.instrument(span.clone()))
+                .await
+                .unwrap_or_else(|_| Err(budget.exceeded(call))),
         };
         finish_span(&span, start, &out);
         out
@@ -252,16 +281,14 @@ impl Client {
         let mut rejected: Option<Arc<str>> = None;
         loop {
             budget.enter(PHASE_TOKEN);
-            // The refresh is shared: it keeps the client's deadline, not this call's.
-            let client = self.with_deadline(self.inner.deadline);
-            let token = self
-                .inner
-                .tokens
-                .get(
-                    move || async move { client.fetch_own_token().await },
-                    rejected.as_deref(),
-                )
-                .await?;
+            let token = match self.inner.tokens.fresh(rejected.as_deref()) {
+                Some(token) => token,
+                None => {
+                    budget
+                        .bound(call, self.token_slow(rejected.as_deref()))
+                        .await?
+                }
+            };
             match self
                 .attempts(call, query, payload, expect, Some(&token), budget)
                 .await
@@ -272,12 +299,30 @@ impl Client {
                         kind = principal.token_kind().as_str(),
                         "token rejected; refreshing it and retrying once"
                     );
-                    self.inner.tokens.invalidate(&token).await;
+                    let invalidated = async {
+                        self.inner.tokens.invalidate(&token).await;
+                        Ok(())
+                    };
+                    budget.bound(call, invalidated).await?;
                     rejected = Some(token);
                 }
                 other => return other,
             }
         }
+    }
+
+    /// The token from the store or a refresh. Boxed: the refresh's future is several
+    /// kilobytes, and inline it would be moved and allocated with every call's future.
+    fn token_slow<'a>(
+        &'a self,
+        rejected: Option<&'a str>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Arc<str>>> + Send + 'a>> {
+        // The refresh is shared: it keeps the client's deadline, not this call's.
+        let client = self.with_deadline(self.inner.deadline);
+        Box::pin(self.inner.tokens.get(
+            move || async move { client.fetch_own_token().await },
+            rejected,
+        ))
     }
 
     /// Sends the request, retrying transient failures as the policy and `retry_safe` allow.
@@ -303,17 +348,22 @@ impl Client {
                 _ => None,
             };
             let limited = LimitedCall::new(call.id, call.path, body);
-            let counted = &self.inner.counted;
-            self.inner
-                .limits
-                .admit(&limited, counted, || budget.left())
-                .await?;
+            let limits = &self.inner.limits;
+            if limits.covers(&limited) {
+                let counted = &self.inner.counted;
+                let admitted = Box::pin(limits.admit(&limited, counted, || budget.left()));
+                budget.bound(call, admitted).await?;
+            }
             budget.enter(PHASE_REQUEST);
             let err = match self
                 .attempt(call, query, payload, expect, token, budget)
                 .await
             {
                 Ok(raw) => return Ok(raw),
+                // The request's timeout was what was left of the deadline.
+                Err(e) if budget.inline && e.is_timeout() && budget.left().is_zero() => {
+                    return Err(budget.exceeded(call));
+                }
                 Err(e) => e,
             };
             if !policy.should_retry(&err, call.retry_safe, retries) {
@@ -354,7 +404,12 @@ impl Client {
         let mut req = self.inner.http.request(call.method.to_reqwest(), url);
         // A stream's body has no total timeout: each chunk gets the request timeout.
         if expect != Expect::Stream {
-            req = req.timeout(self.inner.timeout);
+            let timeout = if budget.inline {
+                self.inner.timeout.min(budget.left())
+            } else {
+                self.inner.timeout
+            };
+            req = req.timeout(timeout);
         }
         match payload {
             Payload::Empty => {}

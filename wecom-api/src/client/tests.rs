@@ -482,3 +482,66 @@ async fn a_json_answer_without_length_stops_at_the_cap() {
     let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
     assert!(sent < 64 * 1024 * 1024, "{sent} bytes were sent");
 }
+
+/// A server that sends a JSON answer's head and its first bytes, then stalls.
+async fn stalling_body_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = [0u8; 4096];
+                let Ok(_) = socket.read(&mut head).await else {
+                    return;
+                };
+                let start = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                             content-length: 100\r\n\r\n{\"errcode\":0,";
+                if socket.write_all(start.as_bytes()).await.is_ok() {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+            });
+        }
+    });
+    url
+}
+
+/// JSON calls bound their waits one by one (no timer around the whole call): a body that
+/// stalls past the deadline still ends the call at the deadline, naming the phase.
+#[tokio::test]
+async fn a_stalled_body_ends_at_the_deadline() {
+    let url = stalling_body_server().await;
+    let client = Client::builder()
+        .corp_id("wwunit")
+        .secret(SECRET)
+        .base_url(&url)
+        .deadline(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .execute_json::<User>(&OP_PUBLIC, Vec::new(), Ok(None))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Deadline { budget, during, .. } => {
+            assert_eq!(*budget, Duration::from_millis(300));
+            assert_eq!(*during, "while reading the response");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// A call's future is allocated and moved once per call: the token refresh (kilobytes of
+/// state) is boxed off the common path rather than inlined into it.
+#[test]
+fn a_calls_future_stays_small() {
+    use super::call::Payload;
+    let client = Client::builder().corp_id("ww").secret("s").build().unwrap();
+    let call = Call::from_op(&OP_GET);
+    let payload = Payload::Empty;
+    let run = client.run(&call, Query::None, &payload, super::call::Expect::Json);
+    let size = std::mem::size_of_val(&run);
+    assert!(size < 4096, "the call's future takes {size} bytes");
+}

@@ -52,17 +52,19 @@ impl<'s> Tape<'s> {
             Ok(text) => text,
             Err(e) => return Err(syntax(body, e.valid_up_to(), "invalid UTF-8")),
         };
+        let (open, key_marks) = SCRATCH.take().unwrap_or_default();
         let mut parser = Parser {
             text,
             bytes: body,
             at: 0,
-            // Rough guesses from typical bodies (an entry per 8 bytes or so, a few levels,
-            // a few dozen members); the vectors grow if they are short.
+            // A rough guess from typical bodies (an entry per 8 bytes or so); it grows if short.
             entries: Vec::with_capacity((body.len() / 8).clamp(16, 1 << 16)),
-            open: Vec::with_capacity(8),
-            key_marks: Vec::with_capacity(64),
+            open,
+            key_marks,
         };
-        parser.document()?;
+        let parsed = parser.document();
+        give_back_scratch(parser.open, parser.key_marks);
+        parsed?;
         Ok(Tape {
             entries: parser.entries,
         })
@@ -133,6 +135,26 @@ fn syntax(body: &[u8], offset: usize, what: &str) -> DecodeError {
 
 /// Objects with at most this many members are checked for duplicate names pair by pair.
 const SMALL_OBJECT: usize = 32;
+
+thread_local! {
+    /// The parser's working vectors, kept per thread between parses: every response is
+    /// parsed, and these would otherwise be two allocations each time.
+    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
+}
+
+type Scratch = (Vec<Open>, Vec<(u64, usize, usize)>);
+
+/// Scratch bigger than this (a hostile, deeply nested or very wide body) is not kept.
+const SCRATCH_KEPT: usize = 4096;
+
+fn give_back_scratch(mut open: Vec<Open>, mut key_marks: Vec<(u64, usize, usize)>) {
+    if open.capacity() > SCRATCH_KEPT || key_marks.capacity() > SCRATCH_KEPT {
+        return;
+    }
+    open.clear();
+    key_marks.clear();
+    SCRATCH.set(Some((open, key_marks)));
+}
 
 /// Containers nest at most this deep, as in serde_json: readers of the tape recurse.
 const MAX_DEPTH: usize = 128;

@@ -379,6 +379,12 @@ impl TokenCache {
         &self.state.key
     }
 
+    /// The local copy, when fresh and not `rejected`: what nearly every call takes, with
+    /// no lock but the copy's read lock and no future.
+    pub(crate) fn fresh(&self, rejected: Option<&str>) -> Option<Arc<str>> {
+        self.state.fresh_local(rejected)
+    }
+
     /// A usable token: the local copy if fresh, else the store's if fresh, else one
     /// obtained by `fetch`, run once for every caller waiting at that moment in this
     /// process (and, when the store has a lock, in every process sharing it).
