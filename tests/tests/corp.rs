@@ -192,3 +192,50 @@ async fn an_app_secret_carries_its_agentid_for_agent_config() {
     assert_eq!(corp.corp_id(), CORP_ID);
     assert_eq!(corp.names().collect::<Vec<_>>(), ["contacts", "oa"]);
 }
+
+/// The corp's settings reach every client: one rate limit counted across its secrets'
+/// clients (a rule per corp), and the JSON size cap.
+#[tokio::test]
+async fn rate_limits_and_size_caps_apply_to_every_secrets_client() {
+    use wecom_api::ratelimit::{Per, Rate, RateLimits, Rule};
+    let server = CountingServer::start();
+    let limits = RateLimits::none()
+        .with_rule(
+            Rule::new("user_get_per_corp", Per::Corp)
+                .endpoint("/cgi-bin/user/get")
+                .rate(Rate::per_minute(2)),
+        )
+        .fail_fast();
+    let mut b = Corp::builder()
+        .corp_id(CORP_ID)
+        .base_url(server.base_url.clone())
+        .rate_limits(limits);
+    for (name, secret) in SECRETS {
+        b = b.secret(name, secret);
+    }
+    let corp = b.build().unwrap();
+    token_sent(&corp.client("app").unwrap()).await;
+    token_sent(&corp.client("contacts").unwrap()).await;
+    let refused = corp
+        .client("customer")
+        .unwrap()
+        .get_json("/cgi-bin/user/get", &[])
+        .await
+        .unwrap_err();
+    assert!(refused.is_rate_limited(), "{refused:?}");
+
+    let tiny = Corp::builder()
+        .corp_id(CORP_ID)
+        .base_url(server.base_url.clone())
+        .secret("app", "SeCrEt-app-1a")
+        .max_json_size(16)
+        .build()
+        .unwrap();
+    let e = tiny
+        .client("app")
+        .unwrap()
+        .get_json("/cgi-bin/user/get", &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, wecom_api::Error::TooLarge { .. }), "{e:?}");
+}

@@ -166,3 +166,57 @@ async fn a_layers_failure_is_an_error_of_its_own_without_secrets() {
     );
     assert!(!shown.contains(SECRET), "{shown}");
 }
+
+/// A `Corp` hands its stack to the client of every secret.
+#[tokio::test]
+async fn a_corps_clients_all_go_through_its_stack() {
+    let server = MockServer::start_async().await;
+    mock_gettoken(&server, TOKEN, 7200).await;
+    server
+        .mock_async(|when, then| {
+            when.method("GET")
+                .path("/cgi-bin/gettoken")
+                .query_param("corpsecret", "another-secret-0002");
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(
+                    r#"{"errcode":0,"errmsg":"ok","access_token":"other-token","expires_in":7200}"#,
+                );
+        })
+        .await;
+    let user = server
+        .mock_async(|when, then| {
+            when.method("GET")
+                .path("/cgi-bin/user/get")
+                .header("x-egress-auth", "proxy-pass-42");
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(r#"{"errcode":0,"errmsg":"ok","userid":"zhangsan","name":"张三"}"#);
+        })
+        .await;
+    let layer = EgressAuth::default();
+    let stack = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(layer.clone())
+        .build();
+    let corp = wecom_api::Corp::builder()
+        .corp_id(CORP_ID)
+        .base_url(server.base_url())
+        .secret("app", SECRET)
+        .secret("contacts", "another-secret-0002")
+        .http_middleware(stack)
+        .build()
+        .expect("corp");
+    for name in ["app", "contacts"] {
+        let client = corp.client(name).expect("client");
+        client.user().get("zhangsan").await.expect(name);
+    }
+    user.assert_calls_async(2).await;
+    let seen = layer.seen.lock().expect("log").clone();
+    assert_eq!(
+        seen.iter()
+            .filter(|l| l.contains("/cgi-bin/user/get"))
+            .count(),
+        2,
+        "{seen:?}"
+    );
+}

@@ -25,6 +25,7 @@ pub use builder::ClientBuilder;
 pub(crate) use builder::{default_http_client, required};
 #[allow(unused_imports)]
 pub(crate) use generated::{encode_body, refused};
+pub(crate) use http::Http;
 
 use principal::Principal;
 

@@ -7,8 +7,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::{Client, ClientBuilder, default_http_client, required};
+use crate::client::{Client, ClientBuilder, Http, default_http_client, required};
 use crate::error::{Error, Result};
+use crate::ratelimit::RateLimits;
 use crate::redact::MASK;
 use crate::retry::RetryPolicy;
 use crate::token::{MemoryTokenStore, SharedStore, TokenStore};
@@ -91,12 +92,15 @@ pub struct CorpBuilder {
     corp_id: Option<String>,
     secrets: Vec<NamedSecret>,
     base_url: Option<String>,
-    http: Option<reqwest::Client>,
+    http: Option<Http>,
     timeout: Option<Duration>,
     connect_timeout: Duration,
     deadline: Option<Duration>,
     retry: Option<RetryPolicy>,
     store: Option<Arc<dyn TokenStore>>,
+    limits: Option<RateLimits>,
+    max_json: Option<u64>,
+    max_download: Option<u64>,
 }
 
 impl Default for CorpBuilder {
@@ -111,6 +115,9 @@ impl Default for CorpBuilder {
             deadline: None,
             retry: None,
             store: None,
+            limits: None,
+            max_json: None,
+            max_download: None,
         }
     }
 }
@@ -130,6 +137,7 @@ impl fmt::Debug for CorpBuilder {
                 &self.base_url.as_deref().map(crate::redact::redact_userinfo),
             )
             .field("token_store", &self.store)
+            .field("rate_limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -175,7 +183,34 @@ impl CorpBuilder {
 
     /// The reqwest client (connection pool) every client uses; by default one is built.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
-        self.http = Some(http);
+        self.http = Some(Http::Plain(http));
+        self
+    }
+
+    /// Sends every client's requests through this `reqwest_middleware` stack (cargo
+    /// feature `middleware`; see [`ClientBuilder::http_middleware`]).
+    #[cfg(feature = "middleware")]
+    pub fn http_middleware(mut self, http: reqwest_middleware::ClientWithMiddleware) -> Self {
+        self.http = Some(Http::Layered(http));
+        self
+    }
+
+    /// Client-side rate limits of every client (see [`ClientBuilder::rate_limits`]; default
+    /// [`RateLimits::documented`]). The clients share the limits' counts.
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Largest JSON answer read (see [`ClientBuilder::max_json_size`]).
+    pub fn max_json_size(mut self, bytes: u64) -> Self {
+        self.max_json = Some(bytes);
+        self
+    }
+
+    /// Largest file a download keeps in memory (see [`ClientBuilder::max_download_size`]).
+    pub fn max_download_size(mut self, bytes: u64) -> Self {
+        self.max_download = Some(bytes);
         self
     }
 
@@ -222,7 +257,7 @@ impl CorpBuilder {
         }
         let http = match self.http {
             Some(http) => http,
-            None => default_http_client(self.connect_timeout)?,
+            None => Http::Plain(default_http_client(self.connect_timeout)?),
         };
         let store = Arc::new(SharedStore::new(
             self.store
@@ -248,7 +283,7 @@ impl CorpBuilder {
             let mut b: ClientBuilder = Client::builder()
                 .corp_id(corp_id.clone())
                 .secret(s.secret)
-                .http_client(http.clone())
+                .http(http.clone())
                 .shared_store(Arc::clone(&store));
             if let Some(url) = &self.base_url {
                 b = b.base_url(url.clone());
@@ -264,6 +299,15 @@ impl CorpBuilder {
             }
             if let Some(id) = s.agent_id {
                 b = b.agent_id(id);
+            }
+            if let Some(limits) = &self.limits {
+                b = b.rate_limits(limits.clone());
+            }
+            if let Some(bytes) = self.max_json {
+                b = b.max_json_size(bytes);
+            }
+            if let Some(bytes) = self.max_download {
+                b = b.max_download_size(bytes);
             }
             clients.insert(s.name, b.build()?);
         }

@@ -184,6 +184,12 @@ impl ClientBuilder {
         self
     }
 
+    /// What sends the requests, as [`Corp`](crate::Corp)'s builder hands it on.
+    pub(crate) fn http(mut self, http: Http) -> Self {
+        self.http = Some(http);
+        self
+    }
+
     /// Total time for one HTTP request, from connecting to the end of the body
     /// (default 30 s). Each retry gets its own.
     pub fn timeout(mut self, timeout: Duration) -> Self {
