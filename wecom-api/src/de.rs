@@ -25,6 +25,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 mod json_path;
 mod tape;
+mod tape_visit;
 mod value;
 
 // The runtime's own unit tests build no generated group, which is what uses `deserialize`.

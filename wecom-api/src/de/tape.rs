@@ -120,7 +120,7 @@ fn push_value<'s>(entries: &mut Vec<Entry<'s>>, value: &'s Value) {
 }
 
 /// Tape indices and lengths are `u32`: a body is capped far below 4 GiB before it is read.
-fn count(n: usize) -> u32 {
+pub(super) fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
@@ -157,7 +157,7 @@ fn give_back_scratch(mut open: Vec<Open>, mut key_marks: Vec<(u64, usize, usize)
 }
 
 /// Containers nest at most this deep, as in serde_json: readers of the tape recurse.
-const MAX_DEPTH: usize = 128;
+pub(super) const MAX_DEPTH: usize = 128;
 
 /// A container being read: where its entry is, how many members so far, and (objects)
 /// where its members' key marks start in `key_marks`.

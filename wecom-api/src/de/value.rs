@@ -217,15 +217,15 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
-/// `Deserialize` for a generated type: read any self-describing input into a value, then
-/// decode it. Generic over the deserializer only through `Value`'s own implementation.
+/// `Deserialize` for a generated type: read any self-describing input into a tape, then
+/// decode it. The tape's reader is generic over the deserializer only.
 pub(crate) fn deserialize<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Decode,
 {
-    let value = <Value as serde::Deserialize>::deserialize(deserializer)?;
-    decode_value(&value).map_err(serde::de::Error::custom)
+    let tape = super::tape_visit::tape_of(deserializer)?;
+    T::decode(Node::root(&tape)).map_err(serde::de::Error::custom)
 }
 
 /// Decodes a value built in memory (callbacks read XML into one).
