@@ -402,6 +402,7 @@ impl<'s> Parser<'s> {
     fn string(&mut self) -> Result<Cow<'s, str>, DecodeError> {
         self.at += 1;
         let start = self.at;
+        self.at += plain_run(&self.bytes[self.at..]);
         loop {
             match self.bytes.get(self.at) {
                 Some(b'"') => {
@@ -502,6 +503,31 @@ impl<'s> Parser<'s> {
 }
 
 /// FNV-1a: a cheap fingerprint of a member name, to find duplicates by sorting.
+/// How many of the leading bytes are plain string content (no `"`, `\\` or control
+/// character), eight at a time: only where it stops does the byte loop take over.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A high bit per zero byte of `v` (exact for the first zero byte, which is all we need).
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut done = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let v = u64::from_le_bytes(word);
+        // Bytes below 0x20: `v - 0x20` borrows into the high bit, which `!v` keeps only
+        // for ASCII bytes (UTF-8's lead and continuation bytes have it set).
+        let special = zero(v ^ (ONES * u64::from(b'"')))
+            | zero(v ^ (ONES * u64::from(b'\\')))
+            | (v.wrapping_sub(ONES * 0x20) & !v & HIGH);
+        if special != 0 {
+            return done;
+        }
+        done += 8;
+    }
+    done
+}
+
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
@@ -564,6 +590,26 @@ mod tests {
             Entry::Number("123456789012345678901234".into())
         );
         assert!(matches!(tape.entries[0], Entry::Object { len: 2, end: 5 }));
+    }
+
+    #[test]
+    fn the_eight_byte_scan_stops_at_every_special_byte_wherever_it_is() {
+        for at in 0..20 {
+            for special in ["\\n", "\\\"", "\\u00e9", "é", "\u{1}"] {
+                let text = format!("{}{special}{}", "a".repeat(at), "b".repeat(at % 9));
+                let body = serde_json::to_string(&text)
+                    .unwrap()
+                    .replace("\\u0001", "\u{1}");
+                let body = format!("[{body}]");
+                let ours = Tape::parse(body.as_bytes()).map(|t| to_value(&t.entries, 0));
+                let theirs = serde_json::from_str::<Value>(&body);
+                match (ours, theirs) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "{body:?}"),
+                    (Err(_), Err(_)) => {}
+                    (a, b) => panic!("{body:?}: {a:?} vs {b:?}"),
+                }
+            }
+        }
     }
 
     #[test]

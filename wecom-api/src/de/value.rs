@@ -534,6 +534,18 @@ pub(crate) struct Fields<'a> {
     /// Where the next lookup starts: a key's entry and its member ordinal.
     cursor: (usize, u32),
     taken: Taken,
+    /// A bit per member name ([`name_bit`]), made on the first lookup that finds nothing:
+    /// generated types have many optional fields a body leaves out, and each would
+    /// otherwise scan every member.
+    names: std::cell::Cell<Option<u64>>,
+}
+
+/// One of 64 bits for a member name: the top six bits of its FNV-1a hash.
+fn name_bit(name: &str) -> u64 {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    1 << (hash >> 58)
 }
 
 impl<'a> Fields<'a> {
@@ -546,6 +558,7 @@ impl<'a> Fields<'a> {
                 end: *end as usize,
                 cursor: (value.at + 1, 0),
                 taken: value.hidden.cloned().unwrap_or_default(),
+                names: std::cell::Cell::new(None),
             }),
             _ => Err(expected("an object", value)),
         }
@@ -553,6 +566,31 @@ impl<'a> Fields<'a> {
 
     /// The key entry and ordinal of the visible member `name`, if any.
     fn find(&self, name: &str) -> Option<(usize, u32)> {
+        let bit = name_bit(name);
+        if self.names.get().is_some_and(|names| names & bit == 0) {
+            return None;
+        }
+        let found = self.scan(name);
+        if found.is_none() && self.names.get().is_none() {
+            self.names.set(Some(self.name_bits()));
+        }
+        found
+    }
+
+    /// The bits of every member's name.
+    fn name_bits(&self) -> u64 {
+        let mut bits = 0;
+        let mut i = self.at + 1;
+        while i < self.end {
+            if let Entry::Key { name, .. } = &self.entries[i] {
+                bits |= name_bit(name);
+            }
+            i = Tape::next(self.entries, i + 1);
+        }
+        bits
+    }
+
+    fn scan(&self, name: &str) -> Option<(usize, u32)> {
         let is = |i: usize, ordinal: u32| {
             matches!(&self.entries[i], Entry::Key { name: k, live: true } if k == name)
                 && !self.taken.contains(ordinal)
