@@ -52,13 +52,17 @@ impl<'s> Tape<'s> {
             Ok(text) => text,
             Err(e) => return Err(syntax(body, e.valid_up_to(), "invalid UTF-8")),
         };
-        let (open, key_marks) = SCRATCH.take().unwrap_or_default();
+        let (open, key_marks) = SCRATCH
+            .try_with(std::cell::Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let mut parser = Parser {
             text,
             bytes: body,
             at: 0,
             // A rough guess from typical bodies (an entry per 8 bytes or so); it grows if short.
-            entries: Vec::with_capacity((body.len() / 8).clamp(16, 1 << 16)),
+            entries: spare_entries((body.len() / 8).clamp(16, 1 << 16)),
             open,
             key_marks,
         };
@@ -153,7 +157,47 @@ fn give_back_scratch(mut open: Vec<Open>, mut key_marks: Vec<(u64, usize, usize)
     }
     open.clear();
     key_marks.clear();
-    SCRATCH.set(Some((open, key_marks)));
+    let _ = SCRATCH.try_with(|s| s.set(Some((open, key_marks))));
+}
+
+thread_local! {
+    /// The entries' vector of the last tape this thread dropped, kept for the next one:
+    /// every response is parsed into a tape, and its vector is one of the call's larger
+    /// allocations.
+    static SPARE_ENTRIES: std::cell::Cell<Vec<Entry<'static>>> =
+        const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// A spare vector bigger than this many entries (a huge list) is let go.
+const ENTRIES_KEPT: usize = 16 * 1024;
+
+/// An empty vector with room for `n` entries, this thread's spare one when it has one.
+pub(super) fn spare_entries<'s>(n: usize) -> Vec<Entry<'s>> {
+    let spare = SPARE_ENTRIES
+        .try_with(std::cell::Cell::take)
+        .unwrap_or_default();
+    let mut entries = relabel(spare);
+    entries.reserve(n);
+    entries
+}
+
+/// The same allocation, emptied, for entries of another lifetime. Collecting a vector's
+/// own iterator reuses its allocation (std's in-place collection; the test below checks
+/// it still does).
+fn relabel<'a, 'b>(entries: Vec<Entry<'a>>) -> Vec<Entry<'b>> {
+    entries.into_iter().filter_map(|_| None).collect()
+}
+
+impl Drop for Tape<'_> {
+    fn drop(&mut self) {
+        let mut spare = std::mem::take(&mut self.entries);
+        if spare.capacity() > ENTRIES_KEPT {
+            return;
+        }
+        spare.clear();
+        let spare = relabel(spare);
+        let _ = SPARE_ENTRIES.try_with(|s| s.set(spare));
+    }
 }
 
 /// Containers nest at most this deep, as in serde_json: readers of the tape recurse.
@@ -590,6 +634,18 @@ mod tests {
             Entry::Number("123456789012345678901234".into())
         );
         assert!(matches!(tape.entries[0], Entry::Object { len: 2, end: 5 }));
+    }
+
+    #[test]
+    fn a_dropped_tapes_vector_serves_the_next_parse() {
+        let relabelled: Vec<Entry<'static>> = relabel(Vec::<Entry<'_>>::with_capacity(100));
+        assert!(relabelled.capacity() >= 100, "{}", relabelled.capacity());
+        drop(Tape::parse(b"[1,2,3]").unwrap());
+        let first = spare_entries(1);
+        assert!(first.capacity() >= 16, "{}", first.capacity());
+        let at = first.as_ptr();
+        drop(Tape { entries: first });
+        assert_eq!(spare_entries(1).as_ptr(), at);
     }
 
     #[test]

@@ -12,11 +12,11 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 
-use super::tape::{Entry, MAX_DEPTH, Tape, count};
+use super::tape::{Entry, MAX_DEPTH, Tape, count, spare_entries};
 
 /// Reads any self-describing input into a tape.
 pub(crate) fn tape_of<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tape<'de>, D::Error> {
-    let mut entries = Vec::new();
+    let mut entries = spare_entries(16);
     Seed {
         entries: &mut entries,
         depth: 0,
