@@ -6182,6 +6182,81 @@ impl<'de> serde::Deserialize<'de> for SmartsheetAddViewRequest {
     }
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetAddViewResponse {
+    /// 添加的视图
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<SmartsheetAddedView>,
+}
+impl crate::de::Decode for SmartsheetAddViewResponse {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view: fields.optional("view")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetAddViewResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 添加视图返回的视图（添加视图页面的 View 表只列 view_id、view_title、view_type，没有 property）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetAddedView {
+    /// 视图 id
+    pub view_id: String,
+    /// 视图标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view_title: Option<String>,
+    /// 视图类型及其属性
+    #[serde(flatten)]
+    pub kind: Option<ViewKind>,
+}
+impl crate::de::Decode for SmartsheetAddedView {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view_id: fields.required("view_id")?,
+            view_title: fields.optional("view_title")?,
+            kind: fields.flattened_optional("view_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetAddedView {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 添加或更新成功的一条记录（官方 CommonRecord：只有 record_id 与 values；查询记录返回的 Record 另有创建与编辑信息）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetCommonRecord {
+    /// 记录 ID
+    pub record_id: String,
+    /// 记录内容，键为字段标题或字段 ID
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub values: std::collections::BTreeMap<String, serde_json::Value>,
+}
+impl crate::de::Decode for SmartsheetCommonRecord {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_id: fields.required("record_id")?,
+            values: fields.or_empty("values")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetCommonRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetDeleteFieldsRequest {
     /// 智能表格的 docid
     pub docid: String,
@@ -6673,7 +6748,7 @@ impl<'de> serde::Deserialize<'de> for SmartsheetRecord {
 pub struct SmartsheetRecordsResponse {
     /// 添加或更新后的记录
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub records: Vec<SmartsheetRecord>,
+    pub records: Vec<SmartsheetCommonRecord>,
 }
 impl crate::de::Decode for SmartsheetRecordsResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -7751,31 +7826,6 @@ impl<'de> serde::Deserialize<'de> for VipUseridsRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 经 Webhook 添加或更新成功的一条记录（页面 CommonRecord 只列 record_id 与 values）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct WebhookRecord {
-    /// 记录 ID
-    pub record_id: String,
-    /// 记录内容，键为字段标题或字段 ID
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub values: std::collections::BTreeMap<String, serde_json::Value>,
-}
-impl crate::de::Decode for WebhookRecord {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            record_id: fields.required("record_id")?,
-            values: fields.or_empty("values")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for WebhookRecord {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// add_records 与 update_records 填其中一个。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebhookRecordsRequest {
@@ -7806,10 +7856,10 @@ impl<'de> serde::Deserialize<'de> for WebhookRecordsRequest {
 pub struct WebhookRecordsResponse {
     /// 添加成功的记录
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub add_records: Vec<WebhookRecord>,
+    pub add_records: Vec<SmartsheetCommonRecord>,
     /// 更新成功的记录
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub update_records: Vec<WebhookRecord>,
+    pub update_records: Vec<SmartsheetCommonRecord>,
 }
 impl crate::de::Decode for WebhookRecordsResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -14652,13 +14702,13 @@ pub mod calls {
     }
     impl WedocSmartsheetAddView {}
     impl std::future::IntoFuture for WedocSmartsheetAddView {
-        type Output = crate::Result<SmartsheetViewResponse>;
+        type Output = crate::Result<SmartsheetAddViewResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    SmartsheetViewResponse,
+                    SmartsheetAddViewResponse,
                 >(
                     &OP_WEDOC_SMARTSHEET_ADD_VIEW,
                     query,
