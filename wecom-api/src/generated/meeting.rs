@@ -3798,7 +3798,7 @@ pub struct MeetingInfo {
     pub attendees: Option<MeetingAttendance>,
     /// 会议设置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<MeetingSettings>,
+    pub settings: Option<MeetingInfoSettings>,
     /// 会议所属日历 ID；须是本应用创建的日历
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
@@ -3817,6 +3817,27 @@ pub struct MeetingInfo {
     /// 会议创建者 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator_userid: Option<String>,
+    /// 会议嘉宾列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guests: Vec<MeetingGuest>,
+    /// 是否有投票（会议创建人和主持人才能查询）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_vote: Option<bool>,
+    /// 周期性会议的子会议列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sub_meetings: Vec<MeetingSubMeeting>,
+    /// 是否还有更多子会议特例：0 无更多，1 有更多
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_more_sub_meeting: Option<i64>,
+    /// 剩余子会议场数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remain_sub_meetings: Option<i64>,
+    /// 当前子会议 ID（进行中或即将开始）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_sub_meetingid: Option<String>,
+    /// 周期性会议的分段信息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sub_repeat_list: Vec<MeetingSubRepeat>,
 }
 impl crate::de::Decode for MeetingInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3839,10 +3860,121 @@ impl crate::de::Decode for MeetingInfo {
             meeting_link: fields.optional("meeting_link")?,
             meeting_type: fields.optional("meeting_type")?,
             creator_userid: fields.optional("creator_userid")?,
+            guests: fields.or_empty("guests")?,
+            has_vote: fields.optional("has_vote")?,
+            sub_meetings: fields.or_empty("sub_meetings")?,
+            has_more_sub_meeting: fields.optional("has_more_sub_meeting")?,
+            remain_sub_meetings: fields.optional("remain_sub_meetings")?,
+            current_sub_meetingid: fields.optional("current_sub_meetingid")?,
+            sub_repeat_list: fields.or_empty("sub_repeat_list")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for MeetingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 获取会议详情返回的会议设置（与创建、修改会议的 settings 表不同：多出 need_password、enable_doc_upload_permission、current_hosts、co_hosts）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingInfoSettings {
+    /// 是否需要密码入会
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_password: Option<bool>,
+    /// 入会密码
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<crate::Secret>,
+    /// 是否开启等候室
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_waiting_room: Option<bool>,
+    /// 是否允许成员在主持人进会前加入
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_enter_before_host: Option<bool>,
+    /// 成员入会时是否静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_enter_mute: Option<EnterMuteMode>,
+    /// 是否允许成员自行解除静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_unmute_self: Option<bool>,
+    /// 是否允许企业外部用户入会
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_external_user: Option<bool>,
+    /// 是否开启屏幕水印
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_screen_watermark: Option<bool>,
+    /// 水印样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark_type: Option<WatermarkType>,
+    /// 自动录制类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_record_type: Option<AutoRecordType>,
+    /// 有参会成员入会时是否立即开启云录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendee_join_auto_record: Option<bool>,
+    /// 是否允许主持人暂停或停止云录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_host_pause_auto_record: Option<bool>,
+    /// 是否允许成员上传文档
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_doc_upload_permission: Option<bool>,
+    /// 是否开启报名
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_enroll: Option<bool>,
+    /// 是否开启主持人密钥
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_host_key: Option<bool>,
+    /// 主持人密钥
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<crate::Secret>,
+    /// 会议开始时的提醒范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_scope: Option<RemindScope>,
+    /// 会议主持人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<UserIdList>,
+    /// 会议当前的主持人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_hosts: Option<UserIdList>,
+    /// 联席主持人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub co_hosts: Option<UserIdList>,
+    /// 响铃提醒的成员
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_users: Option<UserIdList>,
+}
+impl crate::de::Decode for MeetingInfoSettings {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            need_password: fields.optional("need_password")?,
+            password: fields.optional("password")?,
+            enable_waiting_room: fields.optional("enable_waiting_room")?,
+            allow_enter_before_host: fields.optional("allow_enter_before_host")?,
+            enable_enter_mute: fields.optional("enable_enter_mute")?,
+            allow_unmute_self: fields.optional("allow_unmute_self")?,
+            allow_external_user: fields.optional("allow_external_user")?,
+            enable_screen_watermark: fields.optional("enable_screen_watermark")?,
+            watermark_type: fields.optional("watermark_type")?,
+            auto_record_type: fields.optional("auto_record_type")?,
+            attendee_join_auto_record: fields.optional("attendee_join_auto_record")?,
+            enable_host_pause_auto_record: fields
+                .optional("enable_host_pause_auto_record")?,
+            enable_doc_upload_permission: fields
+                .optional("enable_doc_upload_permission")?,
+            enable_enroll: fields.optional("enable_enroll")?,
+            enable_host_key: fields.optional("enable_host_key")?,
+            host_key: fields.optional("host_key")?,
+            remind_scope: fields.optional("remind_scope")?,
+            hosts: fields.optional("hosts")?,
+            current_hosts: fields.optional("current_hosts")?,
+            co_hosts: fields.optional("co_hosts")?,
+            ring_users: fields.optional("ring_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingInfoSettings {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4199,18 +4331,6 @@ pub struct MeetingSettings {
     /// 响铃提醒的成员（remind_scope 为 4 时有效）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ring_users: Option<UserIdList>,
-    /// 是否需要密码入会
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub need_password: Option<bool>,
-    /// 成员入会静音方式
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_enter_mute_type: Option<i64>,
-    /// 有参会成员入会时是否立即开启自动录制
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub participant_join_auto_record: Option<bool>,
-    /// 是否允许成员上传文档
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_doc_upload_permission: Option<bool>,
 }
 impl crate::de::Decode for MeetingSettings {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4236,12 +4356,6 @@ impl crate::de::Decode for MeetingSettings {
             hosts: fields.optional("hosts")?,
             remind_scope: fields.optional("remind_scope")?,
             ring_users: fields.optional("ring_users")?,
-            need_password: fields.optional("need_password")?,
-            enable_enter_mute_type: fields.optional("enable_enter_mute_type")?,
-            participant_join_auto_record: fields
-                .optional("participant_join_auto_record")?,
-            enable_doc_upload_permission: fields
-                .optional("enable_doc_upload_permission")?,
         })
     }
 }
@@ -4329,6 +4443,105 @@ impl crate::de::Decode for MeetingStatus {
     }
 }
 impl<'de> serde::Deserialize<'de> for MeetingStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 周期性会议的一场子会议。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingSubMeeting {
+    /// 子会议 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_meetingid: Option<String>,
+    /// 子会议状态
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// 子会议开始时间，Unix 时间戳（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 子会议结束时间，Unix 时间戳（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// 子会议标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 所属周期性会议分段的 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_id: Option<String>,
+}
+impl crate::de::Decode for MeetingSubMeeting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sub_meetingid: fields.optional("sub_meetingid")?,
+            status: fields.optional("status")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            title: fields.optional("title")?,
+            repeat_id: fields.optional("repeat_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingSubMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 周期性会议的一个分段（修改过重复规则的周期性会议分为多段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingSubRepeat {
+    /// 分段 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_id: Option<String>,
+    /// 重复周期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_type: Option<RepeatType>,
+    /// 是否自定义重复
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_custom_repeat: Option<bool>,
+    /// 重复间隔
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_interval: Option<i64>,
+    /// 每周的哪几天重复（1~7）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeat_day_of_week: Vec<i64>,
+    /// 每月的哪几天重复（1~31）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeat_day_of_month: Vec<i64>,
+    /// 结束重复的方式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_until_type: Option<RepeatUntilType>,
+    /// 重复次数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_until_count: Option<i64>,
+    /// 重复结束时刻，Unix 时间戳（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_until: Option<i64>,
+}
+impl crate::de::Decode for MeetingSubRepeat {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            repeat_id: fields.optional("repeat_id")?,
+            repeat_type: fields.optional("repeat_type")?,
+            is_custom_repeat: fields.optional("is_custom_repeat")?,
+            repeat_interval: fields.optional("repeat_interval")?,
+            repeat_day_of_week: fields.or_empty("repeat_day_of_week")?,
+            repeat_day_of_month: fields.or_empty("repeat_day_of_month")?,
+            repeat_until_type: fields.optional("repeat_until_type")?,
+            repeat_until_count: fields.optional("repeat_until_count")?,
+            repeat_until: fields.optional("repeat_until")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingSubRepeat {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
