@@ -142,6 +142,97 @@ impl<'de> serde::Deserialize<'de> for AdvancedLayoutPage {
         crate::de::deserialize(deserializer)
     }
 }
+/// 修改高级布局时的一页（本页的座次成员只有 userid、tmp_openid，没有 nick_name）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AdvancedLayoutUpdatePage {
+    /// 布局模板 ID
+    pub layout_template_id: String,
+    /// 是否开启轮询，默认关闭
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_polling: Option<bool>,
+    /// 轮询设置（开启轮询后有效）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polling_setting: Option<PollingSetting>,
+    /// 宫格座次列表
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_seat_list: Option<Vec<AdvancedUpdateUserSeat>>,
+}
+impl crate::de::Decode for AdvancedLayoutUpdatePage {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_template_id: fields.required("layout_template_id")?,
+            enable_polling: fields.optional("enable_polling")?,
+            polling_setting: fields.optional("polling_setting")?,
+            user_seat_list: fields.optional("user_seat_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedLayoutUpdatePage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改高级布局时座次中的成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AdvancedUpdateSeatUser {
+    /// 企业成员 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 成员在本场会议中的临时 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp_openid: Option<String>,
+}
+impl crate::de::Decode for AdvancedUpdateSeatUser {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedUpdateSeatUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改高级布局时宫格中的座次。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AdvancedUpdateUserSeat {
+    /// 宫格 ID；同一宫格 ID 多次出现时仅第一次生效
+    pub grid_id: String,
+    /// 宫格类型
+    pub grid_type: GridType,
+    /// 视频画面来源
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_type: Option<VideoSource>,
+    /// 宫格中的成员（video_type 为指定人员时填写）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_list: Option<Vec<AdvancedUpdateSeatUser>>,
+}
+impl crate::de::Decode for AdvancedUpdateUserSeat {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            grid_type: fields.required("grid_type")?,
+            video_type: fields.optional("video_type")?,
+            user_list: fields.optional("user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedUpdateUserSeat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级布局宫格中的座次。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AdvancedUserSeat {
@@ -2528,7 +2619,7 @@ pub struct LayoutGetUserLayoutResponse {
     pub layout_type: Option<LayoutType>,
     /// 布局的各页；默认第一页为首页
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub page_list: Vec<AdvancedLayoutPage>,
+    pub page_list: Vec<UserLayoutPage>,
 }
 impl crate::de::Decode for LayoutGetUserLayoutResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2869,7 +2960,7 @@ pub struct LayoutUpdateAdvancedRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_name: Option<String>,
     /// 布局的各页；默认第一页为首页
-    pub page_list: Vec<AdvancedLayoutPage>,
+    pub page_list: Vec<AdvancedLayoutUpdatePage>,
 }
 impl crate::de::Decode for LayoutUpdateAdvancedRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8949,6 +9040,93 @@ impl<'de> serde::Deserialize<'de> for UserIdList {
         crate::de::deserialize(deserializer)
     }
 }
+/// 成员布局的一页（本页的座次成员只有 tmp_openid）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct UserLayoutPage {
+    /// 布局模板 ID
+    pub layout_template_id: String,
+    /// 是否开启轮询
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_polling: Option<bool>,
+    /// 轮询设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polling_setting: Option<PollingSetting>,
+    /// 宫格座次列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user_seat_list: Vec<UserLayoutSeat>,
+}
+impl crate::de::Decode for UserLayoutPage {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_template_id: fields.required("layout_template_id")?,
+            enable_polling: fields.optional("enable_polling")?,
+            polling_setting: fields.optional("polling_setting")?,
+            user_seat_list: fields.or_empty("user_seat_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserLayoutPage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员布局宫格中的座次。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UserLayoutSeat {
+    /// 宫格 ID
+    pub grid_id: String,
+    /// 宫格类型
+    pub grid_type: GridType,
+    /// 视频画面来源
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_type: Option<VideoSource>,
+    /// 宫格中的成员
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user_list: Vec<UserLayoutSeatUser>,
+}
+impl crate::de::Decode for UserLayoutSeat {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            grid_type: fields.required("grid_type")?,
+            video_type: fields.optional("video_type")?,
+            user_list: fields.or_empty("user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserLayoutSeat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员布局座次中的成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct UserLayoutSeatUser {
+    /// 成员在本场会议中的临时 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp_openid: Option<String>,
+}
+impl crate::de::Decode for UserLayoutSeatUser {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserLayoutSeatUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 布局宫格中的座次。视频画面宫格填成员，拓展应用宫格填 tool_sdkid。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct UserSeat {
@@ -10304,6 +10482,28 @@ impl AdvancedLayoutPage {
         }
     }
 }
+impl AdvancedLayoutUpdatePage {
+    /// A `AdvancedLayoutUpdatePage` with its required `layout_template_id` set and every optional field unset.
+    pub fn new(layout_template_id: impl Into<String>) -> Self {
+        Self {
+            layout_template_id: layout_template_id.into(),
+            enable_polling: None,
+            polling_setting: None,
+            user_seat_list: None,
+        }
+    }
+}
+impl AdvancedUpdateUserSeat {
+    /// A `AdvancedUpdateUserSeat` with its required `grid_id`, `grid_type` set and every optional field unset.
+    pub fn new(grid_id: impl Into<String>, grid_type: impl Into<GridType>) -> Self {
+        Self {
+            grid_id: grid_id.into(),
+            grid_type: grid_type.into(),
+            video_type: None,
+            user_list: None,
+        }
+    }
+}
 impl AdvancedUserSeat {
     /// A `AdvancedUserSeat` with its required `grid_id`, `grid_type` set and every optional field unset.
     pub fn new(grid_id: impl Into<String>, grid_type: impl Into<GridType>) -> Self {
@@ -10719,7 +10919,7 @@ impl LayoutUpdateAdvancedRequest {
     pub fn new(
         meetingid: impl Into<String>,
         layout_id: impl Into<String>,
-        page_list: impl IntoIterator<Item = impl Into<AdvancedLayoutPage>>,
+        page_list: impl IntoIterator<Item = impl Into<AdvancedLayoutUpdatePage>>,
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
@@ -13763,7 +13963,7 @@ impl MeetingLayoutApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_layout().update_advanced("MEETINGID", "LAYOUTID1", vec![
-    ///     AdvancedLayoutPage {
+    ///     AdvancedLayoutUpdatePage {
     ///         layout_template_id: "3".into(),
     ///         enable_polling: Some(true),
     ///         polling_setting: Some(PollingSetting {
@@ -13773,12 +13973,12 @@ impl MeetingLayoutApi {
     ///             ignore_user_absence: false
     ///         }),
     ///         user_seat_list: Some(vec![
-    ///             AdvancedUserSeat {
+    ///             AdvancedUpdateUserSeat {
     ///                 grid_id: "1".into(),
     ///                 grid_type: GridType::Video,
     ///                 video_type: Some(VideoSource::Specified),
     ///                 user_list: Some(vec![
-    ///                     LayoutUser {
+    ///                     AdvancedUpdateSeatUser {
     ///                         ..Default::default()
     ///                     }
     ///                 ])
@@ -13806,7 +14006,7 @@ impl MeetingLayoutApi {
         &self,
         meetingid: impl Into<String>,
         layout_id: impl Into<String>,
-        page_list: impl IntoIterator<Item = impl Into<AdvancedLayoutPage>>,
+        page_list: impl IntoIterator<Item = impl Into<AdvancedLayoutUpdatePage>>,
     ) -> calls::MeetingLayoutUpdateAdvanced {
         calls::MeetingLayoutUpdateAdvanced {
             client: self.client.clone(),
