@@ -4422,6 +4422,9 @@ pub struct MeetingSettings {
     /// 响铃提醒的成员（remind_scope 为 4 时有效）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ring_users: Option<UserIdList>,
+    /// 是否允许成员上传文档
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_doc_upload_permission: Option<bool>,
 }
 impl crate::de::Decode for MeetingSettings {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4447,6 +4450,8 @@ impl crate::de::Decode for MeetingSettings {
             hosts: fields.optional("hosts")?,
             remind_scope: fields.optional("remind_scope")?,
             ring_users: fields.optional("ring_users")?,
+            enable_doc_upload_permission: fields
+                .optional("enable_doc_upload_permission")?,
         })
     }
 }
@@ -4739,6 +4744,28 @@ impl crate::de::Decode for MeetingUpdateRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for MeetingUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改预约会议的结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingUpdateResponse {
+    /// 参会人数超过上限而未能邀请的成员 userid
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub excess_users: Vec<String>,
+}
+impl crate::de::Decode for MeetingUpdateResponse {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            excess_users: fields.or_empty("excess_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingUpdateResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -17783,13 +17810,13 @@ pub mod calls {
         }
     }
     impl std::future::IntoFuture for MeetingUpdate {
-        type Output = crate::Result<EmptyResponse>;
+        type Output = crate::Result<MeetingUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    EmptyResponse,
+                    MeetingUpdateResponse,
                 >(&OP_MEETING_UPDATE, query, crate::client::encode_body(&self.request))
         }
     }
