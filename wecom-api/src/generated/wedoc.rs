@@ -3500,7 +3500,7 @@ pub struct FormCreateRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fatherid: Option<String>,
     /// 收集表信息
-    pub form_info: FormInfo,
+    pub form_info: FormInput,
 }
 impl crate::de::Decode for FormCreateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3581,8 +3581,8 @@ pub struct FormInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form_setting: Option<FormSetting>,
     /// 各周期的 id（读取时返回），读取答案与统计时使用
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repeated_id: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeated_id: Vec<String>,
 }
 impl crate::de::Decode for FormInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3594,7 +3594,7 @@ impl crate::de::Decode for FormInfo {
             form_header: fields.optional("form_header")?,
             form_question: fields.optional("form_question")?,
             form_setting: fields.optional("form_setting")?,
-            repeated_id: fields.optional("repeated_id")?,
+            repeated_id: fields.or_empty("repeated_id")?,
         })
     }
 }
@@ -3619,6 +3619,44 @@ impl crate::de::Decode for FormInfoResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for FormInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新建或编辑收集表时提交的收集表信息（没有只在读取时返回的 formid、repeated_id）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormInput {
+    /// 收集表标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_title: Option<String>,
+    /// 收集表描述
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_desc: Option<String>,
+    /// 收集表表头背景图链接
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_header: Option<String>,
+    /// 收集表问题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_question: Option<FormQuestions>,
+    /// 收集表设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_setting: Option<FormSettingInput>,
+}
+impl crate::de::Decode for FormInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            form_title: fields.optional("form_title")?,
+            form_desc: fields.optional("form_desc")?,
+            form_header: fields.optional("form_header")?,
+            form_question: fields.optional("form_question")?,
+            form_setting: fields.optional("form_setting")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3677,7 +3715,7 @@ pub struct FormModifyRequest {
     /// 收集表 id
     pub formid: String,
     /// 收集表信息
-    pub form_info: FormInfo,
+    pub form_info: FormInput,
 }
 impl crate::de::Decode for FormModifyRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3945,6 +3983,56 @@ impl crate::de::Decode for FormSetting {
     }
 }
 impl<'de> serde::Deserialize<'de> for FormSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新建或编辑收集表时提交的设置（定时重复没有只在读取时返回的规则时间）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormSettingInput {
+    /// 填写权限（取值见官方参数表；示例中 0 与 1 分别用于不限与指定范围）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill_out_auth: Option<i64>,
+    /// 填写范围（fill_out_auth 为 1 时）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill_in_range: Option<FormRange>,
+    /// 收集表管理员
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting_manager_range: Option<FormRange>,
+    /// 定时重复设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timed_repeat_info: Option<TimedRepeatInput>,
+    /// 是否允许每人提交多份
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_multi_fill: Option<bool>,
+    /// 定时结束时间（Unix 时间戳），0 表示不定时结束
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timed_finish: Option<i64>,
+    /// 是否支持匿名填写
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_anonymous: Option<bool>,
+    /// 有回复时是否提醒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_notify_submit: Option<bool>,
+}
+impl crate::de::Decode for FormSettingInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fill_out_auth: fields.optional("fill_out_auth")?,
+            fill_in_range: fields.optional("fill_in_range")?,
+            setting_manager_range: fields.optional("setting_manager_range")?,
+            timed_repeat_info: fields.optional("timed_repeat_info")?,
+            allow_multi_fill: fields.optional("allow_multi_fill")?,
+            timed_finish: fields.optional("timed_finish")?,
+            can_anonymous: fields.optional("can_anonymous")?,
+            can_notify_submit: fields.optional("can_notify_submit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormSettingInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7382,6 +7470,52 @@ impl<'de> serde::Deserialize<'de> for TimedRepeatInfo {
         crate::de::deserialize(deserializer)
     }
 }
+/// 新建或编辑收集表时提交的定时重复设置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TimedRepeatInput {
+    /// 是否开启定时重复
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable: Option<bool>,
+    /// 每周重复时的星期（按位组合）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub week_flag: Option<i64>,
+    /// 提醒时间（Unix 时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_time: Option<i64>,
+    /// 重复类型（取值见官方参数表）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_type: Option<i64>,
+    /// 是否跳过节假日
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_holiday: Option<bool>,
+    /// 每月重复时的日期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_of_month: Option<i64>,
+    /// 周期结束方式（取值见官方参数表）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fork_finish_type: Option<i64>,
+}
+impl crate::de::Decode for TimedRepeatInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable: fields.optional("enable")?,
+            week_flag: fields.optional("week_flag")?,
+            remind_time: fields.optional("remind_time")?,
+            repeat_type: fields.optional("repeat_type")?,
+            skip_holiday: fields.optional("skip_holiday")?,
+            day_of_month: fields.optional("day_of_month")?,
+            fork_finish_type: fields.optional("fork_finish_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TimedRepeatInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要更新的字段；field_type 须为字段当前的类型。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct UpdateField {
@@ -8245,7 +8379,7 @@ impl FormAnswerRequest {
 }
 impl FormCreateRequest {
     /// A `FormCreateRequest` with its required `form_info` set and every optional field unset.
-    pub fn new(form_info: impl Into<FormInfo>) -> Self {
+    pub fn new(form_info: impl Into<FormInput>) -> Self {
         Self {
             spaceid: None,
             fatherid: None,
@@ -8264,7 +8398,7 @@ impl FormModifyRequest {
     pub fn new(
         oper: impl Into<FormModifyOper>,
         formid: impl Into<String>,
-        form_info: impl Into<FormInfo>,
+        form_info: impl Into<FormInput>,
     ) -> Self {
         Self {
             oper: oper.into(),
@@ -9877,7 +10011,7 @@ impl WedocFormApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_form().create(FormInfo {
+    /// let response = client.wedoc_form().create(FormInput {
     ///     form_title: Some("FORM_TITLE".into()),
     ///     form_desc: Some("FORM_DESC".into()),
     ///     form_header: Some("FORM_HEADER".into()),
@@ -9902,7 +10036,7 @@ impl WedocFormApi {
     ///             }
     ///         ])
     ///     }),
-    ///     form_setting: Some(FormSetting {
+    ///     form_setting: Some(FormSettingInput {
     ///         fill_out_auth: Some(0),
     ///         fill_in_range: Some(FormRange {
     ///             userids: Some(vec!["USER_1".into(), "USER_2".into()]),
@@ -9912,22 +10046,20 @@ impl WedocFormApi {
     ///             userids: Some(vec!["USER_4".into(), "USER_5".into()]),
     ///             ..Default::default()
     ///         }),
-    ///         timed_repeat_info: Some(TimedRepeatInfo {
+    ///         timed_repeat_info: Some(TimedRepeatInput {
     ///             enable: Some(false),
     ///             week_flag: Some(0),
     ///             remind_time: Some(0),
     ///             repeat_type: Some(0),
     ///             skip_holiday: Some(false),
     ///             day_of_month: Some(1),
-    ///             fork_finish_type: Some(0),
-    ///             ..Default::default()
+    ///             fork_finish_type: Some(0)
     ///         }),
     ///         allow_multi_fill: Some(false),
     ///         timed_finish: Some(0),
     ///         can_anonymous: Some(false),
     ///         can_notify_submit: Some(false)
-    ///     }),
-    ///     ..Default::default()
+    ///     })
     /// })
     ///     .spaceid("SPACEID")
     ///     .fatherid("FATHERID")
@@ -9947,7 +10079,7 @@ impl WedocFormApi {
     /// ```
     #[doc(alias = "/cgi-bin/wedoc/create_form")]
     #[doc(alias = "创建收集表")]
-    pub fn create(&self, form_info: impl Into<FormInfo>) -> calls::WedocFormCreate {
+    pub fn create(&self, form_info: impl Into<FormInput>) -> calls::WedocFormCreate {
         calls::WedocFormCreate {
             client: self.client.clone(),
             request: FormCreateRequest {
@@ -9972,7 +10104,7 @@ impl WedocFormApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_form().modify(FormModifyOper::Questions, "FORMID", FormInfo {
+    /// let response = client.wedoc_form().modify(FormModifyOper::Questions, "FORMID", FormInput {
     ///     form_title: Some("FORM_TITLE".into()),
     ///     form_desc: Some("FORM_DESC".into()),
     ///     form_header: Some("FORM_HEADER".into()),
@@ -9997,7 +10129,7 @@ impl WedocFormApi {
     ///             }
     ///         ])
     ///     }),
-    ///     form_setting: Some(FormSetting {
+    ///     form_setting: Some(FormSettingInput {
     ///         fill_out_auth: Some(0),
     ///         fill_in_range: Some(FormRange {
     ///             userids: Some(vec!["USER_1".into(), "USER_2".into()]),
@@ -10007,22 +10139,20 @@ impl WedocFormApi {
     ///             userids: Some(vec!["USER_4".into(), "USER_5".into()]),
     ///             ..Default::default()
     ///         }),
-    ///         timed_repeat_info: Some(TimedRepeatInfo {
+    ///         timed_repeat_info: Some(TimedRepeatInput {
     ///             enable: Some(false),
     ///             week_flag: Some(0),
     ///             remind_time: Some(0),
     ///             repeat_type: Some(0),
     ///             skip_holiday: Some(false),
     ///             day_of_month: Some(1),
-    ///             fork_finish_type: Some(0),
-    ///             ..Default::default()
+    ///             fork_finish_type: Some(0)
     ///         }),
     ///         allow_multi_fill: Some(false),
     ///         timed_finish: Some(0),
     ///         can_anonymous: Some(false),
     ///         can_notify_submit: Some(false)
-    ///     }),
-    ///     ..Default::default()
+    ///     })
     /// })
     ///     .await?;
     /// # Ok(())
@@ -10043,7 +10173,7 @@ impl WedocFormApi {
         &self,
         oper: impl Into<FormModifyOper>,
         formid: impl Into<String>,
-        form_info: impl Into<FormInfo>,
+        form_info: impl Into<FormInput>,
     ) -> calls::WedocFormModify {
         calls::WedocFormModify {
             client: self.client.clone(),
