@@ -1694,9 +1694,6 @@ pub struct DocSafetySettingRequest {
     /// 是否允许只读成员复制、下载
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_readonly_copy: Option<bool>,
-    /// 是否允许只读成员评论
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_readonly_comment: Option<bool>,
     /// 水印设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark: Option<DocWatermark>,
@@ -1707,7 +1704,6 @@ impl crate::de::Decode for DocSafetySettingRequest {
         Ok(Self {
             docid: fields.required("docid")?,
             enable_readonly_copy: fields.optional("enable_readonly_copy")?,
-            enable_readonly_comment: fields.optional("enable_readonly_comment")?,
             watermark: fields.optional("watermark")?,
         })
     }
@@ -8239,7 +8235,6 @@ impl DocSafetySettingRequest {
         Self {
             docid: docid.into(),
             enable_readonly_copy: None,
-            enable_readonly_comment: None,
             watermark: None,
         }
     }
@@ -9441,7 +9436,7 @@ impl WedocApi {
     }
     /// 修改文档安全设置
     ///
-    /// 修改文档的安全设置：只读成员能否复制下载、能否评论，以及水印。不填的字段保持不变。
+    /// 修改文档的安全设置：只读成员能否复制下载，以及水印。不填的字段保持不变。
     ///
     /// `POST /cgi-bin/wedoc/mod_doc_safty_setting` ([official documentation](https://developer.work.weixin.qq.com/document/path/97782))
     ///
@@ -9452,9 +9447,17 @@ impl WedocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc().mod_safety_setting("DOCID")
     ///     .enable_readonly_copy(false)
+    ///     .watermark(DocWatermark {
+    ///     margin_type: Some(1),
+    ///     show_visitor_name: Some(true),
+    ///     show_text: Some(true),
+    ///     text: Some("test mark".into())
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -13575,11 +13578,6 @@ pub mod calls {
         /// 是否允许只读成员复制、下载
         pub fn enable_readonly_copy(mut self, value: bool) -> Self {
             self.request.enable_readonly_copy = Some(value);
-            self
-        }
-        /// 是否允许只读成员评论
-        pub fn enable_readonly_comment(mut self, value: bool) -> Self {
-            self.request.enable_readonly_comment = Some(value);
             self
         }
         /// 水印设置
