@@ -1395,7 +1395,7 @@ pub struct DocMember {
     /// 外部联系人的临时 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_external_userid: Option<String>,
-    /// 权限：1 只读，2 读写（目前仅智能表格），7 管理员；删除成员时不填
+    /// 权限：1 只读，2 读写（目前仅智能表格），7 管理员
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<DocAuthLevel>,
 }
@@ -1426,7 +1426,7 @@ pub struct DocMemberModifyRequest {
     pub update_file_member_list: Option<Vec<DocMember>>,
     /// 删除的文档成员
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub del_file_member_list: Option<Vec<DocMember>>,
+    pub del_file_member_list: Option<Vec<DocMemberRef>>,
 }
 impl crate::de::Decode for DocMemberModifyRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1439,6 +1439,36 @@ impl crate::de::Decode for DocMemberModifyRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocMemberModifyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要删除的文档成员（修改文档成员的删除列表只有成员类型与 id，没有权限）。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DocMemberRef {
+    /// 成员类型，1：成员
+    #[serde(rename = "type")]
+    pub member_type: DocMemberType,
+    /// 企业成员的 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 外部联系人的临时 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp_external_userid: Option<String>,
+}
+impl crate::de::Decode for DocMemberRef {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_type: fields.required("type")?,
+            userid: fields.optional("userid")?,
+            tmp_external_userid: fields.optional("tmp_external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocMemberRef {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8213,6 +8243,16 @@ impl DocMemberModifyRequest {
         }
     }
 }
+impl DocMemberRef {
+    /// A `DocMemberRef` with its required `type` set and every optional field unset.
+    pub fn new(member_type: impl Into<DocMemberType>) -> Self {
+        Self {
+            member_type: member_type.into(),
+            userid: None,
+            tmp_external_userid: None,
+        }
+    }
+}
 impl DocRange {
     /// A `DocRange` with its required `start_index`, `length` set and every optional field unset.
     pub fn new(start_index: i64, length: i64) -> Self {
@@ -9397,17 +9437,15 @@ impl WedocApi {
     ///     }
     /// ])
     ///     .del_file_member_list(vec![
-    ///     DocMember {
+    ///     DocMemberRef {
     ///         member_type: DocMemberType::User,
     ///         userid: Some("USERID2".into()),
-    ///         tmp_external_userid: None,
-    ///         auth: None
+    ///         tmp_external_userid: None
     ///     },
-    ///     DocMember {
+    ///     DocMemberRef {
     ///         member_type: DocMemberType::User,
     ///         tmp_external_userid: Some("TMP_EXTERNAL_USERID2".into()),
-    ///         userid: None,
-    ///         auth: None
+    ///         userid: None
     ///     }
     /// ])
     ///     .await?;
@@ -13541,7 +13579,7 @@ pub mod calls {
         /// 删除的文档成员
         pub fn del_file_member_list(
             mut self,
-            value: impl IntoIterator<Item = impl Into<DocMember>>,
+            value: impl IntoIterator<Item = impl Into<DocMemberRef>>,
         ) -> Self {
             self.request.del_file_member_list = Some(
                 value.into_iter().map(Into::into).collect(),
