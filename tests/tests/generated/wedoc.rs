@@ -599,9 +599,6 @@ async fn wedoc_mod_safety_setting_example_0() {
     if let Some(value) = body.enable_readonly_copy {
         call = call.enable_readonly_copy(value);
     }
-    if let Some(value) = body.enable_readonly_comment {
-        call = call.enable_readonly_comment(value);
-    }
     if let Some(value) = body.watermark {
         call = call.watermark(value);
     }

@@ -142,6 +142,97 @@ impl<'de> serde::Deserialize<'de> for AdvancedLayoutPage {
         crate::de::deserialize(deserializer)
     }
 }
+/// 修改高级布局时的一页（本页的座次成员只有 userid、tmp_openid，没有 nick_name）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AdvancedLayoutUpdatePage {
+    /// 布局模板 ID
+    pub layout_template_id: String,
+    /// 是否开启轮询，默认关闭
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_polling: Option<bool>,
+    /// 轮询设置（开启轮询后有效）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polling_setting: Option<PollingSetting>,
+    /// 宫格座次列表
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_seat_list: Option<Vec<AdvancedUpdateUserSeat>>,
+}
+impl crate::de::Decode for AdvancedLayoutUpdatePage {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_template_id: fields.required("layout_template_id")?,
+            enable_polling: fields.optional("enable_polling")?,
+            polling_setting: fields.optional("polling_setting")?,
+            user_seat_list: fields.optional("user_seat_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedLayoutUpdatePage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改高级布局时座次中的成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AdvancedUpdateSeatUser {
+    /// 企业成员 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 成员在本场会议中的临时 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp_openid: Option<String>,
+}
+impl crate::de::Decode for AdvancedUpdateSeatUser {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedUpdateSeatUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改高级布局时宫格中的座次。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AdvancedUpdateUserSeat {
+    /// 宫格 ID；同一宫格 ID 多次出现时仅第一次生效
+    pub grid_id: String,
+    /// 宫格类型
+    pub grid_type: GridType,
+    /// 视频画面来源
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_type: Option<VideoSource>,
+    /// 宫格中的成员（video_type 为指定人员时填写）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_list: Option<Vec<AdvancedUpdateSeatUser>>,
+}
+impl crate::de::Decode for AdvancedUpdateUserSeat {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            grid_type: fields.required("grid_type")?,
+            video_type: fields.optional("video_type")?,
+            user_list: fields.optional("user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedUpdateUserSeat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级布局宫格中的座次。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AdvancedUserSeat {
@@ -2528,7 +2619,7 @@ pub struct LayoutGetUserLayoutResponse {
     pub layout_type: Option<LayoutType>,
     /// 布局的各页；默认第一页为首页
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub page_list: Vec<AdvancedLayoutPage>,
+    pub page_list: Vec<UserLayoutPage>,
 }
 impl crate::de::Decode for LayoutGetUserLayoutResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2869,7 +2960,7 @@ pub struct LayoutUpdateAdvancedRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_name: Option<String>,
     /// 布局的各页；默认第一页为首页
-    pub page_list: Vec<AdvancedLayoutPage>,
+    pub page_list: Vec<AdvancedLayoutUpdatePage>,
 }
 impl crate::de::Decode for LayoutUpdateAdvancedRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3798,7 +3889,7 @@ pub struct MeetingInfo {
     pub attendees: Option<MeetingAttendance>,
     /// 会议设置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<MeetingSettings>,
+    pub settings: Option<MeetingInfoSettings>,
     /// 会议所属日历 ID；须是本应用创建的日历
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
@@ -3817,6 +3908,27 @@ pub struct MeetingInfo {
     /// 会议创建者 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator_userid: Option<String>,
+    /// 会议嘉宾列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guests: Vec<MeetingGuest>,
+    /// 是否有投票（会议创建人和主持人才能查询）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_vote: Option<bool>,
+    /// 周期性会议的子会议列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sub_meetings: Vec<MeetingSubMeeting>,
+    /// 是否还有更多子会议特例：0 无更多，1 有更多
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_more_sub_meeting: Option<i64>,
+    /// 剩余子会议场数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remain_sub_meetings: Option<i64>,
+    /// 当前子会议 ID（进行中或即将开始）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_sub_meetingid: Option<String>,
+    /// 周期性会议的分段信息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sub_repeat_list: Vec<MeetingSubRepeat>,
 }
 impl crate::de::Decode for MeetingInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3839,10 +3951,121 @@ impl crate::de::Decode for MeetingInfo {
             meeting_link: fields.optional("meeting_link")?,
             meeting_type: fields.optional("meeting_type")?,
             creator_userid: fields.optional("creator_userid")?,
+            guests: fields.or_empty("guests")?,
+            has_vote: fields.optional("has_vote")?,
+            sub_meetings: fields.or_empty("sub_meetings")?,
+            has_more_sub_meeting: fields.optional("has_more_sub_meeting")?,
+            remain_sub_meetings: fields.optional("remain_sub_meetings")?,
+            current_sub_meetingid: fields.optional("current_sub_meetingid")?,
+            sub_repeat_list: fields.or_empty("sub_repeat_list")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for MeetingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 获取会议详情返回的会议设置（与创建、修改会议的 settings 表不同：多出 need_password、enable_doc_upload_permission、current_hosts、co_hosts）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingInfoSettings {
+    /// 是否需要密码入会
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_password: Option<bool>,
+    /// 入会密码
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<crate::Secret>,
+    /// 是否开启等候室
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_waiting_room: Option<bool>,
+    /// 是否允许成员在主持人进会前加入
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_enter_before_host: Option<bool>,
+    /// 成员入会时是否静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_enter_mute: Option<EnterMuteMode>,
+    /// 是否允许成员自行解除静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_unmute_self: Option<bool>,
+    /// 是否允许企业外部用户入会
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_external_user: Option<bool>,
+    /// 是否开启屏幕水印
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_screen_watermark: Option<bool>,
+    /// 水印样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark_type: Option<WatermarkType>,
+    /// 自动录制类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_record_type: Option<AutoRecordType>,
+    /// 有参会成员入会时是否立即开启云录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendee_join_auto_record: Option<bool>,
+    /// 是否允许主持人暂停或停止云录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_host_pause_auto_record: Option<bool>,
+    /// 是否允许成员上传文档
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_doc_upload_permission: Option<bool>,
+    /// 是否开启报名
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_enroll: Option<bool>,
+    /// 是否开启主持人密钥
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_host_key: Option<bool>,
+    /// 主持人密钥
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<crate::Secret>,
+    /// 会议开始时的提醒范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_scope: Option<RemindScope>,
+    /// 会议主持人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<UserIdList>,
+    /// 会议当前的主持人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_hosts: Option<UserIdList>,
+    /// 联席主持人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub co_hosts: Option<UserIdList>,
+    /// 响铃提醒的成员
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_users: Option<UserIdList>,
+}
+impl crate::de::Decode for MeetingInfoSettings {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            need_password: fields.optional("need_password")?,
+            password: fields.optional("password")?,
+            enable_waiting_room: fields.optional("enable_waiting_room")?,
+            allow_enter_before_host: fields.optional("allow_enter_before_host")?,
+            enable_enter_mute: fields.optional("enable_enter_mute")?,
+            allow_unmute_self: fields.optional("allow_unmute_self")?,
+            allow_external_user: fields.optional("allow_external_user")?,
+            enable_screen_watermark: fields.optional("enable_screen_watermark")?,
+            watermark_type: fields.optional("watermark_type")?,
+            auto_record_type: fields.optional("auto_record_type")?,
+            attendee_join_auto_record: fields.optional("attendee_join_auto_record")?,
+            enable_host_pause_auto_record: fields
+                .optional("enable_host_pause_auto_record")?,
+            enable_doc_upload_permission: fields
+                .optional("enable_doc_upload_permission")?,
+            enable_enroll: fields.optional("enable_enroll")?,
+            enable_host_key: fields.optional("enable_host_key")?,
+            host_key: fields.optional("host_key")?,
+            remind_scope: fields.optional("remind_scope")?,
+            hosts: fields.optional("hosts")?,
+            current_hosts: fields.optional("current_hosts")?,
+            co_hosts: fields.optional("co_hosts")?,
+            ring_users: fields.optional("ring_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingInfoSettings {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4199,15 +4422,6 @@ pub struct MeetingSettings {
     /// 响铃提醒的成员（remind_scope 为 4 时有效）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ring_users: Option<UserIdList>,
-    /// 是否需要密码入会
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub need_password: Option<bool>,
-    /// 成员入会静音方式
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_enter_mute_type: Option<i64>,
-    /// 有参会成员入会时是否立即开启自动录制
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub participant_join_auto_record: Option<bool>,
     /// 是否允许成员上传文档
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_doc_upload_permission: Option<bool>,
@@ -4236,10 +4450,6 @@ impl crate::de::Decode for MeetingSettings {
             hosts: fields.optional("hosts")?,
             remind_scope: fields.optional("remind_scope")?,
             ring_users: fields.optional("ring_users")?,
-            need_password: fields.optional("need_password")?,
-            enable_enter_mute_type: fields.optional("enable_enter_mute_type")?,
-            participant_join_auto_record: fields
-                .optional("participant_join_auto_record")?,
             enable_doc_upload_permission: fields
                 .optional("enable_doc_upload_permission")?,
         })
@@ -4329,6 +4539,105 @@ impl crate::de::Decode for MeetingStatus {
     }
 }
 impl<'de> serde::Deserialize<'de> for MeetingStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 周期性会议的一场子会议。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingSubMeeting {
+    /// 子会议 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_meetingid: Option<String>,
+    /// 子会议状态
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// 子会议开始时间，Unix 时间戳（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 子会议结束时间，Unix 时间戳（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// 子会议标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 所属周期性会议分段的 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_id: Option<String>,
+}
+impl crate::de::Decode for MeetingSubMeeting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sub_meetingid: fields.optional("sub_meetingid")?,
+            status: fields.optional("status")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            title: fields.optional("title")?,
+            repeat_id: fields.optional("repeat_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingSubMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 周期性会议的一个分段（修改过重复规则的周期性会议分为多段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingSubRepeat {
+    /// 分段 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_id: Option<String>,
+    /// 重复周期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_type: Option<RepeatType>,
+    /// 是否自定义重复
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_custom_repeat: Option<bool>,
+    /// 重复间隔
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_interval: Option<i64>,
+    /// 每周的哪几天重复（1~7）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeat_day_of_week: Vec<i64>,
+    /// 每月的哪几天重复（1~31）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeat_day_of_month: Vec<i64>,
+    /// 结束重复的方式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_until_type: Option<RepeatUntilType>,
+    /// 重复次数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_until_count: Option<i64>,
+    /// 重复结束时刻，Unix 时间戳（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_until: Option<i64>,
+}
+impl crate::de::Decode for MeetingSubRepeat {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            repeat_id: fields.optional("repeat_id")?,
+            repeat_type: fields.optional("repeat_type")?,
+            is_custom_repeat: fields.optional("is_custom_repeat")?,
+            repeat_interval: fields.optional("repeat_interval")?,
+            repeat_day_of_week: fields.or_empty("repeat_day_of_week")?,
+            repeat_day_of_month: fields.or_empty("repeat_day_of_month")?,
+            repeat_until_type: fields.optional("repeat_until_type")?,
+            repeat_until_count: fields.optional("repeat_until_count")?,
+            repeat_until: fields.optional("repeat_until")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingSubRepeat {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4435,6 +4744,28 @@ impl crate::de::Decode for MeetingUpdateRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for MeetingUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改预约会议的结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingUpdateResponse {
+    /// 参会人数超过上限而未能邀请的成员 userid
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub excess_users: Vec<String>,
+}
+impl crate::de::Decode for MeetingUpdateResponse {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            excess_users: fields.or_empty("excess_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingUpdateResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8736,6 +9067,93 @@ impl<'de> serde::Deserialize<'de> for UserIdList {
         crate::de::deserialize(deserializer)
     }
 }
+/// 成员布局的一页（本页的座次成员只有 tmp_openid）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct UserLayoutPage {
+    /// 布局模板 ID
+    pub layout_template_id: String,
+    /// 是否开启轮询
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_polling: Option<bool>,
+    /// 轮询设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polling_setting: Option<PollingSetting>,
+    /// 宫格座次列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user_seat_list: Vec<UserLayoutSeat>,
+}
+impl crate::de::Decode for UserLayoutPage {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_template_id: fields.required("layout_template_id")?,
+            enable_polling: fields.optional("enable_polling")?,
+            polling_setting: fields.optional("polling_setting")?,
+            user_seat_list: fields.or_empty("user_seat_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserLayoutPage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员布局宫格中的座次。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UserLayoutSeat {
+    /// 宫格 ID
+    pub grid_id: String,
+    /// 宫格类型
+    pub grid_type: GridType,
+    /// 视频画面来源
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_type: Option<VideoSource>,
+    /// 宫格中的成员
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub user_list: Vec<UserLayoutSeatUser>,
+}
+impl crate::de::Decode for UserLayoutSeat {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            grid_type: fields.required("grid_type")?,
+            video_type: fields.optional("video_type")?,
+            user_list: fields.or_empty("user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserLayoutSeat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员布局座次中的成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct UserLayoutSeatUser {
+    /// 成员在本场会议中的临时 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp_openid: Option<String>,
+}
+impl crate::de::Decode for UserLayoutSeatUser {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserLayoutSeatUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 布局宫格中的座次。视频画面宫格填成员，拓展应用宫格填 tool_sdkid。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct UserSeat {
@@ -10091,6 +10509,28 @@ impl AdvancedLayoutPage {
         }
     }
 }
+impl AdvancedLayoutUpdatePage {
+    /// A `AdvancedLayoutUpdatePage` with its required `layout_template_id` set and every optional field unset.
+    pub fn new(layout_template_id: impl Into<String>) -> Self {
+        Self {
+            layout_template_id: layout_template_id.into(),
+            enable_polling: None,
+            polling_setting: None,
+            user_seat_list: None,
+        }
+    }
+}
+impl AdvancedUpdateUserSeat {
+    /// A `AdvancedUpdateUserSeat` with its required `grid_id`, `grid_type` set and every optional field unset.
+    pub fn new(grid_id: impl Into<String>, grid_type: impl Into<GridType>) -> Self {
+        Self {
+            grid_id: grid_id.into(),
+            grid_type: grid_type.into(),
+            video_type: None,
+            user_list: None,
+        }
+    }
+}
 impl AdvancedUserSeat {
     /// A `AdvancedUserSeat` with its required `grid_id`, `grid_type` set and every optional field unset.
     pub fn new(grid_id: impl Into<String>, grid_type: impl Into<GridType>) -> Self {
@@ -10506,7 +10946,7 @@ impl LayoutUpdateAdvancedRequest {
     pub fn new(
         meetingid: impl Into<String>,
         layout_id: impl Into<String>,
-        page_list: impl IntoIterator<Item = impl Into<AdvancedLayoutPage>>,
+        page_list: impl IntoIterator<Item = impl Into<AdvancedLayoutUpdatePage>>,
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
@@ -13550,7 +13990,7 @@ impl MeetingLayoutApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_layout().update_advanced("MEETINGID", "LAYOUTID1", vec![
-    ///     AdvancedLayoutPage {
+    ///     AdvancedLayoutUpdatePage {
     ///         layout_template_id: "3".into(),
     ///         enable_polling: Some(true),
     ///         polling_setting: Some(PollingSetting {
@@ -13560,12 +14000,12 @@ impl MeetingLayoutApi {
     ///             ignore_user_absence: false
     ///         }),
     ///         user_seat_list: Some(vec![
-    ///             AdvancedUserSeat {
+    ///             AdvancedUpdateUserSeat {
     ///                 grid_id: "1".into(),
     ///                 grid_type: GridType::Video,
     ///                 video_type: Some(VideoSource::Specified),
     ///                 user_list: Some(vec![
-    ///                     LayoutUser {
+    ///                     AdvancedUpdateSeatUser {
     ///                         ..Default::default()
     ///                     }
     ///                 ])
@@ -13593,7 +14033,7 @@ impl MeetingLayoutApi {
         &self,
         meetingid: impl Into<String>,
         layout_id: impl Into<String>,
-        page_list: impl IntoIterator<Item = impl Into<AdvancedLayoutPage>>,
+        page_list: impl IntoIterator<Item = impl Into<AdvancedLayoutUpdatePage>>,
     ) -> calls::MeetingLayoutUpdateAdvanced {
         calls::MeetingLayoutUpdateAdvanced {
             client: self.client.clone(),
@@ -17370,13 +17810,13 @@ pub mod calls {
         }
     }
     impl std::future::IntoFuture for MeetingUpdate {
-        type Output = crate::Result<EmptyResponse>;
+        type Output = crate::Result<MeetingUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    EmptyResponse,
+                    MeetingUpdateResponse,
                 >(&OP_MEETING_UPDATE, query, crate::client::encode_body(&self.request))
         }
     }

@@ -1395,7 +1395,7 @@ pub struct DocMember {
     /// 外部联系人的临时 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_external_userid: Option<String>,
-    /// 权限：1 只读，2 读写（目前仅智能表格），7 管理员；删除成员时不填
+    /// 权限：1 只读，2 读写（目前仅智能表格），7 管理员
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<DocAuthLevel>,
 }
@@ -1426,7 +1426,7 @@ pub struct DocMemberModifyRequest {
     pub update_file_member_list: Option<Vec<DocMember>>,
     /// 删除的文档成员
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub del_file_member_list: Option<Vec<DocMember>>,
+    pub del_file_member_list: Option<Vec<DocMemberRef>>,
 }
 impl crate::de::Decode for DocMemberModifyRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1439,6 +1439,36 @@ impl crate::de::Decode for DocMemberModifyRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocMemberModifyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要删除的文档成员（修改文档成员的删除列表只有成员类型与 id，没有权限）。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DocMemberRef {
+    /// 成员类型，1：成员
+    #[serde(rename = "type")]
+    pub member_type: DocMemberType,
+    /// 企业成员的 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 外部联系人的临时 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp_external_userid: Option<String>,
+}
+impl crate::de::Decode for DocMemberRef {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_type: fields.required("type")?,
+            userid: fields.optional("userid")?,
+            tmp_external_userid: fields.optional("tmp_external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocMemberRef {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1694,9 +1724,6 @@ pub struct DocSafetySettingRequest {
     /// 是否允许只读成员复制、下载
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_readonly_copy: Option<bool>,
-    /// 是否允许只读成员评论
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_readonly_comment: Option<bool>,
     /// 水印设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark: Option<DocWatermark>,
@@ -1707,7 +1734,6 @@ impl crate::de::Decode for DocSafetySettingRequest {
         Ok(Self {
             docid: fields.required("docid")?,
             enable_readonly_copy: fields.optional("enable_readonly_copy")?,
-            enable_readonly_comment: fields.optional("enable_readonly_comment")?,
             watermark: fields.optional("watermark")?,
         })
     }
@@ -3500,7 +3526,7 @@ pub struct FormCreateRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fatherid: Option<String>,
     /// 收集表信息
-    pub form_info: FormInfo,
+    pub form_info: FormInput,
 }
 impl crate::de::Decode for FormCreateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3581,8 +3607,8 @@ pub struct FormInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form_setting: Option<FormSetting>,
     /// 各周期的 id（读取时返回），读取答案与统计时使用
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub repeated_id: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeated_id: Vec<String>,
 }
 impl crate::de::Decode for FormInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3594,7 +3620,7 @@ impl crate::de::Decode for FormInfo {
             form_header: fields.optional("form_header")?,
             form_question: fields.optional("form_question")?,
             form_setting: fields.optional("form_setting")?,
-            repeated_id: fields.optional("repeated_id")?,
+            repeated_id: fields.or_empty("repeated_id")?,
         })
     }
 }
@@ -3619,6 +3645,44 @@ impl crate::de::Decode for FormInfoResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for FormInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新建或编辑收集表时提交的收集表信息（没有只在读取时返回的 formid、repeated_id）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormInput {
+    /// 收集表标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_title: Option<String>,
+    /// 收集表描述
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_desc: Option<String>,
+    /// 收集表表头背景图链接
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_header: Option<String>,
+    /// 收集表问题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_question: Option<FormQuestions>,
+    /// 收集表设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_setting: Option<FormSettingInput>,
+}
+impl crate::de::Decode for FormInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            form_title: fields.optional("form_title")?,
+            form_desc: fields.optional("form_desc")?,
+            form_header: fields.optional("form_header")?,
+            form_question: fields.optional("form_question")?,
+            form_setting: fields.optional("form_setting")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3677,7 +3741,7 @@ pub struct FormModifyRequest {
     /// 收集表 id
     pub formid: String,
     /// 收集表信息
-    pub form_info: FormInfo,
+    pub form_info: FormInput,
 }
 impl crate::de::Decode for FormModifyRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3945,6 +4009,56 @@ impl crate::de::Decode for FormSetting {
     }
 }
 impl<'de> serde::Deserialize<'de> for FormSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新建或编辑收集表时提交的设置（定时重复没有只在读取时返回的规则时间）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormSettingInput {
+    /// 填写权限（取值见官方参数表；示例中 0 与 1 分别用于不限与指定范围）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill_out_auth: Option<i64>,
+    /// 填写范围（fill_out_auth 为 1 时）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill_in_range: Option<FormRange>,
+    /// 收集表管理员
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting_manager_range: Option<FormRange>,
+    /// 定时重复设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timed_repeat_info: Option<TimedRepeatInput>,
+    /// 是否允许每人提交多份
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_multi_fill: Option<bool>,
+    /// 定时结束时间（Unix 时间戳），0 表示不定时结束
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timed_finish: Option<i64>,
+    /// 是否支持匿名填写
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_anonymous: Option<bool>,
+    /// 有回复时是否提醒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_notify_submit: Option<bool>,
+}
+impl crate::de::Decode for FormSettingInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fill_out_auth: fields.optional("fill_out_auth")?,
+            fill_in_range: fields.optional("fill_in_range")?,
+            setting_manager_range: fields.optional("setting_manager_range")?,
+            timed_repeat_info: fields.optional("timed_repeat_info")?,
+            allow_multi_fill: fields.optional("allow_multi_fill")?,
+            timed_finish: fields.optional("timed_finish")?,
+            can_anonymous: fields.optional("can_anonymous")?,
+            can_notify_submit: fields.optional("can_notify_submit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormSettingInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -6182,6 +6296,81 @@ impl<'de> serde::Deserialize<'de> for SmartsheetAddViewRequest {
     }
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetAddViewResponse {
+    /// 添加的视图
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view: Option<SmartsheetAddedView>,
+}
+impl crate::de::Decode for SmartsheetAddViewResponse {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view: fields.optional("view")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetAddViewResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 添加视图返回的视图（添加视图页面的 View 表只列 view_id、view_title、view_type，没有 property）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetAddedView {
+    /// 视图 id
+    pub view_id: String,
+    /// 视图标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view_title: Option<String>,
+    /// 视图类型及其属性
+    #[serde(flatten)]
+    pub kind: Option<ViewKind>,
+}
+impl crate::de::Decode for SmartsheetAddedView {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view_id: fields.required("view_id")?,
+            view_title: fields.optional("view_title")?,
+            kind: fields.flattened_optional("view_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetAddedView {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 添加或更新成功的一条记录（官方 CommonRecord：只有 record_id 与 values；查询记录返回的 Record 另有创建与编辑信息）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetCommonRecord {
+    /// 记录 ID
+    pub record_id: String,
+    /// 记录内容，键为字段标题或字段 ID
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub values: std::collections::BTreeMap<String, serde_json::Value>,
+}
+impl crate::de::Decode for SmartsheetCommonRecord {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_id: fields.required("record_id")?,
+            values: fields.or_empty("values")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetCommonRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetDeleteFieldsRequest {
     /// 智能表格的 docid
     pub docid: String,
@@ -6673,7 +6862,7 @@ impl<'de> serde::Deserialize<'de> for SmartsheetRecord {
 pub struct SmartsheetRecordsResponse {
     /// 添加或更新后的记录
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub records: Vec<SmartsheetRecord>,
+    pub records: Vec<SmartsheetCommonRecord>,
 }
 impl crate::de::Decode for SmartsheetRecordsResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -7307,6 +7496,52 @@ impl<'de> serde::Deserialize<'de> for TimedRepeatInfo {
         crate::de::deserialize(deserializer)
     }
 }
+/// 新建或编辑收集表时提交的定时重复设置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TimedRepeatInput {
+    /// 是否开启定时重复
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable: Option<bool>,
+    /// 每周重复时的星期（按位组合）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub week_flag: Option<i64>,
+    /// 提醒时间（Unix 时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_time: Option<i64>,
+    /// 重复类型（取值见官方参数表）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_type: Option<i64>,
+    /// 是否跳过节假日
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_holiday: Option<bool>,
+    /// 每月重复时的日期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_of_month: Option<i64>,
+    /// 周期结束方式（取值见官方参数表）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fork_finish_type: Option<i64>,
+}
+impl crate::de::Decode for TimedRepeatInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable: fields.optional("enable")?,
+            week_flag: fields.optional("week_flag")?,
+            remind_time: fields.optional("remind_time")?,
+            repeat_type: fields.optional("repeat_type")?,
+            skip_holiday: fields.optional("skip_holiday")?,
+            day_of_month: fields.optional("day_of_month")?,
+            fork_finish_type: fields.optional("fork_finish_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TimedRepeatInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要更新的字段；field_type 须为字段当前的类型。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct UpdateField {
@@ -7751,31 +7986,6 @@ impl<'de> serde::Deserialize<'de> for VipUseridsRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 经 Webhook 添加或更新成功的一条记录（页面 CommonRecord 只列 record_id 与 values）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct WebhookRecord {
-    /// 记录 ID
-    pub record_id: String,
-    /// 记录内容，键为字段标题或字段 ID
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub values: std::collections::BTreeMap<String, serde_json::Value>,
-}
-impl crate::de::Decode for WebhookRecord {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            record_id: fields.required("record_id")?,
-            values: fields.or_empty("values")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for WebhookRecord {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// add_records 与 update_records 填其中一个。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebhookRecordsRequest {
@@ -7806,10 +8016,10 @@ impl<'de> serde::Deserialize<'de> for WebhookRecordsRequest {
 pub struct WebhookRecordsResponse {
     /// 添加成功的记录
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub add_records: Vec<WebhookRecord>,
+    pub add_records: Vec<SmartsheetCommonRecord>,
     /// 更新成功的记录
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub update_records: Vec<WebhookRecord>,
+    pub update_records: Vec<SmartsheetCommonRecord>,
 }
 impl crate::de::Decode for WebhookRecordsResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8033,6 +8243,16 @@ impl DocMemberModifyRequest {
         }
     }
 }
+impl DocMemberRef {
+    /// A `DocMemberRef` with its required `type` set and every optional field unset.
+    pub fn new(member_type: impl Into<DocMemberType>) -> Self {
+        Self {
+            member_type: member_type.into(),
+            userid: None,
+            tmp_external_userid: None,
+        }
+    }
+}
 impl DocRange {
     /// A `DocRange` with its required `start_index`, `length` set and every optional field unset.
     pub fn new(start_index: i64, length: i64) -> Self {
@@ -8055,7 +8275,6 @@ impl DocSafetySettingRequest {
         Self {
             docid: docid.into(),
             enable_readonly_copy: None,
-            enable_readonly_comment: None,
             watermark: None,
         }
     }
@@ -8195,7 +8414,7 @@ impl FormAnswerRequest {
 }
 impl FormCreateRequest {
     /// A `FormCreateRequest` with its required `form_info` set and every optional field unset.
-    pub fn new(form_info: impl Into<FormInfo>) -> Self {
+    pub fn new(form_info: impl Into<FormInput>) -> Self {
         Self {
             spaceid: None,
             fatherid: None,
@@ -8214,7 +8433,7 @@ impl FormModifyRequest {
     pub fn new(
         oper: impl Into<FormModifyOper>,
         formid: impl Into<String>,
-        form_info: impl Into<FormInfo>,
+        form_info: impl Into<FormInput>,
     ) -> Self {
         Self {
             oper: oper.into(),
@@ -9218,17 +9437,15 @@ impl WedocApi {
     ///     }
     /// ])
     ///     .del_file_member_list(vec![
-    ///     DocMember {
+    ///     DocMemberRef {
     ///         member_type: DocMemberType::User,
     ///         userid: Some("USERID2".into()),
-    ///         tmp_external_userid: None,
-    ///         auth: None
+    ///         tmp_external_userid: None
     ///     },
-    ///     DocMember {
+    ///     DocMemberRef {
     ///         member_type: DocMemberType::User,
     ///         tmp_external_userid: Some("TMP_EXTERNAL_USERID2".into()),
-    ///         userid: None,
-    ///         auth: None
+    ///         userid: None
     ///     }
     /// ])
     ///     .await?;
@@ -9257,7 +9474,7 @@ impl WedocApi {
     }
     /// 修改文档安全设置
     ///
-    /// 修改文档的安全设置：只读成员能否复制下载、能否评论，以及水印。不填的字段保持不变。
+    /// 修改文档的安全设置：只读成员能否复制下载，以及水印。不填的字段保持不变。
     ///
     /// `POST /cgi-bin/wedoc/mod_doc_safty_setting` ([official documentation](https://developer.work.weixin.qq.com/document/path/97782))
     ///
@@ -9268,9 +9485,17 @@ impl WedocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc().mod_safety_setting("DOCID")
     ///     .enable_readonly_copy(false)
+    ///     .watermark(DocWatermark {
+    ///     margin_type: Some(1),
+    ///     show_visitor_name: Some(true),
+    ///     show_text: Some(true),
+    ///     text: Some("test mark".into())
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9827,7 +10052,7 @@ impl WedocFormApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_form().create(FormInfo {
+    /// let response = client.wedoc_form().create(FormInput {
     ///     form_title: Some("FORM_TITLE".into()),
     ///     form_desc: Some("FORM_DESC".into()),
     ///     form_header: Some("FORM_HEADER".into()),
@@ -9852,7 +10077,7 @@ impl WedocFormApi {
     ///             }
     ///         ])
     ///     }),
-    ///     form_setting: Some(FormSetting {
+    ///     form_setting: Some(FormSettingInput {
     ///         fill_out_auth: Some(0),
     ///         fill_in_range: Some(FormRange {
     ///             userids: Some(vec!["USER_1".into(), "USER_2".into()]),
@@ -9862,22 +10087,20 @@ impl WedocFormApi {
     ///             userids: Some(vec!["USER_4".into(), "USER_5".into()]),
     ///             ..Default::default()
     ///         }),
-    ///         timed_repeat_info: Some(TimedRepeatInfo {
+    ///         timed_repeat_info: Some(TimedRepeatInput {
     ///             enable: Some(false),
     ///             week_flag: Some(0),
     ///             remind_time: Some(0),
     ///             repeat_type: Some(0),
     ///             skip_holiday: Some(false),
     ///             day_of_month: Some(1),
-    ///             fork_finish_type: Some(0),
-    ///             ..Default::default()
+    ///             fork_finish_type: Some(0)
     ///         }),
     ///         allow_multi_fill: Some(false),
     ///         timed_finish: Some(0),
     ///         can_anonymous: Some(false),
     ///         can_notify_submit: Some(false)
-    ///     }),
-    ///     ..Default::default()
+    ///     })
     /// })
     ///     .spaceid("SPACEID")
     ///     .fatherid("FATHERID")
@@ -9897,7 +10120,7 @@ impl WedocFormApi {
     /// ```
     #[doc(alias = "/cgi-bin/wedoc/create_form")]
     #[doc(alias = "创建收集表")]
-    pub fn create(&self, form_info: impl Into<FormInfo>) -> calls::WedocFormCreate {
+    pub fn create(&self, form_info: impl Into<FormInput>) -> calls::WedocFormCreate {
         calls::WedocFormCreate {
             client: self.client.clone(),
             request: FormCreateRequest {
@@ -9922,7 +10145,7 @@ impl WedocFormApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_form().modify(FormModifyOper::Questions, "FORMID", FormInfo {
+    /// let response = client.wedoc_form().modify(FormModifyOper::Questions, "FORMID", FormInput {
     ///     form_title: Some("FORM_TITLE".into()),
     ///     form_desc: Some("FORM_DESC".into()),
     ///     form_header: Some("FORM_HEADER".into()),
@@ -9947,7 +10170,7 @@ impl WedocFormApi {
     ///             }
     ///         ])
     ///     }),
-    ///     form_setting: Some(FormSetting {
+    ///     form_setting: Some(FormSettingInput {
     ///         fill_out_auth: Some(0),
     ///         fill_in_range: Some(FormRange {
     ///             userids: Some(vec!["USER_1".into(), "USER_2".into()]),
@@ -9957,22 +10180,20 @@ impl WedocFormApi {
     ///             userids: Some(vec!["USER_4".into(), "USER_5".into()]),
     ///             ..Default::default()
     ///         }),
-    ///         timed_repeat_info: Some(TimedRepeatInfo {
+    ///         timed_repeat_info: Some(TimedRepeatInput {
     ///             enable: Some(false),
     ///             week_flag: Some(0),
     ///             remind_time: Some(0),
     ///             repeat_type: Some(0),
     ///             skip_holiday: Some(false),
     ///             day_of_month: Some(1),
-    ///             fork_finish_type: Some(0),
-    ///             ..Default::default()
+    ///             fork_finish_type: Some(0)
     ///         }),
     ///         allow_multi_fill: Some(false),
     ///         timed_finish: Some(0),
     ///         can_anonymous: Some(false),
     ///         can_notify_submit: Some(false)
-    ///     }),
-    ///     ..Default::default()
+    ///     })
     /// })
     ///     .await?;
     /// # Ok(())
@@ -9993,7 +10214,7 @@ impl WedocFormApi {
         &self,
         oper: impl Into<FormModifyOper>,
         formid: impl Into<String>,
-        form_info: impl Into<FormInfo>,
+        form_info: impl Into<FormInput>,
     ) -> calls::WedocFormModify {
         calls::WedocFormModify {
             client: self.client.clone(),
@@ -13358,7 +13579,7 @@ pub mod calls {
         /// 删除的文档成员
         pub fn del_file_member_list(
             mut self,
-            value: impl IntoIterator<Item = impl Into<DocMember>>,
+            value: impl IntoIterator<Item = impl Into<DocMemberRef>>,
         ) -> Self {
             self.request.del_file_member_list = Some(
                 value.into_iter().map(Into::into).collect(),
@@ -13395,11 +13616,6 @@ pub mod calls {
         /// 是否允许只读成员复制、下载
         pub fn enable_readonly_copy(mut self, value: bool) -> Self {
             self.request.enable_readonly_copy = Some(value);
-            self
-        }
-        /// 是否允许只读成员评论
-        pub fn enable_readonly_comment(mut self, value: bool) -> Self {
-            self.request.enable_readonly_comment = Some(value);
             self
         }
         /// 水印设置
@@ -14652,13 +14868,13 @@ pub mod calls {
     }
     impl WedocSmartsheetAddView {}
     impl std::future::IntoFuture for WedocSmartsheetAddView {
-        type Output = crate::Result<SmartsheetViewResponse>;
+        type Output = crate::Result<SmartsheetAddViewResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    SmartsheetViewResponse,
+                    SmartsheetAddViewResponse,
                 >(
                     &OP_WEDOC_SMARTSHEET_ADD_VIEW,
                     query,
