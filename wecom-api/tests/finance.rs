@@ -131,13 +131,17 @@ fn in_process(script: &Script) -> Arc<dyn ArchiveBackend> {
     Arc::new(InProcessBackend::new(sdk))
 }
 
-fn worker(script: &Script) -> Arc<WorkerBackend> {
-    Arc::new(WorkerBackend::new(WorkerConfig {
+fn worker_config(script: &Script) -> WorkerConfig {
+    WorkerConfig {
         worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_wecom-finance-worker")),
         library: mock_library().to_path_buf(),
         corp_id: script.corp_id(),
         secret: Secret::from("archive-secret"),
-    }))
+    }
+}
+
+fn worker(script: &Script) -> Arc<WorkerBackend> {
+    Arc::new(WorkerBackend::new(worker_config(script)))
 }
 
 #[test]
@@ -437,6 +441,88 @@ async fn a_crash_in_the_worker_fails_the_call_and_later_calls_go_on() {
         .await
         .expect("media through the worker");
     assert_eq!(media, b"worker media bytes");
+}
+
+#[tokio::test]
+async fn a_slow_call_does_not_hold_up_another_in_a_pool_of_workers() {
+    let script = Script::new("pool");
+    // GetChatData after seq 7 sleeps 5 s inside the SDK before answering.
+    script.put("slow_7", "5000");
+    script.put(
+        "chat_7.json",
+        batch(&[encrypted_item(8, 1, "k8", &text_message("m8", "slow"))]),
+    );
+    script.put(
+        "chat_0.json",
+        batch(&[encrypted_item(1, 1, "k1", &text_message("m1", "fast"))]),
+    );
+    let backend = Arc::new(WorkerBackend::with_pool_size(worker_config(&script), 2));
+    assert_eq!(backend.pool_size(), 2);
+    let archive = Archive::new(backend.clone(), key_ring(1), net(20));
+    let slow = tokio::spawn({
+        let archive = archive.clone();
+        async move { archive.fetch(7, 10).await }
+    });
+    let fast = archive.fetch(0, 10).await.expect("the fast call");
+    assert_eq!(fast[0].seq, 1);
+    assert!(
+        !slow.is_finished(),
+        "the fast call answered while the slow one was still in the SDK"
+    );
+    let slow = slow.await.expect("no panic").expect("the slow call");
+    assert_eq!(slow[0].seq, 8);
+    assert_eq!(backend.starts(), 2, "one worker per call in flight");
+    assert_eq!(
+        WorkerBackend::with_pool_size(worker_config(&script), 0).pool_size(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_crash_in_a_pool_fails_only_the_call_on_that_worker() {
+    let script = Script::new("poolcrash");
+    script.put("slow_7", "5000");
+    script.put(
+        "chat_7.json",
+        batch(&[encrypted_item(8, 1, "k8", &text_message("m8", "slow"))]),
+    );
+    script.put("crash_1", "");
+    script.put(
+        "chat_0.json",
+        batch(&[encrypted_item(1, 1, "k1", &text_message("m1", "after"))]),
+    );
+    let backend = Arc::new(WorkerBackend::with_pool_size(worker_config(&script), 2));
+    let archive = Archive::new(backend.clone(), key_ring(1), net(20));
+    let slow = tokio::spawn({
+        let archive = archive.clone();
+        async move { archive.fetch(7, 10).await }
+    });
+    let crash = archive.fetch(1, 10).await.expect_err("that worker crashes");
+    assert!(
+        matches!(
+            crash,
+            FinanceError::WorkerCrashed {
+                call: "GetChatData",
+                ..
+            }
+        ),
+        "{crash:?}"
+    );
+    assert!(
+        !slow.is_finished(),
+        "the other worker's call is still running"
+    );
+    let after = archive
+        .fetch(0, 10)
+        .await
+        .expect("a new worker takes the crashed one's place");
+    assert_eq!(after[0].seq, 1);
+    let slow = slow
+        .await
+        .expect("no panic")
+        .expect("the call on the other worker was not touched by the crash");
+    assert_eq!(slow[0].seq, 8);
+    assert_eq!(backend.starts(), 3, "two workers, one restart");
 }
 
 #[tokio::test]
