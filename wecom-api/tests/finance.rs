@@ -15,7 +15,8 @@ use wecom_api::Secret;
 use wecom_api::archive::ArchivedContent;
 use wecom_api::finance::{
     Archive, ArchiveBackend, Checkpoint, FinanceError, FinanceSdk, InProcessBackend, KeyRing,
-    MemoryCheckpoint, NetworkOptions, PulledMessage, Puller, SdkCode, WorkerBackend, WorkerConfig,
+    MemoryCheckpoint, NetworkOptions, PulledMessage, Puller, SdkCode, StuckCall, WorkerBackend,
+    WorkerConfig,
 };
 
 /// The stand-in library, built once per test binary.
@@ -528,7 +529,10 @@ async fn a_crash_in_a_pool_fails_only_the_call_on_that_worker() {
 #[tokio::test]
 async fn a_hung_worker_call_ends_at_its_timeout_and_the_worker_is_replaced() {
     let script = Script::new("hang");
+    // The stand-in sleeps 60 s in GetChatData after seq 4 and in GetMediaData of "STUCK".
     script.put("hang_4", "");
+    script.put("hang_media_STUCK", "");
+    script.put("media_OK", b"bytes after the restart");
     let backend = worker(&script);
     let archive = Archive::new(backend.clone(), key_ring(1), net(1));
     let started = Instant::now();
@@ -538,19 +542,86 @@ async fn a_hung_worker_call_ends_at_its_timeout_and_the_worker_is_replaced() {
             err,
             FinanceError::Timeout {
                 call: "GetChatData",
-                ..
+                seconds: 3,
+                stuck: StuckCall::WorkerKilled,
             }
         ),
         "{err:?}"
     );
-    // 1 s of SDK timeout + 2 s of grace (the worker's start is not counted in it).
+    assert_eq!(
+        err.to_string(),
+        "Finance SDK GetChatData did not finish within 3 s: its worker process was killed; \
+         the next call starts a new one"
+    );
+    assert!(err.is_retryable());
+    // Far below the stand-in's 60 s: the call was not left to run out.
     assert!(
-        started.elapsed() < Duration::from_secs(20),
+        started.elapsed() < Duration::from_secs(30),
         "took {:?}",
         started.elapsed()
     );
     assert!(archive.fetch(0, 10).await.expect("next call").is_empty());
     assert_eq!(backend.starts(), 2);
+
+    let err = archive
+        .download_media("STUCK", &mut Vec::new())
+        .await
+        .expect_err("GetMediaData hangs");
+    assert!(
+        matches!(
+            err,
+            FinanceError::Timeout {
+                call: "GetMediaData",
+                stuck: StuckCall::WorkerKilled,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let mut media = Vec::new();
+    archive
+        .download_media("OK", &mut media)
+        .await
+        .expect("a new worker serves the next download");
+    assert_eq!(media, b"bytes after the restart");
+    assert_eq!(backend.starts(), 3);
+}
+
+#[tokio::test]
+async fn in_process_a_stuck_call_times_out_but_cannot_be_stopped() {
+    let script = Script::new("stuckinproc");
+    // Longer than the 3 s deadline of a 1 s SDK timeout, short enough to wait out.
+    script.put("slow_4", "4500");
+    script.put(
+        "chat_4.json",
+        batch(&[encrypted_item(5, 1, "k5", &text_message("m5", "late"))]),
+    );
+    let archive = Archive::new(in_process(&script), key_ring(1), net(1));
+    let err = archive.fetch(4, 10).await.expect_err("past its deadline");
+    assert!(
+        matches!(
+            err,
+            FinanceError::Timeout {
+                call: "GetChatData",
+                seconds: 3,
+                stuck: StuckCall::StillRunning,
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("cannot be stopped in this process") && text.contains("WorkerBackend"),
+        "{text}"
+    );
+    // The native call still held the handle; once it returns, later calls go on.
+    assert!(
+        archive
+            .fetch(0, 10)
+            .await
+            .expect("after the stuck call returned")
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::{BoxFuture, Secret};
 
-use super::error::{FinanceError, FinanceResult, SdkCode};
+use super::error::{FinanceError, FinanceResult, SdkCode, StuckCall};
 use super::ffi::MediaChunk;
 use super::sdk::{ArchiveBackend, FinanceSdk, NetworkOptions};
 
@@ -389,6 +389,7 @@ impl Inner {
                 Err(FinanceError::Timeout {
                     call: "Init",
                     seconds: INIT_DEADLINE.as_secs(),
+                    stuck: StuckCall::WorkerKilled,
                 })
             }
         }
@@ -452,6 +453,7 @@ impl Inner {
                 Err(FinanceError::Timeout {
                     call,
                     seconds: deadline.as_secs(),
+                    stuck: StuckCall::WorkerKilled,
                 })
             }
         }
