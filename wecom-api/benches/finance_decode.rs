@@ -1,5 +1,6 @@
 //! Decode throughput of a 1,000-message archive batch: the GetChatData answer (envelope of
-//! encrypted items) and the decrypted messages into `archive::ArchivedMessage`.
+//! encrypted items) and the decrypted messages into `archive::ArchivedMessage`, each
+//! against a baseline in the same run: the same bytes into an untyped `serde_json::Value`.
 //! `cargo bench -p wecom-api --no-default-features --features finance --bench finance_decode`
 
 use std::hint::black_box;
@@ -65,8 +66,21 @@ fn main() {
             black_box(decode_message(black_box(m.as_bytes())).expect("decodes"));
         }
     });
+    let decrypted_value = median_of(31, || {
+        for m in &messages {
+            black_box(
+                serde_json::from_slice::<serde_json::Value>(black_box(m.as_bytes())).expect("json"),
+            );
+        }
+    });
     let envelope = median_of(31, || {
         black_box(parse_chat_data(black_box(answer.as_bytes())).expect("parses"));
+    });
+    let envelope_value = median_of(31, || {
+        black_box(
+            serde_json::from_slice::<serde_json::Value>(black_box(answer.as_bytes()))
+                .expect("json"),
+        );
     });
     let bytes: usize = messages.iter().map(String::len).sum();
     println!(
@@ -76,9 +90,19 @@ fn main() {
         bytes as f64 / decrypted.as_secs_f64() / 1e6
     );
     println!(
+        "  baseline, the same 1000 messages -> serde_json::Value: {:.2} ms; typed/Value time ratio {:.2}",
+        decrypted_value.as_secs_f64() * 1e3,
+        decrypted.as_secs_f64() / decrypted_value.as_secs_f64()
+    );
+    println!(
         "GetChatData answer (1000 items, {} KB) -> EncryptedChatData: {:.2} ms = {:.0} items/s",
         answer.len() / 1000,
         envelope.as_secs_f64() * 1e3,
         1000.0 / envelope.as_secs_f64()
+    );
+    println!(
+        "  baseline, the same answer -> serde_json::Value: {:.2} ms; typed/Value time ratio {:.2}",
+        envelope_value.as_secs_f64() * 1e3,
+        envelope.as_secs_f64() / envelope_value.as_secs_f64()
     );
 }

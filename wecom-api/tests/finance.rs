@@ -15,7 +15,8 @@ use wecom_api::Secret;
 use wecom_api::archive::ArchivedContent;
 use wecom_api::finance::{
     Archive, ArchiveBackend, Checkpoint, FinanceError, FinanceSdk, InProcessBackend, KeyRing,
-    MemoryCheckpoint, NetworkOptions, PulledMessage, Puller, SdkCode, WorkerBackend, WorkerConfig,
+    MemoryCheckpoint, NetworkOptions, PulledMessage, Puller, SdkCode, StuckCall, WorkerBackend,
+    WorkerConfig,
 };
 
 /// The stand-in library, built once per test binary.
@@ -131,13 +132,17 @@ fn in_process(script: &Script) -> Arc<dyn ArchiveBackend> {
     Arc::new(InProcessBackend::new(sdk))
 }
 
-fn worker(script: &Script) -> Arc<WorkerBackend> {
-    Arc::new(WorkerBackend::new(WorkerConfig {
+fn worker_config(script: &Script) -> WorkerConfig {
+    WorkerConfig {
         worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_wecom-finance-worker")),
         library: mock_library().to_path_buf(),
         corp_id: script.corp_id(),
         secret: Secret::from("archive-secret"),
-    }))
+    }
+}
+
+fn worker(script: &Script) -> Arc<WorkerBackend> {
+    Arc::new(WorkerBackend::new(worker_config(script)))
 }
 
 #[test]
@@ -440,9 +445,94 @@ async fn a_crash_in_the_worker_fails_the_call_and_later_calls_go_on() {
 }
 
 #[tokio::test]
+async fn a_slow_call_does_not_hold_up_another_in_a_pool_of_workers() {
+    let script = Script::new("pool");
+    // GetChatData after seq 7 sleeps 5 s inside the SDK before answering.
+    script.put("slow_7", "5000");
+    script.put(
+        "chat_7.json",
+        batch(&[encrypted_item(8, 1, "k8", &text_message("m8", "slow"))]),
+    );
+    script.put(
+        "chat_0.json",
+        batch(&[encrypted_item(1, 1, "k1", &text_message("m1", "fast"))]),
+    );
+    let backend = Arc::new(WorkerBackend::with_pool_size(worker_config(&script), 2));
+    assert_eq!(backend.pool_size(), 2);
+    let archive = Archive::new(backend.clone(), key_ring(1), net(20));
+    let slow = tokio::spawn({
+        let archive = archive.clone();
+        async move { archive.fetch(7, 10).await }
+    });
+    let fast = archive.fetch(0, 10).await.expect("the fast call");
+    assert_eq!(fast[0].seq, 1);
+    assert!(
+        !slow.is_finished(),
+        "the fast call answered while the slow one was still in the SDK"
+    );
+    let slow = slow.await.expect("no panic").expect("the slow call");
+    assert_eq!(slow[0].seq, 8);
+    assert_eq!(backend.starts(), 2, "one worker per call in flight");
+    assert_eq!(
+        WorkerBackend::with_pool_size(worker_config(&script), 0).pool_size(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_crash_in_a_pool_fails_only_the_call_on_that_worker() {
+    let script = Script::new("poolcrash");
+    script.put("slow_7", "5000");
+    script.put(
+        "chat_7.json",
+        batch(&[encrypted_item(8, 1, "k8", &text_message("m8", "slow"))]),
+    );
+    script.put("crash_1", "");
+    script.put(
+        "chat_0.json",
+        batch(&[encrypted_item(1, 1, "k1", &text_message("m1", "after"))]),
+    );
+    let backend = Arc::new(WorkerBackend::with_pool_size(worker_config(&script), 2));
+    let archive = Archive::new(backend.clone(), key_ring(1), net(20));
+    let slow = tokio::spawn({
+        let archive = archive.clone();
+        async move { archive.fetch(7, 10).await }
+    });
+    let crash = archive.fetch(1, 10).await.expect_err("that worker crashes");
+    assert!(
+        matches!(
+            crash,
+            FinanceError::WorkerCrashed {
+                call: "GetChatData",
+                ..
+            }
+        ),
+        "{crash:?}"
+    );
+    assert!(
+        !slow.is_finished(),
+        "the other worker's call is still running"
+    );
+    let after = archive
+        .fetch(0, 10)
+        .await
+        .expect("a new worker takes the crashed one's place");
+    assert_eq!(after[0].seq, 1);
+    let slow = slow
+        .await
+        .expect("no panic")
+        .expect("the call on the other worker was not touched by the crash");
+    assert_eq!(slow[0].seq, 8);
+    assert_eq!(backend.starts(), 3, "two workers, one restart");
+}
+
+#[tokio::test]
 async fn a_hung_worker_call_ends_at_its_timeout_and_the_worker_is_replaced() {
     let script = Script::new("hang");
+    // The stand-in sleeps 60 s in GetChatData after seq 4 and in GetMediaData of "STUCK".
     script.put("hang_4", "");
+    script.put("hang_media_STUCK", "");
+    script.put("media_OK", b"bytes after the restart");
     let backend = worker(&script);
     let archive = Archive::new(backend.clone(), key_ring(1), net(1));
     let started = Instant::now();
@@ -452,19 +542,86 @@ async fn a_hung_worker_call_ends_at_its_timeout_and_the_worker_is_replaced() {
             err,
             FinanceError::Timeout {
                 call: "GetChatData",
-                ..
+                seconds: 3,
+                stuck: StuckCall::WorkerKilled,
             }
         ),
         "{err:?}"
     );
-    // 1 s of SDK timeout + 2 s of grace (the worker's start is not counted in it).
+    assert_eq!(
+        err.to_string(),
+        "Finance SDK GetChatData did not finish within 3 s: its worker process was killed; \
+         the next call starts a new one"
+    );
+    assert!(err.is_retryable());
+    // Far below the stand-in's 60 s: the call was not left to run out.
     assert!(
-        started.elapsed() < Duration::from_secs(20),
+        started.elapsed() < Duration::from_secs(30),
         "took {:?}",
         started.elapsed()
     );
     assert!(archive.fetch(0, 10).await.expect("next call").is_empty());
     assert_eq!(backend.starts(), 2);
+
+    let err = archive
+        .download_media("STUCK", &mut Vec::new())
+        .await
+        .expect_err("GetMediaData hangs");
+    assert!(
+        matches!(
+            err,
+            FinanceError::Timeout {
+                call: "GetMediaData",
+                stuck: StuckCall::WorkerKilled,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let mut media = Vec::new();
+    archive
+        .download_media("OK", &mut media)
+        .await
+        .expect("a new worker serves the next download");
+    assert_eq!(media, b"bytes after the restart");
+    assert_eq!(backend.starts(), 3);
+}
+
+#[tokio::test]
+async fn in_process_a_stuck_call_times_out_but_cannot_be_stopped() {
+    let script = Script::new("stuckinproc");
+    // Longer than the 3 s deadline of a 1 s SDK timeout, short enough to wait out.
+    script.put("slow_4", "4500");
+    script.put(
+        "chat_4.json",
+        batch(&[encrypted_item(5, 1, "k5", &text_message("m5", "late"))]),
+    );
+    let archive = Archive::new(in_process(&script), key_ring(1), net(1));
+    let err = archive.fetch(4, 10).await.expect_err("past its deadline");
+    assert!(
+        matches!(
+            err,
+            FinanceError::Timeout {
+                call: "GetChatData",
+                seconds: 3,
+                stuck: StuckCall::StillRunning,
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("cannot be stopped in this process") && text.contains("WorkerBackend"),
+        "{text}"
+    );
+    // The native call still held the handle; once it returns, later calls go on.
+    assert!(
+        archive
+            .fetch(0, 10)
+            .await
+            .expect("after the stuck call returned")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -715,8 +872,37 @@ async fn the_redis_checkpoint_persists_the_seq() {
     let _ = server.wait();
 }
 
-/// WeCom's real library (CI downloads it; see .ci/run). Offline: NewSdk and Init work,
-/// GetChatData fails with a network error within its timeout, and nothing hangs.
+/// The network-error class of the SDK's codes (10001–10003, doc 91774: worth retrying).
+fn assert_network_error(err: &FinanceError, call: &str) {
+    match err {
+        FinanceError::Sdk { call: at, code } => {
+            assert_eq!(*at, call, "{err}");
+            assert!(
+                (10001..=10003).contains(&code.0) && code.is_retryable(),
+                "{call} failed with {code}, not a network error (10001–10003)"
+            );
+        }
+        other => panic!("{call}: expected a network error code, got {other:?}"),
+    }
+}
+
+/// A proxy address nothing listens on, so the SDK's requests fail even where the
+/// machine could reach WeCom.
+fn dead_proxy_net(timeout_secs: u32) -> NetworkOptions {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port");
+    NetworkOptions {
+        proxy: format!("http://127.0.0.1:{port}"),
+        timeout_secs,
+        ..NetworkOptions::default()
+    }
+}
+
+/// WeCom's real library (CI downloads it; see .ci/run). Without a way to WeCom (a proxy
+/// nothing listens on, so the result is the same with or without network), NewSdk and Init work and GetChatData fails with a code of
+/// the network-error class within its timeout, in process and in a worker.
 #[tokio::test]
 async fn the_real_library_loads_and_maps_its_offline_error() {
     let Some(path) = std::env::var_os("WECOM_FINANCE_SDK_LIB") else {
@@ -724,6 +910,9 @@ async fn the_real_library_loads_and_maps_its_offline_error() {
         return;
     };
     let path = PathBuf::from(path);
+    // The SDK timeout, our 2 s of grace, and 2 s of slack for a busy machine.
+    let timeout_secs = 3;
+    let bound = Duration::from_secs(u64::from(timeout_secs) + 2 + 2);
     let sdk = FinanceSdk::open(
         &path,
         "wwfinancetestcorp",
@@ -733,24 +922,15 @@ async fn the_real_library_loads_and_maps_its_offline_error() {
     let backend: Arc<dyn ArchiveBackend> = Arc::new(InProcessBackend::new(sdk));
     let started = Instant::now();
     let err = backend
-        .get_chat_data(0, 10, net(3))
+        .get_chat_data(0, 10, dead_proxy_net(timeout_secs))
         .await
-        .expect_err("no network, no real corp");
+        .expect_err("no way to WeCom, no real corp");
     let elapsed = started.elapsed();
     eprintln!("real library answered {err} after {elapsed:?}");
-    // 3 s of SDK timeout + our 2 s grace.
-    assert!(elapsed <= Duration::from_secs(6), "took {elapsed:?}");
-    match err {
-        FinanceError::Sdk {
-            call: "GetChatData",
-            code,
-        } => {
-            assert!(code.meaning().is_some(), "undocumented code {code}");
-        }
-        FinanceError::Api { .. } => {}
-        other => panic!("unexpected error: {other:?}"),
-    }
-    // Through the worker too: same library, another process.
+    assert_network_error(&err, "GetChatData");
+    assert!(elapsed <= bound, "took {elapsed:?}, over {bound:?}");
+
+    // Through the worker too: same library, another process (its start is not timed).
     let worker = WorkerBackend::new(WorkerConfig {
         worker_exe: PathBuf::from(env!("CARGO_BIN_EXE_wecom-finance-worker")),
         library: path,
@@ -758,11 +938,17 @@ async fn the_real_library_loads_and_maps_its_offline_error() {
         secret: Secret::from("not-a-real-secret"),
     });
     let err = worker
-        .get_chat_data(0, 10, net(3))
+        .get_chat_data(0, 10, dead_proxy_net(timeout_secs))
         .await
-        .expect_err("offline");
-    assert!(
-        !matches!(err, FinanceError::WorkerCrashed { .. }),
-        "{err:?}"
-    );
+        .expect_err("no way to WeCom");
+    assert_network_error(&err, "GetChatData");
+    let started = Instant::now();
+    let err = worker
+        .get_chat_data(0, 10, dead_proxy_net(timeout_secs))
+        .await
+        .expect_err("no way to WeCom");
+    let elapsed = started.elapsed();
+    assert_network_error(&err, "GetChatData");
+    assert!(elapsed <= bound, "took {elapsed:?}, over {bound:?}");
+    assert_eq!(worker.starts(), 1, "an SDK error is not a crash");
 }

@@ -329,4 +329,11 @@ fn unknown_types_are_kept_whole_and_numbers_read_leniently() {
     assert_eq!(whole["brand_new_type"]["anything"][2], 3);
     let err = decode_message(b"{\"action\":\"send\"}").expect_err("msgid is required");
     assert!(err.to_string().contains("msgid"), "{err}");
+    let err = decode_message(
+        br#"{"msgid":"m","msgtype":"image","image":{"filesize":{"not":"a number"}}}"#,
+    )
+    .expect_err("filesize is an object");
+    assert!(err.to_string().contains("image.filesize"), "{err}");
+    let err = decode_message(br#"{"msgid":"m","tolist":["a",}"#).expect_err("broken JSON");
+    assert!(err.to_string().contains("tolist"), "{err}");
 }

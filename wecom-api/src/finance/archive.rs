@@ -65,9 +65,11 @@ pub fn parse_chat_data(json: &[u8]) -> FinanceResult<Vec<EncryptedChatData>> {
     Ok(answer.chatdata)
 }
 
-/// Decodes one decrypted message (leniently, like every generated type).
+/// Decodes one decrypted message (leniently, like every generated type): one parse into
+/// a tape borrowing `json`, then the typed fields, as `Client` decodes its responses (not
+/// through serde's `Value`, which cost four times a plain `Value` parse).
 pub fn decode_message(json: &[u8]) -> FinanceResult<ArchivedMessage> {
-    serde_json::from_slice(json).map_err(|e| FinanceError::Decode {
+    crate::de::decode_body(json).map_err(|e| FinanceError::Decode {
         what: "a decrypted archived message".into(),
         reason: e.to_string(),
     })

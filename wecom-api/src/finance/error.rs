@@ -49,6 +49,32 @@ impl fmt::Display for SdkCode {
     }
 }
 
+/// What became of a native call that did not return in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StuckCall {
+    /// Worker mode: its worker process was killed; the next call starts a new one.
+    WorkerKilled,
+    /// In-process mode: a native call cannot be stopped from outside, so it keeps its
+    /// blocking thread (and the SDK handle, which later GetChatData and GetMediaData calls
+    /// wait for) until the library returns.
+    StillRunning,
+}
+
+impl fmt::Display for StuckCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StuckCall::WorkerKilled => {
+                "its worker process was killed; the next call starts a new one"
+            }
+            StuckCall::StillRunning => {
+                "the native call cannot be stopped in this process and still holds its thread \
+                 (WorkerBackend kills stuck calls)"
+            }
+        })
+    }
+}
+
 /// An error of the Finance SDK wrapper. Never holds the archive secret or a decrypted key.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -115,12 +141,14 @@ pub enum FinanceError {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// The call did not finish in its timeout (plus a grace period).
-    #[error("Finance SDK {call} did not finish within {seconds} s")]
+    #[error("Finance SDK {call} did not finish within {seconds} s: {stuck}")]
     Timeout {
         /// The C function.
         call: &'static str,
         /// The time allowed.
         seconds: u64,
+        /// What became of the native call.
+        stuck: StuckCall,
     },
     /// The worker process died (a crash in the native library) during the call; the next
     /// call starts a new worker.

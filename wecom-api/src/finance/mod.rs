@@ -5,7 +5,8 @@
 //!   ([`FinanceSdk::open`]); nothing is linked at build time.
 //! - Calls run on tokio's blocking threads ([`InProcessBackend`]) or, to survive a crash
 //!   of the native code, in a worker process ([`WorkerBackend`], the
-//!   `wecom-finance-worker` binary), restarted after a crash.
+//!   `wecom-finance-worker` binary, a pool of one or more), restarted after a crash; a call
+//!   past its timeout kills its worker. In process, a stuck native call cannot be stopped.
 //! - [`KeyRing`] decrypts `encrypt_random_key` with the private key of its
 //!   `publickey_ver`; [`Archive`] decrypts and decodes messages into
 //!   [`ArchivedMessage`](crate::archive::ArchivedMessage) and streams media.
@@ -24,7 +25,7 @@ pub use archive::{Archive, ArchivedRecord, EncryptedChatData, decode_message, pa
 #[cfg(feature = "redis")]
 pub use checkpoint::RedisCheckpoint;
 pub use checkpoint::{Checkpoint, MemoryCheckpoint};
-pub use error::{FinanceError, FinanceResult, SdkCode};
+pub use error::{FinanceError, FinanceResult, SdkCode, StuckCall};
 pub use ffi::MediaChunk;
 pub use keyring::KeyRing;
 pub use puller::{PulledMessage, Puller, PullerStop, PullerWaker};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::{BoxFuture, Secret};
 
-use super::error::{FinanceError, FinanceResult};
+use super::error::{FinanceError, FinanceResult, StuckCall};
 use super::ffi::{self, Library, MediaChunk, RawSdk};
 
 /// Largest `limit` of one GetChatData call (doc 91774).
@@ -80,8 +80,11 @@ pub trait ArchiveBackend: Send + Sync {
 
 /// The Finance SDK loaded into this process, initialised for one corp. Blocking calls.
 ///
-/// A crash inside the native library takes this process down; use
-/// [`WorkerBackend`](super::WorkerBackend) to contain it.
+/// A crash inside the native library takes this process down, and a native call that
+/// never returns cannot be stopped (a thread cannot be cancelled safely from outside): it
+/// keeps its thread and the SDK handle for good. Use
+/// [`WorkerBackend`](super::WorkerBackend) to contain both: it kills a crashed or stuck
+/// worker process and starts a new one.
 pub struct FinanceSdk {
     lib: Arc<Library>,
     sdk: Mutex<RawSdk>,
@@ -164,9 +167,14 @@ impl FinanceSdk {
 
 /// Runs [`FinanceSdk`] calls on tokio's blocking threads, each bounded by its timeout.
 ///
-/// A call past its deadline returns [`FinanceError::Timeout`], but its thread stays in
-/// the SDK until the SDK returns (and later calls wait for the handle); the
-/// [`WorkerBackend`](super::WorkerBackend) kills a stuck worker instead.
+/// **A stuck native call cannot be stopped in this mode.** A call past its deadline
+/// (the SDK timeout plus 2 s) returns [`FinanceError::Timeout`] with
+/// [`StuckCall::StillRunning`](super::StuckCall::StillRunning), but the native call goes on
+/// in its blocking thread until the library returns, and later GetChatData and
+/// GetMediaData calls wait for the SDK handle it holds. If the library may hang (or
+/// crash), use [`WorkerBackend`](super::WorkerBackend): it kills the stuck worker process,
+/// the call fails with [`StuckCall::WorkerKilled`](super::StuckCall::WorkerKilled), and
+/// later calls go on in a new worker.
 #[derive(Debug, Clone)]
 pub struct InProcessBackend {
     sdk: Arc<FinanceSdk>,
@@ -191,6 +199,7 @@ async fn blocking<T: Send + 'static>(
         Err(_) => Err(FinanceError::Timeout {
             call,
             seconds: deadline.as_secs(),
+            stuck: StuckCall::StillRunning,
         }),
     }
 }

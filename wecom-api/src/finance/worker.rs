@@ -15,9 +15,12 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::{BoxFuture, Secret};
 
-use super::error::{FinanceError, FinanceResult, SdkCode};
+use super::error::{FinanceError, FinanceResult, SdkCode, StuckCall};
 use super::ffi::MediaChunk;
 use super::sdk::{ArchiveBackend, FinanceSdk, NetworkOptions};
+
+/// How long a new worker may take to load the library and run `NewSdk` and `Init`.
+const INIT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Largest frame either side accepts: a GetChatData answer of 1000 messages is a few MB.
 const MAX_FRAME: usize = 256 * 1024 * 1024;
@@ -278,15 +281,23 @@ impl Worker {
     }
 }
 
-/// Runs the SDK in a worker process, restarted after a crash. Calls are sent one at a
-/// time (the SDK handle is used by one thread at a time anyway).
+/// Runs the SDK in worker processes, each restarted after a crash or a stuck call.
+///
+/// A pool of `pool_size` workers (1 by default, [`WorkerBackend::with_pool_size`]) serves
+/// calls side by side, one call per worker at a time: with two or more, a slow
+/// GetMediaData does not hold up GetChatData. A crash or a timeout fails only the call in
+/// flight on that worker; the worker is killed and the next call on its slot starts a new
+/// one.
 pub struct WorkerBackend {
     inner: Arc<Inner>,
 }
 
 struct Inner {
     config: WorkerConfig,
-    worker: tokio::sync::Mutex<Option<Worker>>,
+    /// One slot per worker; a call holds its slot's lock for its whole round trip.
+    slots: Vec<tokio::sync::Mutex<Option<Worker>>>,
+    /// As many permits as slots: a permit guarantees a free slot.
+    free: tokio::sync::Semaphore,
     starts: AtomicU64,
 }
 
@@ -294,24 +305,41 @@ impl std::fmt::Debug for WorkerBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkerBackend")
             .field("config", &self.inner.config)
+            .field("pool_size", &self.pool_size())
             .field("starts", &self.starts())
             .finish_non_exhaustive()
     }
 }
 
 impl WorkerBackend {
-    /// A backend that starts its worker on first use.
+    /// A backend of one worker, started on first use.
     pub fn new(config: WorkerConfig) -> Self {
+        Self::with_pool_size(config, 1)
+    }
+
+    /// A backend of `pool_size` workers (at least 1), each started on first use. Every
+    /// worker is its own process with its own SDK handle (`NewSdk` + `Init`).
+    pub fn with_pool_size(config: WorkerConfig, pool_size: usize) -> Self {
+        let pool_size = pool_size.max(1);
         WorkerBackend {
             inner: Arc::new(Inner {
                 config,
-                worker: tokio::sync::Mutex::new(None),
+                slots: (0..pool_size)
+                    .map(|_| tokio::sync::Mutex::new(None))
+                    .collect(),
+                free: tokio::sync::Semaphore::new(pool_size),
                 starts: AtomicU64::new(0),
             }),
         }
     }
 
-    /// How many worker processes were started so far (one more after each crash).
+    /// How many workers may run at once.
+    pub fn pool_size(&self) -> usize {
+        self.inner.slots.len()
+    }
+
+    /// How many worker processes were started so far (one more after each crash or
+    /// killed stuck call).
     pub fn starts(&self) -> u64 {
         self.inner.starts.load(Ordering::Relaxed)
     }
@@ -346,7 +374,7 @@ impl Inner {
             corp_id: self.config.corp_id.clone(),
             secret: self.config.secret.clone(),
         };
-        match tokio::time::timeout(Duration::from_secs(30), worker.roundtrip(&open)).await {
+        match tokio::time::timeout(INIT_DEADLINE, worker.roundtrip(&open)).await {
             Ok(Ok(Response::Opened)) => Ok(worker),
             Ok(Ok(other)) => {
                 worker.end().await;
@@ -360,10 +388,32 @@ impl Inner {
                 worker.end().await;
                 Err(FinanceError::Timeout {
                     call: "Init",
-                    seconds: 30,
+                    seconds: INIT_DEADLINE.as_secs(),
+                    stuck: StuckCall::WorkerKilled,
                 })
             }
         }
+    }
+
+    /// Waits for a free slot and holds it: the permit is taken first and released last.
+    async fn acquire(
+        &self,
+    ) -> FinanceResult<(
+        tokio::sync::SemaphorePermit<'_>,
+        tokio::sync::MutexGuard<'_, Option<Worker>>,
+    )> {
+        let permit = self
+            .free
+            .acquire()
+            .await
+            .map_err(|_| FinanceError::Worker("the worker pool is closed".into()))?;
+        // Each call holding a slot holds a permit, so with ours one slot is unlocked.
+        let guard = self
+            .slots
+            .iter()
+            .find_map(|slot| slot.try_lock().ok())
+            .ok_or_else(|| FinanceError::Worker("no free worker slot".into()))?;
+        Ok((permit, guard))
     }
 
     async fn call(
@@ -372,7 +422,7 @@ impl Inner {
         request: Request,
         deadline: Duration,
     ) -> FinanceResult<Response> {
-        let mut slot = self.worker.lock().await;
+        let (_permit, mut slot) = self.acquire().await?;
         if let Some(stale) = slot.take_if(|w| w.busy) {
             stale.end().await;
         }
@@ -395,9 +445,15 @@ impl Inner {
                 if let Some(stuck) = slot.take() {
                     stuck.end().await;
                 }
+                tracing::warn!(
+                    call,
+                    seconds = deadline.as_secs(),
+                    "Finance SDK call stuck past its timeout; its worker was killed"
+                );
                 Err(FinanceError::Timeout {
                     call,
                     seconds: deadline.as_secs(),
+                    stuck: StuckCall::WorkerKilled,
                 })
             }
         }

@@ -2,7 +2,7 @@
 
 //! 会话内容存档消息
 //!
-//! 会话内容存档（Finance SDK）解密后的消息：GetChatData 拉取、DecryptData 解密所得的 JSON，按 msgtype 区分类型。 只有类型，没有 HTTPS 接口：拉取须经原生 SDK（wecom-api 的 `finance` 特性）。未列出的类型以 Unknown 保留原始字段。 Decrypted archived chat messages (Finance SDK, doc 91774), one union on `msgtype`; types only, no endpoints.
+//! 会话内容存档（Finance SDK）解密后的消息：GetChatData 拉取、DecryptData 解密所得的 JSON，按 msgtype 区分类型。 只有类型，没有 HTTPS 接口：拉取须经原生 SDK（wecom-api 的 `finance` 特性）。未列出的类型以 Unknown 保留原始字段。 文档目录还列有会议控制消息、接龙消息、笔记消息（2026 年版），其 msgtype 与字段表未能从官方页面核对，故未成型，按 Unknown 原样保留。 Decrypted archived chat messages (Finance SDK, doc 91774), one union on `msgtype`; types only, no endpoints. The page's contents also list 会议控制消息 (meeting control), 接龙消息 (sign-up chains) and 笔记消息 (notes); their msgtype and field tables could not be read from the official page, so they are not typed here and decode as Unknown, whole.
 //!
 //! Enabled by the cargo feature `archive`.
 /// 同意或不同意会话聊天内容。

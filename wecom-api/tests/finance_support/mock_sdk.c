@@ -4,8 +4,10 @@
  *   crash_<seq>          GetChatData after <seq> crashes the process (SIGSEGV)
  *   crash_once_<seq>     the same, once (the file is removed first)
  *   hang_<seq>           GetChatData after <seq> sleeps 60 s
+ *   slow_<seq>           GetChatData after <seq> sleeps the milliseconds the file holds, then answers
  *   fail_<seq>           GetChatData after <seq> returns 10001 (network error)
  *   media_<sdkfileid>    the media file, served in pieces of 4 bytes
+ *   hang_media_<id>      GetMediaData of <id> sleeps 60 s
  * DecryptData's "ciphertext" is "<random key>|<message json>"; another key gives 10006.
  * MockLiveObjects counts SDKs, slices and media objects not yet freed. */
 #include <signal.h>
@@ -93,6 +95,13 @@ int GetChatData(WeWorkFinanceSdk_t *sdk, unsigned long long seq, unsigned int li
     if (exists(sdk, name)) crash();
     snprintf(name, sizeof name, "hang_%llu", seq);
     if (exists(sdk, name)) sleep(60);
+    snprintf(name, sizeof name, "slow_%llu", seq);
+    long slow_len = 0;
+    char *slow = read_all(sdk, name, &slow_len);
+    if (slow) {
+        usleep((useconds_t)atol(slow) * 1000);
+        free(slow);
+    }
     snprintf(name, sizeof name, "fail_%llu", seq);
     if (exists(sdk, name)) return 10001;
     snprintf(name, sizeof name, "chat_%llu.json", seq);
@@ -129,6 +138,8 @@ int GetMediaData(WeWorkFinanceSdk_t *sdk, const char *indexbuf, const char *sdkf
                  const char *passwd, int timeout, MediaData_t *m) {
     char name[1024];
     if (!sdk || !indexbuf || !sdkfileid || !m) return 10000;
+    snprintf(name, sizeof name, "hang_media_%s", sdkfileid);
+    if (exists(sdk, name)) sleep(60);
     snprintf(name, sizeof name, "media_%s", sdkfileid);
     long len = 0;
     char *file = read_all(sdk, name, &len);
