@@ -91,14 +91,11 @@ fn contact_change_lists_the_changed_members() {
     let created: Vec<_> = change
         .create_user
         .iter()
-        .flatten()
         .filter_map(|u| u.open_userid.as_deref())
         .collect();
     assert_eq!(created, ["xxxt", "xxxy"]);
-    assert_eq!(
-        change.delete_user.as_ref().and_then(|d| d[0].user_type),
-        Some(DeviceUserType::Member)
-    );
+    assert_eq!(change.update_user.len(), 1);
+    assert_eq!(change.delete_user[0].user_type, Some(DeviceUserType::Member));
 }
 
 /// 设备型号 model_ticket 推送事件 (96053): its base_info has no device_sn; the ticket is secret.
