@@ -51,12 +51,16 @@ fn bind_event_carries_its_auth_code_out_of_debug() {
     assert_eq!(callback.base_info.device_sn.as_deref(), Some("xxx"));
     assert_eq!(callback.base_info.create_time, Some(1658332800));
     assert_eq!(callback.base_info.service_corp_id.as_deref(), Some("xxx"));
-    let HardwareCallbackContent::Event(HardwareEvent { kind: HardwareEventKind::Bind(bind) }) =
-        &callback.content
+    let HardwareCallbackContent::Event(HardwareEvent {
+        kind: HardwareEventKind::Bind(bind),
+    }) = &callback.content
     else {
         panic!("{callback:?}")
     };
-    assert_eq!(bind.auth_code.as_ref().map(|c| c.expose()), Some("AUTHCODE42"));
+    assert_eq!(
+        bind.auth_code.as_ref().map(|c| c.expose()),
+        Some("AUTHCODE42")
+    );
     assert_eq!(bind.verif_code.as_deref(), Some("v1"));
     assert!(!format!("{callback:?}").contains("AUTHCODE42"));
 }
@@ -95,7 +99,10 @@ fn contact_change_lists_the_changed_members() {
         .collect();
     assert_eq!(created, ["xxxt", "xxxy"]);
     assert_eq!(change.update_user.len(), 1);
-    assert_eq!(change.delete_user[0].user_type, Some(DeviceUserType::Member));
+    assert_eq!(
+        change.delete_user[0].user_type,
+        Some(DeviceUserType::Member)
+    );
 }
 
 /// 设备型号 model_ticket 推送事件 (96053): its base_info has no device_sn; the ticket is secret.
@@ -115,7 +122,10 @@ fn model_ticket_push_decodes_and_hides_the_ticket() {
     else {
         panic!("{callback:?}")
     };
-    assert_eq!(push.model_ticket.as_ref().map(|t| t.expose()), Some("TICKET-SEEKRIT"));
+    assert_eq!(
+        push.model_ticket.as_ref().map(|t| t.expose()),
+        Some("TICKET-SEEKRIT")
+    );
     assert!(!format!("{callback:?}").contains("SEEKRIT"));
 }
 
@@ -151,9 +161,9 @@ fn verify_device_reads_in_both_spellings_and_its_reply_serializes() {
 /// 固件升级指令 (96011), 识别信息录入指令 (96009), 远程开门指令 (96010).
 #[test]
 fn device_commands_carry_their_operation_ids() {
-    let HardwareCommandKind::UpdateFirmware(upgrade) =
-        command_kind(&command(json!({"command_type": "update_firmware", "oper_id": "op1"})))
-    else {
+    let HardwareCommandKind::UpdateFirmware(upgrade) = command_kind(&command(
+        json!({"command_type": "update_firmware", "oper_id": "op1"}),
+    )) else {
         panic!("not update_firmware")
     };
     assert_eq!(upgrade.oper_id.as_deref(), Some("op1"));
@@ -199,19 +209,25 @@ fn user_scan_decodes_and_hides_its_auth_code() {
     assert_eq!(scan.user_type, Some(HardwareScanUserType::Admin));
     assert_eq!(scan.state.as_deref(), Some("STATE"));
     assert_eq!(scan.expires_in, Some(300));
-    assert_eq!(scan.auth_code.as_ref().map(|c| c.expose()), Some("SCAN-CODE-77"));
+    assert_eq!(
+        scan.auth_code.as_ref().map(|c| c.expose()),
+        Some("SCAN-CODE-77")
+    );
     assert!(!format!("{callback:?}").contains("SCAN-CODE-77"));
 
     let reply = HardwareUserScanReply { online_status: 1 };
-    assert_eq!(serde_json::to_value(&reply).expect("json"), json!({"online_status": 1}));
+    assert_eq!(
+        serde_json::to_value(&reply).expect("json"),
+        json!({"online_status": 1})
+    );
 }
 
 /// Kinds this version does not know keep every field; so does an unknown msg_type.
 #[test]
 fn unknown_kinds_keep_their_fields() {
-    let HardwareEventKind::Unknown(fields) =
-        event_kind(&event(json!({"event_type": "delete_bio_info", "open_userid": "u1"})))
-    else {
+    let HardwareEventKind::Unknown(fields) = event_kind(&event(
+        json!({"event_type": "delete_bio_info", "open_userid": "u1"}),
+    )) else {
         panic!("an unlisted event_type is typed")
     };
     assert_eq!(fields.get("open_userid"), Some(&json!("u1")));
@@ -241,7 +257,8 @@ fn callbacks_write_back_their_wire_shape() {
 /// error names the field.
 #[test]
 fn malformed_callbacks_name_the_field() {
-    let missing = json!({"msg_type": "command", "command": {"command_type": "fetch_device_status"}});
+    let missing =
+        json!({"msg_type": "command", "command": {"command_type": "fetch_device_status"}});
     let err = serde_json::from_value::<HardwareCallback>(missing).expect_err("no base_info");
     assert!(err.to_string().contains("base_info"), "{err}");
 
