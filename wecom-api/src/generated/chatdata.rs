@@ -887,12 +887,9 @@ impl<'de> serde::Deserialize<'de> for DebugModeOpenRequest {
 /// 专区程序的调试模式状态。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DebugModeStatus {
-    /// 是否处于调试模式：1-开启，0-关闭
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub debug_mode_status: Option<bool>,
+    /// 程序当前的调试模式状态：1-关闭，2-开启（公开转录的取值，官方表格未读到）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_mode_status: Option<i64>,
 }
 impl crate::de::Decode for DebugModeStatus {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {

@@ -2,7 +2,7 @@
 
 //! 智慧硬件
 //!
-//! 智慧硬件接口：硬件厂商以设备型号凭证（model_access_token）与设备凭证（device_access_token）接入企业微信， 录入设备、上报设备状态与考勤、门禁、测温记录；第三方应用以授权企业的 access_token 读取企业授权的设备数据、 读写门禁通行规则；企业应用读取设备打卡原始记录。 Smart hardware: device models and devices (vendor cloud access), device data for third-party apps.
+//! 智慧硬件接口：硬件厂商以设备型号凭证（model_access_token）与设备凭证（device_access_token）接入企业微信， 录入设备、上报设备状态与考勤、门禁、测温记录；第三方应用以授权企业的 access_token 读取企业授权的设备数据、 读写门禁通行规则；企业应用读取设备打卡原始记录。 Smart hardware: device models and devices (vendor cloud access), device data for third-party apps. 硬件云端接入的回调（事件 event 与指令 command，JSON）由厂商云解密后按 HardwareCallback 读取，列在 roots 里。
 //!
 //! Enabled by the cargo feature `hardware`.
 pub use super::common::EmptyResponse;
@@ -1464,6 +1464,217 @@ impl<'de> serde::Deserialize<'de> for FirmwareUpgradeResultRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 企业绑定设备事件：厂商以 auth_code 获取该设备的授权密钥。处理失败可被动回复 errcode/errmsg（1 设备离线、2 已被绑定、3 存在本地数据、4 验证码不通过、5 未解除绑定……）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareBindEvent {
+    /// 授权码，10 分钟内有效，仅可消费一次
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_code: Option<crate::Secret>,
+    /// 绑定时用户输入的验证码
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verif_code: Option<String>,
+}
+impl crate::de::Decode for HardwareBindEvent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_code: fields.optional("auth_code")?,
+            verif_code: fields.optional("verif_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareBindEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 识别信息录入的页面类型。
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HardwareBioPageType {
+    /// `fa`: 录入脸部识别信息
+    Face,
+    /// `fp`: 录入指纹信息
+    Fingerprint,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
+}
+impl HardwareBioPageType {
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Face => "fa",
+            Self::Fingerprint => "fp",
+            Self::Unknown(other) => other,
+        }
+    }
+}
+impl From<&str> for HardwareBioPageType {
+    fn from(value: &str) -> Self {
+        match value {
+            "fa" => Self::Face,
+            "fp" => Self::Fingerprint,
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+impl serde::Serialize for HardwareBioPageType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::de::Decode for HardwareBioPageType {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareBioPageType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 硬件云端接入时企业微信推送到厂商回调 URL 的一条回调（解密后的 JSON 明文）：msg_type 为 event（事件，数据在 event） 或 command（指令，数据在 command），base_info 为固定字段。加解密用 JSON 回调协议（页面 96062）：服务商通用地址的 receive id 为服务商 corpid，设备型号地址的为 model_id。服务商须在 1000ms 内响应。 Read it with serde (`serde_json::from_str::<HardwareCallback>(plaintext)`); kinds this version does not know decode to the `Unknown` variants with every field kept.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HardwareCallback {
+    /// 固定字段基础数据
+    pub base_info: HardwareCallbackBase,
+    /// 消息类型（msg_type）及其数据
+    #[serde(flatten)]
+    pub content: HardwareCallbackContent,
+}
+impl crate::de::Decode for HardwareCallback {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            base_info: fields.required("base_info")?,
+            content: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareCallback {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 硬件回调的固定字段（base_info）。型号与查询 SN 的回调不带 device_sn，model_ticket 推送不带 auth_corpid。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareCallbackBase {
+    /// 请求 req_id，可用于排重
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub req_id: Option<String>,
+    /// 设备序列号，在第三方管理端登记的 SN
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_sn: Option<String>,
+    /// 事件触发时间戳（Unix 秒）
+    #[serde(rename = "createtime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 设备型号 modelid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// 绑定设备企业的 corpid
+    #[serde(rename = "auth_corpid", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 硬件提供商企业的 corpid
+    #[serde(rename = "service_corpid", skip_serializing_if = "Option::is_none")]
+    pub service_corp_id: Option<String>,
+}
+impl crate::de::Decode for HardwareCallbackBase {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            req_id: fields.optional("req_id")?,
+            device_sn: fields.optional("device_sn")?,
+            create_time: fields.optional("createtime")?,
+            model_id: fields.optional("model_id")?,
+            auth_corp_id: fields.optional("auth_corpid")?,
+            service_corp_id: fields.optional("service_corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareCallbackBase {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 回调的类型与数据：`{"msg_type": "event", "event": {...}}` 或 `{"msg_type": "command", "command": {...}}`。
+#[derive(Debug, Clone, PartialEq)]
+pub enum HardwareCallbackContent {
+    /// `msg_type` `event`, content under `event`. 事件
+    Event(HardwareEvent),
+    /// `msg_type` `command`, content under `command`. 指令
+    Command(HardwareCommand),
+    /// A variant this version of the crate does not know: every field, as sent.
+    Unknown(serde_json::Map<String, serde_json::Value>),
+}
+impl From<HardwareEvent> for HardwareCallbackContent {
+    fn from(content: HardwareEvent) -> Self {
+        Self::Event(content)
+    }
+}
+impl From<HardwareCommand> for HardwareCallbackContent {
+    fn from(content: HardwareCommand) -> Self {
+        Self::Command(content)
+    }
+}
+impl serde::Serialize for HardwareCallbackContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Event(content) => {
+                crate::union::serialize(
+                    serializer,
+                    "msg_type",
+                    crate::union::Tag::Str("event"),
+                    "event",
+                    content,
+                )
+            }
+            Self::Command(content) => {
+                crate::union::serialize(
+                    serializer,
+                    "msg_type",
+                    crate::union::Tag::Str("command"),
+                    "command",
+                    content,
+                )
+            }
+            Self::Unknown(fields) => serde::Serialize::serialize(fields, serializer),
+        }
+    }
+}
+impl crate::de::Decode for HardwareCallbackContent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msg_type") {
+            return Err(crate::de::DecodeError::here("missing field `msg_type`"));
+        }
+        if crate::union::matches(&fields, "msg_type", crate::union::Tag::Str("event")) {
+            return crate::union::content(&fields, "event").map(Self::Event);
+        }
+        if crate::union::matches(
+            &fields,
+            "msg_type",
+            crate::union::Tag::Str("command"),
+        ) {
+            return crate::union::content(&fields, "command").map(Self::Command);
+        }
+        Ok(Self::Unknown(fields.into_map()))
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareCallbackContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条设备打卡记录。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HardwareCheckin {
@@ -1545,6 +1756,726 @@ impl crate::de::Decode for HardwareCheckinDataResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for HardwareCheckinDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 硬件回调的指令数据（command）。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HardwareCommand {
+    /// 指令类型（command_type）及其字段
+    #[serde(flatten)]
+    pub kind: HardwareCommandKind,
+}
+impl crate::de::Decode for HardwareCommand {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self { kind: fields.flattened()? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareCommand {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 指令类型（command_type），各类型的字段与 command_type 并列。
+#[derive(Debug, Clone, PartialEq)]
+pub enum HardwareCommandKind {
+    /// `command_type` `update_firmware`, its fields beside the tag. 固件升级指令（页面 96011）；结果用 hardware_device.report_firmware_upgrade_result 上报
+    UpdateFirmware(HardwareFirmwareCommand),
+    /// `command_type` `fetch_device_status`, its fields beside the tag. 获取设备状态指令：收到后立即调用更新设备状态接口（页面 97079）
+    FetchDeviceStatus(HardwareDeviceStatusCommand),
+    /// `command_type` `user_scan`, its fields beside the tag. 用户扫码指令（页面 97390）；须被动回复 HardwareUserScanReply
+    UserScan(HardwareUserScanCommand),
+    /// `command_type` `enter_page`, its fields beside the tag. 识别信息录入指令：成员录入指纹或人脸（页面 96009）；结果用 hardware_device.report_bio_info_result 上报
+    EnterPage(HardwareEnterPageCommand),
+    /// `command_type` `remote_open_door`, its fields beside the tag. 远程开门指令（页面 96010）；结果用 hardware_device.report_remote_open_result 上报
+    RemoteOpenDoor(HardwareRemoteOpenCommand),
+    /// `command_type` `verify_device`, its fields beside the tag. 查询设备 SN 合法性：页面参数表的 command 写法（示例为 event）
+    VerifyDevice(HardwareVerifyDeviceEvent),
+    /// A variant this version of the crate does not know: every field, as sent.
+    Unknown(serde_json::Map<String, serde_json::Value>),
+}
+impl From<HardwareFirmwareCommand> for HardwareCommandKind {
+    fn from(content: HardwareFirmwareCommand) -> Self {
+        Self::UpdateFirmware(content)
+    }
+}
+impl From<HardwareDeviceStatusCommand> for HardwareCommandKind {
+    fn from(content: HardwareDeviceStatusCommand) -> Self {
+        Self::FetchDeviceStatus(content)
+    }
+}
+impl From<HardwareUserScanCommand> for HardwareCommandKind {
+    fn from(content: HardwareUserScanCommand) -> Self {
+        Self::UserScan(content)
+    }
+}
+impl From<HardwareEnterPageCommand> for HardwareCommandKind {
+    fn from(content: HardwareEnterPageCommand) -> Self {
+        Self::EnterPage(content)
+    }
+}
+impl From<HardwareRemoteOpenCommand> for HardwareCommandKind {
+    fn from(content: HardwareRemoteOpenCommand) -> Self {
+        Self::RemoteOpenDoor(content)
+    }
+}
+impl From<HardwareVerifyDeviceEvent> for HardwareCommandKind {
+    fn from(content: HardwareVerifyDeviceEvent) -> Self {
+        Self::VerifyDevice(content)
+    }
+}
+impl serde::Serialize for HardwareCommandKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (tag, content) = match self {
+            Self::UpdateFirmware(content) => {
+                (
+                    serde_json::Value::from("update_firmware"),
+                    serde_json::to_value(content),
+                )
+            }
+            Self::FetchDeviceStatus(content) => {
+                (
+                    serde_json::Value::from("fetch_device_status"),
+                    serde_json::to_value(content),
+                )
+            }
+            Self::UserScan(content) => {
+                (serde_json::Value::from("user_scan"), serde_json::to_value(content))
+            }
+            Self::EnterPage(content) => {
+                (serde_json::Value::from("enter_page"), serde_json::to_value(content))
+            }
+            Self::RemoteOpenDoor(content) => {
+                (
+                    serde_json::Value::from("remote_open_door"),
+                    serde_json::to_value(content),
+                )
+            }
+            Self::VerifyDevice(content) => {
+                (serde_json::Value::from("verify_device"), serde_json::to_value(content))
+            }
+            Self::Unknown(fields) => {
+                return serde::Serialize::serialize(fields, serializer);
+            }
+        };
+        let mut fields = match content.map_err(serde::ser::Error::custom)? {
+            serde_json::Value::Object(fields) => fields,
+            _ => {
+                return Err(
+                    serde::ser::Error::custom(
+                        concat!("command_type", " union content is not an object"),
+                    ),
+                );
+            }
+        };
+        fields.insert("command_type".to_string(), tag);
+        serde::Serialize::serialize(&fields, serializer)
+    }
+}
+impl crate::de::Decode for HardwareCommandKind {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("command_type") {
+            return Err(crate::de::DecodeError::here("missing field `command_type`"));
+        }
+        if crate::union::matches(
+            &fields,
+            "command_type",
+            crate::union::Tag::Str("update_firmware"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `command_type` `update_firmware`",
+                )
+                .map(Self::UpdateFirmware);
+        }
+        if crate::union::matches(
+            &fields,
+            "command_type",
+            crate::union::Tag::Str("fetch_device_status"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `command_type` `fetch_device_status`",
+                )
+                .map(Self::FetchDeviceStatus);
+        }
+        if crate::union::matches(
+            &fields,
+            "command_type",
+            crate::union::Tag::Str("user_scan"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `command_type` `user_scan`",
+                )
+                .map(Self::UserScan);
+        }
+        if crate::union::matches(
+            &fields,
+            "command_type",
+            crate::union::Tag::Str("enter_page"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `command_type` `enter_page`",
+                )
+                .map(Self::EnterPage);
+        }
+        if crate::union::matches(
+            &fields,
+            "command_type",
+            crate::union::Tag::Str("remote_open_door"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `command_type` `remote_open_door`",
+                )
+                .map(Self::RemoteOpenDoor);
+        }
+        if crate::union::matches(
+            &fields,
+            "command_type",
+            crate::union::Tag::Str("verify_device"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `command_type` `verify_device`",
+                )
+                .map(Self::VerifyDevice);
+        }
+        Ok(Self::Unknown(fields.into_map()))
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareCommandKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 通讯录变更事件：设备可用范围内成员增减，或成员 user_name 变化。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareContactChangeEvent {
+    /// 当前云端通讯录版本号，严格递增；与设备版本号出现空洞（>=2）时设备应择时全量拉取通讯录
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perm_version: Option<i64>,
+    /// 新增成员列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub create_user: Vec<HardwareContactChangeUser>,
+    /// 更新成员（指纹信息）列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub update_user: Vec<HardwareContactChangeUser>,
+    /// 删除成员列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delete_user: Vec<HardwareContactChangeUser>,
+}
+impl crate::de::Decode for HardwareContactChangeEvent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            perm_version: fields.optional("perm_version")?,
+            create_user: fields.or_empty("create_user")?,
+            update_user: fields.or_empty("update_user")?,
+            delete_user: fields.or_empty("delete_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareContactChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 通讯录变更事件中的一个成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareContactChangeUser {
+    /// 成员 id，1-64 字节
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_userid: Option<String>,
+    /// 成员类型：0 企业员工，2 学生；不填默认 0
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<DeviceUserType>,
+}
+impl crate::de::Decode for HardwareContactChangeUser {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.optional("open_userid")?,
+            user_type: fields.optional("user_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareContactChangeUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 获取设备状态指令：除 command_type 外没有字段。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareDeviceStatusCommand {}
+impl crate::de::Decode for HardwareDeviceStatusCommand {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareDeviceStatusCommand {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 识别信息录入指令：成员在企业微信录入指纹或人脸。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareEnterPageCommand {
+    /// 页面类型：fa 录入脸部识别信息，fp 录入指纹信息
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_type: Option<HardwareBioPageType>,
+    /// 本次操作的 id，上报录入结果时带上
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oper_id: Option<String>,
+    /// 成员 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_userid: Option<String>,
+    /// 成员类型：0 企业员工，2 学生；不填默认 0
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<DeviceUserType>,
+}
+impl crate::de::Decode for HardwareEnterPageCommand {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            page_type: fields.optional("page_type")?,
+            oper_id: fields.optional("oper_id")?,
+            open_userid: fields.optional("open_userid")?,
+            user_type: fields.optional("user_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareEnterPageCommand {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 硬件回调的事件数据（event）。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HardwareEvent {
+    /// 事件类型（event_type）及其字段
+    #[serde(flatten)]
+    pub kind: HardwareEventKind,
+}
+impl crate::de::Decode for HardwareEvent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self { kind: fields.flattened()? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 事件类型（event_type），各类型的字段与 event_type 并列。
+#[derive(Debug, Clone, PartialEq)]
+pub enum HardwareEventKind {
+    /// `event_type` `bind`, its fields beside the tag. 企业绑定设备事件（页面 95987）
+    Bind(HardwareBindEvent),
+    /// `event_type` `unbind`, its fields beside the tag. 企业解绑设备事件（页面 95988）
+    Unbind(HardwareUnbindEvent),
+    /// `event_type` `contact_change`, its fields beside the tag. 通讯录变更事件：设备可见范围成员变更（页面 95989）
+    ContactChange(HardwareContactChangeEvent),
+    /// `event_type` `model_ticket`, its fields beside the tag. 设备型号 model_ticket 推送事件，每十分钟一次（页面 96053）
+    ModelTicket(HardwareModelTicketEvent),
+    /// `event_type` `verify_device`, its fields beside the tag. 查询设备 SN 合法性事件（页面 96130）；须被动回复 HardwareVerifyDeviceReply
+    VerifyDevice(HardwareVerifyDeviceEvent),
+    /// A variant this version of the crate does not know: every field, as sent.
+    Unknown(serde_json::Map<String, serde_json::Value>),
+}
+impl From<HardwareBindEvent> for HardwareEventKind {
+    fn from(content: HardwareBindEvent) -> Self {
+        Self::Bind(content)
+    }
+}
+impl From<HardwareUnbindEvent> for HardwareEventKind {
+    fn from(content: HardwareUnbindEvent) -> Self {
+        Self::Unbind(content)
+    }
+}
+impl From<HardwareContactChangeEvent> for HardwareEventKind {
+    fn from(content: HardwareContactChangeEvent) -> Self {
+        Self::ContactChange(content)
+    }
+}
+impl From<HardwareModelTicketEvent> for HardwareEventKind {
+    fn from(content: HardwareModelTicketEvent) -> Self {
+        Self::ModelTicket(content)
+    }
+}
+impl From<HardwareVerifyDeviceEvent> for HardwareEventKind {
+    fn from(content: HardwareVerifyDeviceEvent) -> Self {
+        Self::VerifyDevice(content)
+    }
+}
+impl serde::Serialize for HardwareEventKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (tag, content) = match self {
+            Self::Bind(content) => {
+                (serde_json::Value::from("bind"), serde_json::to_value(content))
+            }
+            Self::Unbind(content) => {
+                (serde_json::Value::from("unbind"), serde_json::to_value(content))
+            }
+            Self::ContactChange(content) => {
+                (
+                    serde_json::Value::from("contact_change"),
+                    serde_json::to_value(content),
+                )
+            }
+            Self::ModelTicket(content) => {
+                (serde_json::Value::from("model_ticket"), serde_json::to_value(content))
+            }
+            Self::VerifyDevice(content) => {
+                (serde_json::Value::from("verify_device"), serde_json::to_value(content))
+            }
+            Self::Unknown(fields) => {
+                return serde::Serialize::serialize(fields, serializer);
+            }
+        };
+        let mut fields = match content.map_err(serde::ser::Error::custom)? {
+            serde_json::Value::Object(fields) => fields,
+            _ => {
+                return Err(
+                    serde::ser::Error::custom(
+                        concat!("event_type", " union content is not an object"),
+                    ),
+                );
+            }
+        };
+        fields.insert("event_type".to_string(), tag);
+        serde::Serialize::serialize(&fields, serializer)
+    }
+}
+impl crate::de::Decode for HardwareEventKind {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("event_type") {
+            return Err(crate::de::DecodeError::here("missing field `event_type`"));
+        }
+        if crate::union::matches(&fields, "event_type", crate::union::Tag::Str("bind")) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `event_type` `bind`",
+                )
+                .map(Self::Bind);
+        }
+        if crate::union::matches(
+            &fields,
+            "event_type",
+            crate::union::Tag::Str("unbind"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `event_type` `unbind`",
+                )
+                .map(Self::Unbind);
+        }
+        if crate::union::matches(
+            &fields,
+            "event_type",
+            crate::union::Tag::Str("contact_change"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `event_type` `contact_change`",
+                )
+                .map(Self::ContactChange);
+        }
+        if crate::union::matches(
+            &fields,
+            "event_type",
+            crate::union::Tag::Str("model_ticket"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `event_type` `model_ticket`",
+                )
+                .map(Self::ModelTicket);
+        }
+        if crate::union::matches(
+            &fields,
+            "event_type",
+            crate::union::Tag::Str("verify_device"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `event_type` `verify_device`",
+                )
+                .map(Self::VerifyDevice);
+        }
+        Ok(Self::Unknown(fields.into_map()))
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareEventKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 固件升级指令。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareFirmwareCommand {
+    /// 本次操作的 id，上报升级结果时带上
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oper_id: Option<String>,
+}
+impl crate::de::Decode for HardwareFirmwareCommand {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            oper_id: fields.optional("oper_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareFirmwareCommand {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 设备型号 model_ticket 推送：用最新收到的 model_ticket 换取 model_access_token（hardware_model.get_token）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareModelTicketEvent {
+    /// model_ticket 内容，最长 512 字节
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_ticket: Option<crate::Secret>,
+}
+impl crate::de::Decode for HardwareModelTicketEvent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            model_ticket: fields.optional("model_ticket")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareModelTicketEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 远程开门指令：成员在企业微信门禁 app 点击远程开门。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareRemoteOpenCommand {
+    /// 本次操作的 id，上报开门结果时带上
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oper_id: Option<String>,
+    /// 成员 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_userid: Option<String>,
+}
+impl crate::de::Decode for HardwareRemoteOpenCommand {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            oper_id: fields.optional("oper_id")?,
+            open_userid: fields.optional("open_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareRemoteOpenCommand {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 扫码成员的类型。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HardwareScanUserType {
+    /// `0`: 普通成员
+    Member,
+    /// `1`: 管理员
+    Admin,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for HardwareScanUserType {
+    fn from(value: i64) -> Self {
+        match value {
+            0 => Self::Member,
+            1 => Self::Admin,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<HardwareScanUserType> for i64 {
+    fn from(value: HardwareScanUserType) -> Self {
+        match value {
+            HardwareScanUserType::Member => 0,
+            HardwareScanUserType::Admin => 1,
+            HardwareScanUserType::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for HardwareScanUserType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl crate::de::Decode for HardwareScanUserType {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareScanUserType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 企业解绑设备事件：除 event_type 外没有字段。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareUnbindEvent {}
+impl crate::de::Decode for HardwareUnbindEvent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareUnbindEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 用户扫码指令：企业成员用企业微信扫描设备管理二维码或设备身份二维码。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareUserScanCommand {
+    /// 本次操作的 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oper_id: Option<String>,
+    /// 成员 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_userid: Option<String>,
+    /// 二维码上的自定义参数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// 扫码成员的类型：0 普通成员，1 管理员
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<HardwareScanUserType>,
+    /// 授权码，用于其他特定接口调用
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_code: Option<crate::Secret>,
+    /// 授权码有效时间（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+    /// 授权码类型：1 扫描文件
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_code_type: Option<i64>,
+}
+impl crate::de::Decode for HardwareUserScanCommand {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            oper_id: fields.optional("oper_id")?,
+            open_userid: fields.optional("open_userid")?,
+            state: fields.optional("state")?,
+            user_type: fields.optional("user_type")?,
+            auth_code: fields.optional("auth_code")?,
+            expires_in: fields.optional("expires_in")?,
+            auth_code_type: fields.optional("auth_code_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareUserScanCommand {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 用户扫码指令的被动回复（加密后回包）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareUserScanReply {
+    /// 设备在线状态：1 在线，2 离线
+    pub online_status: i64,
+}
+impl crate::de::Decode for HardwareUserScanReply {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            online_status: fields.required("online_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareUserScanReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 查询设备 SN 合法性事件：用户输入的 SN 未在服务商后台登记时，企业微信向服务商通用地址询问。页面的参数表把它写成 command / command_type，示例为 event / event_type：两种写法都按本类型读取。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareVerifyDeviceEvent {
+    /// 设备序列号的 md5 值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_sn_md5: Option<String>,
+}
+impl crate::de::Decode for HardwareVerifyDeviceEvent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_sn_md5: fields.optional("device_sn_md5")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareVerifyDeviceEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 查询设备 SN 合法性事件的被动回复（加密后回包）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HardwareVerifyDeviceReply {
+    /// 该 SN 是否为本企业合法的 SN
+    pub is_valid: bool,
+    /// SN 合法时其所属的型号 id
+    #[serde(rename = "modelid", skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+}
+impl crate::de::Decode for HardwareVerifyDeviceReply {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_valid: fields.required("is_valid")?,
+            model_id: fields.optional("modelid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareVerifyDeviceReply {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -3816,12 +3816,54 @@ impl<'de> serde::Deserialize<'de> for CheckinLocation {
         crate::de::deserialize(deserializer)
     }
 }
+/// 月报的基础信息（月报的表格没有日报的 date、day_type 与规则的班次、打卡时间）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinMonthBaseInfo {
+    /// 记录类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_type: Option<CheckinRecordType>,
+    /// 打卡人员姓名
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// 打卡人员别名
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_ex: Option<String>,
+    /// 打卡人员所在部门，显示所有所在部门
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departs_name: Option<String>,
+    /// 打卡人员账号，即 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acctid: Option<String>,
+    /// 打卡人员所属规则信息
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_info: Option<CheckinMonthRuleInfo>,
+}
+impl crate::de::Decode for CheckinMonthBaseInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_type: fields.optional("record_type")?,
+            name: fields.optional("name")?,
+            name_ex: fields.optional("name_ex")?,
+            departs_name: fields.optional("departs_name")?,
+            acctid: fields.optional("acctid")?,
+            rule_info: fields.optional("rule_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinMonthBaseInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一名成员的打卡月报。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinMonthData {
     /// 基础信息
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_info: Option<CheckinReportBaseInfo>,
+    pub base_info: Option<CheckinMonthBaseInfo>,
     /// 汇总信息
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary_info: Option<CheckinMonthSummary>,
@@ -3923,6 +3965,32 @@ impl crate::de::Decode for CheckinMonthOvertime {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinMonthOvertime {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 月报中打卡人员所属的规则。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinMonthRuleInfo {
+    /// 所属规则 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groupid: Option<i64>,
+    /// 打卡规则名
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groupname: Option<String>,
+}
+impl crate::de::Decode for CheckinMonthRuleInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.optional("groupid")?,
+            groupname: fields.optional("groupname")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinMonthRuleInfo {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4381,7 +4449,7 @@ impl<'de> serde::Deserialize<'de> for CheckinRecordType {
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinReportBaseInfo {
-    /// 日报日期（日报返回）
+    /// 日报日期
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<i64>,
     /// 记录类型
@@ -4402,7 +4470,7 @@ pub struct CheckinReportBaseInfo {
     /// 打卡人员所属规则信息
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_info: Option<CheckinReportRuleInfo>,
-    /// 日报类型：0 工作日；1 休息日（日报返回）
+    /// 日报类型：0 工作日；1 休息日
     #[serde(skip_serializing_if = "Option::is_none")]
     pub day_type: Option<i64>,
 }
@@ -4470,7 +4538,7 @@ pub struct CheckinReportRuleInfo {
     pub schedulename: Option<String>,
     /// 当日打卡时间，仅固定时间上下班才有值
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub checkintime: Vec<CheckinTime>,
+    pub checkintime: Vec<CheckinReportTime>,
 }
 impl crate::de::Decode for CheckinReportRuleInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4485,6 +4553,32 @@ impl crate::de::Decode for CheckinReportRuleInfo {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinReportRuleInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 日报中当日的一组上下班时间（日报的表格只有这两项，不同于打卡规则的 CheckinTime）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinReportTime {
+    /// 上班时间，距离当天 0 点的秒数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_sec: Option<i64>,
+    /// 下班时间，距离当天 0 点的秒数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub off_work_sec: Option<i64>,
+}
+impl crate::de::Decode for CheckinReportTime {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            work_sec: fields.optional("work_sec")?,
+            off_work_sec: fields.optional("off_work_sec")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReportTime {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
