@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::stream::{DEFAULT_STREAM_TTL, MemoryStreamStore, StreamStore, StreamWriter};
@@ -62,6 +62,9 @@ pub struct Context {
     stream_ttl: Duration,
     userid: Option<String>,
     open: OpenStreams,
+    // The first stream opened for this callback: what a webhook answers with when the
+    // handler outlives the budget.
+    first: Arc<OnceLock<StreamWriter>>,
 }
 
 impl fmt::Debug for Context {
@@ -74,6 +77,11 @@ impl Context {
     /// Which door the callback came through.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The first stream opened for this callback, if any.
+    pub(crate) fn first_stream(&self) -> Option<StreamWriter> {
+        self.first.get().cloned()
     }
 
     /// Opens a new stream (random id) to answer with ([`Outcome::Stream`]); feed it from
@@ -94,6 +102,12 @@ impl Context {
     /// Opens a stream unless the user already has [`MAX_EXCHANGES_PER_USER`] unfinished
     /// ones (opened by this process): WeCom would not show another.
     async fn open_stream(&self, feedback_id: Option<String>) -> Result<StreamWriter> {
+        let writer = self.open_counted(feedback_id).await?;
+        let _ = self.first.set(writer.clone());
+        Ok(writer)
+    }
+
+    async fn open_counted(&self, feedback_id: Option<String>) -> Result<StreamWriter> {
         let open = || {
             StreamWriter::open(
                 Arc::clone(&self.streams),
@@ -215,13 +229,28 @@ impl Bot {
         mode: Mode,
         callback: AibotCallback,
     ) -> Result<Outcome, HandlerError> {
-        let ctx = Context {
+        let ctx = self.context(mode, &callback);
+        self.run(ctx, callback).await
+    }
+
+    /// The context the handler gets for `callback`.
+    pub(crate) fn context(&self, mode: Mode, callback: &AibotCallback) -> Context {
+        Context {
             mode,
             streams: Arc::clone(&self.streams),
             stream_ttl: self.stream_ttl,
             userid: callback.userid().map(str::to_string),
             open: Arc::clone(&self.open),
-        };
+            first: Arc::default(),
+        }
+    }
+
+    /// Runs the handler with a context made by [`context`](Self::context).
+    pub(crate) async fn run(
+        &self,
+        ctx: Context,
+        callback: AibotCallback,
+    ) -> Result<Outcome, HandlerError> {
         (self.handler)(ctx, callback).await
     }
 }
