@@ -538,9 +538,9 @@ fn memory_store_is_bounded_and_drops_expired_sessions() {
     let store = MemoryStreamStore::new(2);
     let t0 = Instant::now();
     let ttl = Duration::from_secs(360);
-    store.open_at("a", None, ttl, t0).unwrap();
-    store.open_at("b", None, ttl, t0).unwrap();
-    let full = store.open_at("c", None, ttl, t0).unwrap_err();
+    store.open_at(NewStream::new("a", ttl), t0).unwrap();
+    store.open_at(NewStream::new("b", ttl), t0).unwrap();
+    let full = store.open_at(NewStream::new("c", ttl), t0).unwrap_err();
     assert!(full.to_string().contains("2 stream sessions"), "{full}");
     store.append_at("a", "x", t0).unwrap();
     assert_eq!(store.get_at("a", t0).unwrap().content, "x");
@@ -554,10 +554,10 @@ fn memory_store_is_bounded_and_drops_expired_sessions() {
             .to_string()
             .contains("expired")
     );
-    store.open_at("c", None, ttl, later).unwrap();
+    store.open_at(NewStream::new("c", ttl), later).unwrap();
     assert!(store.len() <= 2);
     // Content limit and finished streams.
-    store.open_at("d", None, ttl, later).unwrap();
+    store.open_at(NewStream::new("d", ttl), later).unwrap();
     store
         .append_at("d", &"z".repeat(MAX_STREAM_BYTES), later)
         .unwrap();
@@ -571,6 +571,45 @@ fn memory_store_is_bounded_and_drops_expired_sessions() {
             .contains("finished")
     );
     assert!(store.get_at("d", later).unwrap().finished);
+}
+
+/// The memory store counts each user's unfinished sessions: a 4th is refused until one
+/// finishes or expires; reopening an id does not count twice; other users are apart.
+#[test]
+fn memory_store_counts_unfinished_sessions_per_user() {
+    let store = MemoryStreamStore::new(100);
+    let t0 = Instant::now();
+    let ttl = Duration::from_secs(360);
+    let of = |id: &str, user: &str| NewStream::new(id, ttl).for_user(user, 3);
+    for id in ["a", "b", "c"] {
+        store.open_at(of(id, "B:u1"), t0).unwrap();
+    }
+    store.open_at(of("c", "B:u1"), t0).unwrap();
+    assert_eq!(store.unfinished_at("B:u1", t0), 3);
+    let refused = store.open_at(of("d", "B:u1"), t0).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("`B:u1` already has 3 unfinished streams"),
+        "{refused}"
+    );
+    assert_eq!(store.get_at("d", t0), None);
+    store.open_at(of("x", "B:u2"), t0).unwrap();
+    store.open_at(of("y", "C:u1"), t0).unwrap();
+
+    store.finish_at("a", Vec::new(), t0).unwrap();
+    assert_eq!(store.unfinished_at("B:u1", t0), 2);
+    store.open_at(of("d", "B:u1"), t0).unwrap();
+    // The finished one is still refreshed; counting is about unfinished ones.
+    assert!(store.get_at("a", t0).unwrap().finished);
+
+    // Expired sessions free their places.
+    let later = t0 + ttl + Duration::from_secs(1);
+    assert_eq!(store.unfinished_at("B:u1", later), 0);
+    for id in ["e", "f", "g"] {
+        store.open_at(of(id, "B:u1"), later).unwrap();
+    }
+    assert!(store.open_at(of("h", "B:u1"), later).is_err());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use wecom_api::aibot::{Bot, LongConnection, MemoryStreamStore, Outcome, StreamStore};
+use wecom_api::aibot::{Bot, LongConnection, MemoryStreamStore, NewStream, Outcome, StreamStore};
 use wecom_api::robot::{AibotMarkdown, AibotMessage};
 
 /// Counts live heap bytes.
@@ -102,7 +102,7 @@ async fn memory_per_session() {
         for i in 0..n {
             let id = format!("stream-{i:032x}");
             store
-                .open(&id, None, Duration::from_secs(360))
+                .open(NewStream::new(id.clone(), Duration::from_secs(360)))
                 .await
                 .unwrap();
             if content > 0 {
