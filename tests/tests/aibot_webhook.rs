@@ -334,6 +334,62 @@ fn card_replies_have_the_documented_shape() {
         serde_json::to_value(AibotUpdateCardReply::new(&card).unwrap().for_users(["u1"])).unwrap();
     assert_eq!(update["response_type"], "update_template_card");
     assert_eq!(update["userids"], json!(["u1"]));
+
+    // A card's feedback id (the official SDK's `template_card.feedback`), size-checked.
+    let rated: Value = serde_json::from_str(
+        &AibotReply::template_card(&card)
+            .unwrap()
+            .with_card_feedback("CARD-FB")
+            .to_json()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rated["template_card"]["feedback"]["id"], "CARD-FB");
+    assert_eq!(rated["template_card"]["card_type"], "text_notice");
+    let both_rated: Value = serde_json::from_str(
+        &AibotReply::stream_with_template_card("s", "c", false, &card)
+            .unwrap()
+            .with_card_feedback("F2")
+            .to_json()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(both_rated["template_card"]["feedback"]["id"], "F2");
+    let too_long = AibotReply::template_card(&card)
+        .unwrap()
+        .with_card_feedback("f".repeat(257))
+        .to_json()
+        .unwrap_err();
+    assert!(
+        too_long.to_string().contains("template_card.feedback.id"),
+        "{too_long}"
+    );
+}
+
+/// 101027 nests a card event's fields under `template_card_event`; the official Node SDK
+/// types them beside `eventtype`. Both read the same.
+#[test]
+fn a_card_event_with_its_fields_beside_eventtype_reads_the_same() {
+    let flat = json!({"msgid": "m", "aibotid": "B", "from": {"userid": "u"}, "msgtype": "event",
+        "event": {"eventtype": "template_card_event", "card_type": "button_interaction",
+                  "event_key": "ok", "task_id": "T1"}});
+    let nested = json!({"msgid": "m", "aibotid": "B", "from": {"userid": "u"}, "msgtype": "event",
+        "event": {"eventtype": "template_card_event", "template_card_event": {
+            "card_type": "button_interaction", "event_key": "ok", "task_id": "T1"}}});
+    let read = |v: &Value| {
+        let callback = AibotCallback::parse(&v.to_string()).unwrap();
+        let AibotCallbackContent::Event(event) = callback.content else {
+            panic!("{v}")
+        };
+        let AibotEventKind::TemplateCard(card) = event.kind else {
+            panic!("{v}")
+        };
+        card
+    };
+    let card = read(&flat);
+    assert_eq!(card.event_key.as_deref(), Some("ok"));
+    assert_eq!(card.task_id.as_deref(), Some("T1"));
+    assert_eq!(card, read(&nested));
 }
 
 fn answer_json(crypto: &CallbackCrypto, body: &str) -> Value {
@@ -523,6 +579,16 @@ async fn stream_answered_across_refresh_callbacks() {
         assert_eq!(reply["stream"]["finish"], step.is_none());
     }
     assert_eq!(seen, ["你好，世界", "你好，世界！", "你好，世界！"]);
+    // The feedback id goes with the first reply only (101031: 首次回复时设置).
+    let sealed = crypto.seal_json_request(&refresh(9)).unwrap();
+    let again = answer_json(
+        &crypto,
+        &endpoint
+            .receive(&sealed.query, sealed.body.as_bytes())
+            .await
+            .body,
+    );
+    assert!(again["stream"].get("feedback").is_none(), "{again}");
 
     // A refresh of a stream nobody opened: answered without a reply.
     let unknown = json!({"msgid": "r", "msgtype": "stream", "stream": {"id": "nope"}}).to_string();

@@ -238,7 +238,7 @@ impl AibotEndpoint {
             }
             Outcome::UpdateCard(update) => seal(crypto, update_json(&update)),
             Outcome::Stream(writer) => match writer.snapshot().await {
-                Ok(Some(snapshot)) => seal(crypto, snapshot.reply(writer.id()).to_json()),
+                Ok(Some(snapshot)) => seal(crypto, snapshot.first_reply(writer.id()).to_json()),
                 Ok(None) => empty(),
                 Err(e) => {
                     tracing::error!(error = %e, "stream store failed");

@@ -27,12 +27,12 @@ pub struct StreamSnapshot {
     pub finished: bool,
     /// Images sent with the finish.
     pub images: Vec<AibotStreamItem>,
-    /// The feedback id, sent with every reply of the stream.
+    /// The feedback id, sent with the stream's first reply only (101031: 首次回复时设置).
     pub feedback_id: Option<String>,
 }
 
 impl StreamSnapshot {
-    /// The stream reply for stream `id` in this state.
+    /// The stream reply for stream `id` in this state, as a refresh answers it.
     pub fn reply(&self, id: &str) -> AibotReply {
         AibotReply {
             content: AibotReplyContent::Stream(AibotStreamReply {
@@ -41,10 +41,19 @@ impl StreamSnapshot {
                     finish: Some(self.finished),
                     content: Some(self.content.clone()),
                     msg_item: self.images.clone(),
-                    feedback: self.feedback_id.clone().map(|id| AibotFeedbackId { id }),
+                    feedback: None,
                 },
             }),
         }
+    }
+
+    /// The stream's first reply: [`reply`](Self::reply) with the feedback id, if any.
+    pub fn first_reply(&self, id: &str) -> AibotReply {
+        let mut reply = self.reply(id);
+        if let AibotReplyContent::Stream(r) = &mut reply.content {
+            r.stream.feedback = self.feedback_id.clone().map(|id| AibotFeedbackId { id });
+        }
+        reply
     }
 }
 
