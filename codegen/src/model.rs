@@ -36,6 +36,10 @@ pub struct SpecFile {
     /// as used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roots: Vec<String>,
+    /// What of the types (the roots and what they use) was compared with official pages:
+    /// endpoints carry their own record, these types have no endpoint to carry it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confirmed: Vec<TypesConfirmation>,
 }
 
 fn yes() -> bool {
@@ -105,6 +109,25 @@ pub struct Confirmation {
     #[serde(default)]
     pub unconfirmed: Vec<Unconfirmed>,
     /// Where the page disagrees with itself (an example against its table) and what the
+    /// spec follows.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// The record of comparing named types with one official page: their fields' names,
+/// nesting and types, and the page's examples.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypesConfirmation {
+    /// The official page compared (`https://developer.work.weixin.qq.com/document/path/NNNNN`).
+    pub page: String,
+    /// The types whose fields match the page.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// Fields that could not be confirmed (`Type.field`), each with the reason.
+    #[serde(default)]
+    pub unconfirmed: Vec<Unconfirmed>,
+    /// What else was learnt: where the page is silent, what a public copy says, what the
     /// spec follows.
     #[serde(default)]
     pub notes: Vec<String>,

@@ -195,6 +195,7 @@ impl<'a> Checker<'a> {
             }
         }
         self.unused_types();
+        self.types_confirmed();
     }
 
     fn endpoint(&mut self, endpoint: &Endpoint) {
@@ -900,6 +901,49 @@ impl<'a> Checker<'a> {
             self.spec.types.get(name),
             Some(TypeDef::IntEnum { .. } | TypeDef::StringEnum { .. })
         )
+    }
+
+    /// The group's record of types compared with official pages: each names known types,
+    /// and each unconfirmed field is `Type.field` of a known type, with a reason.
+    fn types_confirmed(&mut self) {
+        for (i, record) in self.spec.confirmed.iter().enumerate() {
+            let at = format!("confirmed[{i}]");
+            if !record.page.starts_with("https://") {
+                self.error(
+                    &format!("{at}.page"),
+                    "the page compared must be an https:// URL",
+                );
+            }
+            for (j, name) in record.types.iter().enumerate() {
+                if !self.spec.types.contains_key(name) {
+                    self.error(
+                        &format!("{at}.types[{j}]"),
+                        format!("unknown type `{name}`"),
+                    );
+                }
+            }
+            for (j, field) in record.unconfirmed.iter().enumerate() {
+                let place = format!("{at}.unconfirmed[{j}]");
+                let known = field.field.split_once('.').is_some_and(|(name, rest)| {
+                    !rest.is_empty() && self.spec.types.contains_key(name)
+                });
+                if !known {
+                    self.error(
+                        &format!("{place}.field"),
+                        format!(
+                            "`{}` must be `Type.field` of a type of this group",
+                            field.field
+                        ),
+                    );
+                }
+                if field.why.trim().is_empty() {
+                    self.error(
+                        &format!("{place}.why"),
+                        "say why the field could not be confirmed",
+                    );
+                }
+            }
+        }
     }
 
     fn unused_types(&mut self) {

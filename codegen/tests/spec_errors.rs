@@ -728,3 +728,19 @@ fn roots_count_as_used_and_must_name_a_type() {
         &["roots[0]", "unknown type `Missing`"],
     );
 }
+
+#[test]
+fn types_confirmed_names_known_types_and_fields() {
+    let record = "confirmed:\n  - page: https://developer.work.weixin.qq.com/document/path/100719\n    types: [User, Attr]\n    unconfirmed:\n      - {field: User.gender, why: the page shows no table}\n    notes: [compared with the page's example]\ntypes:\n";
+    assert!(load(&[("demo.yaml", &VALID.replacen("types:\n", record, 1))]).is_ok());
+    let bad = "confirmed:\n  - page: http://example.com\n    types: [Missing]\n    unconfirmed:\n      - {field: gender, why: x}\n      - {field: User.gender, why: \" \"}\ntypes:\n";
+    assert_reports(
+        &error_after("types:\n", bad),
+        &[
+            "confirmed[0].page: the page compared must be an https:// URL",
+            "confirmed[0].types[0]: unknown type `Missing`",
+            "confirmed[0].unconfirmed[0].field: `gender` must be `Type.field`",
+            "confirmed[0].unconfirmed[1].why: say why",
+        ],
+    );
+}

@@ -173,7 +173,7 @@ fn word_bot() -> Bot {
         let Some(question) = callback.text() else {
             return Ok(Outcome::Nothing);
         };
-        let stream = ctx.stream().await?;
+        let stream = ctx.stream_with_feedback("FB-WS").await?;
         let writer = stream.clone();
         tokio::spawn(async move {
             for (i, word) in question.split_whitespace().enumerate() {
@@ -221,6 +221,13 @@ async fn subscribes_then_streams_a_reply_in_order_on_the_callbacks_req_id() {
         let frame = server.next("aibot_respond_msg").await;
         assert_eq!(frame["headers"]["req_id"], "REQ-1");
         assert_eq!(frame["body"]["msgtype"], "stream");
+        // The feedback id goes with the first push only (首次回复时设置).
+        let feedback = frame["body"]["stream"].get("feedback");
+        if contents.is_empty() {
+            assert_eq!(feedback, Some(&json!({"id": "FB-WS"})), "{frame}");
+        } else {
+            assert_eq!(feedback, None, "{frame}");
+        }
         contents.push(
             frame["body"]["stream"]["content"]
                 .as_str()

@@ -42,7 +42,8 @@ async fn redis_stream_sessions_are_shared_between_instances() {
     let crypto = CallbackCrypto::new("QDG6eK", KEY, "").unwrap();
     let other = AibotEndpoint::new(
         crypto.clone(),
-        Bot::new(|_, _| async { Ok(Outcome::Nothing) }).with_stream_store(reader_store),
+        Bot::new(|_, _| async { Ok(Outcome::Nothing) })
+            .with_stream_store(Arc::clone(&reader_store)),
     );
     let refresh = json!({"msgid": "r1", "msgtype": "stream", "stream": {"id": "s-1"}}).to_string();
     let sealed = crypto.seal_json_request(&refresh).unwrap();
@@ -50,7 +51,10 @@ async fn redis_stream_sessions_are_shared_between_instances() {
     let reply: Value = serde_json::from_str(&open_reply(&crypto, &answer.body).unwrap()).unwrap();
     assert_eq!(reply["stream"]["content"], "hello world");
     assert_eq!(reply["stream"]["finish"], false);
-    assert_eq!(reply["stream"]["feedback"]["id"], "FB");
+    // A refresh: the feedback id went with the first reply only; the store keeps it.
+    assert!(reply["stream"].get("feedback").is_none(), "{reply}");
+    let kept = reader_store.get("s-1").await.unwrap().unwrap();
+    assert_eq!(kept.feedback_id.as_deref(), Some("FB"));
 
     writer.finish_with_images(&[b"png-bytes"]).await.unwrap();
     let snapshot = writer_store.get("s-1").await.unwrap().unwrap();
@@ -96,6 +100,95 @@ async fn redis_stream_sessions_are_shared_between_instances() {
     .unwrap();
     tokio::time::sleep(Duration::from_millis(120)).await;
     assert_eq!(writer_store.get("s-3").await.unwrap(), None);
+}
+
+/// Two instances (each its own Redis client) count one user's unfinished streams
+/// together: 2 opened on one and 1 on the other leave no room on either, concurrent opens
+/// from both never pass 3, and a finish or an expiry (on Redis's clock) frees a place.
+#[tokio::test]
+async fn the_per_user_limit_is_counted_across_instances_in_redis() {
+    let redis = RedisServer::start();
+    let a: Arc<dyn StreamStore> = Arc::new(RedisStreamStore::connect(&redis.url()).await.unwrap());
+    let b: Arc<dyn StreamStore> = Arc::new(RedisStreamStore::connect(&redis.url()).await.unwrap());
+    let ttl = Duration::from_secs(60);
+    let of = |id: &str, user: &str| NewStream::new(id, ttl).for_user(user, MAX_EXCHANGES_PER_USER);
+
+    a.open(of("s1", "B:u1")).await.unwrap();
+    a.open(of("s2", "B:u1")).await.unwrap();
+    b.open(of("s3", "B:u1")).await.unwrap();
+    let refused = b.open(of("s4", "B:u1")).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("already has 3 unfinished"),
+        "{refused}"
+    );
+    assert!(a.open(of("s4", "B:u1")).await.is_err());
+    assert_eq!(a.get("s4").await.unwrap(), None);
+    b.open(of("t1", "B:u2")).await.unwrap();
+
+    // Finished on one instance: the other may open again.
+    a.finish("s1", Vec::new()).await.unwrap();
+    b.open(of("s4", "B:u1")).await.unwrap();
+    assert!(a.open(of("s5", "B:u1")).await.is_err());
+
+    // Concurrent opens from both instances for a fresh user: exactly 3 get through.
+    let opens = (0..12).map(|n| {
+        let store = Arc::clone(if n % 2 == 0 { &a } else { &b });
+        let stream = of(&format!("c{n}"), "B:u3");
+        tokio::spawn(async move { store.open(stream).await.is_ok() })
+    });
+    let mut opened = 0;
+    for open in opens {
+        opened += usize::from(open.await.unwrap());
+    }
+    assert_eq!(opened, MAX_EXCHANGES_PER_USER);
+
+    // Unfinished sessions that expire free their places.
+    let short = |id: &str| {
+        NewStream::new(id, Duration::from_millis(100)).for_user("B:u4", MAX_EXCHANGES_PER_USER)
+    };
+    for id in ["e1", "e2", "e3"] {
+        a.open(short(id)).await.unwrap();
+    }
+    assert!(b.open(short("e4")).await.is_err());
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    b.open(short("e4")).await.unwrap();
+}
+
+/// The limit through the handler: a bot on two instances sharing a Redis stream store
+/// refuses the user's 4th unfinished stream whichever instance gets it.
+#[tokio::test]
+async fn two_endpoints_sharing_redis_refuse_a_fourth_stream() {
+    let redis = RedisServer::start();
+    let crypto = CallbackCrypto::new("QDG6eK", KEY, "").unwrap();
+    let instance = |store: Arc<dyn StreamStore>| {
+        let bot =
+            Bot::new(|ctx, _callback| async move { Ok(Outcome::Stream(ctx.stream().await?)) })
+                .with_stream_store(store);
+        AibotEndpoint::new(crypto.clone(), bot)
+    };
+    let a = instance(Arc::new(
+        RedisStreamStore::connect(&redis.url()).await.unwrap(),
+    ));
+    let b = instance(Arc::new(
+        RedisStreamStore::connect(&redis.url()).await.unwrap(),
+    ));
+    let post = |endpoint: &AibotEndpoint, msgid: &str, user: &str| {
+        let body = json!({"msgid": msgid, "aibotid": "B", "from": {"userid": user},
+            "msgtype": "text", "text": {"content": "q"}});
+        let sealed = crypto.seal_json_request(&body.to_string()).unwrap();
+        let endpoint = endpoint.clone();
+        async move {
+            endpoint
+                .receive(&sealed.query, sealed.body.as_bytes())
+                .await
+        }
+    };
+    assert_eq!(post(&a, "m1", "u1").await.status, 200);
+    assert_eq!(post(&b, "m2", "u1").await.status, 200);
+    assert_eq!(post(&a, "m3", "u1").await.status, 200);
+    assert_eq!(post(&b, "m4", "u1").await.status, 500);
+    assert_eq!(post(&a, "m5", "u1").await.status, 500);
+    assert_eq!(post(&b, "m6", "u2").await.status, 200);
 }
 
 #[tokio::test]

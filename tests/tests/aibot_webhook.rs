@@ -334,6 +334,62 @@ fn card_replies_have_the_documented_shape() {
         serde_json::to_value(AibotUpdateCardReply::new(&card).unwrap().for_users(["u1"])).unwrap();
     assert_eq!(update["response_type"], "update_template_card");
     assert_eq!(update["userids"], json!(["u1"]));
+
+    // A card's feedback id (the official SDK's `template_card.feedback`), size-checked.
+    let rated: Value = serde_json::from_str(
+        &AibotReply::template_card(&card)
+            .unwrap()
+            .with_card_feedback("CARD-FB")
+            .to_json()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rated["template_card"]["feedback"]["id"], "CARD-FB");
+    assert_eq!(rated["template_card"]["card_type"], "text_notice");
+    let both_rated: Value = serde_json::from_str(
+        &AibotReply::stream_with_template_card("s", "c", false, &card)
+            .unwrap()
+            .with_card_feedback("F2")
+            .to_json()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(both_rated["template_card"]["feedback"]["id"], "F2");
+    let too_long = AibotReply::template_card(&card)
+        .unwrap()
+        .with_card_feedback("f".repeat(257))
+        .to_json()
+        .unwrap_err();
+    assert!(
+        too_long.to_string().contains("template_card.feedback.id"),
+        "{too_long}"
+    );
+}
+
+/// 101027 nests a card event's fields under `template_card_event`; the official Node SDK
+/// types them beside `eventtype`. Both read the same.
+#[test]
+fn a_card_event_with_its_fields_beside_eventtype_reads_the_same() {
+    let flat = json!({"msgid": "m", "aibotid": "B", "from": {"userid": "u"}, "msgtype": "event",
+        "event": {"eventtype": "template_card_event", "card_type": "button_interaction",
+                  "event_key": "ok", "task_id": "T1"}});
+    let nested = json!({"msgid": "m", "aibotid": "B", "from": {"userid": "u"}, "msgtype": "event",
+        "event": {"eventtype": "template_card_event", "template_card_event": {
+            "card_type": "button_interaction", "event_key": "ok", "task_id": "T1"}}});
+    let read = |v: &Value| {
+        let callback = AibotCallback::parse(&v.to_string()).unwrap();
+        let AibotCallbackContent::Event(event) = callback.content else {
+            panic!("{v}")
+        };
+        let AibotEventKind::TemplateCard(card) = event.kind else {
+            panic!("{v}")
+        };
+        card
+    };
+    let card = read(&flat);
+    assert_eq!(card.event_key.as_deref(), Some("ok"));
+    assert_eq!(card.task_id.as_deref(), Some("T1"));
+    assert_eq!(card, read(&nested));
 }
 
 fn answer_json(crypto: &CallbackCrypto, body: &str) -> Value {
@@ -523,6 +579,16 @@ async fn stream_answered_across_refresh_callbacks() {
         assert_eq!(reply["stream"]["finish"], step.is_none());
     }
     assert_eq!(seen, ["你好，世界", "你好，世界！", "你好，世界！"]);
+    // The feedback id goes with the first reply only (101031: 首次回复时设置).
+    let sealed = crypto.seal_json_request(&refresh(9)).unwrap();
+    let again = answer_json(
+        &crypto,
+        &endpoint
+            .receive(&sealed.query, sealed.body.as_bytes())
+            .await
+            .body,
+    );
+    assert!(again["stream"].get("feedback").is_none(), "{again}");
 
     // A refresh of a stream nobody opened: answered without a reply.
     let unknown = json!({"msgid": "r", "msgtype": "stream", "stream": {"id": "nope"}}).to_string();
@@ -538,9 +604,9 @@ fn memory_store_is_bounded_and_drops_expired_sessions() {
     let store = MemoryStreamStore::new(2);
     let t0 = Instant::now();
     let ttl = Duration::from_secs(360);
-    store.open_at("a", None, ttl, t0).unwrap();
-    store.open_at("b", None, ttl, t0).unwrap();
-    let full = store.open_at("c", None, ttl, t0).unwrap_err();
+    store.open_at(NewStream::new("a", ttl), t0).unwrap();
+    store.open_at(NewStream::new("b", ttl), t0).unwrap();
+    let full = store.open_at(NewStream::new("c", ttl), t0).unwrap_err();
     assert!(full.to_string().contains("2 stream sessions"), "{full}");
     store.append_at("a", "x", t0).unwrap();
     assert_eq!(store.get_at("a", t0).unwrap().content, "x");
@@ -554,10 +620,10 @@ fn memory_store_is_bounded_and_drops_expired_sessions() {
             .to_string()
             .contains("expired")
     );
-    store.open_at("c", None, ttl, later).unwrap();
+    store.open_at(NewStream::new("c", ttl), later).unwrap();
     assert!(store.len() <= 2);
     // Content limit and finished streams.
-    store.open_at("d", None, ttl, later).unwrap();
+    store.open_at(NewStream::new("d", ttl), later).unwrap();
     store
         .append_at("d", &"z".repeat(MAX_STREAM_BYTES), later)
         .unwrap();
@@ -571,6 +637,45 @@ fn memory_store_is_bounded_and_drops_expired_sessions() {
             .contains("finished")
     );
     assert!(store.get_at("d", later).unwrap().finished);
+}
+
+/// The memory store counts each user's unfinished sessions: a 4th is refused until one
+/// finishes or expires; reopening an id does not count twice; other users are apart.
+#[test]
+fn memory_store_counts_unfinished_sessions_per_user() {
+    let store = MemoryStreamStore::new(100);
+    let t0 = Instant::now();
+    let ttl = Duration::from_secs(360);
+    let of = |id: &str, user: &str| NewStream::new(id, ttl).for_user(user, 3);
+    for id in ["a", "b", "c"] {
+        store.open_at(of(id, "B:u1"), t0).unwrap();
+    }
+    store.open_at(of("c", "B:u1"), t0).unwrap();
+    assert_eq!(store.unfinished_at("B:u1", t0), 3);
+    let refused = store.open_at(of("d", "B:u1"), t0).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("`B:u1` already has 3 unfinished streams"),
+        "{refused}"
+    );
+    assert_eq!(store.get_at("d", t0), None);
+    store.open_at(of("x", "B:u2"), t0).unwrap();
+    store.open_at(of("y", "C:u1"), t0).unwrap();
+
+    store.finish_at("a", Vec::new(), t0).unwrap();
+    assert_eq!(store.unfinished_at("B:u1", t0), 2);
+    store.open_at(of("d", "B:u1"), t0).unwrap();
+    // The finished one is still refreshed; counting is about unfinished ones.
+    assert!(store.get_at("a", t0).unwrap().finished);
+
+    // Expired sessions free their places.
+    let later = t0 + ttl + Duration::from_secs(1);
+    assert_eq!(store.unfinished_at("B:u1", later), 0);
+    for id in ["e", "f", "g"] {
+        store.open_at(of(id, "B:u1"), later).unwrap();
+    }
+    assert!(store.open_at(of("h", "B:u1"), later).is_err());
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use wecom_api::aibot::{Bot, LongConnection, MemoryStreamStore, Outcome, StreamStore};
+use wecom_api::aibot::{Bot, LongConnection, MemoryStreamStore, NewStream, Outcome, StreamStore};
 use wecom_api::robot::{AibotMarkdown, AibotMessage};
 
 /// Counts live heap bytes.
@@ -94,23 +94,32 @@ async fn frames_per_second() {
 }
 
 async fn memory_per_session() {
-    for content in [0usize, 2_000, 20_480] {
+    for (content, counted) in [(0usize, false), (0, true), (2_000, false), (20_480, false)] {
         let store = Arc::new(MemoryStreamStore::new(100_000));
         let n = 10_000;
         let text = "x".repeat(content);
         let before = LIVE.load(Ordering::Relaxed);
         for i in 0..n {
             let id = format!("stream-{i:032x}");
-            store
-                .open(&id, None, Duration::from_secs(360))
-                .await
-                .unwrap();
+            let mut stream = NewStream::new(id.clone(), Duration::from_secs(360));
+            if counted {
+                // Each against its own user (bot id and userid): the per-user index at its largest.
+                stream = stream.for_user(format!("BOT:user{i:06}"), 3);
+            }
+            store.open(stream).await.unwrap();
             if content > 0 {
                 store.append(&id, &text).await.unwrap();
             }
         }
         let per = (LIVE.load(Ordering::Relaxed) - before) as f64 / n as f64;
-        println!("memory per open stream session with {content} bytes of content: {per:.0} bytes");
+        let of = if counted {
+            ", counted against its user"
+        } else {
+            ""
+        };
+        println!(
+            "memory per open stream session with {content} bytes of content{of}: {per:.0} bytes"
+        );
         drop(store);
     }
 }

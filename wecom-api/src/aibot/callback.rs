@@ -6,12 +6,14 @@ use crate::{Error, Result};
 impl AibotCallback {
     /// Parses a decrypted callback (the JSON plaintext, or a long-connection frame's body).
     pub fn parse(json: &str) -> Result<Self> {
-        serde_json::from_str(json)
-            .map_err(|e| Error::invalid_argument("aibot callback", format!("not readable: {e}")))
+        let value = serde_json::from_str(json)
+            .map_err(|e| Error::invalid_argument("aibot callback", format!("not readable: {e}")))?;
+        AibotCallback::from_value(value)
     }
 
     /// Parses a callback already read as JSON.
-    pub fn from_value(value: serde_json::Value) -> Result<Self> {
+    pub fn from_value(mut value: serde_json::Value) -> Result<Self> {
+        nest_card_event(&mut value);
         serde_json::from_value(value)
             .map_err(|e| Error::invalid_argument("aibot callback", format!("not readable: {e}")))
     }
@@ -84,6 +86,27 @@ impl AibotCallback {
             _ => None,
         }
     }
+}
+
+/// 101027 nests a card event's fields under `event.template_card_event`; the official
+/// Node SDK types them beside `eventtype`. Read both: a flat one is nested here.
+fn nest_card_event(value: &mut serde_json::Value) {
+    let Some(event) = value.get_mut("event").and_then(|e| e.as_object_mut()) else {
+        return;
+    };
+    let card = event.get("eventtype").and_then(|t| t.as_str()) == Some("template_card_event");
+    if !card || event.contains_key("template_card_event") {
+        return;
+    }
+    let fields: serde_json::Map<String, serde_json::Value> = event
+        .iter()
+        .filter(|(key, _)| key.as_str() != "eventtype")
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    event.insert(
+        "template_card_event".into(),
+        serde_json::Value::Object(fields),
+    );
 }
 
 fn tag(fields: &serde_json::Map<String, serde_json::Value>, key: &str) -> String {

@@ -1,18 +1,20 @@
 //! The AI bot's callback URL on the callback kit: the registry opens the encrypted JSON
-//! (receive id `""`), dedup skips WeCom's retries, the handler runs within the budget, and
-//! the answer is the encrypted JSON envelope. Stream refreshes are answered from the
+//! (receive id `""`), dedup by `msgid` skips WeCom's retries, the handler runs on the
+//! kit's bounded pool within the budget, and the answer is the encrypted JSON envelope, or
+//! an empty 200 (101033: 可以选择直接回复空包). Stream refreshes are answered from the
 //! stream store without calling the handler.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::handler::{Bot, Mode, Outcome};
+use super::handler::{Bot, Context, Mode, Outcome};
 use super::reply::seal_reply;
 use super::{AibotCallback, AibotUpdateCardReply};
 use crate::Error;
+use crate::callback::intake::{self, HandlerPool, Ran};
 use crate::callback::{
-    Answer, CallbackCrypto, Claimed, DEFAULT_BUDGET, Dedup, DedupStore, OwnedClaim, Registry,
+    Answer, CallbackCrypto, DEFAULT_BUDGET, DEFAULT_MAX_HANDLERS, Dedup, DedupStore, Registry,
     Source,
 };
 
@@ -44,6 +46,7 @@ pub struct AibotEndpoint {
     bot: Bot,
     dedup: Arc<dyn DedupStore>,
     budget: Duration,
+    pool: Arc<HandlerPool>,
 }
 
 impl fmt::Debug for AibotEndpoint {
@@ -51,7 +54,9 @@ impl fmt::Debug for AibotEndpoint {
         f.debug_struct("AibotEndpoint")
             .field("sources", &self.registry.len())
             .field("bot", &self.bot)
+            .field("dedup", &self.dedup)
             .field("budget", &self.budget)
+            .field("pool", &self.pool)
             .finish()
     }
 }
@@ -72,19 +77,44 @@ impl AibotEndpoint {
             bot,
             dedup: Arc::new(Dedup::default()),
             budget: DEFAULT_BUDGET,
+            pool: Arc::new(HandlerPool::new(DEFAULT_MAX_HANDLERS)),
         }
     }
 
-    /// Where dedup claims live (a `RedisDedup` for several instances).
+    /// Where dedup claims of `msgid`s live: a `RedisDedup` lets several instances see each
+    /// of WeCom's retries once.
     pub fn with_dedup(mut self, dedup: Arc<dyn DedupStore>) -> Self {
         self.dedup = dedup;
         self
     }
 
-    /// How long the handler may take before WeCom is answered without a reply.
+    /// How long the handler may take before WeCom is answered ([`DEFAULT_BUDGET`], a
+    /// little under WeCom's 5 seconds). A slower handler goes on in the background; WeCom
+    /// gets the first stream it opened by then (content so far, refreshed from the store
+    /// until it finishes), or else an empty answer, and whatever it returns later is
+    /// dropped (answer through `response_url` instead).
     pub fn with_budget(mut self, budget: Duration) -> Self {
         self.budget = budget;
         self
+    }
+
+    /// How many handlers may run at once ([`DEFAULT_MAX_HANDLERS`]), answered or still in
+    /// the background; past that, callbacks are answered 503 and WeCom retries them.
+    pub fn with_max_handlers(mut self, handlers: usize) -> Self {
+        self.pool = Arc::new(HandlerPool::new(handlers));
+        self
+    }
+
+    /// How many handlers are running now (answered or not).
+    pub fn running(&self) -> usize {
+        self.pool.running()
+    }
+
+    /// Stops taking new callbacks (answered 503, so WeCom retries them elsewhere or later)
+    /// and waits up to `timeout` for running handlers; whether all finished. Refreshes of
+    /// open streams are still answered from the store meanwhile: they start no handler.
+    pub async fn shutdown(&self, timeout: Duration) -> bool {
+        self.pool.shutdown(timeout).await
     }
 
     /// Answers the URL verification (GET): the decrypted `echostr`.
@@ -96,19 +126,19 @@ impl AibotEndpoint {
             },
             Err(e) => {
                 tracing::warn!(error = %e, "AI-bot URL verification refused");
-                refusal(&e)
+                Answer::from_open_error(&e)
             }
         }
     }
 
-    /// Handles one POST: open, dedup, run the handler, answer (the encrypted JSON
-    /// envelope, or an empty 200 without a reply).
+    /// Handles one POST: open, dedup, run the handler within the budget, answer (the
+    /// encrypted JSON envelope, or an empty 200 without a reply).
     pub async fn receive(&self, query: &str, body: &[u8]) -> Answer {
         let opened = match self.registry.open(query, body) {
             Ok(opened) => opened,
             Err(e) => {
                 tracing::warn!(error = %e, "AI-bot callback refused");
-                return refusal(&e);
+                return Answer::from_open_error(&e);
             }
         };
         let crypto = opened.source.crypto().clone();
@@ -116,13 +146,11 @@ impl AibotEndpoint {
             Ok(callback) => callback,
             Err(e) => {
                 tracing::warn!(error = %e, "AI-bot callback not readable");
-                return Answer {
-                    status: 400,
-                    body: "malformed callback".into(),
-                };
+                return Answer::refused(400, "malformed callback");
             }
         };
-        // A refresh asks for a stream's state: answered from the store, every time.
+        // A refresh asks for a stream's state: answered from the store, every time (while
+        // shutting down too: draining handlers may be writing the stream).
         if let Some(id) = callback.refreshed_stream() {
             return match self.bot.streams().get(id).await {
                 Ok(Some(snapshot)) => seal(&crypto, snapshot.reply(id).to_json()),
@@ -132,59 +160,64 @@ impl AibotEndpoint {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "stream store failed");
-                    Answer {
-                        status: 503,
-                        body: "stream store unavailable".into(),
-                    }
+                    Answer::refused(503, "stream store unavailable")
                 }
             };
         }
+        if self.pool.is_closing() {
+            return Answer::refused(503, "shutting down");
+        }
         let key = callback.dedup_key();
-        let claim = match OwnedClaim::claim(&self.dedup, &key).await {
-            Ok(Ok(claim)) => claim,
-            Ok(Err(Claimed::Done)) => return empty(),
-            Ok(Err(_)) => {
-                return Answer {
-                    status: 503,
-                    body: "this callback is being handled".into(),
-                };
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "dedup store failed");
-                return Answer {
-                    status: 503,
-                    body: "dedup store unavailable".into(),
-                };
-            }
+        let claim = match intake::claim(&self.dedup, &key, self.budget)
+            .await
+            .or_answer(empty())
+        {
+            Ok(claim) => claim,
+            Err(answer) => return answer,
+        };
+        let Some(admitted) = self.pool.try_admit() else {
+            tracing::warn!(key, "too many AI-bot handlers running; WeCom will retry");
+            drop(claim);
+            return Answer::refused(503, "busy");
         };
         let enter_chat = callback.is_enter_chat();
-        let bot = self.bot.clone();
-        let (send, answer) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let out = bot.handle(Mode::Webhook, callback).await;
-            let settled = match &out {
-                Ok(_) => claim.done().await,
-                Err(_) => claim.release().await,
-            };
-            if let Err(e) = settled {
-                tracing::warn!(error = %e, "could not record the callback in the dedup store");
-            }
-            let _ = send.send(out);
-        });
-        match tokio::time::timeout(self.budget, answer).await {
-            Ok(Ok(Ok(outcome))) => self.answer(&crypto, outcome, enter_chat).await,
-            Ok(Ok(Err(e))) => {
+        let ctx = self.bot.context(Mode::Webhook, &callback);
+        let (bot, task_ctx) = (self.bot.clone(), ctx.clone());
+        let handler = async move { bot.run(task_ctx, callback).await };
+        let late_ctx = ctx.clone();
+        let late = move |out: Result<Outcome, _>| match out {
+            Ok(Outcome::Nothing) | Err(_) => {}
+            Ok(Outcome::Stream(writer))
+                if late_ctx
+                    .first_stream()
+                    .is_some_and(|first| first.id() == writer.id()) => {}
+            Ok(_) => tracing::warn!(
+                "an AI-bot handler that ran past the budget returned a reply WeCom can no longer get: it was dropped (answer through response_url)"
+            ),
+        };
+        match HandlerPool::run_within(admitted, claim, self.budget, handler, late).await {
+            Ran::Returned(Ok(outcome)) => self.answer(&crypto, outcome, enter_chat).await,
+            Ran::Returned(Err(e)) => {
                 tracing::warn!(error = %e, "AI-bot handler failed; WeCom will retry");
-                Answer {
-                    status: 500,
-                    body: "handler failed".into(),
-                }
+                Answer::refused(500, "handler failed")
             }
-            Ok(Err(_)) => Answer {
-                status: 500,
-                body: "handler failed".into(),
-            },
-            Err(_) => {
+            // Its claim was released as it unwound.
+            Ran::Panicked => Answer::refused(500, "handler failed"),
+            Ran::Late => self.answer_late(&crypto, &ctx).await,
+        }
+    }
+
+    /// The answer when the handler outlives the budget: the stream it opened, if any, so
+    /// WeCom refreshes it while the handler writes; else nothing.
+    async fn answer_late(&self, crypto: &CallbackCrypto, ctx: &Context) -> Answer {
+        match ctx.first_stream() {
+            Some(writer) => {
+                tracing::info!(
+                    "AI-bot handler still running after the budget: answered with its stream"
+                );
+                self.answer(crypto, Outcome::Stream(writer), false).await
+            }
+            None => {
                 tracing::info!(
                     "AI-bot handler still running after the budget: answered without a reply"
                 );
@@ -205,7 +238,7 @@ impl AibotEndpoint {
             }
             Outcome::UpdateCard(update) => seal(crypto, update_json(&update)),
             Outcome::Stream(writer) => match writer.snapshot().await {
-                Ok(Some(snapshot)) => seal(crypto, snapshot.reply(writer.id()).to_json()),
+                Ok(Some(snapshot)) => seal(crypto, snapshot.first_reply(writer.id()).to_json()),
                 Ok(None) => empty(),
                 Err(e) => {
                     tracing::error!(error = %e, "stream store failed");
@@ -240,17 +273,5 @@ fn empty() -> Answer {
     Answer {
         status: 200,
         body: String::new(),
-    }
-}
-
-fn refusal(error: &Error) -> Answer {
-    let (status, body) = match error {
-        Error::TooLarge { .. } => (413, "callback body too large"),
-        Error::Crypto { .. } => (403, "callback not verified"),
-        _ => (400, "malformed callback request"),
-    };
-    Answer {
-        status,
-        body: body.into(),
     }
 }

@@ -1,23 +1,20 @@
 //! One handler for both modes: a typed callback in; a reply, a stream or nothing out.
 //! The webhook endpoint and the long connection both run it; it never knows which.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use super::stream::{DEFAULT_STREAM_TTL, MemoryStreamStore, StreamStore, StreamWriter};
+use super::stream::{DEFAULT_STREAM_TTL, MemoryStreamStore, NewStream, StreamStore, StreamWriter};
 use super::{AibotCallback, AibotReply, AibotUpdateCardReply};
 use crate::callback::HandlerError;
-use crate::{BoxFuture, Error, Result};
+use crate::{BoxFuture, Result};
 
 /// How many exchanges one user may have going with a bot at once (接收消息: 用户跟同一个
-/// 智能机器人最多同时有三条消息交互中).
+/// 智能机器人最多同时有三条消息交互中): counted as unfinished streams in the
+/// [`StreamStore`], so instances sharing a Redis count together.
 pub const MAX_EXCHANGES_PER_USER: usize = 3;
-
-/// Unfinished streams by user, in this process.
-type OpenStreams = Arc<Mutex<HashMap<String, Vec<String>>>>;
 
 /// Which door a callback came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,8 +57,11 @@ pub struct Context {
     mode: Mode,
     streams: Arc<dyn StreamStore>,
     stream_ttl: Duration,
-    userid: Option<String>,
-    open: OpenStreams,
+    // Whose exchanges a stream counts against: `<aibotid>:<userid>`.
+    exchanges_of: Option<String>,
+    // The first stream opened for this callback: what a webhook answers with when the
+    // handler outlives the budget.
+    first: Arc<OnceLock<StreamWriter>>,
 }
 
 impl fmt::Debug for Context {
@@ -74,6 +74,11 @@ impl Context {
     /// Which door the callback came through.
     pub fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The first stream opened for this callback, if any.
+    pub(crate) fn first_stream(&self) -> Option<StreamWriter> {
+        self.first.get().cloned()
     }
 
     /// Opens a new stream (random id) to answer with ([`Outcome::Stream`]); feed it from
@@ -92,44 +97,17 @@ impl Context {
     }
 
     /// Opens a stream unless the user already has [`MAX_EXCHANGES_PER_USER`] unfinished
-    /// ones (opened by this process): WeCom would not show another.
+    /// ones with this bot (counted by the store): WeCom would not show another.
     async fn open_stream(&self, feedback_id: Option<String>) -> Result<StreamWriter> {
-        let open = || {
-            StreamWriter::open(
-                Arc::clone(&self.streams),
-                new_stream_id(),
-                feedback_id.clone(),
-                self.stream_ttl,
-            )
-        };
-        let Some(user) = &self.userid else {
-            return open().await;
-        };
-        let ids = lock(&self.open).get(user).cloned().unwrap_or_default();
-        let mut live = Vec::new();
-        for id in ids {
-            if matches!(self.streams.get(&id).await, Ok(Some(s)) if !s.finished) {
-                live.push(id);
-            }
+        let mut stream =
+            NewStream::new(new_stream_id(), self.stream_ttl).with_feedback(feedback_id);
+        if let Some(user) = &self.exchanges_of {
+            stream = stream.for_user(user.clone(), MAX_EXCHANGES_PER_USER);
         }
-        if live.len() >= MAX_EXCHANGES_PER_USER {
-            lock(&self.open).insert(user.clone(), live);
-            return Err(Error::invalid_argument(
-                "stream",
-                format!(
-                    "user `{user}` already has {MAX_EXCHANGES_PER_USER} unfinished streams, WeCom's limit per user"
-                ),
-            ));
-        }
-        let writer = open().await?;
-        live.push(writer.id().to_string());
-        lock(&self.open).insert(user.clone(), live);
+        let writer = StreamWriter::open_new(Arc::clone(&self.streams), stream).await?;
+        let _ = self.first.set(writer.clone());
         Ok(writer)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn new_stream_id() -> String {
@@ -164,7 +142,6 @@ pub struct Bot {
     handler: Handler,
     streams: Arc<dyn StreamStore>,
     stream_ttl: Duration,
-    open: OpenStreams,
 }
 
 impl fmt::Debug for Bot {
@@ -187,7 +164,6 @@ impl Bot {
             handler: Arc::new(move |ctx, callback| Box::pin(handler(ctx, callback))),
             streams: Arc::new(MemoryStreamStore::default()),
             stream_ttl: DEFAULT_STREAM_TTL,
-            open: OpenStreams::default(),
         }
     }
 
@@ -215,13 +191,29 @@ impl Bot {
         mode: Mode,
         callback: AibotCallback,
     ) -> Result<Outcome, HandlerError> {
-        let ctx = Context {
+        let ctx = self.context(mode, &callback);
+        self.run(ctx, callback).await
+    }
+
+    /// The context the handler gets for `callback`.
+    pub(crate) fn context(&self, mode: Mode, callback: &AibotCallback) -> Context {
+        Context {
             mode,
             streams: Arc::clone(&self.streams),
             stream_ttl: self.stream_ttl,
-            userid: callback.userid().map(str::to_string),
-            open: Arc::clone(&self.open),
-        };
+            exchanges_of: callback
+                .userid()
+                .map(|user| format!("{}:{user}", callback.aibotid.as_deref().unwrap_or_default())),
+            first: Arc::default(),
+        }
+    }
+
+    /// Runs the handler with a context made by [`context`](Self::context).
+    pub(crate) async fn run(
+        &self,
+        ctx: Context,
+        callback: AibotCallback,
+    ) -> Result<Outcome, HandlerError> {
         (self.handler)(ctx, callback).await
     }
 }

@@ -35,8 +35,8 @@ pub use media::{MediaKey, decrypt_media, download_media};
 pub use reply::{MAX_STREAM_BYTES, MAX_STREAM_IMAGES, seal_reply};
 pub use respond::{respond_via_url, response_code};
 pub use stream::{
-    DEFAULT_MAX_STREAMS, DEFAULT_STREAM_TTL, MemoryStreamStore, StreamSnapshot, StreamStore,
-    StreamWriter,
+    DEFAULT_MAX_STREAMS, DEFAULT_STREAM_TTL, MemoryStreamStore, NewStream, StreamSnapshot,
+    StreamStore, StreamWriter,
 };
 #[cfg(feature = "redis")]
 pub use stream_redis::RedisStreamStore;

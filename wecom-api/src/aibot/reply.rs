@@ -95,6 +95,21 @@ impl AibotReply {
         self
     }
 
+    /// Sets the feedback id of a template card reply (`template_card.feedback.id`, as the
+    /// official SDK types it): the user's feedback on the card comes back as a
+    /// `feedback_event` carrying it. Checked (at most 256 bytes) by [`check`](Self::check).
+    pub fn with_card_feedback(mut self, id: impl Into<String>) -> Self {
+        let card = match &mut self.content {
+            AibotReplyContent::TemplateCard(r) => Some(&mut r.template_card),
+            AibotReplyContent::StreamWithTemplateCard(r) => r.template_card.as_mut(),
+            _ => None,
+        };
+        if let Some(serde_json::Value::Object(card)) = card {
+            card.insert("feedback".into(), serde_json::json!({ "id": id.into() }));
+        }
+        self
+    }
+
     fn stream_mut(&mut self) -> Option<&mut AibotStream> {
         match &mut self.content {
             AibotReplyContent::Stream(r) => Some(&mut r.stream),
@@ -114,6 +129,17 @@ impl AibotReply {
     /// Checks WeCom's limits: stream content size, images (at most 10, only at finish),
     /// feedback id size, an empty stream id.
     pub fn check(&self) -> Result<()> {
+        let card = match &self.content {
+            AibotReplyContent::TemplateCard(r) => Some(&r.template_card),
+            AibotReplyContent::StreamWithTemplateCard(r) => r.template_card.as_ref(),
+            _ => None,
+        };
+        if let Some(id) = card
+            .and_then(|c| c.pointer("/feedback/id"))
+            .and_then(|id| id.as_str())
+        {
+            check_feedback_id("template_card.feedback.id", id)?;
+        }
         let Some(stream) = self.stream_ref() else {
             return Ok(());
         };
@@ -155,15 +181,17 @@ pub(crate) fn check_stream(stream: &AibotStream) -> Result<()> {
             ),
         ));
     }
-    if let Some(feedback) = &stream.feedback
-        && feedback.id.len() > MAX_FEEDBACK_ID_BYTES
-    {
+    if let Some(feedback) = &stream.feedback {
+        check_feedback_id("stream.feedback.id", &feedback.id)?;
+    }
+    Ok(())
+}
+
+fn check_feedback_id(field: &'static str, id: &str) -> Result<()> {
+    if id.len() > MAX_FEEDBACK_ID_BYTES {
         return Err(Error::invalid_argument(
-            "stream.feedback.id",
-            format!(
-                "{} bytes; at most {MAX_FEEDBACK_ID_BYTES}",
-                feedback.id.len()
-            ),
+            field,
+            format!("{} bytes; at most {MAX_FEEDBACK_ID_BYTES}", id.len()),
         ));
     }
     Ok(())

@@ -27,12 +27,12 @@ pub struct StreamSnapshot {
     pub finished: bool,
     /// Images sent with the finish.
     pub images: Vec<AibotStreamItem>,
-    /// The feedback id, sent with every reply of the stream.
+    /// The feedback id, sent with the stream's first reply only (101031: 首次回复时设置).
     pub feedback_id: Option<String>,
 }
 
 impl StreamSnapshot {
-    /// The stream reply for stream `id` in this state.
+    /// The stream reply for stream `id` in this state, as a refresh answers it.
     pub fn reply(&self, id: &str) -> AibotReply {
         AibotReply {
             content: AibotReplyContent::Stream(AibotStreamReply {
@@ -41,22 +41,87 @@ impl StreamSnapshot {
                     finish: Some(self.finished),
                     content: Some(self.content.clone()),
                     msg_item: self.images.clone(),
-                    feedback: self.feedback_id.clone().map(|id| AibotFeedbackId { id }),
+                    feedback: None,
                 },
             }),
         }
     }
+
+    /// The stream's first reply: [`reply`](Self::reply) with the feedback id, if any.
+    pub fn first_reply(&self, id: &str) -> AibotReply {
+        let mut reply = self.reply(id);
+        if let AibotReplyContent::Stream(r) = &mut reply.content {
+            r.stream.feedback = self.feedback_id.clone().map(|id| AibotFeedbackId { id });
+        }
+        reply
+    }
+}
+
+/// What opening a stream session needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStream {
+    /// The stream id WeCom refreshes.
+    pub id: String,
+    /// Sent with every reply of the stream.
+    pub feedback_id: Option<String>,
+    /// How long the session lives.
+    pub ttl: Duration,
+    /// Whose exchange it is (the bot and the user: [`Context`](super::Context) counts
+    /// `<aibotid>:<userid>`), counted against `max_per_user` unfinished sessions; `None`
+    /// counts nothing.
+    pub user: Option<String>,
+    /// How many unfinished sessions `user` may have.
+    pub max_per_user: usize,
+}
+
+impl NewStream {
+    /// Session `id` living `ttl`, of nobody in particular.
+    pub fn new(id: impl Into<String>, ttl: Duration) -> Self {
+        NewStream {
+            id: id.into(),
+            feedback_id: None,
+            ttl,
+            user: None,
+            max_per_user: usize::MAX,
+        }
+    }
+
+    /// With a feedback id.
+    pub fn with_feedback(mut self, feedback_id: Option<String>) -> Self {
+        self.feedback_id = feedback_id;
+        self
+    }
+
+    /// Counted against `user`'s unfinished sessions: refused when it has `max` already.
+    pub fn for_user(mut self, user: impl Into<String>, max: usize) -> Self {
+        self.user = Some(user.into());
+        self.max_per_user = max;
+        self
+    }
+}
+
+pub(crate) fn too_many(user: &str, max: usize) -> Error {
+    Error::invalid_argument(
+        "stream",
+        format!(
+            "`{user}` already has {max} unfinished streams, WeCom's limit of exchanges per user: finish one first"
+        ),
+    )
 }
 
 /// Where stream sessions live. Object-safe and async so a shared store (Redis) lets
-/// another process answer the refresh callbacks of a stream this one writes.
+/// another process answer the refresh callbacks of a stream this one writes, and counts
+/// each user's unfinished streams across processes.
 pub trait StreamStore: Send + Sync + fmt::Debug {
-    /// Opens session `id` (empty), living `ttl`; an error when the store is full.
-    fn open(&self, id: &str, feedback_id: Option<String>, ttl: Duration) -> BoxFuture<Result<()>>;
+    /// Opens session `stream.id` (empty), living `stream.ttl`; an error when the store is
+    /// full, or when `stream.user` already has `stream.max_per_user` unfinished, unexpired
+    /// sessions (checked and recorded in one step, so concurrent opens cannot pass it).
+    fn open(&self, stream: NewStream) -> BoxFuture<Result<()>>;
     /// Appends `text`; an error when the session is unknown, expired or finished, or
     /// when the content would pass 20,480 bytes.
     fn append(&self, id: &str, text: &str) -> BoxFuture<Result<()>>;
-    /// Marks the session finished, with images (at most 10).
+    /// Marks the session finished, with images (at most 10); it no longer counts against
+    /// its user.
     fn finish(&self, id: &str, images: Vec<AibotStreamItem>) -> BoxFuture<Result<()>>;
     /// The session's state; `None` when unknown or expired.
     fn get(&self, id: &str) -> BoxFuture<Result<Option<StreamSnapshot>>>;
@@ -65,12 +130,67 @@ pub trait StreamStore: Send + Sync + fmt::Debug {
 struct Session {
     snapshot: StreamSnapshot,
     expires: Instant,
+    user: Option<String>,
+}
+
+/// The sessions, and the unfinished ones of each user.
+#[derive(Default)]
+struct Sessions {
+    by_id: HashMap<String, Session>,
+    unfinished: HashMap<String, Vec<String>>,
+}
+
+impl Sessions {
+    /// No longer counts `id` against its user.
+    fn uncount(&mut self, user: Option<&str>, id: &str) {
+        let Some(user) = user else { return };
+        if let Some(ids) = self.unfinished.get_mut(user) {
+            ids.retain(|i| i != id);
+            if ids.is_empty() {
+                self.unfinished.remove(user);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(session) = self.by_id.remove(id) {
+            self.uncount(session.user.as_deref(), id);
+        }
+    }
+
+    fn drop_expired(&mut self, now: Instant) {
+        let expired: Vec<String> = self
+            .by_id
+            .iter()
+            .filter(|(_, s)| s.expires <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.remove(&id);
+        }
+    }
+
+    /// `user`'s unfinished, unexpired sessions.
+    fn count(&mut self, user: &str, now: Instant) -> usize {
+        let Some(ids) = self.unfinished.get(user) else {
+            return 0;
+        };
+        let stale: Vec<String> = ids
+            .iter()
+            .filter(|id| self.by_id.get(*id).is_none_or(|s| s.expires <= now))
+            .cloned()
+            .collect();
+        for id in stale {
+            self.remove(&id);
+        }
+        self.unfinished.get(user).map_or(0, Vec::len)
+    }
 }
 
 /// Sessions in this process, bounded: expired ones are dropped when room is needed, and
 /// opening one more than the bound is refused.
 pub struct MemoryStreamStore {
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: Mutex<Sessions>,
     capacity: usize,
 }
 
@@ -93,14 +213,14 @@ impl MemoryStreamStore {
     /// At most `capacity` open sessions.
     pub fn new(capacity: usize) -> Self {
         MemoryStreamStore {
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(Sessions::default()),
             capacity: capacity.max(1),
         }
     }
 
     /// How many sessions are held (expired ones not yet dropped included).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().by_id.len()
     }
 
     /// Whether none is held.
@@ -108,22 +228,16 @@ impl MemoryStreamStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Opens a session now (the sync core of [`StreamStore::open`]).
-    pub fn open_at(
-        &self,
-        id: &str,
-        feedback_id: Option<String>,
-        ttl: Duration,
-        now: Instant,
-    ) -> Result<()> {
+    /// [`StreamStore::open`] at `now`.
+    pub fn open_at(&self, stream: NewStream, now: Instant) -> Result<()> {
         let mut sessions = self.lock();
-        if sessions.len() >= self.capacity && !sessions.contains_key(id) {
-            sessions.retain(|_, s| s.expires > now);
-            if sessions.len() >= self.capacity {
+        if sessions.by_id.len() >= self.capacity && !sessions.by_id.contains_key(&stream.id) {
+            sessions.drop_expired(now);
+            if sessions.by_id.len() >= self.capacity {
                 return Err(Error::invalid_argument(
                     "stream",
                     format!(
@@ -133,14 +247,24 @@ impl MemoryStreamStore {
                 ));
             }
         }
-        sessions.insert(
-            id.to_string(),
+        // Reopening an id replaces its session (and its place in its user's count).
+        sessions.remove(&stream.id);
+        if let Some(user) = &stream.user {
+            if sessions.count(user, now) >= stream.max_per_user {
+                return Err(too_many(user, stream.max_per_user));
+            }
+            let ids = sessions.unfinished.entry(user.clone()).or_default();
+            ids.push(stream.id.clone());
+        }
+        sessions.by_id.insert(
+            stream.id,
             Session {
                 snapshot: StreamSnapshot {
-                    feedback_id,
+                    feedback_id: stream.feedback_id,
                     ..StreamSnapshot::default()
                 },
-                expires: now + ttl,
+                expires: now + stream.ttl,
+                user: stream.user,
             },
         );
         Ok(())
@@ -150,42 +274,55 @@ impl MemoryStreamStore {
         &self,
         id: &str,
         now: Instant,
-        change: impl FnOnce(&mut StreamSnapshot) -> Result<T>,
+        change: impl FnOnce(&mut Sessions, &mut Session) -> Result<T>,
     ) -> Result<T> {
         let mut sessions = self.lock();
-        match sessions.get_mut(id) {
-            Some(session) if session.expires > now => change(&mut session.snapshot),
+        match sessions.by_id.get(id) {
+            Some(session) if session.expires > now => {}
             Some(_) => {
                 sessions.remove(id);
-                Err(unknown(id, "expired"))
+                return Err(unknown(id, "expired"));
             }
-            None => Err(unknown(id, "unknown")),
+            None => return Err(unknown(id, "unknown")),
         }
+        // Taken out for the change, so the change may also touch the user counts.
+        let Some(mut session) = sessions.by_id.remove(id) else {
+            return Err(unknown(id, "unknown"));
+        };
+        let out = change(&mut sessions, &mut session);
+        sessions.by_id.insert(id.to_string(), session);
+        out
     }
 
     /// [`StreamStore::append`] at `now`.
     pub fn append_at(&self, id: &str, text: &str, now: Instant) -> Result<()> {
-        self.with_live(id, now, |s| {
-            if s.finished {
+        self.with_live(id, now, |_, s| {
+            if s.snapshot.finished {
                 return Err(Error::invalid_argument("stream", "already finished"));
             }
-            append_checked(&mut s.content, text)
+            append_checked(&mut s.snapshot.content, text)
         })
     }
 
     /// [`StreamStore::finish`] at `now`.
     pub fn finish_at(&self, id: &str, images: Vec<AibotStreamItem>, now: Instant) -> Result<()> {
         check_images(&images)?;
-        self.with_live(id, now, |s| {
-            s.finished = true;
-            s.images = images;
+        self.with_live(id, now, |sessions, s| {
+            s.snapshot.finished = true;
+            s.snapshot.images = images;
+            sessions.uncount(s.user.as_deref(), id);
             Ok(())
         })
     }
 
     /// [`StreamStore::get`] at `now`: expired sessions are dropped.
     pub fn get_at(&self, id: &str, now: Instant) -> Option<StreamSnapshot> {
-        self.with_live(id, now, |s| Ok(s.clone())).ok()
+        self.with_live(id, now, |_, s| Ok(s.snapshot.clone())).ok()
+    }
+
+    /// How many unfinished, unexpired sessions `user` has at `now`.
+    pub fn unfinished_at(&self, user: &str, now: Instant) -> usize {
+        self.lock().count(user, now)
     }
 }
 
@@ -217,13 +354,8 @@ pub(crate) fn check_images(images: &[AibotStreamItem]) -> Result<()> {
 }
 
 impl StreamStore for MemoryStreamStore {
-    fn open(&self, id: &str, feedback_id: Option<String>, ttl: Duration) -> BoxFuture<Result<()>> {
-        Box::pin(std::future::ready(self.open_at(
-            id,
-            feedback_id,
-            ttl,
-            Instant::now(),
-        )))
+    fn open(&self, stream: NewStream) -> BoxFuture<Result<()>> {
+        Box::pin(std::future::ready(self.open_at(stream, Instant::now())))
     }
     fn append(&self, id: &str, text: &str) -> BoxFuture<Result<()>> {
         Box::pin(std::future::ready(self.append_at(id, text, Instant::now())))
@@ -259,24 +391,25 @@ impl fmt::Debug for StreamWriter {
 }
 
 impl StreamWriter {
-    /// Opens stream `id` in `store`.
+    /// Opens stream `id` in `store`, counted against no user.
     pub async fn open(
         store: Arc<dyn StreamStore>,
         id: impl Into<String>,
         feedback_id: Option<String>,
         ttl: Duration,
     ) -> Result<Self> {
-        let id = id.into();
-        if let Some(feedback) = &feedback_id {
-            check_stream(&AibotStream {
-                id: id.clone(),
-                feedback: Some(AibotFeedbackId {
-                    id: feedback.clone(),
-                }),
-                ..AibotStream::default()
-            })?;
-        }
-        store.open(&id, feedback_id, ttl).await?;
+        StreamWriter::open_new(store, NewStream::new(id, ttl).with_feedback(feedback_id)).await
+    }
+
+    /// Opens `stream` in `store` (its user's count checked by the store).
+    pub async fn open_new(store: Arc<dyn StreamStore>, stream: NewStream) -> Result<Self> {
+        check_stream(&AibotStream {
+            id: stream.id.clone(),
+            feedback: stream.feedback_id.clone().map(|id| AibotFeedbackId { id }),
+            ..AibotStream::default()
+        })?;
+        let id = stream.id.clone();
+        store.open(stream).await?;
         Ok(StreamWriter {
             id,
             store,

@@ -678,7 +678,11 @@ async fn push_stream(
         // Nothing to show yet: wait for the first words rather than push an empty stream.
         let idle = state.0.is_empty() && !state.1;
         if !idle && last.as_ref() != Some(&state) {
-            let body = parse(&snapshot.reply(writer.id()).to_json()?)?;
+            let reply = match last {
+                None => snapshot.first_reply(writer.id()),
+                Some(_) => snapshot.reply(writer.id()),
+            };
+            let body = parse(&reply.to_json()?)?;
             link.request(RESPOND, req_id, body).await?;
             last = Some(state);
         }

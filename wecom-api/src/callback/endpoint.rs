@@ -6,14 +6,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{Notify, Semaphore};
-
+use super::intake::{self, Admitted, HandlerPool, Ran};
 use super::registry::{Opened, Registry};
 use super::router::{Context, Router};
-use super::{Callback, Claimed, Dedup, DedupStore, OwnedClaim};
+use super::{Callback, Dedup, DedupStore, OwnedClaim};
 use crate::Error;
 
 /// How long a handler may take before the callback is answered and the handler goes on in
@@ -22,9 +20,6 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_millis(4500);
 
 /// How many handlers may run at once (answered or still in the background), by default.
 pub const DEFAULT_MAX_HANDLERS: usize = 256;
-
-/// How often a retry that found its callback in progress looks again.
-const IN_PROGRESS_POLL: Duration = Duration::from_millis(100);
 
 /// An HTTP answer for WeCom: status and body (`text/plain`; a passive reply is XML).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +44,7 @@ impl Answer {
         Answer::ok("success")
     }
 
-    fn refused(status: u16, why: &str) -> Self {
+    pub(crate) fn refused(status: u16, why: &str) -> Self {
         Answer {
             status,
             body: why.to_string(),
@@ -57,7 +52,7 @@ impl Answer {
     }
 
     /// The refusal for an error opening a request: nothing was handled.
-    fn from_open_error(error: &Error) -> Self {
+    pub(crate) fn from_open_error(error: &Error) -> Self {
         match error {
             Error::TooLarge { .. } => Answer::refused(413, "callback body too large"),
             Error::Crypto { .. } => Answer::refused(403, "callback not verified"),
@@ -112,34 +107,7 @@ struct Inner<S> {
     state: S,
     dedup: Arc<dyn DedupStore>,
     budget: Duration,
-    handlers: Arc<Semaphore>,
-    running: Arc<Running>,
-    closing: AtomicBool,
-}
-
-/// Handlers still running, for a graceful shutdown.
-#[derive(Default)]
-struct Running {
-    count: AtomicUsize,
-    idle: Notify,
-}
-
-/// Counts one running handler while alive.
-struct RunningGuard(Arc<Running>);
-
-impl RunningGuard {
-    fn new(running: &Arc<Running>) -> Self {
-        running.count.fetch_add(1, Ordering::SeqCst);
-        RunningGuard(Arc::clone(running))
-    }
-}
-
-impl Drop for RunningGuard {
-    fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.idle.notify_waiters();
-        }
-    }
+    pool: HandlerPool,
 }
 
 impl<S> fmt::Debug for Endpoint<S> {
@@ -150,7 +118,7 @@ impl<S> fmt::Debug for Endpoint<S> {
             .field("router", &i.router)
             .field("dedup", &i.dedup)
             .field("budget", &i.budget)
-            .field("running", &i.running.count.load(Ordering::Relaxed))
+            .field("pool", &i.pool)
             .finish()
     }
 }
@@ -166,9 +134,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
                 state,
                 dedup: Arc::new(Dedup::default()),
                 budget: DEFAULT_BUDGET,
-                handlers: Arc::new(Semaphore::new(DEFAULT_MAX_HANDLERS)),
-                running: Arc::default(),
-                closing: AtomicBool::new(false),
+                pool: HandlerPool::new(DEFAULT_MAX_HANDLERS),
             }),
         }
     }
@@ -202,7 +168,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
     /// How many handlers may run at once; past that, callbacks are answered 503 and WeCom
     /// retries them.
     pub fn with_max_handlers(self, handlers: usize) -> Self {
-        self.with(|i| i.handlers = Arc::new(Semaphore::new(handlers.max(1))))
+        self.with(|i| i.pool = HandlerPool::new(handlers))
     }
 
     /// The state handlers get.
@@ -217,7 +183,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
 
     /// How many handlers are running now (answered or not).
     pub fn running(&self) -> usize {
-        self.inner.running.count.load(Ordering::SeqCst)
+        self.inner.pool.running()
     }
 
     /// Answers WeCom's URL verification (the GET sent when the URL is saved): the
@@ -238,7 +204,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
     /// Handles one POST: open, dedup, dispatch within the budget, answer.
     pub async fn receive(&self, query: &str, body: &[u8]) -> Answer {
         let inner = &self.inner;
-        if inner.closing.load(Ordering::SeqCst) {
+        if inner.pool.is_closing() {
             return Answer::refused(503, "shutting down");
         }
         let opened = match inner.registry.open(query, body) {
@@ -256,43 +222,19 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
             }
         };
         let key = callback.dedup_key();
-        let Some(claim) = self.claim(&key).await else {
-            return Answer::refused(503, "this callback is being handled");
-        };
-        let claim = match claim {
+        let claim = match intake::claim(&inner.dedup, &key, inner.budget)
+            .await
+            .or_answer(Answer::success())
+        {
             Ok(claim) => claim,
             Err(answer) => return answer,
         };
-        let Ok(permit) = Arc::clone(&inner.handlers).try_acquire_owned() else {
+        let Some(admitted) = inner.pool.try_admit() else {
             tracing::warn!(key, "too many callback handlers running; WeCom will retry");
             drop(claim);
             return Answer::refused(503, "busy");
         };
-        self.run(opened, callback, claim, permit).await
-    }
-
-    /// Claims `key`: `None` when another attempt still handles it after the budget,
-    /// `Err(answer)` when it needs no handling (or the store failed).
-    async fn claim(&self, key: &str) -> Option<Result<OwnedClaim, Answer>> {
-        let inner = &self.inner;
-        let deadline = tokio::time::Instant::now() + inner.budget;
-        loop {
-            match OwnedClaim::claim(&inner.dedup, key).await {
-                Ok(Ok(claim)) => return Some(Ok(claim)),
-                Ok(Err(Claimed::Done)) => return Some(Err(Answer::success())),
-                // The first attempt may still fail: wait for it, within the budget.
-                Ok(Err(_)) => {
-                    if tokio::time::Instant::now() + IN_PROGRESS_POLL > deadline {
-                        return None;
-                    }
-                    tokio::time::sleep(IN_PROGRESS_POLL).await;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "dedup store failed; WeCom will retry");
-                    return Some(Err(Answer::refused(503, "dedup store unavailable")));
-                }
-            }
-        }
+        self.run(opened, callback, claim, admitted).await
     }
 
     async fn run(
@@ -300,7 +242,7 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         opened: Opened,
         callback: Callback,
         claim: OwnedClaim,
-        permit: tokio::sync::OwnedSemaphorePermit,
+        admitted: Admitted,
     ) -> Answer {
         let inner = Arc::clone(&self.inner);
         let fields = callback.to_fields();
@@ -317,29 +259,18 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
             &callback,
             key,
         );
-        let guard = RunningGuard::new(&inner.running);
-        let (send, answer) = tokio::sync::oneshot::channel();
         let task_inner = Arc::clone(&inner);
-        tokio::spawn(async move {
-            let _guard = guard;
-            let _permit = permit;
-            let out = task_inner.router.dispatch(ctx, callback).await;
-            let settled = match &out {
-                Ok(_) => claim.done().await,
-                Err(_) => claim.release().await,
-            };
-            if let Err(e) = settled {
-                tracing::warn!(error = %e, "could not record the callback's outcome in the dedup store");
-            }
-            if let Err(Ok(Some(_))) = send.send(out) {
+        let handler = async move { task_inner.router.dispatch(ctx, callback).await };
+        let late = |out: Result<Option<_>, _>| {
+            if let Ok(Some(_)) = out {
                 tracing::warn!(
                     "a handler that ran past the budget returned a passive reply: it was dropped (send it through the API)"
                 );
             }
-        });
-        match tokio::time::timeout(inner.budget, answer).await {
-            Ok(Ok(Ok(None))) => Answer::success(),
-            Ok(Ok(Ok(Some(reply)))) => {
+        };
+        match HandlerPool::run_within(admitted, claim, inner.budget, handler, late).await {
+            Ran::Returned(Ok(None)) => Answer::success(),
+            Ran::Returned(Ok(Some(reply))) => {
                 let reply = reply.addressed(to, from, crate::token::now_unix() as i64);
                 match reply.encrypt_now(opened.source.crypto()) {
                     Ok(body) => Answer::ok(body),
@@ -349,10 +280,10 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
                     }
                 }
             }
-            Ok(Ok(Err(_))) => Answer::refused(500, "handler failed"),
+            Ran::Returned(Err(_)) => Answer::refused(500, "handler failed"),
             // The task panicked: its claim was released when it unwound.
-            Ok(Err(_)) => Answer::refused(500, "handler failed"),
-            Err(_) => {
+            Ran::Panicked => Answer::refused(500, "handler failed"),
+            Ran::Late => {
                 tracing::info!("handler still running after the budget: answered, it goes on");
                 Answer::success()
             }
@@ -362,17 +293,6 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
     /// Stops taking callbacks (they are answered 503, so WeCom retries them elsewhere or
     /// later) and waits up to `timeout` for running handlers; whether all finished.
     pub async fn shutdown(&self, timeout: Duration) -> bool {
-        let inner = &self.inner;
-        inner.closing.store(true, Ordering::SeqCst);
-        let drained = async {
-            loop {
-                let idle = inner.running.idle.notified();
-                if inner.running.count.load(Ordering::SeqCst) == 0 {
-                    return;
-                }
-                idle.await;
-            }
-        };
-        tokio::time::timeout(timeout, drained).await.is_ok()
+        self.inner.pool.shutdown(timeout).await
     }
 }

@@ -49,6 +49,8 @@ mod endpoint;
 mod endpoint_axum;
 mod fields;
 #[cfg(feature = "callbacks")]
+pub(crate) mod intake;
+#[cfg(feature = "callbacks")]
 mod registry;
 #[cfg(feature = "callbacks")]
 mod reply;

@@ -71,7 +71,7 @@ pub enum AibotCallbackContent {
     Voice(AibotVoice),
     /// `msgtype` `file`, content under `file`. 文件消息（单聊）
     File(AibotFile),
-    /// `msgtype` `video`, content under `video`. 视频消息
+    /// `msgtype` `video`, content under `video`. 视频消息（长连接模式；webhook 的接收消息页未列出）
     Video(AibotVideo),
     /// `msgtype` `stream`, content under `stream`. 流式消息刷新：回复了 stream 后企业微信不断回调，直到 finish 或 6 分钟
     Stream(AibotStreamRefresh),
@@ -543,7 +543,7 @@ pub struct AibotFile {
     /// 文件的下载 url，5 分钟内有效，内容已加密
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// 解密密钥（base64）：长连接模式下返回，每个下载链接唯一
+    /// 解密密钥（base64）：长连接模式下返回，每个下载链接唯一；webhook 模式下不返回，用机器人的 EncodingAESKey
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aeskey: Option<crate::Secret>,
 }
@@ -595,7 +595,7 @@ pub struct AibotImage {
     /// 图片的下载 url，5 分钟内有效，内容已加密
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// 解密密钥（base64）：长连接模式下返回，每个下载链接唯一；webhook 模式下用机器人的 EncodingAESKey
+    /// 解密密钥（base64）：长连接模式下返回，每个下载链接唯一；webhook 模式下不返回，用机器人的 EncodingAESKey。AES-256-CBC，IV 为密钥前 16 字节，PKCS#7 填充到 32 字节的倍数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aeskey: Option<crate::Secret>,
 }
@@ -1124,7 +1124,7 @@ pub struct AibotStream {
     /// 图片，仅 finish 为 true 时可设，最多 10 个
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub msg_item: Vec<AibotStreamItem>,
-    /// 反馈信息，首次回复时设置
+    /// 反馈信息，首次回复时设置（之后的回复不带）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub feedback: Option<AibotFeedbackId>,
 }
@@ -1393,7 +1393,7 @@ pub struct AibotVideo {
     /// 视频的下载 url，5 分钟内有效，内容已加密
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// 解密密钥（base64）：长连接模式下返回，每个下载链接唯一
+    /// 解密密钥（base64）：长连接模式下返回，每个下载链接唯一；webhook 模式下不返回，用机器人的 EncodingAESKey
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aeskey: Option<crate::Secret>,
 }
