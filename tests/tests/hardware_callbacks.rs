@@ -266,3 +266,46 @@ fn malformed_callbacks_name_the_field() {
     let err = serde_json::from_value::<HardwareCallback>(wrong).expect_err("text expires_in");
     assert!(err.to_string().contains("expires_in"), "{err}");
 }
+
+/// A hardware push through the callback endpoint: `Callback::parse` types it as
+/// `Callback::Hardware`, and a router hands it to the handler registered for it.
+#[tokio::test]
+async fn a_sealed_push_reaches_the_hardware_handler_through_the_endpoint() {
+    use std::sync::{Arc, Mutex};
+    use wecom_api::callback::{
+        Callback, CallbackCrypto, Context, Endpoint, HandlerResult, Registry, Router, Source,
+    };
+
+    let push = event(json!({"event_type": "unbind"})).to_string();
+    let parsed = Callback::parse(&push).expect("parse");
+    assert_eq!(parsed.kind(), "hardware");
+    assert!(matches!(parsed, Callback::Hardware(_)), "{parsed:?}");
+
+    type Seen = Arc<Mutex<Vec<String>>>;
+    async fn on_push(ctx: Context<Seen>, push: HardwareCallback) -> HandlerResult {
+        let what = match push.content {
+            HardwareCallbackContent::Event(e) => format!("{:?}", e.kind),
+            other => format!("{other:?}"),
+        };
+        ctx.state().lock().expect("seen").push(what);
+        Ok(None)
+    }
+    let crypto = CallbackCrypto::new(
+        "QDG6eK",
+        "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+        "wwservicecorp",
+    )
+    .expect("settings");
+    let registry = Registry::new();
+    registry.insert(Source::new("hardware", crypto.clone()));
+    let seen = Seen::default();
+    let endpoint = Endpoint::new(registry, Router::new().on(on_push), seen.clone());
+    let sealed = crypto.seal_json_request(&push).expect("seal");
+    let answer = endpoint
+        .receive(&sealed.query, sealed.body.as_bytes())
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let seen = seen.lock().expect("seen").clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("Unbind"), "{seen:?}");
+}

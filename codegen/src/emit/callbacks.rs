@@ -297,6 +297,10 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
             Message(Message),
             /// An application event (`MsgType` = `event`) or a suite notification (`InfoType`).
             Event(Event),
+            /// A hardware push (智慧硬件: JSON with `msg_type` and `base_info`, then an `event`
+            /// or a `command`), typed by the `hardware` group.
+            #[cfg(all(feature = "hardware", not(test)))]
+            Hardware(crate::generated::hardware::HardwareCallback),
             /// Neither `MsgType` nor `InfoType`: every element, as sent.
             Unknown(Fields),
         }
@@ -313,6 +317,10 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
                     None if fields.contains_key("InfoType") => {
                         Event::from_info_fields(fields).map(Self::Event)
                     }
+                    #[cfg(all(feature = "hardware", not(test)))]
+                    None if fields.contains_key("msg_type") && fields.contains_key("base_info") => {
+                        crate::callback::de::typed(fields, "hardware").map(Self::Hardware)
+                    }
                     None => Ok(Self::Unknown(fields)),
                 }
             }
@@ -323,6 +331,8 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
                 match self {
                     Self::Message(inner) => inner.kind(),
                     Self::Event(inner) => inner.kind(),
+                    #[cfg(all(feature = "hardware", not(test)))]
+                    Self::Hardware(_) => "hardware",
                     Self::Unknown(_) => "unknown",
                 }
             }
@@ -333,6 +343,8 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
                 match self {
                     Self::Message(inner) => inner.serialize(serializer),
                     Self::Event(inner) => inner.serialize(serializer),
+                    #[cfg(all(feature = "hardware", not(test)))]
+                    Self::Hardware(inner) => inner.serialize(serializer),
                     Self::Unknown(fields) => fields.serialize(serializer),
                 }
             }

@@ -38,6 +38,18 @@ impl FromCallback for Callback {
     }
 }
 
+// Generated groups are not built for the runtime's own unit tests.
+#[cfg(all(feature = "hardware", not(test)))]
+impl FromCallback for crate::generated::hardware::HardwareCallback {
+    const KIND: &'static str = "hardware";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Hardware(push) => Ok(push),
+            other => Err(other),
+        }
+    }
+}
+
 impl FromCallback for Message {
     const KIND: &'static str = "message";
     fn from_callback(callback: Callback) -> Result<Self, Callback> {

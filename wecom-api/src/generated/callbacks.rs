@@ -19797,6 +19797,10 @@ pub enum Callback {
     Message(Message),
     /// An application event (`MsgType` = `event`) or a suite notification (`InfoType`).
     Event(Event),
+    /// A hardware push (智慧硬件: JSON with `msg_type` and `base_info`, then an `event`
+    /// or a `command`), typed by the `hardware` group.
+    #[cfg(all(feature = "hardware", not(test)))]
+    Hardware(crate::generated::hardware::HardwareCallback),
     /// Neither `MsgType` nor `InfoType`: every element, as sent.
     Unknown(Fields),
 }
@@ -19812,6 +19816,11 @@ impl Callback {
             None if fields.contains_key("InfoType") => {
                 Event::from_info_fields(fields).map(Self::Event)
             }
+            #[cfg(all(feature = "hardware", not(test)))]
+            None if fields.contains_key("msg_type")
+                && fields.contains_key("base_info") => {
+                crate::callback::de::typed(fields, "hardware").map(Self::Hardware)
+            }
             None => Ok(Self::Unknown(fields)),
         }
     }
@@ -19821,6 +19830,8 @@ impl Callback {
         match self {
             Self::Message(inner) => inner.kind(),
             Self::Event(inner) => inner.kind(),
+            #[cfg(all(feature = "hardware", not(test)))]
+            Self::Hardware(_) => "hardware",
             Self::Unknown(_) => "unknown",
         }
     }
@@ -19830,6 +19841,8 @@ impl serde::Serialize for Callback {
         match self {
             Self::Message(inner) => inner.serialize(serializer),
             Self::Event(inner) => inner.serialize(serializer),
+            #[cfg(all(feature = "hardware", not(test)))]
+            Self::Hardware(inner) => inner.serialize(serializer),
             Self::Unknown(fields) => fields.serialize(serializer),
         }
     }
