@@ -168,8 +168,9 @@ thread_local! {
         const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// A spare vector bigger than this many entries (a huge list) is let go.
-const ENTRIES_KEPT: usize = 16 * 1024;
+/// A spare vector bigger than this many entries (128 KiB; a long list) is let go, so a
+/// thread keeps little even when many threads decode.
+const ENTRIES_KEPT: usize = 4 * 1024;
 
 /// An empty vector with room for `n` entries, this thread's spare one when it has one.
 pub(super) fn spare_entries<'s>(n: usize) -> Vec<Entry<'s>> {
