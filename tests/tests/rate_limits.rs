@@ -211,6 +211,35 @@ async fn rules_of_your_own_cover_raw_calls_by_path_and_can_be_turned_off() {
     send.assert_calls_async(5).await;
 }
 
+/// A rule naming an endpoint by its spec id (or family) also counts raw calls to its path.
+#[tokio::test]
+async fn rules_by_id_or_family_cover_raw_calls_to_the_same_path() {
+    let server = MockServer::start_async().await;
+    let send = mock_robot_send(&server).await;
+    for (name, endpoint) in [("by_id", "robot.send"), ("by_family", "robot")] {
+        let key = robot_key(name);
+        let tight = RateLimits::none()
+            .with_rule(
+                Rule::new(name, Per::Credential)
+                    .endpoint(endpoint)
+                    .rate(Rate::per_minute(1)),
+            )
+            .on_limit(OnLimit::FailFast);
+        let client = robot(&server.base_url(), &key, tight);
+        let body = serde_json::json!({"msgtype": "text", "text": {"content": name}});
+        client
+            .post_json("/cgi-bin/webhook/send", &[], &body)
+            .await
+            .expect("sent");
+        let e = client
+            .post_json("/cgi-bin/webhook/send", &[], &body)
+            .await
+            .unwrap_err();
+        assert!(e.is_local_limit(), "{endpoint}: {e:?}");
+    }
+    send.assert_calls_async(2).await;
+}
+
 #[tokio::test]
 async fn app_messages_count_per_member_of_touser() {
     let server = MockServer::start_async().await;

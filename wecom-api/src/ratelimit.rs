@@ -126,8 +126,9 @@ impl Rule {
 
     /// Covers an endpoint: a spec id (`robot.send`) or a family (`message` covers
     /// `message.*`); or, starting with `/`, a path (`/cgi-bin/webhook/send`; ending with
-    /// `/`, every path under it). Paths also cover raw calls (`post_json`). Endpoints of
-    /// one rule share its counters.
+    /// `/`, every path under it). Raw calls (`post_json`) are covered too: by path, and by
+    /// id or family through the spec id of the path they call. Endpoints of one rule share
+    /// its counters.
     pub fn endpoint(mut self, id_or_path: impl Into<Cow<'static, str>>) -> Rule {
         self.endpoints.push(id_or_path.into());
         self

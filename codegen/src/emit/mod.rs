@@ -217,10 +217,22 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         .collect();
     unsafe_gets.sort_unstable();
     unsafe_gets.dedup();
+    // Raw calls are named by path; the rate limiter's rules name endpoints by id too.
+    let mut ids: Vec<(&str, &str)> = resolved
+        .iter()
+        .flat_map(|g| &g.endpoints)
+        .map(|e| (e.endpoint.path.as_str(), e.endpoint.id.as_str()))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup_by(|a, b| a.0 == b.0);
+    let (id_paths, id_names): (Vec<&str>, Vec<&str>) = ids.into_iter().unzip();
     modules.extend(quote! {
         /// Paths of the GETs that change state or are one-time (`retry_safe: false` in the
         /// spec), sorted: a raw call to one is not resent.
         pub(crate) const UNSAFE_GETS: &[&str] = &[#(#unsafe_gets),*];
+        /// Every endpoint's path and spec id, sorted by path: a raw call's id, for the
+        /// rules that name endpoints by id.
+        pub(crate) const ENDPOINT_IDS: &[(&str, &str)] = &[#((#id_paths, #id_names)),*];
     });
     files.push(GeneratedFile {
         path: "wecom-api/src/generated/mod.rs".into(),

@@ -46,6 +46,16 @@ impl Call<'_> {
         self.id.unwrap_or(self.path)
     }
 
+    /// The spec id rate-limit rules know the call by: a raw call's is looked up by path.
+    pub(super) fn limit_id(&self) -> Option<&'static str> {
+        self.id.or_else(|| {
+            let ids = crate::generated::ENDPOINT_IDS;
+            ids.binary_search_by(|(path, _)| (*path).cmp(self.path))
+                .ok()
+                .map(|i| ids[i].1)
+        })
+    }
+
     /// For errors: borrowed for generated calls, so the success path never allocates it.
     pub(super) fn endpoint(&self) -> Cow<'static, str> {
         match self.id {
@@ -347,7 +357,7 @@ impl Client {
                 Payload::Json(b) => Some(&b[..]),
                 _ => None,
             };
-            let limited = LimitedCall::new(call.id, call.path, body);
+            let limited = LimitedCall::new(call.limit_id(), call.path, body);
             let limits = &self.inner.limits;
             if limits.covers(&limited) {
                 let counted = &self.inner.counted;

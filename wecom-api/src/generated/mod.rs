@@ -244,5 +244,2469 @@ pub(crate) const UNSAFE_GETS: &[&str] = &[
     "/cgi-bin/user/delete",
     "/cgi-bin/user/getuserinfo",
 ];
+/// Every endpoint's path and spec id, sorted by path: a raw call's id, for the
+/// rules that name endpoints by id.
+pub(crate) const ENDPOINT_IDS: &[(&str, &str)] = &[
+    (
+        "/cgi-bin/advanced_api/cancel_order",
+        "provider_advanced_api.cancel_order",
+    ),
+    (
+        "/cgi-bin/advanced_api/create_order",
+        "provider_advanced_api.create_order",
+    ),
+    (
+        "/cgi-bin/advanced_api/get_corp_buy_info",
+        "provider_advanced_api.get_corp_buy_info",
+    ),
+    (
+        "/cgi-bin/advanced_api/get_order",
+        "provider_advanced_api.get_order",
+    ),
+    (
+        "/cgi-bin/advanced_api/list_order",
+        "provider_advanced_api.list_order",
+    ),
+    (
+        "/cgi-bin/advanced_api/submit_pay",
+        "provider_advanced_api.submit_pay",
+    ),
+    (
+        "/cgi-bin/advanced_feature/get_apply_id_list",
+        "approval.list_apply_ids",
+    ),
+    (
+        "/cgi-bin/advanced_feature/get_approval_info",
+        "approval.get_apply_info",
+    ),
+    (
+        "/cgi-bin/advanced_feature/set_approval_detail",
+        "approval.set_apply_approval",
+    ),
+    (
+        "/cgi-bin/agent/batch_set_workbench_data",
+        "workbench.batch_set_data",
+    ),
+    ("/cgi-bin/agent/get", "agent.get"),
+    ("/cgi-bin/agent/get_admin_list", "agent.get_admin_list"),
+    ("/cgi-bin/agent/get_permissions", "agent.get_permissions"),
+    (
+        "/cgi-bin/agent/get_workbench_data",
+        "agent.get_workbench_data",
+    ),
+    (
+        "/cgi-bin/agent/get_workbench_template",
+        "workbench.get_template",
+    ),
+    ("/cgi-bin/agent/list", "agent.list"),
+    (
+        "/cgi-bin/agent/migrate_to_customized_app",
+        "agent.migrate_to_customized_app",
+    ),
+    ("/cgi-bin/agent/set", "agent.set"),
+    ("/cgi-bin/agent/set_scope", "agent.set_scope"),
+    ("/cgi-bin/agent/set_workbench_data", "workbench.set_data"),
+    (
+        "/cgi-bin/agent/set_workbench_template",
+        "workbench.set_template",
+    ),
+    ("/cgi-bin/aibot/response", "robot.aibot_respond"),
+    ("/cgi-bin/appchat/create", "appchat.create"),
+    ("/cgi-bin/appchat/get", "appchat.get"),
+    ("/cgi-bin/appchat/send", "appchat.send"),
+    ("/cgi-bin/appchat/update", "appchat.update"),
+    ("/cgi-bin/auth/get_tfa_info", "auth.get_tfa_info"),
+    ("/cgi-bin/auth/getuserdetail", "auth.get_user_detail"),
+    ("/cgi-bin/auth/getuserinfo", "auth.get_user_info"),
+    ("/cgi-bin/batch/getresult", "batch.get_result"),
+    ("/cgi-bin/batch/invite", "user.batch_invite"),
+    (
+        "/cgi-bin/batch/openuserid_to_userid",
+        "id_convert.open_userid_to_userid",
+    ),
+    ("/cgi-bin/batch/replaceparty", "batch.replace_party"),
+    ("/cgi-bin/batch/replaceuser", "batch.replace_user"),
+    ("/cgi-bin/batch/syncuser", "batch.sync_user"),
+    (
+        "/cgi-bin/batch/userid_to_openuserid",
+        "id_convert.userid_to_open_userid",
+    ),
+    (
+        "/cgi-bin/card/invoice/reimburse/getinvoiceinfo",
+        "invoice.get_info",
+    ),
+    (
+        "/cgi-bin/card/invoice/reimburse/getinvoiceinfobatch",
+        "invoice.get_info_batch",
+    ),
+    (
+        "/cgi-bin/card/invoice/reimburse/updateinvoicestatus",
+        "invoice.update_status",
+    ),
+    (
+        "/cgi-bin/card/invoice/reimburse/updatestatusbatch",
+        "invoice.update_status_batch",
+    ),
+    ("/cgi-bin/chatdata/analyze_task_add", "chatdata_analyze.add"),
+    (
+        "/cgi-bin/chatdata/analyze_task_result",
+        "chatdata_analyze.result",
+    ),
+    (
+        "/cgi-bin/chatdata/analyze_task_submit",
+        "chatdata_analyze.submit",
+    ),
+    (
+        "/cgi-bin/chatdata/async_program_result",
+        "chatdata_program.async_result",
+    ),
+    (
+        "/cgi-bin/chatdata/async_program_task",
+        "chatdata_program.async_task",
+    ),
+    (
+        "/cgi-bin/chatdata/check_debug_mode",
+        "chatdata_program.check_debug_mode",
+    ),
+    (
+        "/cgi-bin/chatdata/close_debug_mode",
+        "chatdata_program.close_debug_mode",
+    ),
+    (
+        "/cgi-bin/chatdata/export/create_job",
+        "chatdata_export.create_job",
+    ),
+    (
+        "/cgi-bin/chatdata/export/get_job_status",
+        "chatdata_export.get_job_status",
+    ),
+    (
+        "/cgi-bin/chatdata/get_auth_user_list",
+        "chatdata.get_auth_user_list",
+    ),
+    (
+        "/cgi-bin/chatdata/get_corp_auth_info",
+        "chatdata.get_corp_auth_info",
+    ),
+    (
+        "/cgi-bin/chatdata/get_hide_sensitiveinfo_config",
+        "chatdata.get_hide_sensitiveinfo_config",
+    ),
+    (
+        "/cgi-bin/chatdata/get_log_level",
+        "chatdata_program.get_log_level",
+    ),
+    (
+        "/cgi-bin/chatdata/getagreestatus/room",
+        "chatdata.get_agree_status_room",
+    ),
+    (
+        "/cgi-bin/chatdata/getagreestatus/single",
+        "chatdata.get_agree_status_single",
+    ),
+    ("/cgi-bin/chatdata/groupchat/get", "chatdata.get_group_chat"),
+    (
+        "/cgi-bin/chatdata/keyword/create_rule",
+        "chatdata_keyword.create_rule",
+    ),
+    (
+        "/cgi-bin/chatdata/keyword/delete_rule",
+        "chatdata_keyword.delete_rule",
+    ),
+    (
+        "/cgi-bin/chatdata/keyword/get_hit_msg_list",
+        "chatdata_keyword.get_hit_msg_list",
+    ),
+    (
+        "/cgi-bin/chatdata/keyword/get_rule_detail",
+        "chatdata_keyword.get_rule_detail",
+    ),
+    (
+        "/cgi-bin/chatdata/keyword/get_rule_list",
+        "chatdata_keyword.get_rule_list",
+    ),
+    (
+        "/cgi-bin/chatdata/keyword/update_rule",
+        "chatdata_keyword.update_rule",
+    ),
+    (
+        "/cgi-bin/chatdata/open_debug_mode",
+        "chatdata_program.open_debug_mode",
+    ),
+    ("/cgi-bin/chatdata/search_chat", "chatdata.search_chat"),
+    ("/cgi-bin/chatdata/search_msg", "chatdata.search_msg"),
+    (
+        "/cgi-bin/chatdata/set_hide_sensitiveinfo_config",
+        "chatdata.set_hide_sensitiveinfo_config",
+    ),
+    (
+        "/cgi-bin/chatdata/set_log_level",
+        "chatdata_program.set_log_level",
+    ),
+    (
+        "/cgi-bin/chatdata/set_public_key",
+        "chatdata.set_public_key",
+    ),
+    (
+        "/cgi-bin/chatdata/set_receive_callback",
+        "chatdata.set_receive_callback",
+    ),
+    (
+        "/cgi-bin/chatdata/specapi/create_job",
+        "chatdata_specapi.create_job",
+    ),
+    (
+        "/cgi-bin/chatdata/specapi/get_job_result",
+        "chatdata_specapi.get_job_result",
+    ),
+    (
+        "/cgi-bin/chatdata/sync_call_program",
+        "chatdata_program.sync_call",
+    ),
+    ("/cgi-bin/chatdata/sync_msg", "chatdata.sync_msg"),
+    ("/cgi-bin/chatdata/upload_media", "chatdata.upload_media"),
+    ("/cgi-bin/checkin/add_checkin_option", "checkin.add_option"),
+    ("/cgi-bin/checkin/add_checkin_record", "checkin.add_record"),
+    (
+        "/cgi-bin/checkin/addcheckinuserface",
+        "checkin.add_user_face",
+    ),
+    (
+        "/cgi-bin/checkin/clear_checkin_option_array_field",
+        "checkin.clear_option_array_field",
+    ),
+    (
+        "/cgi-bin/checkin/del_checkin_option",
+        "checkin.delete_option",
+    ),
+    (
+        "/cgi-bin/checkin/getcheckin_daydata",
+        "checkin.get_day_data",
+    ),
+    (
+        "/cgi-bin/checkin/getcheckin_monthdata",
+        "checkin.get_month_data",
+    ),
+    ("/cgi-bin/checkin/getcheckindata", "checkin.get_data"),
+    (
+        "/cgi-bin/checkin/getcheckinoption",
+        "checkin.get_user_option",
+    ),
+    (
+        "/cgi-bin/checkin/getcheckinschedulist",
+        "checkin.list_schedules",
+    ),
+    (
+        "/cgi-bin/checkin/getcorpcheckinoption",
+        "checkin.get_corp_option",
+    ),
+    (
+        "/cgi-bin/checkin/punch_correction",
+        "checkin.punch_correction",
+    ),
+    (
+        "/cgi-bin/checkin/setcheckinschedulist",
+        "checkin.set_schedules",
+    ),
+    (
+        "/cgi-bin/checkin/update_checkin_option",
+        "checkin.update_option",
+    ),
+    ("/cgi-bin/contactrule/create", "contact_rule.create"),
+    ("/cgi-bin/contactrule/delete", "contact_rule.delete"),
+    ("/cgi-bin/contactrule/list", "contact_rule.list"),
+    ("/cgi-bin/contactrule/update", "contact_rule.update"),
+    (
+        "/cgi-bin/corp/apply_mass_call_ticket",
+        "oa_mass_call.apply_ticket",
+    ),
+    ("/cgi-bin/corp/get_join_qrcode", "user.join_qrcode"),
+    ("/cgi-bin/corp/getapprovaldata", "approval.get_data_legacy"),
+    (
+        "/cgi-bin/corp/getopenapprovaldata",
+        "approval.get_open_data",
+    ),
+    (
+        "/cgi-bin/corpgroup/batch/external_userid_to_pending_id",
+        "corpgroup.external_userid_to_pending_id",
+    ),
+    (
+        "/cgi-bin/corpgroup/corp/get_chain_corpinfo",
+        "corpgroup.get_chain_corpinfo",
+    ),
+    (
+        "/cgi-bin/corpgroup/corp/get_chain_corpinfo_list",
+        "corpgroup.get_chain_corpinfo_list",
+    ),
+    (
+        "/cgi-bin/corpgroup/corp/get_chain_group",
+        "corpgroup.get_chain_group",
+    ),
+    (
+        "/cgi-bin/corpgroup/corp/get_chain_list",
+        "corpgroup.get_chain_list",
+    ),
+    (
+        "/cgi-bin/corpgroup/corp/get_chain_user_custom_id",
+        "corpgroup.get_chain_user_custom_id",
+    ),
+    ("/cgi-bin/corpgroup/corp/gettoken", "corpgroup.get_token"),
+    (
+        "/cgi-bin/corpgroup/corp/list_app_share_info",
+        "corpgroup.list_app_share_info",
+    ),
+    (
+        "/cgi-bin/corpgroup/corp/remove_corp",
+        "corpgroup.remove_corp",
+    ),
+    (
+        "/cgi-bin/corpgroup/get_corp_shared_chain_list",
+        "corpgroup.get_corp_shared_chain_list",
+    ),
+    ("/cgi-bin/corpgroup/getresult", "corpgroup.get_result"),
+    (
+        "/cgi-bin/corpgroup/import_chain_contact",
+        "corpgroup.import_chain_contact",
+    ),
+    (
+        "/cgi-bin/corpgroup/miniprogram/transfer_session",
+        "corpgroup.transfer_session",
+    ),
+    ("/cgi-bin/corpgroup/rule/add_rule", "corpgroup_rule.add"),
+    (
+        "/cgi-bin/corpgroup/rule/delete_rule",
+        "corpgroup_rule.delete",
+    ),
+    (
+        "/cgi-bin/corpgroup/rule/get_rule_info",
+        "corpgroup_rule.get_info",
+    ),
+    (
+        "/cgi-bin/corpgroup/rule/list_ids",
+        "corpgroup_rule.list_ids",
+    ),
+    (
+        "/cgi-bin/corpgroup/rule/modify_rule",
+        "corpgroup_rule.modify",
+    ),
+    (
+        "/cgi-bin/corpgroup/unionid_to_external_userid",
+        "corpgroup.unionid_to_external_userid",
+    ),
+    (
+        "/cgi-bin/corpgroup/unionid_to_pending_id",
+        "corpgroup.unionid_to_pending_id",
+    ),
+    (
+        "/cgi-bin/crm/get_external_contact",
+        "external_contact.get_legacy",
+    ),
+    ("/cgi-bin/department/create", "department.create"),
+    ("/cgi-bin/department/delete", "department.delete"),
+    ("/cgi-bin/department/get", "department.get"),
+    ("/cgi-bin/department/list", "department.list"),
+    ("/cgi-bin/department/simplelist", "department.simple_list"),
+    ("/cgi-bin/department/update", "department.update"),
+    (
+        "/cgi-bin/devicedata/add_accesscontrol_rule",
+        "hardware_data.add_accesscontrol_rule",
+    ),
+    (
+        "/cgi-bin/devicedata/del_accesscontrol_rule",
+        "hardware_data.del_accesscontrol_rule",
+    ),
+    (
+        "/cgi-bin/devicedata/get_accesscontrol_data",
+        "hardware_data.get_accesscontrol_data",
+    ),
+    (
+        "/cgi-bin/devicedata/get_accesscontrol_rule",
+        "hardware_data.get_accesscontrol_rule",
+    ),
+    (
+        "/cgi-bin/devicedata/get_auth_info",
+        "hardware_data.get_auth_info",
+    ),
+    (
+        "/cgi-bin/devicedata/get_checkin_data",
+        "hardware_data.get_checkin_data",
+    ),
+    (
+        "/cgi-bin/devicedata/get_temperature_data",
+        "hardware_data.get_temperature_data",
+    ),
+    (
+        "/cgi-bin/devicedata/mod_accesscontrol_rule",
+        "hardware_data.mod_accesscontrol_rule",
+    ),
+    ("/cgi-bin/dial/get_dial_record", "dial.get_record"),
+    (
+        "/cgi-bin/docdata/get_auth_user_list",
+        "chatdata_doc.get_auth_user_list",
+    ),
+    ("/cgi-bin/exmail/account/act_email", "email.act_email"),
+    ("/cgi-bin/exmail/app/compose_send", "email_app.compose_send"),
+    (
+        "/cgi-bin/exmail/app/get_email_alias",
+        "email_app.get_email_alias",
+    ),
+    (
+        "/cgi-bin/exmail/app/get_mail_list",
+        "email_app.get_mail_list",
+    ),
+    ("/cgi-bin/exmail/app/read_mail", "email_app.read_mail"),
+    (
+        "/cgi-bin/exmail/app/update_email_alias",
+        "email_app.update_email_alias",
+    ),
+    ("/cgi-bin/exmail/group/create", "email_group.create"),
+    ("/cgi-bin/exmail/group/delete", "email_group.delete"),
+    ("/cgi-bin/exmail/group/get", "email_group.get"),
+    ("/cgi-bin/exmail/group/search", "email_group.search"),
+    ("/cgi-bin/exmail/group/update", "email_group.update"),
+    ("/cgi-bin/exmail/mail/get_newcount", "email.get_newcount"),
+    ("/cgi-bin/exmail/publicmail/create", "email_public.create"),
+    ("/cgi-bin/exmail/publicmail/delete", "email_public.delete"),
+    (
+        "/cgi-bin/exmail/publicmail/delete_auth_code",
+        "email_public.delete_auth_code",
+    ),
+    ("/cgi-bin/exmail/publicmail/get", "email_public.get"),
+    (
+        "/cgi-bin/exmail/publicmail/get_auth_code_list",
+        "email_public.get_auth_code_list",
+    ),
+    ("/cgi-bin/exmail/publicmail/search", "email_public.search"),
+    ("/cgi-bin/exmail/publicmail/update", "email_public.update"),
+    ("/cgi-bin/exmail/useroption/get", "email_option.get"),
+    ("/cgi-bin/exmail/useroption/update", "email_option.update"),
+    ("/cgi-bin/exmail/vip/batch_add", "email_vip.batch_add"),
+    ("/cgi-bin/exmail/vip/batch_del", "email_vip.batch_del"),
+    ("/cgi-bin/exmail/vip/list", "email_vip.list"),
+    ("/cgi-bin/export/department", "export.department"),
+    ("/cgi-bin/export/get_result", "export.get_result"),
+    ("/cgi-bin/export/simple_user", "export.simple_user"),
+    ("/cgi-bin/export/taguser", "export.tag_user"),
+    ("/cgi-bin/export/user", "export.user"),
+    (
+        "/cgi-bin/externalcontact/add_contact_way",
+        "contact_way.add",
+    ),
+    ("/cgi-bin/externalcontact/add_corp_tag", "customer_tag.add"),
+    (
+        "/cgi-bin/externalcontact/add_intercept_rule",
+        "intercept_rule.add",
+    ),
+    (
+        "/cgi-bin/externalcontact/add_moment_task",
+        "moment.add_task",
+    ),
+    (
+        "/cgi-bin/externalcontact/add_msg_template",
+        "customer_message.add_template",
+    ),
+    (
+        "/cgi-bin/externalcontact/add_product_album",
+        "product_album.add",
+    ),
+    (
+        "/cgi-bin/externalcontact/add_strategy_tag",
+        "customer_tag.add_strategy",
+    ),
+    (
+        "/cgi-bin/externalcontact/batch/get_by_user",
+        "external_contact.batch_get_by_user",
+    ),
+    (
+        "/cgi-bin/externalcontact/batch_to_external_userid",
+        "external_contact.batch_to_external_userid",
+    ),
+    (
+        "/cgi-bin/externalcontact/cancel_groupmsg_send",
+        "customer_message.cancel",
+    ),
+    (
+        "/cgi-bin/externalcontact/cancel_moment_task",
+        "moment.cancel_task",
+    ),
+    (
+        "/cgi-bin/externalcontact/close_temp_chat",
+        "contact_way.close_temp_chat",
+    ),
+    (
+        "/cgi-bin/externalcontact/contact_list",
+        "external_contact.contact_list",
+    ),
+    (
+        "/cgi-bin/externalcontact/convert_to_openid",
+        "external_contact.convert_to_openid",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition/create_link",
+        "customer_acquisition.create_link",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition/create_once_key",
+        "customer_acquisition.create_once_key",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition/customer",
+        "customer_acquisition.list_customers",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition/delete_link",
+        "customer_acquisition.delete_link",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition/get",
+        "customer_acquisition.get",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition/get_chat_info",
+        "customer_acquisition.get_chat_info",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition/get_comp_auth_info",
+        "customer_acquisition.get_comp_auth_info",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition/list_link",
+        "customer_acquisition.list_link",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition/statistic",
+        "customer_acquisition.statistic",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition/update_link",
+        "customer_acquisition.update_link",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition_app/get_permit",
+        "customer_acquisition.get_permit",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_acquisition_quota",
+        "customer_acquisition.quota",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_strategy/create",
+        "customer_strategy.create",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_strategy/del",
+        "customer_strategy.delete",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_strategy/edit",
+        "customer_strategy.edit",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_strategy/get",
+        "customer_strategy.get",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_strategy/get_range",
+        "customer_strategy.get_range",
+    ),
+    (
+        "/cgi-bin/externalcontact/customer_strategy/list",
+        "customer_strategy.list",
+    ),
+    (
+        "/cgi-bin/externalcontact/del_contact_way",
+        "contact_way.delete",
+    ),
+    (
+        "/cgi-bin/externalcontact/del_corp_tag",
+        "customer_tag.delete",
+    ),
+    (
+        "/cgi-bin/externalcontact/del_intercept_rule",
+        "intercept_rule.delete",
+    ),
+    (
+        "/cgi-bin/externalcontact/del_strategy_tag",
+        "customer_tag.delete_strategy",
+    ),
+    (
+        "/cgi-bin/externalcontact/delete_product_album",
+        "product_album.delete",
+    ),
+    (
+        "/cgi-bin/externalcontact/edit_corp_tag",
+        "customer_tag.edit",
+    ),
+    (
+        "/cgi-bin/externalcontact/edit_strategy_tag",
+        "customer_tag.edit_strategy",
+    ),
+    (
+        "/cgi-bin/externalcontact/finish_external_userid_migration",
+        "external_contact.finish_external_userid_migration",
+    ),
+    (
+        "/cgi-bin/externalcontact/from_service_external_userid",
+        "external_contact.from_service_external_userid",
+    ),
+    ("/cgi-bin/externalcontact/get", "external_contact.get"),
+    (
+        "/cgi-bin/externalcontact/get_contact_way",
+        "contact_way.get",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_corp_tag_list",
+        "customer_tag.list",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_follow_user_list",
+        "external_contact.get_follow_user_list",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_group_msg_result",
+        "customer_message.get_result_legacy",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_groupmsg_list",
+        "customer_message.list_v1",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_groupmsg_list_v2",
+        "customer_message.list",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_groupmsg_send_result",
+        "customer_message.get_send_result",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_groupmsg_task",
+        "customer_message.get_task",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_intercept_rule",
+        "intercept_rule.get",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_intercept_rule_list",
+        "intercept_rule.list",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_moment_comments",
+        "moment.get_comments",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_moment_customer_list",
+        "moment.get_customer_list",
+    ),
+    ("/cgi-bin/externalcontact/get_moment_list", "moment.list"),
+    (
+        "/cgi-bin/externalcontact/get_moment_send_result",
+        "moment.get_send_result",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_moment_task",
+        "moment.get_task",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_moment_task_result",
+        "moment.get_task_result",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_new_external_userid",
+        "external_contact.get_new_external_userid",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_product_album",
+        "product_album.get",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_product_album_list",
+        "product_album.list",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_strategy_tag_list",
+        "customer_tag.list_strategy",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_subscribe_mode",
+        "school_subscribe.get_mode",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_subscribe_qr_code",
+        "school_subscribe.get_qr_code",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_transfer_result",
+        "customer_transfer.get_transfer_result_legacy",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_unassigned_list",
+        "external_contact.get_unassigned_list",
+    ),
+    (
+        "/cgi-bin/externalcontact/get_user_behavior_data",
+        "customer_stats.get_user_behavior_data",
+    ),
+    (
+        "/cgi-bin/externalcontact/group_welcome_template/add",
+        "customer_message.add_group_welcome_template",
+    ),
+    (
+        "/cgi-bin/externalcontact/group_welcome_template/del",
+        "customer_message.delete_group_welcome_template",
+    ),
+    (
+        "/cgi-bin/externalcontact/group_welcome_template/edit",
+        "customer_message.edit_group_welcome_template",
+    ),
+    (
+        "/cgi-bin/externalcontact/group_welcome_template/get",
+        "customer_message.get_group_welcome_template",
+    ),
+    (
+        "/cgi-bin/externalcontact/groupchat/add_join_way",
+        "group_chat.add_join_way",
+    ),
+    (
+        "/cgi-bin/externalcontact/groupchat/del_join_way",
+        "group_chat.delete_join_way",
+    ),
+    ("/cgi-bin/externalcontact/groupchat/get", "group_chat.get"),
+    (
+        "/cgi-bin/externalcontact/groupchat/get_join_way",
+        "group_chat.get_join_way",
+    ),
+    (
+        "/cgi-bin/externalcontact/groupchat/get_new_external_userid",
+        "group_chat.get_new_external_userid",
+    ),
+    ("/cgi-bin/externalcontact/groupchat/list", "group_chat.list"),
+    (
+        "/cgi-bin/externalcontact/groupchat/onjob_transfer",
+        "customer_transfer.group_chat_onjob_transfer",
+    ),
+    (
+        "/cgi-bin/externalcontact/groupchat/statistic",
+        "customer_stats.group_chat_by_owner",
+    ),
+    (
+        "/cgi-bin/externalcontact/groupchat/statistic_group_by_day",
+        "customer_stats.group_chat_by_day",
+    ),
+    (
+        "/cgi-bin/externalcontact/groupchat/transfer",
+        "customer_transfer.group_chat_transfer",
+    ),
+    (
+        "/cgi-bin/externalcontact/groupchat/update_join_way",
+        "group_chat.update_join_way",
+    ),
+    ("/cgi-bin/externalcontact/list", "external_contact.list"),
+    (
+        "/cgi-bin/externalcontact/list_contact_way",
+        "contact_way.list",
+    ),
+    ("/cgi-bin/externalcontact/mark_tag", "customer_tag.mark"),
+    (
+        "/cgi-bin/externalcontact/message/send",
+        "school.send_message",
+    ),
+    (
+        "/cgi-bin/externalcontact/moment_strategy/create",
+        "moment.strategy_create",
+    ),
+    (
+        "/cgi-bin/externalcontact/moment_strategy/del",
+        "moment.strategy_delete",
+    ),
+    (
+        "/cgi-bin/externalcontact/moment_strategy/edit",
+        "moment.strategy_edit",
+    ),
+    (
+        "/cgi-bin/externalcontact/moment_strategy/get",
+        "moment.strategy_get",
+    ),
+    (
+        "/cgi-bin/externalcontact/moment_strategy/get_range",
+        "moment.strategy_get_range",
+    ),
+    (
+        "/cgi-bin/externalcontact/moment_strategy/list",
+        "moment.strategy_list",
+    ),
+    (
+        "/cgi-bin/externalcontact/opengid_to_chatid",
+        "group_chat.opengid_to_chatid",
+    ),
+    ("/cgi-bin/externalcontact/remark", "external_contact.remark"),
+    (
+        "/cgi-bin/externalcontact/remind_groupmsg_send",
+        "customer_message.remind",
+    ),
+    (
+        "/cgi-bin/externalcontact/resigned/transfer_customer",
+        "customer_transfer.resigned_transfer_customer",
+    ),
+    (
+        "/cgi-bin/externalcontact/resigned/transfer_result",
+        "customer_transfer.resigned_transfer_result",
+    ),
+    (
+        "/cgi-bin/externalcontact/send_welcome_msg",
+        "customer_message.send_welcome",
+    ),
+    (
+        "/cgi-bin/externalcontact/set_subscribe_mode",
+        "school_subscribe.set_mode",
+    ),
+    (
+        "/cgi-bin/externalcontact/to_service_external_userid",
+        "external_contact.to_service_external_userid",
+    ),
+    (
+        "/cgi-bin/externalcontact/transfer",
+        "customer_transfer.transfer_legacy",
+    ),
+    (
+        "/cgi-bin/externalcontact/transfer_customer",
+        "customer_transfer.transfer_customer",
+    ),
+    (
+        "/cgi-bin/externalcontact/transfer_result",
+        "customer_transfer.transfer_result",
+    ),
+    (
+        "/cgi-bin/externalcontact/unionid_to_external_userid",
+        "external_contact.unionid_to_external_userid",
+    ),
+    (
+        "/cgi-bin/externalcontact/update_contact_way",
+        "contact_way.update",
+    ),
+    (
+        "/cgi-bin/externalcontact/update_intercept_rule",
+        "intercept_rule.update",
+    ),
+    (
+        "/cgi-bin/externalcontact/update_product_album",
+        "product_album.update",
+    ),
+    (
+        "/cgi-bin/externalpay/addmerchant",
+        "external_pay.add_merchant",
+    ),
+    (
+        "/cgi-bin/externalpay/delmerchant",
+        "external_pay.delete_merchant",
+    ),
+    (
+        "/cgi-bin/externalpay/get_bill_list",
+        "external_pay.get_bill_list",
+    ),
+    (
+        "/cgi-bin/externalpay/get_fund_flow",
+        "external_pay.get_fund_flow",
+    ),
+    (
+        "/cgi-bin/externalpay/get_payment_info",
+        "external_pay.get_payment_info",
+    ),
+    (
+        "/cgi-bin/externalpay/getmerchant",
+        "external_pay.get_merchant",
+    ),
+    (
+        "/cgi-bin/externalpay/set_mch_use_scope",
+        "external_pay.set_mch_use_scope",
+    ),
+    ("/cgi-bin/get_api_domain_ip", "ip.api_domain_ip"),
+    ("/cgi-bin/get_jsapi_ticket", "ticket.get_corp_jsapi_ticket"),
+    ("/cgi-bin/get_launch_code", "launch_code.get"),
+    ("/cgi-bin/getcallbackip", "ip.callback_ip"),
+    ("/cgi-bin/gettoken", "token.get"),
+    (
+        "/cgi-bin/hardware/get_device_feature",
+        "hardware.get_device_feature",
+    ),
+    (
+        "/cgi-bin/hardware/get_hardware_checkin_data",
+        "hardware.get_checkin_data",
+    ),
+    (
+        "/cgi-bin/health/get_health_report_stat",
+        "health.get_report_stat",
+    ),
+    (
+        "/cgi-bin/health/get_report_answer",
+        "health.get_report_answer",
+    ),
+    ("/cgi-bin/health/get_report_job_info", "health.get_job_info"),
+    ("/cgi-bin/health/get_report_jobids", "health.list_job_ids"),
+    ("/cgi-bin/hr/get_fields", "hr.get_fields"),
+    ("/cgi-bin/hr/get_staff_info", "hr.get_staff_info"),
+    ("/cgi-bin/hr/update_staff_info", "hr.update_staff_info"),
+    (
+        "/cgi-bin/idconvert/apply_to_upgrade_chatid",
+        "id_convert.apply_to_upgrade_chatid",
+    ),
+    (
+        "/cgi-bin/idconvert/batch/external_userid_to_pending_id",
+        "id_convert.external_userid_to_pending_id",
+    ),
+    ("/cgi-bin/idconvert/chatid", "id_convert.convert_chat_id"),
+    (
+        "/cgi-bin/idconvert/convert_tmp_external_userid",
+        "id_convert.convert_tmp_external_userid",
+    ),
+    (
+        "/cgi-bin/idconvert/external_tagid",
+        "id_convert.convert_external_tagid",
+    ),
+    (
+        "/cgi-bin/idconvert/open_kfid",
+        "id_convert.convert_open_kfid",
+    ),
+    (
+        "/cgi-bin/idconvert/unionid_to_external_userid",
+        "id_convert.unionid_to_external_userid",
+    ),
+    (
+        "/cgi-bin/idconvert/upgrade_chatid_for_new_corp",
+        "id_convert.upgrade_chatid_for_new_corp",
+    ),
+    ("/cgi-bin/invite/send", "invite.send"),
+    ("/cgi-bin/kf/account/add", "kf_account.add"),
+    ("/cgi-bin/kf/account/del", "kf_account.delete"),
+    ("/cgi-bin/kf/account/list", "kf_account.list"),
+    ("/cgi-bin/kf/account/update", "kf_account.update"),
+    ("/cgi-bin/kf/add_contact_way", "kf_account.add_contact_way"),
+    ("/cgi-bin/kf/customer/batchget", "kf_customer.batch_get"),
+    (
+        "/cgi-bin/kf/customer/cancel_upgrade_service",
+        "kf_customer.cancel_upgrade_service",
+    ),
+    (
+        "/cgi-bin/kf/customer/get_upgrade_service_config",
+        "kf_customer.get_upgrade_service_config",
+    ),
+    (
+        "/cgi-bin/kf/customer/upgrade_service",
+        "kf_customer.upgrade_service",
+    ),
+    (
+        "/cgi-bin/kf/get_corp_qualification",
+        "kf.get_corp_qualification",
+    ),
+    (
+        "/cgi-bin/kf/get_corp_statistic",
+        "kf_stats.get_corp_statistic",
+    ),
+    (
+        "/cgi-bin/kf/get_servicer_statistic",
+        "kf_stats.get_servicer_statistic",
+    ),
+    ("/cgi-bin/kf/knowledge/add_group", "kf_knowledge.add_group"),
+    (
+        "/cgi-bin/kf/knowledge/add_intent",
+        "kf_knowledge.add_intent",
+    ),
+    ("/cgi-bin/kf/knowledge/del_group", "kf_knowledge.del_group"),
+    (
+        "/cgi-bin/kf/knowledge/del_intent",
+        "kf_knowledge.del_intent",
+    ),
+    (
+        "/cgi-bin/kf/knowledge/list_group",
+        "kf_knowledge.list_group",
+    ),
+    (
+        "/cgi-bin/kf/knowledge/list_intent",
+        "kf_knowledge.list_intent",
+    ),
+    ("/cgi-bin/kf/knowledge/mod_group", "kf_knowledge.mod_group"),
+    (
+        "/cgi-bin/kf/knowledge/mod_intent",
+        "kf_knowledge.mod_intent",
+    ),
+    ("/cgi-bin/kf/send_msg", "kf_message.send"),
+    ("/cgi-bin/kf/send_msg_on_event", "kf_message.send_on_event"),
+    ("/cgi-bin/kf/service_state/get", "kf_session.get_state"),
+    ("/cgi-bin/kf/service_state/trans", "kf_session.trans_state"),
+    ("/cgi-bin/kf/servicer/add", "kf_servicer.add"),
+    ("/cgi-bin/kf/servicer/del", "kf_servicer.delete"),
+    ("/cgi-bin/kf/servicer/list", "kf_servicer.list"),
+    ("/cgi-bin/kf/sync_msg", "kf_message.sync"),
+    (
+        "/cgi-bin/license/active_account",
+        "provider_license.active_account",
+    ),
+    (
+        "/cgi-bin/license/batch_active_account",
+        "provider_license.batch_active_account",
+    ),
+    (
+        "/cgi-bin/license/batch_get_active_info_by_code",
+        "provider_license.batch_get_active_info_by_code",
+    ),
+    (
+        "/cgi-bin/license/batch_share_active_code",
+        "provider_license.batch_share_active_code",
+    ),
+    (
+        "/cgi-bin/license/batch_transfer_license",
+        "provider_license.batch_transfer_license",
+    ),
+    (
+        "/cgi-bin/license/cancel_order",
+        "provider_license.cancel_order",
+    ),
+    (
+        "/cgi-bin/license/create_new_order",
+        "provider_license.create_new_order",
+    ),
+    (
+        "/cgi-bin/license/create_new_order_job",
+        "provider_license.create_new_order_job",
+    ),
+    (
+        "/cgi-bin/license/create_renew_order_job",
+        "provider_license.create_renew_order_job",
+    ),
+    (
+        "/cgi-bin/license/get_active_info_by_code",
+        "provider_license.get_active_info_by_code",
+    ),
+    (
+        "/cgi-bin/license/get_active_info_by_user",
+        "provider_license.get_active_info_by_user",
+    ),
+    (
+        "/cgi-bin/license/get_app_license_info",
+        "provider_license.get_app_license_info",
+    ),
+    (
+        "/cgi-bin/license/get_auto_active_status",
+        "provider_license.get_auto_active_status",
+    ),
+    ("/cgi-bin/license/get_order", "provider_license.get_order"),
+    (
+        "/cgi-bin/license/get_union_order",
+        "provider_license.get_union_order",
+    ),
+    (
+        "/cgi-bin/license/list_actived_account",
+        "provider_license.list_actived_account",
+    ),
+    ("/cgi-bin/license/list_order", "provider_license.list_order"),
+    (
+        "/cgi-bin/license/list_order_account",
+        "provider_license.list_order_account",
+    ),
+    (
+        "/cgi-bin/license/new_order_job_result",
+        "provider_license.new_order_job_result",
+    ),
+    (
+        "/cgi-bin/license/pay_job_result",
+        "provider_license.pay_job_result",
+    ),
+    (
+        "/cgi-bin/license/set_auto_active_status",
+        "provider_license.set_auto_active_status",
+    ),
+    (
+        "/cgi-bin/license/submit_new_order_job",
+        "provider_license.submit_new_order_job",
+    ),
+    (
+        "/cgi-bin/license/submit_order_job",
+        "provider_license.submit_order_job",
+    ),
+    (
+        "/cgi-bin/license/submit_pay_job",
+        "provider_license.submit_pay_job",
+    ),
+    (
+        "/cgi-bin/license/support_policy_query",
+        "provider_license.support_policy_query",
+    ),
+    (
+        "/cgi-bin/linkedcorp/agent/get_perm_list",
+        "linkedcorp.get_perm_list",
+    ),
+    (
+        "/cgi-bin/linkedcorp/department/list",
+        "linkedcorp.department_list",
+    ),
+    (
+        "/cgi-bin/linkedcorp/message/send",
+        "message.send_linkedcorp",
+    ),
+    ("/cgi-bin/linkedcorp/user/get", "linkedcorp.get_user"),
+    ("/cgi-bin/linkedcorp/user/list", "linkedcorp.user_list"),
+    (
+        "/cgi-bin/linkedcorp/user/simplelist",
+        "linkedcorp.user_simple_list",
+    ),
+    ("/cgi-bin/living/cancel", "living.cancel"),
+    ("/cgi-bin/living/create", "living.create"),
+    (
+        "/cgi-bin/living/delete_replay_data",
+        "living.delete_replay_data",
+    ),
+    ("/cgi-bin/living/get_living_code", "living.get_living_code"),
+    ("/cgi-bin/living/get_living_info", "living.get_living_info"),
+    (
+        "/cgi-bin/living/get_living_share_info",
+        "living.get_living_share_info",
+    ),
+    (
+        "/cgi-bin/living/get_user_all_livingid",
+        "living.get_user_all_livingid",
+    ),
+    ("/cgi-bin/living/get_watch_stat", "living.get_watch_stat"),
+    ("/cgi-bin/living/modify", "living.modify"),
+    ("/cgi-bin/material/add_material", "material.add"),
+    ("/cgi-bin/material/add_mpnews", "material.add_mpnews"),
+    ("/cgi-bin/material/batchget", "material.batch_get"),
+    ("/cgi-bin/material/del", "material.delete"),
+    ("/cgi-bin/material/get", "material.get"),
+    ("/cgi-bin/material/get_count", "material.get_count"),
+    ("/cgi-bin/material/update_mpnews", "material.update_mpnews"),
+    ("/cgi-bin/media/get", "media.get"),
+    ("/cgi-bin/media/get/jssdk", "media.get_hd_voice"),
+    (
+        "/cgi-bin/media/get_upload_by_url_result",
+        "media.get_upload_by_url_result",
+    ),
+    ("/cgi-bin/media/upload", "media.upload"),
+    (
+        "/cgi-bin/media/upload_attachment",
+        "media.upload_attachment",
+    ),
+    ("/cgi-bin/media/upload_by_url", "media.upload_by_url"),
+    ("/cgi-bin/media/uploadimg", "media.upload_image"),
+    (
+        "/cgi-bin/meeting/advanced_layout/add",
+        "meeting_layout.add_advanced",
+    ),
+    (
+        "/cgi-bin/meeting/advanced_layout/apply",
+        "meeting_layout.apply_advanced",
+    ),
+    (
+        "/cgi-bin/meeting/advanced_layout/batch_delete",
+        "meeting_layout.batch_delete_advanced",
+    ),
+    (
+        "/cgi-bin/meeting/advanced_layout/get_user_layout",
+        "meeting_layout.get_user_layout",
+    ),
+    (
+        "/cgi-bin/meeting/advanced_layout/list",
+        "meeting_layout.list_advanced",
+    ),
+    (
+        "/cgi-bin/meeting/advanced_layout/update",
+        "meeting_layout.update_advanced",
+    ),
+    ("/cgi-bin/meeting/cancel", "meeting.cancel"),
+    (
+        "/cgi-bin/meeting/check_device_in_meeting",
+        "meeting.check_device_in_meeting",
+    ),
+    ("/cgi-bin/meeting/create", "meeting.create"),
+    (
+        "/cgi-bin/meeting/create_customer_short_url",
+        "meeting.create_customer_short_url",
+    ),
+    ("/cgi-bin/meeting/enroll/approve", "meeting_enroll.approve"),
+    ("/cgi-bin/meeting/enroll/delete", "meeting_enroll.delete"),
+    (
+        "/cgi-bin/meeting/enroll/get_config",
+        "meeting_enroll.get_config",
+    ),
+    (
+        "/cgi-bin/meeting/enroll/import",
+        "meeting_enroll.import_enrolls",
+    ),
+    ("/cgi-bin/meeting/enroll/list", "meeting_enroll.list"),
+    (
+        "/cgi-bin/meeting/enroll/query_by_tmp_openid",
+        "meeting_enroll.query_by_tmp_openid",
+    ),
+    (
+        "/cgi-bin/meeting/enroll/set_config",
+        "meeting_enroll.set_config",
+    ),
+    (
+        "/cgi-bin/meeting/get_attendee_list",
+        "meeting.get_attendee_list",
+    ),
+    (
+        "/cgi-bin/meeting/get_customer_short_url",
+        "meeting.get_customer_short_url",
+    ),
+    ("/cgi-bin/meeting/get_guests", "meeting.get_guests"),
+    ("/cgi-bin/meeting/get_info", "meeting.get_info"),
+    ("/cgi-bin/meeting/get_invitees", "meeting.get_invitees"),
+    ("/cgi-bin/meeting/get_quality", "meeting.get_quality"),
+    (
+        "/cgi-bin/meeting/get_realtime_attendee_list",
+        "meeting.get_realtime_attendee_list",
+    ),
+    (
+        "/cgi-bin/meeting/get_user_meetingid",
+        "meeting.get_user_meeting_ids",
+    ),
+    ("/cgi-bin/meeting/layout/add", "meeting_layout.add"),
+    (
+        "/cgi-bin/meeting/layout/add_background",
+        "meeting_layout.add_background",
+    ),
+    (
+        "/cgi-bin/meeting/layout/batch_delete_background",
+        "meeting_layout.batch_delete_background",
+    ),
+    (
+        "/cgi-bin/meeting/layout/delete_background",
+        "meeting_layout.delete_background",
+    ),
+    (
+        "/cgi-bin/meeting/layout/list_background",
+        "meeting_layout.list_background",
+    ),
+    (
+        "/cgi-bin/meeting/layout/list_template",
+        "meeting_layout.list_template",
+    ),
+    (
+        "/cgi-bin/meeting/layout/set_default",
+        "meeting_layout.set_default",
+    ),
+    (
+        "/cgi-bin/meeting/layout/set_default_background",
+        "meeting_layout.set_default_background",
+    ),
+    ("/cgi-bin/meeting/layout/update", "meeting_layout.update"),
+    ("/cgi-bin/meeting/mra/hangup", "meeting_mra.hangup"),
+    (
+        "/cgi-bin/meeting/mra/query_status",
+        "meeting_mra.query_status",
+    ),
+    (
+        "/cgi-bin/meeting/mra/set_default_layout",
+        "meeting_mra.set_default_layout",
+    ),
+    (
+        "/cgi-bin/meeting/mra/set_raise_hand",
+        "meeting_mra.set_raise_hand",
+    ),
+    ("/cgi-bin/meeting/phone/callout", "meeting_phone.callout"),
+    (
+        "/cgi-bin/meeting/phone/get_callout_status",
+        "meeting_phone.get_callout_status",
+    ),
+    (
+        "/cgi-bin/meeting/phone/get_tmp_openid",
+        "meeting_phone.get_tmp_openid",
+    ),
+    (
+        "/cgi-bin/meeting/poll/create_theme",
+        "meeting_poll.create_theme",
+    ),
+    ("/cgi-bin/meeting/poll/delete", "meeting_poll.delete"),
+    ("/cgi-bin/meeting/poll/finish", "meeting_poll.finish"),
+    (
+        "/cgi-bin/meeting/poll/get_poll_detail",
+        "meeting_poll.get_poll_detail",
+    ),
+    (
+        "/cgi-bin/meeting/poll/get_poll_list",
+        "meeting_poll.get_poll_list",
+    ),
+    (
+        "/cgi-bin/meeting/poll/get_theme_info",
+        "meeting_poll.get_theme_info",
+    ),
+    ("/cgi-bin/meeting/poll/start", "meeting_poll.start"),
+    (
+        "/cgi-bin/meeting/poll/update_theme",
+        "meeting_poll.update_theme",
+    ),
+    (
+        "/cgi-bin/meeting/realcontrol/close_screen_share",
+        "meeting_control.close_screen_share",
+    ),
+    (
+        "/cgi-bin/meeting/realcontrol/dismiss",
+        "meeting_control.dismiss",
+    ),
+    (
+        "/cgi-bin/meeting/realcontrol/kickout_users",
+        "meeting_control.kickout_users",
+    ),
+    (
+        "/cgi-bin/meeting/realcontrol/manage_waiting_room_users",
+        "meeting_control.manage_waiting_room_users",
+    ),
+    (
+        "/cgi-bin/meeting/realcontrol/mute_user",
+        "meeting_control.mute_user",
+    ),
+    ("/cgi-bin/meeting/realcontrol/set", "meeting_control.set"),
+    (
+        "/cgi-bin/meeting/realcontrol/set_cohost",
+        "meeting_control.set_cohost",
+    ),
+    (
+        "/cgi-bin/meeting/realcontrol/set_nicknames",
+        "meeting_control.set_nicknames",
+    ),
+    (
+        "/cgi-bin/meeting/realcontrol/switch_user_video",
+        "meeting_control.switch_user_video",
+    ),
+    ("/cgi-bin/meeting/record/delete", "meeting_record.delete"),
+    (
+        "/cgi-bin/meeting/record/delete_file",
+        "meeting_record.delete_file",
+    ),
+    (
+        "/cgi-bin/meeting/record/get_file",
+        "meeting_record.get_file",
+    ),
+    (
+        "/cgi-bin/meeting/record/get_file_list",
+        "meeting_record.get_file_list",
+    ),
+    (
+        "/cgi-bin/meeting/record/get_statistics",
+        "meeting_record.get_statistics",
+    ),
+    ("/cgi-bin/meeting/record/list", "meeting_record.list"),
+    (
+        "/cgi-bin/meeting/record/transcript/get_detail",
+        "meeting_record.transcript_get_detail",
+    ),
+    (
+        "/cgi-bin/meeting/record/transcript/get_paragraph_list",
+        "meeting_record.transcript_get_paragraph_list",
+    ),
+    (
+        "/cgi-bin/meeting/record/transcript/search",
+        "meeting_record.transcript_search",
+    ),
+    (
+        "/cgi-bin/meeting/record/update_sharing_config",
+        "meeting_record.update_sharing_config",
+    ),
+    ("/cgi-bin/meeting/rooms/book", "meeting_rooms.book"),
+    ("/cgi-bin/meeting/rooms/call", "meeting_rooms.call"),
+    (
+        "/cgi-bin/meeting/rooms/cancel_call",
+        "meeting_rooms.cancel_call",
+    ),
+    (
+        "/cgi-bin/meeting/rooms/get_config",
+        "meeting_rooms.get_config",
+    ),
+    ("/cgi-bin/meeting/rooms/get_info", "meeting_rooms.get_info"),
+    (
+        "/cgi-bin/meeting/rooms/get_inventory",
+        "meeting_rooms.get_inventory",
+    ),
+    (
+        "/cgi-bin/meeting/rooms/get_response_status",
+        "meeting_rooms.get_response_status",
+    ),
+    ("/cgi-bin/meeting/rooms/list", "meeting_rooms.list"),
+    (
+        "/cgi-bin/meeting/rooms/list_controllers",
+        "meeting_rooms.list_controllers",
+    ),
+    (
+        "/cgi-bin/meeting/rooms/list_devices",
+        "meeting_rooms.list_devices",
+    ),
+    (
+        "/cgi-bin/meeting/rooms/list_meetings",
+        "meeting_rooms.list_meetings",
+    ),
+    ("/cgi-bin/meeting/rooms/release", "meeting_rooms.release"),
+    ("/cgi-bin/meeting/set_guests", "meeting.set_guests"),
+    ("/cgi-bin/meeting/set_invitees", "meeting.set_invitees"),
+    (
+        "/cgi-bin/meeting/statistics/get_start_list",
+        "meeting_stats.get_start_list",
+    ),
+    ("/cgi-bin/meeting/update", "meeting.update"),
+    (
+        "/cgi-bin/meeting/vip/batch_add_job_result",
+        "meeting_vip.batch_add_job_result",
+    ),
+    (
+        "/cgi-bin/meeting/vip/batch_del_job_result",
+        "meeting_vip.batch_del_job_result",
+    ),
+    ("/cgi-bin/meeting/vip/list", "meeting_vip.list"),
+    (
+        "/cgi-bin/meeting/vip/submit_batch_add_job",
+        "meeting_vip.submit_batch_add_job",
+    ),
+    (
+        "/cgi-bin/meeting/vip/submit_batch_del_job",
+        "meeting_vip.submit_batch_del_job",
+    ),
+    (
+        "/cgi-bin/meeting/waitingroom/get_current_user_list",
+        "meeting_waiting_room.get_current_user_list",
+    ),
+    (
+        "/cgi-bin/meeting/waitingroom/get_user_list",
+        "meeting_waiting_room.get_user_list",
+    ),
+    ("/cgi-bin/meeting/webinar/cancel", "meeting_webinar.cancel"),
+    ("/cgi-bin/meeting/webinar/create", "meeting_webinar.create"),
+    (
+        "/cgi-bin/meeting/webinar/enroll/approve",
+        "meeting_webinar.enroll_approve",
+    ),
+    (
+        "/cgi-bin/meeting/webinar/enroll/delete",
+        "meeting_webinar.enroll_delete",
+    ),
+    (
+        "/cgi-bin/meeting/webinar/enroll/get_config",
+        "meeting_webinar.enroll_get_config",
+    ),
+    (
+        "/cgi-bin/meeting/webinar/enroll/import",
+        "meeting_webinar.enroll_import",
+    ),
+    (
+        "/cgi-bin/meeting/webinar/enroll/list",
+        "meeting_webinar.enroll_list",
+    ),
+    (
+        "/cgi-bin/meeting/webinar/enroll/query_by_tmp_openid",
+        "meeting_webinar.enroll_query_by_tmp_openid",
+    ),
+    (
+        "/cgi-bin/meeting/webinar/enroll/set_config",
+        "meeting_webinar.enroll_set_config",
+    ),
+    ("/cgi-bin/meeting/webinar/get", "meeting_webinar.get"),
+    (
+        "/cgi-bin/meeting/webinar/list_guest",
+        "meeting_webinar.list_guest",
+    ),
+    ("/cgi-bin/meeting/webinar/update", "meeting_webinar.update"),
+    (
+        "/cgi-bin/meeting/webinar/update_guest_list",
+        "meeting_webinar.update_guest_list",
+    ),
+    (
+        "/cgi-bin/meeting/webinar/update_warm_up",
+        "meeting_webinar.update_warm_up",
+    ),
+    ("/cgi-bin/menu/create", "menu.create"),
+    ("/cgi-bin/menu/delete", "menu.delete"),
+    ("/cgi-bin/menu/get", "menu.get"),
+    ("/cgi-bin/message/get_statistics", "message.get_statistics"),
+    ("/cgi-bin/message/recall", "message.recall"),
+    ("/cgi-bin/message/send", "message.send"),
+    (
+        "/cgi-bin/message/update_taskcard",
+        "message.update_taskcard",
+    ),
+    (
+        "/cgi-bin/message/update_template_card",
+        "message.update_template_card",
+    ),
+    (
+        "/cgi-bin/miniapppay/apply_mch",
+        "external_pay_miniapp.apply_mch",
+    ),
+    (
+        "/cgi-bin/miniapppay/close_order",
+        "external_pay_miniapp.close_order",
+    ),
+    (
+        "/cgi-bin/miniapppay/create_order",
+        "external_pay_miniapp.create_order",
+    ),
+    (
+        "/cgi-bin/miniapppay/get_applyment_status",
+        "external_pay_miniapp.get_applyment_status",
+    ),
+    (
+        "/cgi-bin/miniapppay/get_bill",
+        "external_pay_miniapp.get_bill",
+    ),
+    (
+        "/cgi-bin/miniapppay/get_order",
+        "external_pay_miniapp.get_order",
+    ),
+    (
+        "/cgi-bin/miniapppay/get_refund_detail",
+        "external_pay_miniapp.get_refund_detail",
+    ),
+    (
+        "/cgi-bin/miniapppay/get_sign",
+        "external_pay_miniapp.get_sign",
+    ),
+    ("/cgi-bin/miniapppay/refund", "external_pay_miniapp.refund"),
+    (
+        "/cgi-bin/miniapppay/upload_image",
+        "external_pay_miniapp.upload_image",
+    ),
+    (
+        "/cgi-bin/miniprogram/jscode2session",
+        "miniprogram.code_to_session",
+    ),
+    (
+        "/cgi-bin/miniprogram/transfer_session",
+        "miniprogram.transfer_session",
+    ),
+    (
+        "/cgi-bin/msgaudit/check_room_agree",
+        "msgaudit.check_room_agree",
+    ),
+    (
+        "/cgi-bin/msgaudit/check_single_agree",
+        "msgaudit.check_single_agree",
+    ),
+    (
+        "/cgi-bin/msgaudit/get_permit_user_list",
+        "msgaudit.get_permit_user_list",
+    ),
+    (
+        "/cgi-bin/msgaudit/get_robot_info",
+        "msgaudit.get_robot_info",
+    ),
+    ("/cgi-bin/msgaudit/groupchat/get", "msgaudit.get_group_chat"),
+    ("/cgi-bin/oa/applyevent", "approval.apply"),
+    (
+        "/cgi-bin/oa/approval/copytemplate",
+        "approval.copy_template",
+    ),
+    (
+        "/cgi-bin/oa/approval/create_template",
+        "approval.create_template",
+    ),
+    (
+        "/cgi-bin/oa/approval/update_template",
+        "approval.update_template",
+    ),
+    ("/cgi-bin/oa/calendar/add", "calendar.add"),
+    ("/cgi-bin/oa/calendar/del", "calendar.delete"),
+    ("/cgi-bin/oa/calendar/get", "calendar.get"),
+    ("/cgi-bin/oa/calendar/update", "calendar.update"),
+    ("/cgi-bin/oa/getapprovaldetail", "approval.get_detail"),
+    ("/cgi-bin/oa/getapprovalinfo", "approval.list_numbers"),
+    ("/cgi-bin/oa/gettemplatedetail", "approval.get_template"),
+    (
+        "/cgi-bin/oa/journal/download_wedrive_file",
+        "journal.download_wedrive_file",
+    ),
+    ("/cgi-bin/oa/journal/export_doc", "journal.export_doc"),
+    (
+        "/cgi-bin/oa/journal/get_export_doc_result",
+        "journal.get_export_doc_result",
+    ),
+    (
+        "/cgi-bin/oa/journal/get_record_detail",
+        "journal.get_record_detail",
+    ),
+    (
+        "/cgi-bin/oa/journal/get_record_list",
+        "journal.list_records",
+    ),
+    ("/cgi-bin/oa/journal/get_stat_list", "journal.get_stat_list"),
+    ("/cgi-bin/oa/meetingroom/add", "meeting_room.add"),
+    ("/cgi-bin/oa/meetingroom/book", "meeting_room.book"),
+    (
+        "/cgi-bin/oa/meetingroom/book_by_meeting",
+        "meeting_room.book_by_meeting",
+    ),
+    (
+        "/cgi-bin/oa/meetingroom/book_by_schedule",
+        "meeting_room.book_by_schedule",
+    ),
+    (
+        "/cgi-bin/oa/meetingroom/bookinfo/get",
+        "meeting_room.get_book_info",
+    ),
+    (
+        "/cgi-bin/oa/meetingroom/cancel_book",
+        "meeting_room.cancel_book",
+    ),
+    ("/cgi-bin/oa/meetingroom/del", "meeting_room.delete"),
+    ("/cgi-bin/oa/meetingroom/edit", "meeting_room.edit"),
+    (
+        "/cgi-bin/oa/meetingroom/get_booking_info",
+        "meeting_room.get_booking_info",
+    ),
+    (
+        "/cgi-bin/oa/meetingroom/get_booking_info_by_meeting_id",
+        "meeting_room.get_booking_info_by_meeting_id",
+    ),
+    ("/cgi-bin/oa/meetingroom/list", "meeting_room.list"),
+    ("/cgi-bin/oa/schedule/add", "schedule.add"),
+    (
+        "/cgi-bin/oa/schedule/add_attendees",
+        "schedule.add_attendees",
+    ),
+    ("/cgi-bin/oa/schedule/del", "schedule.delete"),
+    (
+        "/cgi-bin/oa/schedule/del_attendees",
+        "schedule.delete_attendees",
+    ),
+    ("/cgi-bin/oa/schedule/get", "schedule.get"),
+    (
+        "/cgi-bin/oa/schedule/get_by_calendar",
+        "schedule.list_by_calendar",
+    ),
+    ("/cgi-bin/oa/schedule/update", "schedule.update"),
+    ("/cgi-bin/oa/vacation/getcorpconf", "vacation.get_corp_conf"),
+    (
+        "/cgi-bin/oa/vacation/getuservacationquota",
+        "vacation.get_user_quota",
+    ),
+    (
+        "/cgi-bin/oa/vacation/setoneuserquota",
+        "vacation.set_user_quota",
+    ),
+    (
+        "/cgi-bin/openhw/device/get_device_detail",
+        "hardware_model.get_device_detail",
+    ),
+    (
+        "/cgi-bin/openhw/device/get_userinfo_by_ids",
+        "hardware_device.get_users",
+    ),
+    (
+        "/cgi-bin/openhw/device/get_userinfo_by_page",
+        "hardware_device.list_users",
+    ),
+    (
+        "/cgi-bin/openhw/device/report_access_data",
+        "hardware_device.report_access_data",
+    ),
+    (
+        "/cgi-bin/openhw/device/report_bio_info_result",
+        "hardware_device.report_bio_info_result",
+    ),
+    (
+        "/cgi-bin/openhw/device/report_checkin_data",
+        "hardware_device.report_checkin_data",
+    ),
+    (
+        "/cgi-bin/openhw/device/report_device_status",
+        "hardware_device.report_status",
+    ),
+    (
+        "/cgi-bin/openhw/device/report_firmware_upgrade_result",
+        "hardware_device.report_firmware_upgrade_result",
+    ),
+    (
+        "/cgi-bin/openhw/device/report_remote_open_result",
+        "hardware_device.report_remote_open_result",
+    ),
+    (
+        "/cgi-bin/openhw/device/report_temperature_data",
+        "hardware_device.report_temperature_data",
+    ),
+    (
+        "/cgi-bin/openhw/get_device_secret",
+        "hardware_model.get_device_secret",
+    ),
+    (
+        "/cgi-bin/openhw/get_device_token",
+        "hardware_model.get_device_token",
+    ),
+    (
+        "/cgi-bin/openhw/get_model_token",
+        "hardware_model.get_token",
+    ),
+    (
+        "/cgi-bin/openhw/model/register_sn",
+        "hardware_model.register_sn",
+    ),
+    (
+        "/cgi-bin/openhw/model/unregister_sn",
+        "hardware_model.unregister_sn",
+    ),
+    ("/cgi-bin/paytool/close_order", "provider_pay.close_order"),
+    (
+        "/cgi-bin/paytool/get_invoice_list",
+        "provider_pay.get_invoice_list",
+    ),
+    (
+        "/cgi-bin/paytool/get_order_detail",
+        "provider_pay.get_order_detail",
+    ),
+    (
+        "/cgi-bin/paytool/get_order_list",
+        "provider_pay.get_order_list",
+    ),
+    (
+        "/cgi-bin/paytool/mark_invoice_status",
+        "provider_pay.mark_invoice_status",
+    ),
+    ("/cgi-bin/paytool/open_order", "provider_pay.open_order"),
+    ("/cgi-bin/pstncc/call", "pstncc.call"),
+    ("/cgi-bin/pstncc/getstates", "pstncc.get_states"),
+    ("/cgi-bin/report/grid/add", "report_grid.add"),
+    ("/cgi-bin/report/grid/add_cata", "report_grid.add_cata"),
+    ("/cgi-bin/report/grid/delete", "report_grid.delete"),
+    (
+        "/cgi-bin/report/grid/delete_cata",
+        "report_grid.delete_cata",
+    ),
+    (
+        "/cgi-bin/report/grid/get_user_grid_info",
+        "report_grid.get_user_grid_info",
+    ),
+    ("/cgi-bin/report/grid/list", "report_grid.list"),
+    ("/cgi-bin/report/grid/list_cata", "report_grid.list_cata"),
+    ("/cgi-bin/report/grid/update", "report_grid.update"),
+    (
+        "/cgi-bin/report/grid/update_cata",
+        "report_grid.update_cata",
+    ),
+    (
+        "/cgi-bin/report/patrol/category_statistic",
+        "report_patrol.category_statistic",
+    ),
+    (
+        "/cgi-bin/report/patrol/get_corp_status",
+        "report_patrol.get_corp_status",
+    ),
+    (
+        "/cgi-bin/report/patrol/get_grid_info",
+        "report_patrol.get_grid_info",
+    ),
+    (
+        "/cgi-bin/report/patrol/get_order_info",
+        "report_patrol.get_order_info",
+    ),
+    (
+        "/cgi-bin/report/patrol/get_order_list",
+        "report_patrol.get_order_list",
+    ),
+    (
+        "/cgi-bin/report/patrol/get_user_status",
+        "report_patrol.get_user_status",
+    ),
+    (
+        "/cgi-bin/report/resident/category_statistic",
+        "report_resident.category_statistic",
+    ),
+    (
+        "/cgi-bin/report/resident/get_corp_status",
+        "report_resident.get_corp_status",
+    ),
+    (
+        "/cgi-bin/report/resident/get_grid_info",
+        "report_resident.get_grid_info",
+    ),
+    (
+        "/cgi-bin/report/resident/get_order_info",
+        "report_resident.get_order_info",
+    ),
+    (
+        "/cgi-bin/report/resident/get_order_list",
+        "report_resident.get_order_list",
+    ),
+    (
+        "/cgi-bin/report/resident/get_user_status",
+        "report_resident.get_user_status",
+    ),
+    (
+        "/cgi-bin/report/sitecode/get_report_answer",
+        "report_sitecode.get_report_answer",
+    ),
+    (
+        "/cgi-bin/report/sitecode/get_site_report_info",
+        "report_sitecode.get_site_report_info",
+    ),
+    ("/cgi-bin/report/sitecode/list", "report_sitecode.list"),
+    (
+        "/cgi-bin/school/agent/get_allow_scope",
+        "school.get_allow_scope",
+    ),
+    (
+        "/cgi-bin/school/department/create",
+        "school_department.create",
+    ),
+    (
+        "/cgi-bin/school/department/delete",
+        "school_department.delete",
+    ),
+    ("/cgi-bin/school/department/list", "school_department.list"),
+    (
+        "/cgi-bin/school/department/update",
+        "school_department.update",
+    ),
+    (
+        "/cgi-bin/school/get_chat_create_mode",
+        "school.get_chat_create_mode",
+    ),
+    (
+        "/cgi-bin/school/get_payment_result",
+        "school.get_payment_result",
+    ),
+    (
+        "/cgi-bin/school/get_teacher_view_mode",
+        "school.get_teacher_view_mode",
+    ),
+    ("/cgi-bin/school/get_trade", "school.get_trade"),
+    ("/cgi-bin/school/getuserinfo", "school.get_user_info"),
+    (
+        "/cgi-bin/school/living/get_living_info",
+        "school_living.get_living_info",
+    ),
+    (
+        "/cgi-bin/school/living/get_unwatch_stat",
+        "school_living.get_unwatch_stat",
+    ),
+    (
+        "/cgi-bin/school/living/get_unwatch_stat_v2",
+        "school_living.get_unwatch_stat_v2",
+    ),
+    (
+        "/cgi-bin/school/living/get_watch_stat",
+        "school_living.get_watch_stat",
+    ),
+    (
+        "/cgi-bin/school/living/get_watch_stat_v2",
+        "school_living.get_watch_stat_v2",
+    ),
+    (
+        "/cgi-bin/school/set_arch_sync_mode",
+        "school.set_arch_sync_mode",
+    ),
+    (
+        "/cgi-bin/school/set_chat_create_mode",
+        "school.set_chat_create_mode",
+    ),
+    (
+        "/cgi-bin/school/set_teacher_view_mode",
+        "school.set_teacher_view_mode",
+    ),
+    (
+        "/cgi-bin/school/set_upgrade_info",
+        "school.set_upgrade_info",
+    ),
+    (
+        "/cgi-bin/school/user/batch_create_parent",
+        "school_user.batch_create_parent",
+    ),
+    (
+        "/cgi-bin/school/user/batch_create_student",
+        "school_user.batch_create_student",
+    ),
+    (
+        "/cgi-bin/school/user/batch_delete_parent",
+        "school_user.batch_delete_parent",
+    ),
+    (
+        "/cgi-bin/school/user/batch_delete_student",
+        "school_user.batch_delete_student",
+    ),
+    (
+        "/cgi-bin/school/user/batch_update_parent",
+        "school_user.batch_update_parent",
+    ),
+    (
+        "/cgi-bin/school/user/batch_update_student",
+        "school_user.batch_update_student",
+    ),
+    (
+        "/cgi-bin/school/user/create_parent",
+        "school_user.create_parent",
+    ),
+    (
+        "/cgi-bin/school/user/create_student",
+        "school_user.create_student",
+    ),
+    (
+        "/cgi-bin/school/user/delete_parent",
+        "school_user.delete_parent",
+    ),
+    (
+        "/cgi-bin/school/user/delete_student",
+        "school_user.delete_student",
+    ),
+    ("/cgi-bin/school/user/get", "school_user.get"),
+    (
+        "/cgi-bin/school/user/get_health_qrcode",
+        "school_user.get_health_qrcode",
+    ),
+    (
+        "/cgi-bin/school/user/get_student_customize_health_info",
+        "school_user.get_student_customize_health_info",
+    ),
+    (
+        "/cgi-bin/school/user/get_teacher_customize_health_info",
+        "school_user.get_teacher_customize_health_info",
+    ),
+    ("/cgi-bin/school/user/list", "school_user.list"),
+    (
+        "/cgi-bin/school/user/list_parent",
+        "school_user.list_parent",
+    ),
+    (
+        "/cgi-bin/school/user/update_parent",
+        "school_user.update_parent",
+    ),
+    (
+        "/cgi-bin/school/user/update_student",
+        "school_user.update_student",
+    ),
+    (
+        "/cgi-bin/security/admin_oper_log/list",
+        "security_log.list_admin_oper",
+    ),
+    (
+        "/cgi-bin/security/calendar/get_default_calendar",
+        "security_calendar.get_default_calendar",
+    ),
+    (
+        "/cgi-bin/security/calendar/get_schedule_detail",
+        "security_calendar.get_schedule_detail",
+    ),
+    (
+        "/cgi-bin/security/calendar/get_schedule_list",
+        "security_calendar.get_schedule_list",
+    ),
+    (
+        "/cgi-bin/security/calendar/get_schedule_list_by_sequence",
+        "security_calendar.get_schedule_list_by_sequence",
+    ),
+    ("/cgi-bin/security/doc/export", "security_doc.export"),
+    (
+        "/cgi-bin/security/doc/get_export_result",
+        "security_doc.get_export_result",
+    ),
+    ("/cgi-bin/security/doc/list", "security_doc.list"),
+    (
+        "/cgi-bin/security/file-content/get_auth_user_list",
+        "security_file_content.get_auth_user_list",
+    ),
+    (
+        "/cgi-bin/security/get_file_oper_record",
+        "security.get_file_oper_record",
+    ),
+    (
+        "/cgi-bin/security/get_screen_oper_record",
+        "security.get_screen_oper_record",
+    ),
+    (
+        "/cgi-bin/security/get_server_domain_ip",
+        "security.get_server_domain_ip",
+    ),
+    (
+        "/cgi-bin/security/member_oper_log/list",
+        "security_log.list_member_oper",
+    ),
+    (
+        "/cgi-bin/security/trustdevice/approve",
+        "security_device.approve",
+    ),
+    (
+        "/cgi-bin/security/trustdevice/delete",
+        "security_device.delete",
+    ),
+    (
+        "/cgi-bin/security/trustdevice/get_by_user",
+        "security_device.get_by_user",
+    ),
+    (
+        "/cgi-bin/security/trustdevice/import",
+        "security_device.import",
+    ),
+    ("/cgi-bin/security/trustdevice/list", "security_device.list"),
+    (
+        "/cgi-bin/security/trustdevice/reject",
+        "security_device.reject",
+    ),
+    (
+        "/cgi-bin/security/vip/batch_add_job_result",
+        "security_vip.batch_add_job_result",
+    ),
+    (
+        "/cgi-bin/security/vip/batch_del_job_result",
+        "security_vip.batch_del_job_result",
+    ),
+    ("/cgi-bin/security/vip/list", "security_vip.list"),
+    (
+        "/cgi-bin/security/vip/submit_batch_add_job",
+        "security_vip.submit_batch_add_job",
+    ),
+    (
+        "/cgi-bin/security/vip/submit_batch_del_job",
+        "security_vip.submit_batch_del_job",
+    ),
+    (
+        "/cgi-bin/security/wedrive/download_file",
+        "security_wedrive.download_file",
+    ),
+    (
+        "/cgi-bin/security/wedrive/get_auth_file_list",
+        "security_wedrive.get_auth_file_list",
+    ),
+    (
+        "/cgi-bin/security/wedrive/get_auth_space_list",
+        "security_wedrive.get_auth_space_list",
+    ),
+    ("/cgi-bin/service/add_device", "provider_device.add"),
+    (
+        "/cgi-bin/service/auth/getuserdetail3rd",
+        "suite.get_user_detail",
+    ),
+    (
+        "/cgi-bin/service/auth/getuserinfo3rd",
+        "suite.get_user_info",
+    ),
+    (
+        "/cgi-bin/service/batch/getresult",
+        "provider_contact.get_job_result",
+    ),
+    (
+        "/cgi-bin/service/batch/userid_to_openuserid",
+        "provider_id.userid_to_open_userid",
+    ),
+    (
+        "/cgi-bin/service/contact/batchsearch",
+        "provider_contact.batch_search",
+    ),
+    (
+        "/cgi-bin/service/contact/id_translate",
+        "provider_contact.id_translate",
+    ),
+    ("/cgi-bin/service/contact/search", "provider_contact.search"),
+    ("/cgi-bin/service/contact/sort", "provider_contact.sort"),
+    (
+        "/cgi-bin/service/corpid_to_opencorpid",
+        "provider_id.corpid_to_open_corpid",
+    ),
+    (
+        "/cgi-bin/service/customer_acquisition/get_bill_list",
+        "suite.get_acquisition_bill_list",
+    ),
+    ("/cgi-bin/service/del_device", "provider_device.delete"),
+    (
+        "/cgi-bin/service/externalcontact/finish_external_userid_migration",
+        "provider_external_contact.finish_external_userid_migration",
+    ),
+    (
+        "/cgi-bin/service/externalcontact/unionid_to_external_userid_3rd",
+        "provider_external_contact.unionid_to_external_userid",
+    ),
+    (
+        "/cgi-bin/service/fetch_device_log",
+        "provider_device.fetch_log",
+    ),
+    (
+        "/cgi-bin/service/finish_openid_migration",
+        "provider_id.finish_openid_migration",
+    ),
+    (
+        "/cgi-bin/service/get_account_balance",
+        "provider.get_account_balance",
+    ),
+    ("/cgi-bin/service/get_admin_list", "suite.get_admin_list"),
+    ("/cgi-bin/service/get_app_qrcode", "suite.get_app_qrcode"),
+    ("/cgi-bin/service/get_auth_info", "suite.get_auth_info"),
+    ("/cgi-bin/service/get_corp_token", "suite.get_corp_token"),
+    (
+        "/cgi-bin/service/get_customized_auth_url",
+        "provider.get_customized_auth_url",
+    ),
+    (
+        "/cgi-bin/service/get_device_auth_info",
+        "provider_device.get_auth_info",
+    ),
+    ("/cgi-bin/service/get_login_info", "provider.get_login_info"),
+    ("/cgi-bin/service/get_order", "suite.get_order"),
+    ("/cgi-bin/service/get_order_list", "suite.list_orders"),
+    (
+        "/cgi-bin/service/get_permanent_code",
+        "suite.get_permanent_code",
+    ),
+    (
+        "/cgi-bin/service/get_pre_auth_code",
+        "suite.get_pre_auth_code",
+    ),
+    ("/cgi-bin/service/get_provider_token", "provider.get_token"),
+    (
+        "/cgi-bin/service/get_register_code",
+        "provider.get_register_code",
+    ),
+    (
+        "/cgi-bin/service/get_register_info",
+        "provider.get_register_info",
+    ),
+    ("/cgi-bin/service/get_suite_token", "suite.get_token"),
+    (
+        "/cgi-bin/service/getuserdetail3rd",
+        "suite.get_user_detail_legacy",
+    ),
+    (
+        "/cgi-bin/service/getuserinfo3rd",
+        "suite.get_user_info_legacy",
+    ),
+    ("/cgi-bin/service/list_device", "provider_device.list"),
+    ("/cgi-bin/service/media/upload", "provider_media.upload"),
+    (
+        "/cgi-bin/service/miniprogram/jscode2session",
+        "provider_miniprogram.code_to_session",
+    ),
+    ("/cgi-bin/service/prolong_try", "suite.prolong_try"),
+    (
+        "/cgi-bin/service/reset_secret_no",
+        "provider_device.reset_secret_no",
+    ),
+    (
+        "/cgi-bin/service/set_printer_support_state",
+        "provider_device.set_printer_support_state",
+    ),
+    (
+        "/cgi-bin/service/set_session_info",
+        "suite.set_session_info",
+    ),
+    (
+        "/cgi-bin/service/v2/get_permanent_code",
+        "suite.get_permanent_code_v2",
+    ),
+    (
+        "/cgi-bin/shakearound/getshakeinfo",
+        "shakearound.get_shake_info",
+    ),
+    (
+        "/cgi-bin/sync/contact_sync_success",
+        "sync.contact_sync_success",
+    ),
+    ("/cgi-bin/tag/addtagusers", "tag.add_users"),
+    ("/cgi-bin/tag/create", "tag.create"),
+    ("/cgi-bin/tag/delete", "tag.delete"),
+    ("/cgi-bin/tag/deltagusers", "tag.delete_users"),
+    ("/cgi-bin/tag/get", "tag.get"),
+    ("/cgi-bin/tag/list", "tag.list"),
+    ("/cgi-bin/tag/update", "tag.update"),
+    ("/cgi-bin/ticket/get", "ticket.get_agent_jsapi_ticket"),
+    ("/cgi-bin/todo/get", "todo.get"),
+    ("/cgi-bin/todo/update", "todo.update"),
+    ("/cgi-bin/user/authsucc", "user.auth_success"),
+    ("/cgi-bin/user/batchdelete", "user.batch_delete"),
+    ("/cgi-bin/user/check_member_auth", "user.check_member_auth"),
+    ("/cgi-bin/user/convert_to_openid", "user.convert_to_openid"),
+    ("/cgi-bin/user/convert_to_userid", "user.convert_to_userid"),
+    ("/cgi-bin/user/create", "user.create"),
+    ("/cgi-bin/user/delete", "user.delete"),
+    ("/cgi-bin/user/get", "user.get"),
+    ("/cgi-bin/user/get_active_stat", "user.get_active_stat"),
+    (
+        "/cgi-bin/user/get_mobile_hashcode",
+        "user.get_mobile_hashcode",
+    ),
+    (
+        "/cgi-bin/user/get_userid_by_email",
+        "user.get_userid_by_email",
+    ),
+    ("/cgi-bin/user/getuserid", "user.get_userid"),
+    ("/cgi-bin/user/getuserinfo", "auth.get_user_info_legacy"),
+    ("/cgi-bin/user/list", "user.list"),
+    ("/cgi-bin/user/list_id", "user.list_id"),
+    ("/cgi-bin/user/list_member_auth", "user.list_member_auth"),
+    (
+        "/cgi-bin/user/list_selected_ticket_user",
+        "user.list_selected_ticket_user",
+    ),
+    ("/cgi-bin/user/simplelist", "user.simple_list"),
+    ("/cgi-bin/user/tfa_succ", "auth.tfa_success"),
+    ("/cgi-bin/user/update", "user.update"),
+    ("/cgi-bin/webhook/send", "robot.send"),
+    ("/cgi-bin/webhook/upload_media", "robot.upload_media"),
+    ("/cgi-bin/wedoc/create_doc", "wedoc.create"),
+    ("/cgi-bin/wedoc/create_form", "wedoc_form.create"),
+    ("/cgi-bin/wedoc/del_doc", "wedoc.delete"),
+    ("/cgi-bin/wedoc/doc_get_auth", "wedoc.get_auth"),
+    ("/cgi-bin/wedoc/doc_share", "wedoc.share"),
+    (
+        "/cgi-bin/wedoc/document/batch_update",
+        "wedoc.batch_update_content",
+    ),
+    ("/cgi-bin/wedoc/document/get", "wedoc.get_content"),
+    ("/cgi-bin/wedoc/file_upload", "wedoc_file.upload"),
+    (
+        "/cgi-bin/wedoc/file_upload_finish",
+        "wedoc_file.upload_finish",
+    ),
+    ("/cgi-bin/wedoc/file_upload_init", "wedoc_file.upload_init"),
+    ("/cgi-bin/wedoc/file_upload_part", "wedoc_file.upload_part"),
+    ("/cgi-bin/wedoc/get_doc_base_info", "wedoc.base_info"),
+    ("/cgi-bin/wedoc/get_form_answer", "wedoc_form.get_answer"),
+    ("/cgi-bin/wedoc/get_form_info", "wedoc_form.get_info"),
+    (
+        "/cgi-bin/wedoc/get_form_statistic",
+        "wedoc_form.get_statistic",
+    ),
+    ("/cgi-bin/wedoc/image_upload", "wedoc.upload_image"),
+    ("/cgi-bin/wedoc/mod_doc_join_rule", "wedoc.mod_join_rule"),
+    ("/cgi-bin/wedoc/mod_doc_member", "wedoc.mod_member"),
+    (
+        "/cgi-bin/wedoc/mod_doc_safty_setting",
+        "wedoc.mod_safety_setting",
+    ),
+    ("/cgi-bin/wedoc/modify_form", "wedoc_form.modify"),
+    ("/cgi-bin/wedoc/rename_doc", "wedoc.rename"),
+    (
+        "/cgi-bin/wedoc/smartdoc/add_blocks",
+        "wedoc_smartdoc.add_blocks",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/add_page",
+        "wedoc_smartdoc.add_page",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/add_smartsheet",
+        "wedoc_smartdoc.add_smartsheet",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/cancel_publish",
+        "wedoc_smartdoc.cancel_publish",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/delete_blocks",
+        "wedoc_smartdoc.delete_blocks",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/delete_page",
+        "wedoc_smartdoc.delete_page",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/delete_smartsheet",
+        "wedoc_smartdoc.delete_smartsheet",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/export_task",
+        "wedoc_smartdoc.export_task",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/get_block_list",
+        "wedoc_smartdoc.get_block_list",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/get_export_result",
+        "wedoc_smartdoc.get_export_result",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/get_page_hierarchy",
+        "wedoc_smartdoc.get_page_hierarchy",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/get_smartsheet_info",
+        "wedoc_smartdoc.get_smartsheet_info",
+    ),
+    ("/cgi-bin/wedoc/smartdoc/publish", "wedoc_smartdoc.publish"),
+    (
+        "/cgi-bin/wedoc/smartdoc/publish_setting",
+        "wedoc_smartdoc.publish_setting",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/update_blocks",
+        "wedoc_smartdoc.update_blocks",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/update_page",
+        "wedoc_smartdoc.update_page",
+    ),
+    (
+        "/cgi-bin/wedoc/smartdoc/update_smartsheet",
+        "wedoc_smartdoc.update_smartsheet",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/add_field_group",
+        "wedoc_smartsheet.add_field_group",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/add_fields",
+        "wedoc_smartsheet.add_fields",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/add_records",
+        "wedoc_smartsheet.add_records",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/add_sheet",
+        "wedoc_smartsheet.add_sheet",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/add_view",
+        "wedoc_smartsheet.add_view",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/content_priv/create_rule",
+        "wedoc_smartsheet.create_rule",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/content_priv/delete_rule",
+        "wedoc_smartsheet.delete_rule",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/content_priv/get_sheet_priv",
+        "wedoc_smartsheet.get_sheet_priv",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/content_priv/mod_rule_member",
+        "wedoc_smartsheet.mod_rule_member",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/content_priv/update_sheet_priv",
+        "wedoc_smartsheet.update_sheet_priv",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/delete_field_groups",
+        "wedoc_smartsheet.delete_field_groups",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/delete_fields",
+        "wedoc_smartsheet.delete_fields",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/delete_records",
+        "wedoc_smartsheet.delete_records",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/delete_sheet",
+        "wedoc_smartsheet.delete_sheet",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/delete_views",
+        "wedoc_smartsheet.delete_views",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/get_field_groups",
+        "wedoc_smartsheet.get_field_groups",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/get_fields",
+        "wedoc_smartsheet.get_fields",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/get_records",
+        "wedoc_smartsheet.get_records",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/get_sheet",
+        "wedoc_smartsheet.get_sheet",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/get_views",
+        "wedoc_smartsheet.get_views",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/groupchat/get",
+        "wedoc_smartsheet.groupchat_get",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/groupchat/list",
+        "wedoc_smartsheet.groupchat_list",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/groupchat/update",
+        "wedoc_smartsheet.groupchat_update",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/update_field_group",
+        "wedoc_smartsheet.update_field_group",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/update_fields",
+        "wedoc_smartsheet.update_fields",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/update_records",
+        "wedoc_smartsheet.update_records",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/update_sheet",
+        "wedoc_smartsheet.update_sheet",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/update_view",
+        "wedoc_smartsheet.update_view",
+    ),
+    (
+        "/cgi-bin/wedoc/smartsheet/webhook",
+        "wedoc_smartsheet.webhook",
+    ),
+    (
+        "/cgi-bin/wedoc/spreadsheet/batch_update",
+        "wedoc_spreadsheet.batch_update",
+    ),
+    (
+        "/cgi-bin/wedoc/spreadsheet/get_sheet_properties",
+        "wedoc_spreadsheet.get_sheet_properties",
+    ),
+    (
+        "/cgi-bin/wedoc/spreadsheet/get_sheet_range_data",
+        "wedoc_spreadsheet.get_range_data",
+    ),
+    ("/cgi-bin/wedoc/vip/batch_add", "wedoc.vip_batch_add"),
+    ("/cgi-bin/wedoc/vip/batch_del", "wedoc.vip_batch_del"),
+    ("/cgi-bin/wedoc/vip/list", "wedoc.vip_list"),
+    ("/cgi-bin/wedrive/file_acl_add", "wedrive_file.acl_add"),
+    ("/cgi-bin/wedrive/file_acl_del", "wedrive_file.acl_del"),
+    ("/cgi-bin/wedrive/file_create", "wedrive_file.create"),
+    ("/cgi-bin/wedrive/file_delete", "wedrive_file.delete"),
+    ("/cgi-bin/wedrive/file_download", "wedrive_file.download"),
+    ("/cgi-bin/wedrive/file_info", "wedrive_file.info"),
+    ("/cgi-bin/wedrive/file_list", "wedrive_file.list"),
+    ("/cgi-bin/wedrive/file_move", "wedrive_file.move_to"),
+    ("/cgi-bin/wedrive/file_rename", "wedrive_file.rename"),
+    (
+        "/cgi-bin/wedrive/file_secure_setting",
+        "wedrive_file.secure_setting",
+    ),
+    ("/cgi-bin/wedrive/file_setting", "wedrive_file.setting"),
+    ("/cgi-bin/wedrive/file_share", "wedrive_file.share"),
+    ("/cgi-bin/wedrive/file_upload", "wedrive_file.upload"),
+    (
+        "/cgi-bin/wedrive/file_upload_finish",
+        "wedrive_file.upload_finish",
+    ),
+    (
+        "/cgi-bin/wedrive/file_upload_init",
+        "wedrive_file.upload_init",
+    ),
+    (
+        "/cgi-bin/wedrive/file_upload_part",
+        "wedrive_file.upload_part",
+    ),
+    (
+        "/cgi-bin/wedrive/get_file_permission",
+        "wedrive_file.get_permission",
+    ),
+    ("/cgi-bin/wedrive/mng_capacity", "wedrive.capacity"),
+    ("/cgi-bin/wedrive/mng_pro_info", "wedrive.pro_info"),
+    ("/cgi-bin/wedrive/new_space_info", "wedrive_space.new_info"),
+    ("/cgi-bin/wedrive/space_acl_add", "wedrive_space.acl_add"),
+    ("/cgi-bin/wedrive/space_acl_del", "wedrive_space.acl_del"),
+    ("/cgi-bin/wedrive/space_create", "wedrive_space.create"),
+    ("/cgi-bin/wedrive/space_dismiss", "wedrive_space.dismiss"),
+    ("/cgi-bin/wedrive/space_info", "wedrive_space.info"),
+    ("/cgi-bin/wedrive/space_rename", "wedrive_space.rename"),
+    ("/cgi-bin/wedrive/space_setting", "wedrive_space.setting"),
+    ("/cgi-bin/wedrive/space_share", "wedrive_space.share"),
+    ("/cgi-bin/wedrive/vip/batch_add", "wedrive.vip_batch_add"),
+    ("/cgi-bin/wedrive/vip/batch_del", "wedrive.vip_batch_del"),
+    ("/cgi-bin/wedrive/vip/list", "wedrive.vip_list"),
+];
 #[rustfmt::skip]
 pub(crate) mod errcodes;
