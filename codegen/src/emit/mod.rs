@@ -232,6 +232,7 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         pub(crate) const UNSAFE_GETS: &[&str] = &[#(#unsafe_gets),*];
         /// Every endpoint's path and spec id, sorted by path: a raw call's id, for the
         /// rules that name endpoints by id.
+        #[rustfmt::skip]
         pub(crate) const ENDPOINT_IDS: &[(&str, &str)] = &[#((#id_paths, #id_names)),*];
     });
     files.push(GeneratedFile {
