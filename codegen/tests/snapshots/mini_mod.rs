@@ -19,5 +19,15 @@ pub mod common;
 /// Paths of the GETs that change state or are one-time (`retry_safe: false` in the
 /// spec), sorted: a raw call to one is not resent.
 pub(crate) const UNSAFE_GETS: &[&str] = &[];
+/// Every endpoint's path and spec id, sorted by path: a raw call's id, for the
+/// rules that name endpoints by id.
+#[rustfmt::skip]
+pub(crate) const ENDPOINT_IDS: &[(&str, &str)] = &[
+    ("/cgi-bin/thing/download", "thing.download"),
+    ("/cgi-bin/thing/get", "thing.get"),
+    ("/cgi-bin/thing/list", "thing.list"),
+    ("/cgi-bin/thing/send", "thing.send"),
+    ("/cgi-bin/thing/upload", "thing.upload"),
+];
 #[rustfmt::skip]
 pub(crate) mod errcodes;
