@@ -2969,6 +2969,172 @@ impl<'de> serde::Deserialize<'de> for CheckinClearField {
         crate::de::deserialize(deserializer)
     }
 }
+/// 企业的一条打卡规则（获取企业所有打卡规则返回的字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinCorpGroup {
+    /// 打卡规则类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grouptype: Option<CheckinGroupType>,
+    /// 打卡规则 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groupid: Option<i64>,
+    /// 打卡规则名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groupname: Option<String>,
+    /// 打卡时间，规则类型为按班次上下班时没有意义
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkindate: Vec<CheckinDate>,
+    /// 特殊日期：必须打卡的日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spe_workdays: Vec<CheckinSpecialDay>,
+    /// 特殊日期：不用打卡的日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spe_offdays: Vec<CheckinSpecialDay>,
+    /// 是否同步法定节假日（按班次上下班不支持）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_holidays: Option<bool>,
+    /// 是否打卡必须拍照
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_photo: Option<bool>,
+    /// 是否备注时允许上传本地图片
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note_can_use_local_pic: Option<bool>,
+    /// 是否非工作日允许打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_checkin_offworkday: Option<bool>,
+    /// 是否允许提交补卡申请
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_offworkday: Option<bool>,
+    /// 打卡地点：WiFi 打卡信息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wifimac_infos: Vec<CheckinWifi>,
+    /// 打卡地点：位置打卡信息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loc_infos: Vec<CheckinLocation>,
+    /// 打卡人员范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<CheckinRange>,
+    /// 创建打卡规则的时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 打卡人员白名单，即不需要打卡的人员 userid
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub white_users: Vec<String>,
+    /// 打卡方式：0 手机；2 智慧考勤机；3 手机+智慧考勤机
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub checkin_type: Option<i64>,
+    /// 汇报对象
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporterinfo: Option<CheckinReporterInfo>,
+    /// 加班信息（type 核算方式、allow_ot_workingday、otcheckinfo 时长计算与休息扣除、otapplyinfo 等），设置后才返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_info: Option<serde_json::Value>,
+    /// 加班配置（工作日、休息日、节假日的加班规则）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_info_v2: Option<serde_json::Value>,
+    /// 每月最多补卡次数，-1 表示不限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_bk_cnt: Option<i64>,
+    /// 范围外打卡处理：0 视为范围外异常（默认）；1 视为正常外勤；2 不允许范围外打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_out_range: Option<i64>,
+    /// 规则创建人 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_userid: Option<String>,
+    /// 是否开启人脸识别打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_face_detect: Option<bool>,
+    /// 允许补卡的时限（天），-1 表示不限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_bk_day_limit: Option<i64>,
+    /// 规则最近编辑人 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_userid: Option<String>,
+    /// 班次信息，只有按班次上下班规则才有
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedulelist: Vec<CheckinScheduleDef>,
+    /// 自由签到：上班打卡后多少秒可打下班卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offwork_interval_time: Option<i64>,
+    /// 是否开启审批打卡（打卡时需审批）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_sp_checkin: Option<bool>,
+    /// 是否开启活体检测
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_face_live_detect: Option<bool>,
+    /// 补卡截止到下个月的第几天，-1 表示不限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_limit_next_month: Option<i64>,
+    /// 是否将外出打卡同步为上下班打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_out_checkin: Option<bool>,
+    /// 补卡提醒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_remind: Option<CheckinBukaRemind>,
+    /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_restriction: Option<i64>,
+    /// 打卡方式（手机打卡的地点/WiFi 组合方式）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_method_type: Option<i64>,
+    /// 跨天时间：距当天 0 点的秒数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_day_time: Option<i64>,
+    /// 标准工作时长，单位为秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_work_duration: Option<i64>,
+}
+impl crate::de::Decode for CheckinCorpGroup {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grouptype: fields.optional("grouptype")?,
+            groupid: fields.optional("groupid")?,
+            groupname: fields.optional("groupname")?,
+            checkindate: fields.or_empty("checkindate")?,
+            spe_workdays: fields.or_empty("spe_workdays")?,
+            spe_offdays: fields.or_empty("spe_offdays")?,
+            sync_holidays: fields.optional("sync_holidays")?,
+            need_photo: fields.optional("need_photo")?,
+            note_can_use_local_pic: fields.optional("note_can_use_local_pic")?,
+            allow_checkin_offworkday: fields.optional("allow_checkin_offworkday")?,
+            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
+            wifimac_infos: fields.or_empty("wifimac_infos")?,
+            loc_infos: fields.or_empty("loc_infos")?,
+            range: fields.optional("range")?,
+            create_time: fields.optional("create_time")?,
+            white_users: fields.or_empty("white_users")?,
+            checkin_type: fields.optional("type")?,
+            reporterinfo: fields.optional("reporterinfo")?,
+            ot_info: fields.optional("ot_info")?,
+            ot_info_v2: fields.optional("ot_info_v2")?,
+            allow_apply_bk_cnt: fields.optional("allow_apply_bk_cnt")?,
+            option_out_range: fields.optional("option_out_range")?,
+            create_userid: fields.optional("create_userid")?,
+            use_face_detect: fields.optional("use_face_detect")?,
+            allow_apply_bk_day_limit: fields.optional("allow_apply_bk_day_limit")?,
+            update_userid: fields.optional("update_userid")?,
+            schedulelist: fields.or_empty("schedulelist")?,
+            offwork_interval_time: fields.optional("offwork_interval_time")?,
+            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            open_face_live_detect: fields.optional("open_face_live_detect")?,
+            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
+            sync_out_checkin: fields.optional("sync_out_checkin")?,
+            buka_remind: fields.optional("buka_remind")?,
+            buka_restriction: fields.optional("buka_restriction")?,
+            checkin_method_type: fields.optional("checkin_method_type")?,
+            span_day_time: fields.optional("span_day_time")?,
+            standard_work_duration: fields.optional("standard_work_duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinCorpGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 空请求体。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinCorpOptionRequest {}
@@ -2989,7 +3155,7 @@ impl<'de> serde::Deserialize<'de> for CheckinCorpOptionRequest {
 pub struct CheckinCorpOptionResponse {
     /// 企业的全部打卡规则
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub group: Vec<CheckinGroup>,
+    pub group: Vec<CheckinCorpGroup>,
 }
 impl crate::de::Decode for CheckinCorpOptionResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5089,7 +5255,7 @@ pub struct CheckinUserOption {
     pub userid: String,
     /// 打卡规则
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<CheckinGroup>,
+    pub group: Option<CheckinUserOptionGroup>,
 }
 impl crate::de::Decode for CheckinUserOption {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5101,6 +5267,96 @@ impl crate::de::Decode for CheckinUserOption {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinUserOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员在指定日期适用的打卡规则（获取员工打卡规则返回的字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinUserOptionGroup {
+    /// 打卡规则类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grouptype: Option<CheckinGroupType>,
+    /// 打卡规则 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groupid: Option<i64>,
+    /// 打卡规则名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groupname: Option<String>,
+    /// 打卡时间，规则类型为按班次上下班时没有意义
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkindate: Vec<CheckinDate>,
+    /// 特殊日期：必须打卡的日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spe_workdays: Vec<CheckinSpecialDay>,
+    /// 特殊日期：不用打卡的日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spe_offdays: Vec<CheckinSpecialDay>,
+    /// 是否同步法定节假日（按班次上下班不支持）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_holidays: Option<bool>,
+    /// 是否打卡必须拍照
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_photo: Option<bool>,
+    /// 是否备注时允许上传本地图片
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note_can_use_local_pic: Option<bool>,
+    /// 是否非工作日允许打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_checkin_offworkday: Option<bool>,
+    /// 是否允许提交补卡申请
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_offworkday: Option<bool>,
+    /// 打卡地点：WiFi 打卡信息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wifimac_infos: Vec<CheckinWifi>,
+    /// 打卡地点：位置打卡信息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loc_infos: Vec<CheckinLocation>,
+    /// 班次信息，只有按班次上下班规则才有
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedulelist: Vec<CheckinScheduleDef>,
+    /// 自由签到：上班打卡后多少秒可打下班卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offwork_interval_time: Option<i64>,
+    /// 是否开启审批打卡（打卡时需审批）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_sp_checkin: Option<bool>,
+    /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_restriction: Option<i64>,
+    /// 打卡方式（手机打卡的地点/WiFi 组合方式）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_method_type: Option<i64>,
+}
+impl crate::de::Decode for CheckinUserOptionGroup {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grouptype: fields.optional("grouptype")?,
+            groupid: fields.optional("groupid")?,
+            groupname: fields.optional("groupname")?,
+            checkindate: fields.or_empty("checkindate")?,
+            spe_workdays: fields.or_empty("spe_workdays")?,
+            spe_offdays: fields.or_empty("spe_offdays")?,
+            sync_holidays: fields.optional("sync_holidays")?,
+            need_photo: fields.optional("need_photo")?,
+            note_can_use_local_pic: fields.optional("note_can_use_local_pic")?,
+            allow_checkin_offworkday: fields.optional("allow_checkin_offworkday")?,
+            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
+            wifimac_infos: fields.or_empty("wifimac_infos")?,
+            loc_infos: fields.or_empty("loc_infos")?,
+            schedulelist: fields.or_empty("schedulelist")?,
+            offwork_interval_time: fields.optional("offwork_interval_time")?,
+            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            buka_restriction: fields.optional("buka_restriction")?,
+            checkin_method_type: fields.optional("checkin_method_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinUserOptionGroup {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
