@@ -1136,7 +1136,7 @@ impl<'de> serde::Deserialize<'de> for ApprovalCopyTemplateRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalCreateTemplateRequest {
     /// 模板名称（text 与 lang 均必填）：不得与现有模板重名，不超过 40 个字符；lang 中文为 zh_CN
-    pub template_name: Vec<LangText>,
+    pub template_name: Vec<RequiredLangText>,
     /// 模板控件设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<TemplateContentInput>,
@@ -1953,7 +1953,7 @@ impl<'de> serde::Deserialize<'de> for ApprovalSubNode {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalSummary {
     /// 摘要行内容，不要超过 20 个字符；lang 为 zh_CN（注意不是 zh-CN）或 en
-    pub summary_info: Vec<LangText>,
+    pub summary_info: Vec<RequiredLangText>,
 }
 impl crate::de::Decode for ApprovalSummary {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2045,7 +2045,7 @@ pub struct ApprovalUpdateTemplateRequest {
     /// 模板 id
     pub template_id: String,
     /// 模板名称（text 与 lang 均必填）：不得与现有模板重名，不超过 40 个字符
-    pub template_name: Vec<LangText>,
+    pub template_name: Vec<RequiredLangText>,
     /// 模板控件设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<TemplateContentInput>,
@@ -8061,6 +8061,30 @@ impl<'de> serde::Deserialize<'de> for RelatedApprovalControlValue {
         crate::de::deserialize(deserializer)
     }
 }
+/// 多语言文本（text 与 lang 均必填）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RequiredLangText {
+    /// 文字内容
+    pub text: String,
+    /// 显示语言，中文为 zh_CN（注意不是 zh-CN），英文为 en
+    pub lang: String,
+}
+impl crate::de::Decode for RequiredLangText {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+            lang: fields.required("lang")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RequiredLangText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日程。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Schedule {
@@ -9184,7 +9208,7 @@ impl<'de> serde::Deserialize<'de> for TemplateControl {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateControlInput {
     /// 控件属性
-    pub property: TemplateControlProperty,
+    pub property: TemplateControlPropertyInput,
     /// 控件配置，按控件类型填写，部分控件必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<TemplateConfigInput>,
@@ -9215,8 +9239,8 @@ pub struct TemplateControlProperty {
     /// 控件名称：不得与其他控件重名，不超过 40 个字符
     pub title: Vec<LangText>,
     /// 控件说明，不超过 80 个字符；填写 text 时 lang 必填
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub placeholder: Option<Vec<LangText>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub placeholder: Vec<LangText>,
     /// 控件是否必填：0 非必填（默认）；1 必填
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -9249,7 +9273,7 @@ impl crate::de::Decode for TemplateControlProperty {
             control: fields.required("control")?,
             id: fields.required("id")?,
             title: fields.required("title")?,
-            placeholder: fields.optional("placeholder")?,
+            placeholder: fields.or_empty("placeholder")?,
             require: fields.optional("require")?,
             un_print: fields.optional("un_print")?,
             un_replace: fields.optional("un_replace")?,
@@ -9258,6 +9282,51 @@ impl crate::de::Decode for TemplateControlProperty {
     }
 }
 impl<'de> serde::Deserialize<'de> for TemplateControlProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建、更新模板时控件的属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateControlPropertyInput {
+    /// 控件类型：Text 文本；Textarea 多行文本；Number 数字；Money 金额；Date 日期/日期+时间；Selector 单选/多选；Contact 成员/部门；Tips 说明文字；File 附件；Table 明细；Location 位置；RelatedApproval 关联审批单；DateRange 时长；PhoneNumber 电话号码；Vacation 假期；Attendance 外出/出差/加班；BankAccount 收款账户（模板详情中还可能出现 Formula 等）
+    pub control: String,
+    /// 控件 id，模板内唯一，格式为「控件类型-数字」，如 Text-01
+    pub id: String,
+    /// 控件名称：不得与其他控件重名，不超过 40 个字符
+    pub title: Vec<RequiredLangText>,
+    /// 控件说明，不超过 80 个字符；填写 text 时 lang 必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<Vec<LangText>>,
+    /// 控件是否必填：0 非必填（默认）；1 必填
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub require: Option<bool>,
+    /// 控件是否可打印：0 可打印（默认）；1 不可打印
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub un_print: Option<bool>,
+}
+impl crate::de::Decode for TemplateControlPropertyInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            control: fields.required("control")?,
+            id: fields.required("id")?,
+            title: fields.required("title")?,
+            placeholder: fields.optional("placeholder")?,
+            require: fields.optional("require")?,
+            un_print: fields.optional("un_print")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateControlPropertyInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -10193,7 +10262,9 @@ impl ApprovalCopyTemplateRequest {
 }
 impl ApprovalCreateTemplateRequest {
     /// A `ApprovalCreateTemplateRequest` with its required `template_name` set and every optional field unset.
-    pub fn new(template_name: impl IntoIterator<Item = impl Into<LangText>>) -> Self {
+    pub fn new(
+        template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+    ) -> Self {
         Self {
             template_name: template_name.into_iter().map(Into::into).collect(),
             template_content: None,
@@ -10290,7 +10361,9 @@ impl ApprovalSelector {
 }
 impl ApprovalSummary {
     /// A `ApprovalSummary` with its required `summary_info` set and every optional field unset.
-    pub fn new(summary_info: impl IntoIterator<Item = impl Into<LangText>>) -> Self {
+    pub fn new(
+        summary_info: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+    ) -> Self {
         Self {
             summary_info: summary_info.into_iter().map(Into::into).collect(),
         }
@@ -10308,7 +10381,7 @@ impl ApprovalUpdateTemplateRequest {
     /// A `ApprovalUpdateTemplateRequest` with its required `template_id`, `template_name` set and every optional field unset.
     pub fn new(
         template_id: impl Into<String>,
-        template_name: impl IntoIterator<Item = impl Into<LangText>>,
+        template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
     ) -> Self {
         Self {
             template_id: template_id.into(),
@@ -10861,6 +10934,15 @@ impl RelatedApprovalControlValue {
         }
     }
 }
+impl RequiredLangText {
+    /// A `RequiredLangText` with its required `text`, `lang` set and every optional field unset.
+    pub fn new(text: impl Into<String>, lang: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            lang: lang.into(),
+        }
+    }
+}
 impl ScheduleAddRequest {
     /// A `ScheduleAddRequest` with its required `schedule` set and every optional field unset.
     pub fn new(schedule: impl Into<ScheduleInput>) -> Self {
@@ -11003,19 +11085,19 @@ impl TemplateContactConfig {
 }
 impl TemplateControlInput {
     /// A `TemplateControlInput` with its required `property` set and every optional field unset.
-    pub fn new(property: impl Into<TemplateControlProperty>) -> Self {
+    pub fn new(property: impl Into<TemplateControlPropertyInput>) -> Self {
         Self {
             property: property.into(),
             config: None,
         }
     }
 }
-impl TemplateControlProperty {
-    /// A `TemplateControlProperty` with its required `control`, `id`, `title` set and every optional field unset.
+impl TemplateControlPropertyInput {
+    /// A `TemplateControlPropertyInput` with its required `control`, `id`, `title` set and every optional field unset.
     pub fn new(
         control: impl Into<String>,
         id: impl Into<String>,
-        title: impl IntoIterator<Item = impl Into<LangText>>,
+        title: impl IntoIterator<Item = impl Into<RequiredLangText>>,
     ) -> Self {
         Self {
             control: control.into(),
@@ -11024,8 +11106,6 @@ impl TemplateControlProperty {
             placeholder: None,
             require: None,
             un_print: None,
-            un_replace: None,
-            display: None,
         }
     }
 }
@@ -11495,17 +11575,17 @@ impl ApprovalApi {
     ///     summary_list: vec![
     ///         ApprovalSummary {
     ///             summary_info: vec![
-    ///                 LangText {
+    ///                 RequiredLangText {
     ///                     text: "摘要第1行".into(),
-    ///                     lang: Some("zh_CN".into())
+    ///                     lang: "zh_CN".into()
     ///                 }
     ///             ]
     ///         },
     ///         ApprovalSummary {
     ///             summary_info: vec![
-    ///                 LangText {
+    ///                 RequiredLangText {
     ///                     text: "摘要第2行".into(),
-    ///                     lang: Some("zh_CN".into())
+    ///                     lang: "zh_CN".into()
     ///                 }
     ///             ]
     ///         }
@@ -11594,21 +11674,21 @@ impl ApprovalApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.approval().create_template(vec![
-    ///     LangText {
+    ///     RequiredLangText {
     ///         text: "我的api测试模版".into(),
-    ///         lang: Some("zh_CN".into())
+    ///         lang: "zh_CN".into()
     ///     }
     /// ])
     ///     .template_content(TemplateContentInput {
     ///     controls: Some(vec![
     ///         TemplateControlInput {
-    ///             property: TemplateControlProperty {
+    ///             property: TemplateControlPropertyInput {
     ///                 control: "Selector".into(),
     ///                 id: "Selector-01".into(),
     ///                 title: vec![
-    ///                     LangText {
+    ///                     RequiredLangText {
     ///                         text: String::new(),
-    ///                         ..Default::default()
+    ///                         lang: String::new()
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
@@ -11618,8 +11698,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ]),
     ///                 require: Some(false),
-    ///                 un_print: Some(true),
-    ///                 ..Default::default()
+    ///                 un_print: Some(true)
     ///             },
     ///             config: Some(TemplateConfigInput {
     ///                 selector: Some(TemplateSelectorInput {
@@ -11630,13 +11709,13 @@ impl ApprovalApi {
     ///             })
     ///         },
     ///         TemplateControlInput {
-    ///             property: TemplateControlProperty {
+    ///             property: TemplateControlPropertyInput {
     ///                 control: "Text".into(),
     ///                 id: "Text-01".into(),
     ///                 title: vec![
-    ///                     LangText {
+    ///                     RequiredLangText {
     ///                         text: String::new(),
-    ///                         ..Default::default()
+    ///                         lang: String::new()
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
@@ -11646,8 +11725,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ]),
     ///                 require: Some(false),
-    ///                 un_print: Some(true),
-    ///                 ..Default::default()
+    ///                 un_print: Some(true)
     ///             },
     ///             config: Some(TemplateConfigInput {
     ///                 ..Default::default()
@@ -11673,7 +11751,7 @@ impl ApprovalApi {
     #[doc(alias = "创建审批模板")]
     pub fn create_template(
         &self,
-        template_name: impl IntoIterator<Item = impl Into<LangText>>,
+        template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
     ) -> calls::ApprovalCreateTemplate {
         calls::ApprovalCreateTemplate {
             client: self.client.clone(),
@@ -11700,21 +11778,21 @@ impl ApprovalApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.approval().update_template("TEMPLATE_ID", vec![
-    ///     LangText {
+    ///     RequiredLangText {
     ///         text: "我的api测试模版".into(),
-    ///         lang: Some("zh_CN".into())
+    ///         lang: "zh_CN".into()
     ///     }
     /// ])
     ///     .template_content(TemplateContentInput {
     ///     controls: Some(vec![
     ///         TemplateControlInput {
-    ///             property: TemplateControlProperty {
+    ///             property: TemplateControlPropertyInput {
     ///                 control: "Selector".into(),
     ///                 id: "Selector-01".into(),
     ///                 title: vec![
-    ///                     LangText {
+    ///                     RequiredLangText {
     ///                         text: String::new(),
-    ///                         ..Default::default()
+    ///                         lang: String::new()
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
@@ -11724,8 +11802,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ]),
     ///                 require: Some(false),
-    ///                 un_print: Some(true),
-    ///                 ..Default::default()
+    ///                 un_print: Some(true)
     ///             },
     ///             config: Some(TemplateConfigInput {
     ///                 selector: Some(TemplateSelectorInput {
@@ -11736,13 +11813,13 @@ impl ApprovalApi {
     ///             })
     ///         },
     ///         TemplateControlInput {
-    ///             property: TemplateControlProperty {
+    ///             property: TemplateControlPropertyInput {
     ///                 control: "Text".into(),
     ///                 id: "Text-01".into(),
     ///                 title: vec![
-    ///                     LangText {
+    ///                     RequiredLangText {
     ///                         text: String::new(),
-    ///                         ..Default::default()
+    ///                         lang: String::new()
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
@@ -11752,8 +11829,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ]),
     ///                 require: Some(false),
-    ///                 un_print: Some(true),
-    ///                 ..Default::default()
+    ///                 un_print: Some(true)
     ///             },
     ///             config: Some(TemplateConfigInput {
     ///                 ..Default::default()
@@ -11779,7 +11855,7 @@ impl ApprovalApi {
     pub fn update_template(
         &self,
         template_id: impl Into<String>,
-        template_name: impl IntoIterator<Item = impl Into<LangText>>,
+        template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
     ) -> calls::ApprovalUpdateTemplate {
         calls::ApprovalUpdateTemplate {
             client: self.client.clone(),
