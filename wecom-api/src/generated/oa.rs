@@ -454,9 +454,9 @@ pub struct ApprovalApplyNode {
     /// 节点类型
     #[serde(rename = "type")]
     pub node_type: ApprovalNodeType,
-    /// 多人审批方式，仅审批人节点需要填写
+    /// 多人审批方式：1 会签；2 或签；3 依次审批；仅审批人节点需要填写
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub apv_rel: Option<ApprovalRelation>,
+    pub apv_rel: Option<ApprovalNodeRelation>,
     /// 节点成员 userid 列表
     pub userid: Vec<String>,
 }
@@ -1551,6 +1551,55 @@ impl<'de> serde::Deserialize<'de> for ApprovalLocation {
         crate::de::deserialize(deserializer)
     }
 }
+/// 流程节点（process / process_list）有多人时的审批方式。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApprovalNodeRelation {
+    /// `1`: 会签：须所有审批人同意
+    All,
+    /// `2`: 或签：一名审批人同意即可
+    Any,
+    /// `3`: 依次审批
+    Sequential,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for ApprovalNodeRelation {
+    fn from(value: i64) -> Self {
+        match value {
+            1 => Self::All,
+            2 => Self::Any,
+            3 => Self::Sequential,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<ApprovalNodeRelation> for i64 {
+    fn from(value: ApprovalNodeRelation) -> Self {
+        match value {
+            ApprovalNodeRelation::All => 1,
+            ApprovalNodeRelation::Any => 2,
+            ApprovalNodeRelation::Sequential => 3,
+            ApprovalNodeRelation::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for ApprovalNodeRelation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl crate::de::Decode for ApprovalNodeRelation {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalNodeRelation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批流程节点类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApprovalNodeType {
@@ -1678,9 +1727,9 @@ pub struct ApprovalProcessNode {
     /// 节点状态：1 审批中；2 同意；3 驳回；4 转审；11 退回给指定审批人；12 加签；13 同意并加签；14 办理；15 转交
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
-    /// 多人审批方式
+    /// 多人审批方式：1 会签；2 或签；3 依次审批
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub apv_rel: Option<ApprovalRelation>,
+    pub apv_rel: Option<ApprovalNodeRelation>,
     /// 子节点（节点中的每个人）
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sub_node_list: Vec<ApprovalSubNode>,
@@ -1770,15 +1819,13 @@ impl<'de> serde::Deserialize<'de> for ApprovalRecordDetail {
         crate::de::deserialize(deserializer)
     }
 }
-/// 节点有多人时的审批方式。
+/// 旧版审批人节点（approver.attr、sp_record.approverattr）有多人时的审批方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApprovalRelation {
     /// `1`: 或签：一名审批人同意即可
     Any,
     /// `2`: 会签：须所有审批人同意
     All,
-    /// `3`: 依次审批（仅部分接口返回）
-    Sequential,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
 }
@@ -1787,7 +1834,6 @@ impl From<i64> for ApprovalRelation {
         match value {
             1 => Self::Any,
             2 => Self::All,
-            3 => Self::Sequential,
             other => Self::Unknown(other),
         }
     }
@@ -1797,7 +1843,6 @@ impl From<ApprovalRelation> for i64 {
         match value {
             ApprovalRelation::Any => 1,
             ApprovalRelation::All => 2,
-            ApprovalRelation::Sequential => 3,
             ApprovalRelation::Unknown(other) => other,
         }
     }
@@ -11551,12 +11596,12 @@ impl ApprovalApi {
     ///         node_list: vec![
     ///             ApprovalApplyNode {
     ///                 node_type: ApprovalNodeType::Approver,
-    ///                 apv_rel: Some(ApprovalRelation::Any),
+    ///                 apv_rel: Some(ApprovalNodeRelation::All),
     ///                 userid: vec!["abc".into(), "bcd".into()]
     ///             },
     ///             ApprovalApplyNode {
     ///                 node_type: ApprovalNodeType::Approver,
-    ///                 apv_rel: Some(ApprovalRelation::Any),
+    ///                 apv_rel: Some(ApprovalNodeRelation::All),
     ///                 userid: vec!["abc".into()]
     ///             }
     ///         ]
