@@ -2563,7 +2563,7 @@ impl<'de> serde::Deserialize<'de> for SpecApiJobResult {
 pub struct SpecApiMsgFilter {
     /// 要拉取的消息列表，最多 1000 个；超过时可创建多个任务并以 custom_data 关联
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub msg_list: Option<Vec<EncryptedMsgRef>>,
+    pub msg_list: Option<Vec<SpecApiMsgItem>>,
 }
 impl crate::de::Decode for SpecApiMsgFilter {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2574,6 +2574,52 @@ impl crate::de::Decode for SpecApiMsgFilter {
     }
 }
 impl<'de> serde::Deserialize<'de> for SpecApiMsgFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 专用接口任务要拉取的一条消息（官方表 MsgItem）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SpecApiMsgItem {
+    /// 每条消息对应的 msgid
+    #[serde(rename = "msgid")]
+    pub msg_id: String,
+    /// 该应用对应的该条消息的加密信息
+    pub encrypt_info: SpecApiMsgSecret,
+}
+impl crate::de::Decode for SpecApiMsgItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_id: fields.required("msgid")?,
+            encrypt_info: fields.required("encrypt_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpecApiMsgItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 专用接口任务中一条消息的密钥。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SpecApiMsgSecret {
+    /// 消息密钥，对会话记录中的 encrypted_secret_key 解密得到
+    pub secret_key: crate::Secret,
+}
+impl crate::de::Decode for SpecApiMsgSecret {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            secret_key: fields.required("secret_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpecApiMsgSecret {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3083,6 +3129,26 @@ impl SpecApiJobCreateRequest {
             msg_filter: None,
             custom_id: custom_id.into(),
             custom_data: None,
+        }
+    }
+}
+impl SpecApiMsgItem {
+    /// A `SpecApiMsgItem` with its required `msgid`, `encrypt_info` set and every optional field unset.
+    pub fn new(
+        msg_id: impl Into<String>,
+        encrypt_info: impl Into<SpecApiMsgSecret>,
+    ) -> Self {
+        Self {
+            msg_id: msg_id.into(),
+            encrypt_info: encrypt_info.into(),
+        }
+    }
+}
+impl SpecApiMsgSecret {
+    /// A `SpecApiMsgSecret` with its required `secret_key` set and every optional field unset.
+    pub fn new(secret_key: impl Into<crate::Secret>) -> Self {
+        Self {
+            secret_key: secret_key.into(),
         }
     }
 }
@@ -4941,15 +5007,15 @@ impl ChatdataSpecapiApi {
     /// let response = client.chatdata_specapi().create_job("xxx")
     ///     .msg_filter(SpecApiMsgFilter {
     ///     msg_list: Some(vec![
-    ///         EncryptedMsgRef {
+    ///         SpecApiMsgItem {
     ///             msg_id: "xxxmsgid".into(),
-    ///             encrypt_info: MsgSecret {
+    ///             encrypt_info: SpecApiMsgSecret {
     ///                 secret_key: "xxx".into()
     ///             }
     ///         },
-    ///         EncryptedMsgRef {
+    ///         SpecApiMsgItem {
     ///             msg_id: "yyymsgid".into(),
-    ///             encrypt_info: MsgSecret {
+    ///             encrypt_info: SpecApiMsgSecret {
     ///                 secret_key: "xxx".into()
     ///             }
     ///         }

@@ -4030,6 +4030,40 @@ impl<'de> serde::Deserialize<'de> for GroupMsgFilterType {
         crate::de::deserialize(deserializer)
     }
 }
+/// 旧版群发结果中发给一个客户的结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct GroupMsgLegacySendResult {
+    /// 外部联系人 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_userid: Option<String>,
+    /// 企业服务人员的 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 发送状态：0 未发送，1 已发送，2 因客户不是好友导致失败，3 因客户已收到其他群发导致失败
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<GroupMsgSendStatus>,
+    /// 发送时间，发送状态为 1 时返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_time: Option<i64>,
+}
+impl crate::de::Decode for GroupMsgLegacySendResult {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.optional("external_userid")?,
+            userid: fields.optional("userid")?,
+            status: fields.optional("status")?,
+            send_time: fields.optional("send_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgLegacySendResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取群发记录列表的请求；起止时间间隔不能超过 1 个月。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GroupMsgListRequest {
@@ -4107,7 +4141,7 @@ pub struct GroupMsgResultLegacyResponse {
     pub check_status: Option<i64>,
     /// 发送明细
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub detail_list: Vec<GroupMsgSendResult>,
+    pub detail_list: Vec<GroupMsgLegacySendResult>,
 }
 impl crate::de::Decode for GroupMsgResultLegacyResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5547,6 +5581,9 @@ pub struct MobileExternalUserid {
     /// 外部联系人的 userid，家长关注后才返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
+    /// 企业或服务商导入家长时指定的关键字，即家校通讯录中的家长 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foreign_key: Option<String>,
 }
 impl crate::de::Decode for MobileExternalUserid {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5554,6 +5591,7 @@ impl crate::de::Decode for MobileExternalUserid {
         Ok(Self {
             mobile: fields.required("mobile")?,
             external_userid: fields.optional("external_userid")?,
+            foreign_key: fields.optional("foreign_key")?,
         })
     }
 }

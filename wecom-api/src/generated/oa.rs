@@ -454,9 +454,9 @@ pub struct ApprovalApplyNode {
     /// 节点类型
     #[serde(rename = "type")]
     pub node_type: ApprovalNodeType,
-    /// 多人审批方式，仅审批人节点需要填写
+    /// 多人审批方式：1 会签；2 或签；3 依次审批；仅审批人节点需要填写
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub apv_rel: Option<ApprovalRelation>,
+    pub apv_rel: Option<ApprovalNodeRelation>,
     /// 节点成员 userid 列表
     pub userid: Vec<String>,
 }
@@ -1136,7 +1136,7 @@ impl<'de> serde::Deserialize<'de> for ApprovalCopyTemplateRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalCreateTemplateRequest {
     /// 模板名称（text 与 lang 均必填）：不得与现有模板重名，不超过 40 个字符；lang 中文为 zh_CN
-    pub template_name: Vec<LangText>,
+    pub template_name: Vec<RequiredLangText>,
     /// 模板控件设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<TemplateContentInput>,
@@ -1551,6 +1551,55 @@ impl<'de> serde::Deserialize<'de> for ApprovalLocation {
         crate::de::deserialize(deserializer)
     }
 }
+/// 流程节点（process / process_list）有多人时的审批方式。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApprovalNodeRelation {
+    /// `1`: 会签：须所有审批人同意
+    All,
+    /// `2`: 或签：一名审批人同意即可
+    Any,
+    /// `3`: 依次审批
+    Sequential,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for ApprovalNodeRelation {
+    fn from(value: i64) -> Self {
+        match value {
+            1 => Self::All,
+            2 => Self::Any,
+            3 => Self::Sequential,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<ApprovalNodeRelation> for i64 {
+    fn from(value: ApprovalNodeRelation) -> Self {
+        match value {
+            ApprovalNodeRelation::All => 1,
+            ApprovalNodeRelation::Any => 2,
+            ApprovalNodeRelation::Sequential => 3,
+            ApprovalNodeRelation::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for ApprovalNodeRelation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl crate::de::Decode for ApprovalNodeRelation {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalNodeRelation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批流程节点类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApprovalNodeType {
@@ -1678,9 +1727,9 @@ pub struct ApprovalProcessNode {
     /// 节点状态：1 审批中；2 同意；3 驳回；4 转审；11 退回给指定审批人；12 加签；13 同意并加签；14 办理；15 转交
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
-    /// 多人审批方式
+    /// 多人审批方式：1 会签；2 或签；3 依次审批
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub apv_rel: Option<ApprovalRelation>,
+    pub apv_rel: Option<ApprovalNodeRelation>,
     /// 子节点（节点中的每个人）
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sub_node_list: Vec<ApprovalSubNode>,
@@ -1770,15 +1819,13 @@ impl<'de> serde::Deserialize<'de> for ApprovalRecordDetail {
         crate::de::deserialize(deserializer)
     }
 }
-/// 节点有多人时的审批方式。
+/// 旧版审批人节点（approver.attr、sp_record.approverattr）有多人时的审批方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApprovalRelation {
     /// `1`: 或签：一名审批人同意即可
     Any,
     /// `2`: 会签：须所有审批人同意
     All,
-    /// `3`: 依次审批（仅部分接口返回）
-    Sequential,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
 }
@@ -1787,7 +1834,6 @@ impl From<i64> for ApprovalRelation {
         match value {
             1 => Self::Any,
             2 => Self::All,
-            3 => Self::Sequential,
             other => Self::Unknown(other),
         }
     }
@@ -1797,7 +1843,6 @@ impl From<ApprovalRelation> for i64 {
         match value {
             ApprovalRelation::Any => 1,
             ApprovalRelation::All => 2,
-            ApprovalRelation::Sequential => 3,
             ApprovalRelation::Unknown(other) => other,
         }
     }
@@ -1953,7 +1998,7 @@ impl<'de> serde::Deserialize<'de> for ApprovalSubNode {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalSummary {
     /// 摘要行内容，不要超过 20 个字符；lang 为 zh_CN（注意不是 zh-CN）或 en
-    pub summary_info: Vec<LangText>,
+    pub summary_info: Vec<RequiredLangText>,
 }
 impl crate::de::Decode for ApprovalSummary {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2045,7 +2090,7 @@ pub struct ApprovalUpdateTemplateRequest {
     /// 模板 id
     pub template_id: String,
     /// 模板名称（text 与 lang 均必填）：不得与现有模板重名，不超过 40 个字符
-    pub template_name: Vec<LangText>,
+    pub template_name: Vec<RequiredLangText>,
     /// 模板控件设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<TemplateContentInput>,
@@ -2969,6 +3014,172 @@ impl<'de> serde::Deserialize<'de> for CheckinClearField {
         crate::de::deserialize(deserializer)
     }
 }
+/// 企业的一条打卡规则（获取企业所有打卡规则返回的字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinCorpGroup {
+    /// 打卡规则类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grouptype: Option<CheckinGroupType>,
+    /// 打卡规则 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groupid: Option<i64>,
+    /// 打卡规则名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groupname: Option<String>,
+    /// 打卡时间，规则类型为按班次上下班时没有意义
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkindate: Vec<CheckinDate>,
+    /// 特殊日期：必须打卡的日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spe_workdays: Vec<CheckinSpecialDay>,
+    /// 特殊日期：不用打卡的日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spe_offdays: Vec<CheckinSpecialDay>,
+    /// 是否同步法定节假日（按班次上下班不支持）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_holidays: Option<bool>,
+    /// 是否打卡必须拍照
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_photo: Option<bool>,
+    /// 是否备注时允许上传本地图片
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note_can_use_local_pic: Option<bool>,
+    /// 是否非工作日允许打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_checkin_offworkday: Option<bool>,
+    /// 是否允许提交补卡申请
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_offworkday: Option<bool>,
+    /// 打卡地点：WiFi 打卡信息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wifimac_infos: Vec<CheckinWifi>,
+    /// 打卡地点：位置打卡信息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loc_infos: Vec<CheckinLocation>,
+    /// 打卡人员范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range: Option<CheckinRange>,
+    /// 创建打卡规则的时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 打卡人员白名单，即不需要打卡的人员 userid
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub white_users: Vec<String>,
+    /// 打卡方式：0 手机；2 智慧考勤机；3 手机+智慧考勤机
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub checkin_type: Option<i64>,
+    /// 汇报对象
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporterinfo: Option<CheckinReporterInfo>,
+    /// 加班信息（type 核算方式、allow_ot_workingday、otcheckinfo 时长计算与休息扣除、otapplyinfo 等），设置后才返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_info: Option<serde_json::Value>,
+    /// 加班配置（工作日、休息日、节假日的加班规则）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_info_v2: Option<serde_json::Value>,
+    /// 每月最多补卡次数，-1 表示不限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_bk_cnt: Option<i64>,
+    /// 范围外打卡处理：0 视为范围外异常（默认）；1 视为正常外勤；2 不允许范围外打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_out_range: Option<i64>,
+    /// 规则创建人 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_userid: Option<String>,
+    /// 是否开启人脸识别打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_face_detect: Option<bool>,
+    /// 允许补卡的时限（天），-1 表示不限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_bk_day_limit: Option<i64>,
+    /// 规则最近编辑人 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_userid: Option<String>,
+    /// 班次信息，只有按班次上下班规则才有
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedulelist: Vec<CheckinScheduleDef>,
+    /// 自由签到：上班打卡后多少秒可打下班卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offwork_interval_time: Option<i64>,
+    /// 是否开启审批打卡（打卡时需审批）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_sp_checkin: Option<bool>,
+    /// 是否开启活体检测
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_face_live_detect: Option<bool>,
+    /// 补卡截止到下个月的第几天，-1 表示不限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_limit_next_month: Option<i64>,
+    /// 是否将外出打卡同步为上下班打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_out_checkin: Option<bool>,
+    /// 补卡提醒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_remind: Option<CheckinBukaRemind>,
+    /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_restriction: Option<i64>,
+    /// 打卡方式（手机打卡的地点/WiFi 组合方式）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_method_type: Option<i64>,
+    /// 跨天时间：距当天 0 点的秒数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_day_time: Option<i64>,
+    /// 标准工作时长，单位为秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_work_duration: Option<i64>,
+}
+impl crate::de::Decode for CheckinCorpGroup {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grouptype: fields.optional("grouptype")?,
+            groupid: fields.optional("groupid")?,
+            groupname: fields.optional("groupname")?,
+            checkindate: fields.or_empty("checkindate")?,
+            spe_workdays: fields.or_empty("spe_workdays")?,
+            spe_offdays: fields.or_empty("spe_offdays")?,
+            sync_holidays: fields.optional("sync_holidays")?,
+            need_photo: fields.optional("need_photo")?,
+            note_can_use_local_pic: fields.optional("note_can_use_local_pic")?,
+            allow_checkin_offworkday: fields.optional("allow_checkin_offworkday")?,
+            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
+            wifimac_infos: fields.or_empty("wifimac_infos")?,
+            loc_infos: fields.or_empty("loc_infos")?,
+            range: fields.optional("range")?,
+            create_time: fields.optional("create_time")?,
+            white_users: fields.or_empty("white_users")?,
+            checkin_type: fields.optional("type")?,
+            reporterinfo: fields.optional("reporterinfo")?,
+            ot_info: fields.optional("ot_info")?,
+            ot_info_v2: fields.optional("ot_info_v2")?,
+            allow_apply_bk_cnt: fields.optional("allow_apply_bk_cnt")?,
+            option_out_range: fields.optional("option_out_range")?,
+            create_userid: fields.optional("create_userid")?,
+            use_face_detect: fields.optional("use_face_detect")?,
+            allow_apply_bk_day_limit: fields.optional("allow_apply_bk_day_limit")?,
+            update_userid: fields.optional("update_userid")?,
+            schedulelist: fields.or_empty("schedulelist")?,
+            offwork_interval_time: fields.optional("offwork_interval_time")?,
+            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            open_face_live_detect: fields.optional("open_face_live_detect")?,
+            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
+            sync_out_checkin: fields.optional("sync_out_checkin")?,
+            buka_remind: fields.optional("buka_remind")?,
+            buka_restriction: fields.optional("buka_restriction")?,
+            checkin_method_type: fields.optional("checkin_method_type")?,
+            span_day_time: fields.optional("span_day_time")?,
+            standard_work_duration: fields.optional("standard_work_duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinCorpGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 空请求体。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinCorpOptionRequest {}
@@ -2989,7 +3200,7 @@ impl<'de> serde::Deserialize<'de> for CheckinCorpOptionRequest {
 pub struct CheckinCorpOptionResponse {
     /// 企业的全部打卡规则
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub group: Vec<CheckinGroup>,
+    pub group: Vec<CheckinCorpGroup>,
 }
 impl crate::de::Decode for CheckinCorpOptionResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5089,7 +5300,7 @@ pub struct CheckinUserOption {
     pub userid: String,
     /// 打卡规则
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<CheckinGroup>,
+    pub group: Option<CheckinUserOptionGroup>,
 }
 impl crate::de::Decode for CheckinUserOption {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5101,6 +5312,96 @@ impl crate::de::Decode for CheckinUserOption {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinUserOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员在指定日期适用的打卡规则（获取员工打卡规则返回的字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinUserOptionGroup {
+    /// 打卡规则类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grouptype: Option<CheckinGroupType>,
+    /// 打卡规则 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groupid: Option<i64>,
+    /// 打卡规则名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groupname: Option<String>,
+    /// 打卡时间，规则类型为按班次上下班时没有意义
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkindate: Vec<CheckinDate>,
+    /// 特殊日期：必须打卡的日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spe_workdays: Vec<CheckinSpecialDay>,
+    /// 特殊日期：不用打卡的日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spe_offdays: Vec<CheckinSpecialDay>,
+    /// 是否同步法定节假日（按班次上下班不支持）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_holidays: Option<bool>,
+    /// 是否打卡必须拍照
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_photo: Option<bool>,
+    /// 是否备注时允许上传本地图片
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note_can_use_local_pic: Option<bool>,
+    /// 是否非工作日允许打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_checkin_offworkday: Option<bool>,
+    /// 是否允许提交补卡申请
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_offworkday: Option<bool>,
+    /// 打卡地点：WiFi 打卡信息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub wifimac_infos: Vec<CheckinWifi>,
+    /// 打卡地点：位置打卡信息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loc_infos: Vec<CheckinLocation>,
+    /// 班次信息，只有按班次上下班规则才有
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedulelist: Vec<CheckinScheduleDef>,
+    /// 自由签到：上班打卡后多少秒可打下班卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offwork_interval_time: Option<i64>,
+    /// 是否开启审批打卡（打卡时需审批）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_sp_checkin: Option<bool>,
+    /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_restriction: Option<i64>,
+    /// 打卡方式（手机打卡的地点/WiFi 组合方式）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_method_type: Option<i64>,
+}
+impl crate::de::Decode for CheckinUserOptionGroup {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grouptype: fields.optional("grouptype")?,
+            groupid: fields.optional("groupid")?,
+            groupname: fields.optional("groupname")?,
+            checkindate: fields.or_empty("checkindate")?,
+            spe_workdays: fields.or_empty("spe_workdays")?,
+            spe_offdays: fields.or_empty("spe_offdays")?,
+            sync_holidays: fields.optional("sync_holidays")?,
+            need_photo: fields.optional("need_photo")?,
+            note_can_use_local_pic: fields.optional("note_can_use_local_pic")?,
+            allow_checkin_offworkday: fields.optional("allow_checkin_offworkday")?,
+            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
+            wifimac_infos: fields.or_empty("wifimac_infos")?,
+            loc_infos: fields.or_empty("loc_infos")?,
+            schedulelist: fields.or_empty("schedulelist")?,
+            offwork_interval_time: fields.optional("offwork_interval_time")?,
+            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            buka_restriction: fields.optional("buka_restriction")?,
+            checkin_method_type: fields.optional("checkin_method_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinUserOptionGroup {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7805,6 +8106,30 @@ impl<'de> serde::Deserialize<'de> for RelatedApprovalControlValue {
         crate::de::deserialize(deserializer)
     }
 }
+/// 多语言文本（text 与 lang 均必填）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RequiredLangText {
+    /// 文字内容
+    pub text: String,
+    /// 显示语言，中文为 zh_CN（注意不是 zh-CN），英文为 en
+    pub lang: String,
+}
+impl crate::de::Decode for RequiredLangText {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+            lang: fields.required("lang")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RequiredLangText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日程。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Schedule {
@@ -8928,7 +9253,7 @@ impl<'de> serde::Deserialize<'de> for TemplateControl {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateControlInput {
     /// 控件属性
-    pub property: TemplateControlProperty,
+    pub property: TemplateControlPropertyInput,
     /// 控件配置，按控件类型填写，部分控件必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<TemplateConfigInput>,
@@ -8959,8 +9284,8 @@ pub struct TemplateControlProperty {
     /// 控件名称：不得与其他控件重名，不超过 40 个字符
     pub title: Vec<LangText>,
     /// 控件说明，不超过 80 个字符；填写 text 时 lang 必填
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub placeholder: Option<Vec<LangText>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub placeholder: Vec<LangText>,
     /// 控件是否必填：0 非必填（默认）；1 必填
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -8993,7 +9318,7 @@ impl crate::de::Decode for TemplateControlProperty {
             control: fields.required("control")?,
             id: fields.required("id")?,
             title: fields.required("title")?,
-            placeholder: fields.optional("placeholder")?,
+            placeholder: fields.or_empty("placeholder")?,
             require: fields.optional("require")?,
             un_print: fields.optional("un_print")?,
             un_replace: fields.optional("un_replace")?,
@@ -9002,6 +9327,51 @@ impl crate::de::Decode for TemplateControlProperty {
     }
 }
 impl<'de> serde::Deserialize<'de> for TemplateControlProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建、更新模板时控件的属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateControlPropertyInput {
+    /// 控件类型：Text 文本；Textarea 多行文本；Number 数字；Money 金额；Date 日期/日期+时间；Selector 单选/多选；Contact 成员/部门；Tips 说明文字；File 附件；Table 明细；Location 位置；RelatedApproval 关联审批单；DateRange 时长；PhoneNumber 电话号码；Vacation 假期；Attendance 外出/出差/加班；BankAccount 收款账户（模板详情中还可能出现 Formula 等）
+    pub control: String,
+    /// 控件 id，模板内唯一，格式为「控件类型-数字」，如 Text-01
+    pub id: String,
+    /// 控件名称：不得与其他控件重名，不超过 40 个字符
+    pub title: Vec<RequiredLangText>,
+    /// 控件说明，不超过 80 个字符；填写 text 时 lang 必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<Vec<LangText>>,
+    /// 控件是否必填：0 非必填（默认）；1 必填
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub require: Option<bool>,
+    /// 控件是否可打印：0 可打印（默认）；1 不可打印
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub un_print: Option<bool>,
+}
+impl crate::de::Decode for TemplateControlPropertyInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            control: fields.required("control")?,
+            id: fields.required("id")?,
+            title: fields.required("title")?,
+            placeholder: fields.optional("placeholder")?,
+            require: fields.optional("require")?,
+            un_print: fields.optional("un_print")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateControlPropertyInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -9937,7 +10307,9 @@ impl ApprovalCopyTemplateRequest {
 }
 impl ApprovalCreateTemplateRequest {
     /// A `ApprovalCreateTemplateRequest` with its required `template_name` set and every optional field unset.
-    pub fn new(template_name: impl IntoIterator<Item = impl Into<LangText>>) -> Self {
+    pub fn new(
+        template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+    ) -> Self {
         Self {
             template_name: template_name.into_iter().map(Into::into).collect(),
             template_content: None,
@@ -10034,7 +10406,9 @@ impl ApprovalSelector {
 }
 impl ApprovalSummary {
     /// A `ApprovalSummary` with its required `summary_info` set and every optional field unset.
-    pub fn new(summary_info: impl IntoIterator<Item = impl Into<LangText>>) -> Self {
+    pub fn new(
+        summary_info: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+    ) -> Self {
         Self {
             summary_info: summary_info.into_iter().map(Into::into).collect(),
         }
@@ -10052,7 +10426,7 @@ impl ApprovalUpdateTemplateRequest {
     /// A `ApprovalUpdateTemplateRequest` with its required `template_id`, `template_name` set and every optional field unset.
     pub fn new(
         template_id: impl Into<String>,
-        template_name: impl IntoIterator<Item = impl Into<LangText>>,
+        template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
     ) -> Self {
         Self {
             template_id: template_id.into(),
@@ -10605,6 +10979,15 @@ impl RelatedApprovalControlValue {
         }
     }
 }
+impl RequiredLangText {
+    /// A `RequiredLangText` with its required `text`, `lang` set and every optional field unset.
+    pub fn new(text: impl Into<String>, lang: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            lang: lang.into(),
+        }
+    }
+}
 impl ScheduleAddRequest {
     /// A `ScheduleAddRequest` with its required `schedule` set and every optional field unset.
     pub fn new(schedule: impl Into<ScheduleInput>) -> Self {
@@ -10747,19 +11130,19 @@ impl TemplateContactConfig {
 }
 impl TemplateControlInput {
     /// A `TemplateControlInput` with its required `property` set and every optional field unset.
-    pub fn new(property: impl Into<TemplateControlProperty>) -> Self {
+    pub fn new(property: impl Into<TemplateControlPropertyInput>) -> Self {
         Self {
             property: property.into(),
             config: None,
         }
     }
 }
-impl TemplateControlProperty {
-    /// A `TemplateControlProperty` with its required `control`, `id`, `title` set and every optional field unset.
+impl TemplateControlPropertyInput {
+    /// A `TemplateControlPropertyInput` with its required `control`, `id`, `title` set and every optional field unset.
     pub fn new(
         control: impl Into<String>,
         id: impl Into<String>,
-        title: impl IntoIterator<Item = impl Into<LangText>>,
+        title: impl IntoIterator<Item = impl Into<RequiredLangText>>,
     ) -> Self {
         Self {
             control: control.into(),
@@ -10768,8 +11151,6 @@ impl TemplateControlProperty {
             placeholder: None,
             require: None,
             un_print: None,
-            un_replace: None,
-            display: None,
         }
     }
 }
@@ -11215,12 +11596,12 @@ impl ApprovalApi {
     ///         node_list: vec![
     ///             ApprovalApplyNode {
     ///                 node_type: ApprovalNodeType::Approver,
-    ///                 apv_rel: Some(ApprovalRelation::Any),
+    ///                 apv_rel: Some(ApprovalNodeRelation::All),
     ///                 userid: vec!["abc".into(), "bcd".into()]
     ///             },
     ///             ApprovalApplyNode {
     ///                 node_type: ApprovalNodeType::Approver,
-    ///                 apv_rel: Some(ApprovalRelation::Any),
+    ///                 apv_rel: Some(ApprovalNodeRelation::All),
     ///                 userid: vec!["abc".into()]
     ///             }
     ///         ]
@@ -11239,17 +11620,17 @@ impl ApprovalApi {
     ///     summary_list: vec![
     ///         ApprovalSummary {
     ///             summary_info: vec![
-    ///                 LangText {
+    ///                 RequiredLangText {
     ///                     text: "摘要第1行".into(),
-    ///                     lang: Some("zh_CN".into())
+    ///                     lang: "zh_CN".into()
     ///                 }
     ///             ]
     ///         },
     ///         ApprovalSummary {
     ///             summary_info: vec![
-    ///                 LangText {
+    ///                 RequiredLangText {
     ///                     text: "摘要第2行".into(),
-    ///                     lang: Some("zh_CN".into())
+    ///                     lang: "zh_CN".into()
     ///                 }
     ///             ]
     ///         }
@@ -11338,21 +11719,21 @@ impl ApprovalApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.approval().create_template(vec![
-    ///     LangText {
+    ///     RequiredLangText {
     ///         text: "我的api测试模版".into(),
-    ///         lang: Some("zh_CN".into())
+    ///         lang: "zh_CN".into()
     ///     }
     /// ])
     ///     .template_content(TemplateContentInput {
     ///     controls: Some(vec![
     ///         TemplateControlInput {
-    ///             property: TemplateControlProperty {
+    ///             property: TemplateControlPropertyInput {
     ///                 control: "Selector".into(),
     ///                 id: "Selector-01".into(),
     ///                 title: vec![
-    ///                     LangText {
+    ///                     RequiredLangText {
     ///                         text: String::new(),
-    ///                         ..Default::default()
+    ///                         lang: String::new()
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
@@ -11362,8 +11743,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ]),
     ///                 require: Some(false),
-    ///                 un_print: Some(true),
-    ///                 ..Default::default()
+    ///                 un_print: Some(true)
     ///             },
     ///             config: Some(TemplateConfigInput {
     ///                 selector: Some(TemplateSelectorInput {
@@ -11374,13 +11754,13 @@ impl ApprovalApi {
     ///             })
     ///         },
     ///         TemplateControlInput {
-    ///             property: TemplateControlProperty {
+    ///             property: TemplateControlPropertyInput {
     ///                 control: "Text".into(),
     ///                 id: "Text-01".into(),
     ///                 title: vec![
-    ///                     LangText {
+    ///                     RequiredLangText {
     ///                         text: String::new(),
-    ///                         ..Default::default()
+    ///                         lang: String::new()
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
@@ -11390,8 +11770,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ]),
     ///                 require: Some(false),
-    ///                 un_print: Some(true),
-    ///                 ..Default::default()
+    ///                 un_print: Some(true)
     ///             },
     ///             config: Some(TemplateConfigInput {
     ///                 ..Default::default()
@@ -11417,7 +11796,7 @@ impl ApprovalApi {
     #[doc(alias = "创建审批模板")]
     pub fn create_template(
         &self,
-        template_name: impl IntoIterator<Item = impl Into<LangText>>,
+        template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
     ) -> calls::ApprovalCreateTemplate {
         calls::ApprovalCreateTemplate {
             client: self.client.clone(),
@@ -11444,21 +11823,21 @@ impl ApprovalApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.approval().update_template("TEMPLATE_ID", vec![
-    ///     LangText {
+    ///     RequiredLangText {
     ///         text: "我的api测试模版".into(),
-    ///         lang: Some("zh_CN".into())
+    ///         lang: "zh_CN".into()
     ///     }
     /// ])
     ///     .template_content(TemplateContentInput {
     ///     controls: Some(vec![
     ///         TemplateControlInput {
-    ///             property: TemplateControlProperty {
+    ///             property: TemplateControlPropertyInput {
     ///                 control: "Selector".into(),
     ///                 id: "Selector-01".into(),
     ///                 title: vec![
-    ///                     LangText {
+    ///                     RequiredLangText {
     ///                         text: String::new(),
-    ///                         ..Default::default()
+    ///                         lang: String::new()
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
@@ -11468,8 +11847,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ]),
     ///                 require: Some(false),
-    ///                 un_print: Some(true),
-    ///                 ..Default::default()
+    ///                 un_print: Some(true)
     ///             },
     ///             config: Some(TemplateConfigInput {
     ///                 selector: Some(TemplateSelectorInput {
@@ -11480,13 +11858,13 @@ impl ApprovalApi {
     ///             })
     ///         },
     ///         TemplateControlInput {
-    ///             property: TemplateControlProperty {
+    ///             property: TemplateControlPropertyInput {
     ///                 control: "Text".into(),
     ///                 id: "Text-01".into(),
     ///                 title: vec![
-    ///                     LangText {
+    ///                     RequiredLangText {
     ///                         text: String::new(),
-    ///                         ..Default::default()
+    ///                         lang: String::new()
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
@@ -11496,8 +11874,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ]),
     ///                 require: Some(false),
-    ///                 un_print: Some(true),
-    ///                 ..Default::default()
+    ///                 un_print: Some(true)
     ///             },
     ///             config: Some(TemplateConfigInput {
     ///                 ..Default::default()
@@ -11523,7 +11900,7 @@ impl ApprovalApi {
     pub fn update_template(
         &self,
         template_id: impl Into<String>,
-        template_name: impl IntoIterator<Item = impl Into<LangText>>,
+        template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
     ) -> calls::ApprovalUpdateTemplate {
         calls::ApprovalUpdateTemplate {
             client: self.client.clone(),
