@@ -1368,7 +1368,7 @@ pub struct SysApprovalNode {
     /// 节点状态
     #[serde(rename = "SpStatus", skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
-    /// 多人审批方式: 1-或签, 2-会签, 3-依次审批
+    /// 多人审批方式: 1-会签, 2-或签, 3-依次审批（与审批接口的 apv_rel 一致；本页字段表未能读到）
     #[serde(rename = "ApvRel", skip_serializing_if = "Option::is_none")]
     pub apv_rel: Option<i64>,
     /// 子节点列表
