@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures::future::Either;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
@@ -259,15 +260,17 @@ impl Client {
         budget.inline = expect == Expect::Json && !self.inner.http.has_middleware();
         let work = self.with_token(call, query, payload, expect, &budget);
         // Nobody listens: no span to enter on every poll.
-        let out = match (budget.inline, span.is_disabled()) {
-            (true, true) => work.await,
-            (true, false) => work.instrument(span.clone()).await,
-            (false, true) => tokio::time::timeout(self.deadline, work)
+        let work = if span.is_disabled() {
+            Either::Left(work)
+        } else {
+            Either::Right(work.instrument(span.clone()))
+        };
+        let out = if budget.inline {
+            work.await
+        } else {
+            tokio::time::timeout(self.deadline, work)
                 .await
-                .unwrap_or_else(|_| Err(budget.exceeded(call))),
-            (false, false) => tokio::time::timeout(self.deadline, work.instrument(span.clone()))
-                .await
-                .unwrap_or_else(|_| Err(budget.exceeded(call))),
+                .unwrap_or_else(|_| Err(budget.exceeded(call)))
         };
         finish_span(&span, start, &out);
         out

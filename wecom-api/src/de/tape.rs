@@ -575,7 +575,8 @@ fn plain_run(bytes: &[u8]) -> usize {
     done
 }
 
-fn fnv(bytes: &[u8]) -> u64 {
+/// FNV-1a: member names' fingerprint, here and in `Fields`' name filter.
+pub(super) fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     })

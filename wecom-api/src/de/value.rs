@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::DecodeError;
-use super::tape::{Entry, Tape};
+use super::tape::{Entry, Tape, fnv};
 
 /// A type read out of a parsed JSON value, as leniently as WeCom writes it.
 pub(crate) trait Decode: Sized {
@@ -542,10 +542,7 @@ pub(crate) struct Fields<'a> {
 
 /// One of 64 bits for a member name: the top six bits of its FNV-1a hash.
 fn name_bit(name: &str) -> u64 {
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    1 << (hash >> 58)
+    1 << (fnv(name.as_bytes()) >> 58)
 }
 
 impl<'a> Fields<'a> {
