@@ -351,41 +351,7 @@ impl<'s> Parser<'s> {
     /// Duplicate names in the object whose keys are marked from `from`: the last one
     /// wins, as in serde_json and JavaScript, and each earlier one is logged with its path.
     fn check_duplicates(&mut self, from: usize) {
-        let marks = &mut self.key_marks[from..];
-        // Pairs of equal fingerprints: compared directly in small objects (no sort), by
-        // sorting in large ones.
-        let mut same: Vec<(usize, usize)> = Vec::new();
-        if marks.len() <= SMALL_OBJECT {
-            for later in 1..marks.len() {
-                for first in 0..later {
-                    if marks[first].0 == marks[later].0 {
-                        same.push((first, later));
-                    }
-                }
-            }
-        } else {
-            marks.sort_unstable();
-            same.extend(
-                (1..marks.len())
-                    .filter(|&i| marks[i - 1].0 == marks[i].0)
-                    .map(|i| (i - 1, i)),
-            );
-        }
-        for (first, later) in same {
-            let ((_, first, offset), (_, later, _)) = (marks[first], marks[later]);
-            let (Entry::Key { name: a, .. }, Entry::Key { name: b, .. }) =
-                (&self.entries[first], &self.entries[later])
-            else {
-                continue;
-            };
-            if a != b {
-                continue;
-            }
-            // Hide the earlier of the two (the tape runs in document order).
-            let hidden = first.min(later);
-            if let Entry::Key { live, .. } = &mut self.entries[hidden] {
-                *live = false;
-            }
+        for offset in hide_overridden(&mut self.entries, &mut self.key_marks[from..]) {
             let path = json_path::path_at(self.bytes, offset + 1);
             tracing::warn!(
                 path = %path,
@@ -573,6 +539,52 @@ fn plain_run(bytes: &[u8]) -> usize {
         done += 8;
     }
     done
+}
+
+/// Hides every key of one object that a later key of the same name overrides, given the
+/// object's key marks (name fingerprint, entry index, byte offset); returns the hidden
+/// keys' offsets.
+pub(super) fn hide_overridden(
+    entries: &mut [Entry<'_>],
+    marks: &mut [(u64, usize, usize)],
+) -> Vec<usize> {
+    // Pairs of equal fingerprints: compared directly in small objects (no sort), by
+    // sorting in large ones.
+    let mut same: Vec<(usize, usize)> = Vec::new();
+    if marks.len() <= SMALL_OBJECT {
+        for later in 1..marks.len() {
+            for first in 0..later {
+                if marks[first].0 == marks[later].0 {
+                    same.push((first, later));
+                }
+            }
+        }
+    } else {
+        marks.sort_unstable();
+        same.extend(
+            (1..marks.len())
+                .filter(|&i| marks[i - 1].0 == marks[i].0)
+                .map(|i| (i - 1, i)),
+        );
+    }
+    let mut hidden_at = Vec::new();
+    for (first, later) in same {
+        let ((_, first, offset), (_, later, _)) = (marks[first], marks[later]);
+        let (Entry::Key { name: a, .. }, Entry::Key { name: b, .. }) =
+            (&entries[first], &entries[later])
+        else {
+            continue;
+        };
+        if a != b {
+            continue;
+        }
+        // Hide the earlier of the two (the tape runs in document order).
+        if let Entry::Key { live, .. } = &mut entries[first.min(later)] {
+            *live = false;
+        }
+        hidden_at.push(offset);
+    }
+    hidden_at
 }
 
 /// FNV-1a: member names' fingerprint, here and in `Fields`' name filter.

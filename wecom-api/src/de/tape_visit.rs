@@ -7,12 +7,11 @@
 //! in one step, as on the client's own path), and no `Value` is built on the way.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 
-use super::tape::{Entry, MAX_DEPTH, Tape, count, spare_entries};
+use super::tape::{Entry, MAX_DEPTH, Tape, count, fnv, hide_overridden, spare_entries};
 
 /// Reads any self-describing input into a tape.
 pub(crate) fn tape_of<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tape<'de>, D::Error> {
@@ -133,53 +132,20 @@ impl<'de> Visitor<'de> for Seed<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let at = self.entries.len();
         self.entries.push(Entry::Null);
-        let mut keys = Vec::new();
+        // Key marks as the parser keeps them (no byte offsets here: nothing is logged).
+        let mut marks = Vec::new();
         while let Some(name) = map.next_key_seed(KeySeed)? {
-            keys.push(self.entries.len());
+            marks.push((fnv(name.as_bytes()), self.entries.len(), 0));
             self.entries.push(Entry::Key { name, live: true });
             map.next_value_seed(self.nested().map_err(A::Error::custom)?)?;
         }
-        mark_overridden(self.entries, &keys);
+        // The last of repeated names counts, as in `serde_json::Value`.
+        hide_overridden(self.entries, &mut marks);
         self.entries[at] = Entry::Object {
-            len: count(keys.len()),
+            len: count(marks.len()),
             end: count(self.entries.len()),
         };
         Ok(())
-    }
-}
-
-/// A repeated member name: the last one counts (as in `serde_json::Value`), the earlier
-/// ones are kept on the tape but no longer found.
-fn mark_overridden(entries: &mut [Entry<'_>], keys: &[usize]) {
-    fn name<'e>(entries: &'e [Entry<'_>], i: usize) -> &'e str {
-        match &entries[i] {
-            Entry::Key { name, .. } => name,
-            _ => "",
-        }
-    }
-    let overridden: Vec<usize> = if keys.len() <= 16 {
-        // Small objects, the usual case: compares, no set to build.
-        keys.iter()
-            .enumerate()
-            .filter(|&(n, &i)| {
-                keys[n + 1..]
-                    .iter()
-                    .any(|&j| name(entries, j) == name(entries, i))
-            })
-            .map(|(_, &i)| i)
-            .collect()
-    } else {
-        let mut seen = HashSet::with_capacity(keys.len());
-        keys.iter()
-            .rev()
-            .filter(|&&i| !seen.insert(name(entries, i)))
-            .copied()
-            .collect()
-    };
-    for i in overridden {
-        if let Entry::Key { live, .. } = &mut entries[i] {
-            *live = false;
-        }
     }
 }
 
