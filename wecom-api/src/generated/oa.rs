@@ -2932,6 +2932,36 @@ impl<'de> serde::Deserialize<'de> for CheckinAddUserFaceRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 大小周设置。周次以 2024-01-01 所在周为第 1 周。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinBiweekly {
+    /// 是否开启大小周
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_weekday_recurrence: Option<bool>,
+    /// 奇数周的工作日：1~6 表示星期一到星期六，0 表示星期日
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub odd_workdays: Option<Vec<i64>>,
+    /// 偶数周的工作日
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub even_workdays: Option<Vec<i64>>,
+}
+impl crate::de::Decode for CheckinBiweekly {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable_weekday_recurrence: fields.optional("enable_weekday_recurrence")?,
+            odd_workdays: fields.optional("odd_workdays")?,
+            even_workdays: fields.optional("even_workdays")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinBiweekly {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinBukaRemind {
     /// 是否开启补卡提醒
@@ -3352,6 +3382,9 @@ pub struct CheckinDate {
     /// 最晚可推迟上班的时间，单位为秒
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_allow_arrive_late: Option<i64>,
+    /// 大小周（固定时间上下班规则）：开启后奇数周、偶数周分别按 odd_workdays、even_workdays 上班
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biweekly: Option<CheckinBiweekly>,
 }
 impl crate::de::Decode for CheckinDate {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3368,6 +3401,7 @@ impl crate::de::Decode for CheckinDate {
             late_rule: fields.optional("late_rule")?,
             max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
             max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
+            biweekly: fields.optional("biweekly")?,
         })
     }
 }
@@ -3712,10 +3746,10 @@ pub struct CheckinGroup {
     pub checkindate: Option<Vec<CheckinDate>>,
     /// 特殊日期：必须打卡的日期
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub spe_workdays: Option<Vec<CheckinSpecialDay>>,
+    pub spe_workdays: Option<Vec<CheckinSpecialDayInput>>,
     /// 特殊日期：不用打卡的日期
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub spe_offdays: Option<Vec<CheckinSpecialDay>>,
+    pub spe_offdays: Option<Vec<CheckinSpecialDayInput>>,
     /// 是否同步法定节假日（按班次上下班不支持）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_holidays: Option<bool>,
@@ -4841,6 +4875,32 @@ impl<'de> serde::Deserialize<'de> for CheckinReporterInfo {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一段休息时间，时间为距当天 0 点的秒数。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinRestTime {
+    /// 休息开始时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_begin_time: Option<i64>,
+    /// 休息结束时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_end_time: Option<i64>,
+}
+impl crate::de::Decode for CheckinRestTime {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rest_begin_time: fields.optional("rest_begin_time")?,
+            rest_end_time: fields.optional("rest_end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinRestTime {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 打卡规则中的一个班次。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinScheduleDef {
@@ -5136,7 +5196,7 @@ impl<'de> serde::Deserialize<'de> for CheckinSpText {
         crate::de::deserialize(deserializer)
     }
 }
-/// 特殊日期。
+/// 特殊日期（获取打卡规则返回的字段）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinSpecialDay {
     /// 特殊日期的 0 点时间戳
@@ -5146,8 +5206,8 @@ pub struct CheckinSpecialDay {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// 特殊日期的打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkintime: Option<Vec<CheckinTime>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkintime: Vec<CheckinTime>,
 }
 impl crate::de::Decode for CheckinSpecialDay {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5155,11 +5215,53 @@ impl crate::de::Decode for CheckinSpecialDay {
         Ok(Self {
             timestamp: fields.optional("timestamp")?,
             notes: fields.optional("notes")?,
-            checkintime: fields.optional("checkintime")?,
+            checkintime: fields.or_empty("checkintime")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinSpecialDay {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建或修改打卡规则时的特殊日期。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinSpecialDayInput {
+    /// 特殊日期类型
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub day_type: Option<i64>,
+    /// 特殊日期的 0 点时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// 特殊日期的开始时间戳（按时间段设置时）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begintime: Option<i64>,
+    /// 特殊日期的结束时间戳（按时间段设置时）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endtime: Option<i64>,
+    /// 特殊日期备注
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// 特殊日期的打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkintime: Option<Vec<CheckinTime>>,
+}
+impl crate::de::Decode for CheckinSpecialDayInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            day_type: fields.optional("type")?,
+            timestamp: fields.optional("timestamp")?,
+            begintime: fields.optional("begintime")?,
+            endtime: fields.optional("endtime")?,
+            notes: fields.optional("notes")?,
+            checkintime: fields.optional("checkintime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinSpecialDayInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5205,6 +5307,9 @@ pub struct CheckinTime {
     /// 是否设置休息时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_rest: Option<bool>,
+    /// 多段休息时间（较新的字段，见 CheckinBiweekly 上方的说明）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_times: Option<Vec<CheckinRestTime>>,
     /// 上班无需打卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_need_checkon: Option<bool>,
@@ -5228,6 +5333,7 @@ impl crate::de::Decode for CheckinTime {
             rest_begin_time: fields.optional("rest_begin_time")?,
             rest_end_time: fields.optional("rest_end_time")?,
             allow_rest: fields.optional("allow_rest")?,
+            rest_times: fields.optional("rest_times")?,
             no_need_checkon: fields.optional("no_need_checkon")?,
             no_need_checkoff: fields.optional("no_need_checkoff")?,
         })
@@ -5270,6 +5376,9 @@ pub struct CheckinTimeSection {
     /// 是否允许休息
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_rest: Option<bool>,
+    /// 多段休息时间（较新的字段，见 CheckinBiweekly 上方的说明）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_times: Option<Vec<CheckinRestTime>>,
 }
 impl crate::de::Decode for CheckinTimeSection {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5284,6 +5393,7 @@ impl crate::de::Decode for CheckinTimeSection {
             rest_begin_time: fields.optional("rest_begin_time")?,
             rest_end_time: fields.optional("rest_end_time")?,
             allow_rest: fields.optional("allow_rest")?,
+            rest_times: fields.optional("rest_times")?,
         })
     }
 }
