@@ -2779,6 +2779,103 @@ impl<'de> serde::Deserialize<'de> for CalendarPublicRange {
         crate::de::deserialize(deserializer)
     }
 }
+/// 日历下的一个日程（获取日历下的日程列表返回的字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CalendarSchedule {
+    /// 日程 id
+    pub schedule_id: String,
+    /// 组织者 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organizer: Option<String>,
+    /// 日程编号，是一个自增数字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
+    /// 日程参与者列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attendees: Vec<ScheduleAttendee>,
+    /// 日程管理员 userid 列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub admins: Vec<String>,
+    /// 日程标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// 日程描述
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// 提醒相关信息
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<ScheduleReminders>,
+    /// 日程地址
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// 日程所属日历 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cal_id: Option<String>,
+    /// 日程开始时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 日程结束时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// 是否全天日程
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_whole_day: Option<bool>,
+    /// 日程状态：0 正常；1 已取消（已取消的日程也可拉取详情）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+}
+impl crate::de::Decode for CalendarSchedule {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.required("schedule_id")?,
+            organizer: fields.optional("organizer")?,
+            sequence: fields.optional("sequence")?,
+            attendees: fields.or_empty("attendees")?,
+            admins: fields.or_empty("admins")?,
+            summary: fields.optional("summary")?,
+            description: fields.optional("description")?,
+            reminders: fields.optional("reminders")?,
+            location: fields.optional("location")?,
+            cal_id: fields.optional("cal_id")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            is_whole_day: fields.optional("is_whole_day")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CalendarScheduleListResponse {
+    /// 日程列表；为空表示已取完
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedule_list: Vec<CalendarSchedule>,
+}
+impl crate::de::Decode for CalendarScheduleListResponse {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_list: fields.or_empty("schedule_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarScheduleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarShare {
     /// 日历通知范围成员的 userid
@@ -8248,9 +8345,6 @@ pub struct Schedule {
     /// 组织者 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organizer: Option<String>,
-    /// 日程编号，是一个自增数字
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sequence: Option<i64>,
     /// 日程参与者列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attendees: Vec<ScheduleAttendee>,
@@ -8294,7 +8388,6 @@ impl crate::de::Decode for Schedule {
         Ok(Self {
             schedule_id: fields.required("schedule_id")?,
             organizer: fields.optional("organizer")?,
-            sequence: fields.optional("sequence")?,
             attendees: fields.or_empty("attendees")?,
             admins: fields.or_empty("admins")?,
             summary: fields.optional("summary")?,
@@ -17855,13 +17948,13 @@ pub mod calls {
         }
     }
     impl std::future::IntoFuture for ScheduleListByCalendar {
-        type Output = crate::Result<ScheduleListResponse>;
+        type Output = crate::Result<CalendarScheduleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    ScheduleListResponse,
+                    CalendarScheduleListResponse,
                 >(
                     &OP_SCHEDULE_LIST_BY_CALENDAR,
                     query,
