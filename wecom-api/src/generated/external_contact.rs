@@ -303,7 +303,7 @@ impl<'de> serde::Deserialize<'de> for AcquisitionLinkCreateRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionLinkCreateResponse {
     /// 新建的获客链接
-    pub link: AcquisitionLink,
+    pub link: CreatedAcquisitionLink,
 }
 impl crate::de::Decode for AcquisitionLinkCreateResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -751,6 +751,43 @@ impl crate::de::Decode for AddWay {
     }
 }
 impl<'de> serde::Deserialize<'de> for AddWay {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 添加标签后返回的标签分组及其标签。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AddedTagGroup {
+    /// 标签分组 id
+    pub group_id: String,
+    /// 标签分组名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    /// 标签分组创建时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 标签分组排序值，值越大排序越前
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<i64>,
+    /// 标签分组内的标签列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag: Vec<TagEntry>,
+}
+impl crate::de::Decode for AddedTagGroup {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.required("group_id")?,
+            group_name: fields.optional("group_name")?,
+            create_time: fields.optional("create_time")?,
+            order: fields.optional("order")?,
+            tag: fields.or_empty("tag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AddedTagGroup {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1833,7 +1870,7 @@ impl<'de> serde::Deserialize<'de> for CorpTagAddRequest {
 pub struct CorpTagAddResponse {
     /// 标签分组及新增的标签
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_group: Option<CorpTagGroup>,
+    pub tag_group: Option<AddedTagGroup>,
 }
 impl crate::de::Decode for CorpTagAddResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2041,6 +2078,40 @@ impl crate::de::Decode for CreateType {
     }
 }
 impl<'de> serde::Deserialize<'de> for CreateType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新建的获客链接。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CreatedAcquisitionLink {
+    /// 获客链接的 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// 获客链接的名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_name: Option<String>,
+    /// 获客链接实际的 url
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// 创建时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+}
+impl crate::de::Decode for CreatedAcquisitionLink {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_id: fields.optional("link_id")?,
+            link_name: fields.optional("link_name")?,
+            url: fields.optional("url")?,
+            create_time: fields.optional("create_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CreatedAcquisitionLink {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -6197,7 +6268,7 @@ pub struct MomentSendResultResponse {
     pub next_cursor: Option<String>,
     /// 成员可见客户列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub customer_list: Vec<MomentCustomer>,
+    pub customer_list: Vec<MomentSentCustomer>,
 }
 impl crate::de::Decode for MomentSendResultResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -6235,6 +6306,27 @@ impl crate::de::Decode for MomentSenderList {
     }
 }
 impl<'de> serde::Deserialize<'de> for MomentSenderList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 发表后可见的一个客户。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MomentSentCustomer {
+    /// 成员发送成功的外部联系人 userid
+    pub external_userid: String,
+}
+impl crate::de::Decode for MomentSentCustomer {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentSentCustomer {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7330,7 +7422,7 @@ pub struct ProductAlbumListResponse {
     pub next_cursor: Option<String>,
     /// 商品列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub product_list: Vec<Product>,
+    pub product_list: Vec<ProductListItem>,
 }
 impl crate::de::Decode for ProductAlbumListResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -7468,6 +7560,43 @@ impl crate::de::Decode for ProductIdRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for ProductIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 商品图册列表中的一个商品（列表的表格没有 create_time）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ProductListItem {
+    /// 商品 id
+    pub product_id: String,
+    /// 商品的名称、特色等
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// 商品的价格，单位为分
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    /// 商品编码
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_sn: Option<String>,
+    /// 附件（图片）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<ProductAttachment>,
+}
+impl crate::de::Decode for ProductListItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            product_id: fields.required("product_id")?,
+            description: fields.optional("description")?,
+            price: fields.optional("price")?,
+            product_sn: fields.optional("product_sn")?,
+            attachments: fields.or_empty("attachments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProductListItem {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8073,7 +8202,7 @@ impl<'de> serde::Deserialize<'de> for StrategyTagAddRequest {
 pub struct StrategyTagAddResponse {
     /// 标签分组及新增的标签
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_group: Option<StrategyTagGroup>,
+    pub tag_group: Option<AddedTagGroup>,
 }
 impl crate::de::Decode for StrategyTagAddResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8159,15 +8288,12 @@ pub struct StrategyTagGroup {
     /// 标签分组排序值，值越大排序越前
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
-    /// 标签分组是否已经被删除，只在指定 tag_id 进行查询时返回
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted: Option<bool>,
     /// 标签分组所属的规则组 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<i64>,
     /// 标签分组内的标签列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tag: Vec<CorpTag>,
+    pub tag: Vec<TagEntry>,
 }
 impl crate::de::Decode for StrategyTagGroup {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8177,7 +8303,6 @@ impl crate::de::Decode for StrategyTagGroup {
             group_name: fields.optional("group_name")?,
             create_time: fields.optional("create_time")?,
             order: fields.optional("order")?,
-            deleted: fields.optional("deleted")?,
             strategy_id: fields.optional("strategy_id")?,
             tag: fields.or_empty("tag")?,
         })
@@ -8236,6 +8361,39 @@ impl crate::de::Decode for StrategyTagListResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for StrategyTagListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一个企业客户标签（不带删除标记的表格所列字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TagEntry {
+    /// 标签 id
+    pub id: String,
+    /// 标签名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// 标签创建时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 标签排序值，值越大排序越前
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<i64>,
+}
+impl crate::de::Decode for TagEntry {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            name: fields.optional("name")?,
+            create_time: fields.optional("create_time")?,
+            order: fields.optional("order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagEntry {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -19964,7 +20122,7 @@ pub mod calls {
         ///It ends after a page with an empty next cursor, or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
-        pub fn into_stream(self) -> crate::Paged<MomentCustomer> {
+        pub fn into_stream(self) -> crate::Paged<MomentSentCustomer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
@@ -20116,7 +20274,7 @@ pub mod calls {
         ///It ends after a page with an empty next cursor, or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
-        pub fn into_stream(self) -> crate::Paged<Product> {
+        pub fn into_stream(self) -> crate::Paged<ProductListItem> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
