@@ -80,6 +80,7 @@ pub fn validate(groups: &[Group], errcodes: &ErrcodeFile) -> Vec<Diagnostic> {
             spec: &group.spec,
             shared: &group.shared,
             out: &mut out,
+            open_enums: false,
         };
         check.group();
         let name = group.spec.group.as_str();
@@ -120,6 +121,53 @@ pub fn validate(groups: &[Group], errcodes: &ErrcodeFile) -> Vec<Diagnostic> {
     out
 }
 
+/// Which body of an endpoint a sample is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleSide {
+    Request,
+    Response,
+}
+
+/// Checks a sample body found outside the spec (a documented request or response collected
+/// elsewhere) against an endpoint's types, the way its examples are checked: one diagnostic
+/// per field that is undeclared, missing while required, or of an incompatible type. Values
+/// outside a listed enum pass, as they decode. Returns `None` when the endpoint has no JSON
+/// body on that side.
+pub fn check_sample(
+    group: &Group,
+    endpoint: &Endpoint,
+    side: SampleSide,
+    body: &Value,
+) -> Option<Vec<Diagnostic>> {
+    let type_name = match (side, &endpoint.request, &endpoint.response) {
+        (SampleSide::Request, Some(RequestBody::Json { type_name }), _) => type_name,
+        (SampleSide::Response, _, ResponseBody::Json { type_name }) => type_name,
+        _ => return None,
+    };
+    let mut body = body.clone();
+    if side == SampleSide::Response
+        && let Some(map) = body.as_object_mut()
+    {
+        for key in ENVELOPE_KEYS {
+            map.remove(*key);
+        }
+    }
+    let mut out = Vec::new();
+    let mut check = Checker {
+        file: &group.file,
+        spec: &group.spec,
+        shared: &group.shared,
+        out: &mut out,
+        open_enums: true,
+    };
+    let side_name = match side {
+        SampleSide::Request => "request",
+        SampleSide::Response => "response",
+    };
+    check.value(side_name, &TypeRef::Named(type_name.clone()), &body);
+    Some(out)
+}
+
 /// The shared-types file: a group named `common` with types and no endpoints, each type
 /// checked like a group's (its references may only name other common types).
 pub fn validate_common(common: &Group) -> Vec<Diagnostic> {
@@ -129,6 +177,7 @@ pub fn validate_common(common: &Group) -> Vec<Diagnostic> {
         spec: &common.spec,
         shared: &common.shared,
         out: &mut out,
+        open_enums: false,
     };
     let group = crate::share::COMMON_GROUP;
     if common.spec.group != group {
@@ -158,6 +207,9 @@ struct Checker<'a> {
     /// Types copied from the common file: checked there, not again in each group.
     shared: &'a BTreeSet<String>,
     out: &'a mut Vec<Diagnostic>,
+    /// Values outside a listed enum pass: samples from outside the spec are checked the way
+    /// the runtime decodes them (open enums keep unknown values); the spec's own examples not.
+    open_enums: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -664,7 +716,7 @@ impl<'a> Checker<'a> {
                 }
             }
             Some(TypeDef::IntEnum { values, .. }) => match as_integer(value) {
-                Some(n) if values.iter().any(|v| v.value == n) => {}
+                Some(n) if self.open_enums || values.iter().any(|v| v.value == n) => {}
                 Some(n) => self.error(at, format!("{n} is not a documented value of {name}")),
                 None => self.error(
                     at,
@@ -672,7 +724,7 @@ impl<'a> Checker<'a> {
                 ),
             },
             Some(TypeDef::StringEnum { values, .. }) => match value.as_str() {
-                Some(s) if values.iter().any(|v| v.value == s) => {}
+                Some(s) if self.open_enums || values.iter().any(|v| v.value == s) => {}
                 Some(s) => self.error(at, format!("`{s}` is not a documented value of {name}")),
                 None => self.error(
                     at,

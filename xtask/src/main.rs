@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod audit_samples;
 mod bench_codegen;
 mod codegen_task;
 
@@ -22,6 +23,8 @@ fn main() -> ExitCode {
         ["codegen"] => codegen_task::run(&root, codegen_task::Mode::Write),
         ["codegen", "--check"] => codegen_task::run(&root, codegen_task::Mode::Check),
         ["bench-codegen"] => bench_codegen::run(&root),
+        ["audit-samples", dir] => audit_samples::run(&root, Path::new(dir), false),
+        ["audit-samples", "--all", dir] => audit_samples::run(&root, Path::new(dir), true),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -41,6 +44,10 @@ const USAGE: &str = "usage:
                                 spec/schema.json, spec/openapi.json and the features of
                                 wecom-api/Cargo.toml from spec/*.yaml
   cargo xtask codegen --check   fail if any of those is stale or orphaned
+  cargo xtask audit-samples [--all] DIR
+                                share of fields of documented bodies collected outside
+                                the spec (DIR/cgi-bin/<path>.request.json, .response.json)
+                                the spec describes with a compatible type; lists the rest
   cargo xtask bench-codegen     time the generator on the real spec and on a synthetic
                                 spec of 2,000+ endpoints (run with --release)
   ... --root DIR                the workspace to work on (default: this one)";

@@ -684,25 +684,28 @@ impl<'de> serde::Deserialize<'de> for ApprovalComment {
         crate::de::deserialize(deserializer)
     }
 }
-/// 审批申请中的一个表单控件：control 为控件类型，id 为模板中的控件 id，value 为按控件类型区分的取值。
+/// 审批申请中的一个表单控件：control 为控件类型，id 为模板中的控件 id，value 为控件的取值。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalContent {
-    /// 控件类型与取值
-    #[serde(flatten)]
-    pub control: ApprovalControl,
+    /// 控件类型
+    pub control: ApprovalControlType,
     /// 控件 id，与模板中的控件 id 对应
     pub id: String,
     /// 控件名称（审批详情中返回；提交时无需填写）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<Vec<LangText>>,
+    /// 控件的取值（说明文字控件 Tips 提交时无需填写）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<ApprovalValue>,
 }
 impl crate::de::Decode for ApprovalContent {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
+            control: fields.required("control")?,
             id: fields.required("id")?,
             title: fields.optional("title")?,
-            control: fields.flattened()?,
+            value: fields.optional("value")?,
         })
     }
 }
@@ -713,400 +716,111 @@ impl<'de> serde::Deserialize<'de> for ApprovalContent {
         crate::de::deserialize(deserializer)
     }
 }
-/// 表单控件的类型（control）与取值（value）：`{"control": "Text", "value": {"text": "..."}}`。 未列出的控件类型在运行时原样保留。
-#[derive(Debug, Clone, PartialEq)]
-pub enum ApprovalControl {
-    /// `control` `Text`, content under `value`. 文本
-    Text(TextControlValue),
-    /// `control` `Textarea`, content under `value`. 多行文本
-    Textarea(TextareaControlValue),
-    /// `control` `Number`, content under `value`. 数字
-    Number(NumberControlValue),
-    /// `control` `Money`, content under `value`. 金额
-    Money(MoneyControlValue),
-    /// `control` `Date`, content under `value`. 日期/日期+时间
-    Date(DateControlValue),
-    /// `control` `Selector`, content under `value`. 单选/多选
-    Selector(SelectorControlValue),
-    /// `control` `Contact`, content under `value`. 成员/部门
-    Contact(ContactControlValue),
-    /// `control` `Tips`, without content. 说明文字（无取值，提交时无需填写 value）
+/// 表单控件的类型。未列出的类型在运行时原样保留。
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ApprovalControlType {
+    /// `Text`: 文本：取值在 text
+    Text,
+    /// `Textarea`: 多行文本：取值在 text
+    Textarea,
+    /// `Number`: 数字：取值在 new_number
+    Number,
+    /// `Money`: 金额：取值在 new_money
+    Money,
+    /// `Date`: 日期/日期+时间：取值在 date
+    Date,
+    /// `Selector`: 单选/多选：取值在 selector
+    Selector,
+    /// `Contact`: 成员/部门：取值在 members 或 departments
+    Contact,
+    /// `Tips`: 说明文字：无取值（详情中可有 tips）
     Tips,
-    /// `control` `File`, content under `value`. 附件
-    File(FileControlValue),
-    /// `control` `Table`, content under `value`. 明细
-    Table(TableControlValue),
-    /// `control` `Attendance`, content under `value`. 假勤组件（出差、外出、加班）
-    Attendance(AttendanceControlValue),
-    /// `control` `Vacation`, content under `value`. 请假组件
-    Vacation(VacationControlValue),
-    /// `control` `PunchCorrection`, content under `value`. 补卡组件
-    PunchCorrection(PunchCorrectionControlValue),
-    /// `control` `Location`, content under `value`. 位置
-    Location(LocationControlValue),
-    /// `control` `RelatedApproval`, content under `value`. 关联审批单
-    RelatedApproval(RelatedApprovalControlValue),
-    /// `control` `Formula`, content under `value`. 公式
-    Formula(FormulaControlValue),
-    /// `control` `DateRange`, content under `value`. 时长
-    DateRange(DateRangeControlValue),
-    /// `control` `BankAccount`, content under `value`. 收款账户
-    BankAccount(BankAccountControlValue),
-    /// A variant this version of the crate does not know: every field, as sent.
-    Unknown(serde_json::Map<String, serde_json::Value>),
+    /// `File`: 附件：取值在 files
+    File,
+    /// `Table`: 明细：取值在 children
+    Table,
+    /// `Attendance`: 假勤组件（出差、外出、加班）：取值在 attendance
+    Attendance,
+    /// `Vacation`: 请假组件：取值在 vacation
+    Vacation,
+    /// `PunchCorrection`: 补卡组件：取值在 punch_correction
+    PunchCorrection,
+    /// `Location`: 位置：取值在 location
+    Location,
+    /// `RelatedApproval`: 关联审批单：取值在 related_approval
+    RelatedApproval,
+    /// `Formula`: 公式：取值在 formula
+    Formula,
+    /// `DateRange`: 时长：取值在 date_range
+    DateRange,
+    /// `BankAccount`: 收款账户：取值在 bank_account
+    BankAccount,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
 }
-impl From<TextControlValue> for ApprovalControl {
-    fn from(content: TextControlValue) -> Self {
-        Self::Text(content)
-    }
-}
-impl From<TextareaControlValue> for ApprovalControl {
-    fn from(content: TextareaControlValue) -> Self {
-        Self::Textarea(content)
-    }
-}
-impl From<NumberControlValue> for ApprovalControl {
-    fn from(content: NumberControlValue) -> Self {
-        Self::Number(content)
-    }
-}
-impl From<MoneyControlValue> for ApprovalControl {
-    fn from(content: MoneyControlValue) -> Self {
-        Self::Money(content)
-    }
-}
-impl From<DateControlValue> for ApprovalControl {
-    fn from(content: DateControlValue) -> Self {
-        Self::Date(content)
-    }
-}
-impl From<SelectorControlValue> for ApprovalControl {
-    fn from(content: SelectorControlValue) -> Self {
-        Self::Selector(content)
-    }
-}
-impl From<ContactControlValue> for ApprovalControl {
-    fn from(content: ContactControlValue) -> Self {
-        Self::Contact(content)
-    }
-}
-impl From<FileControlValue> for ApprovalControl {
-    fn from(content: FileControlValue) -> Self {
-        Self::File(content)
-    }
-}
-impl From<TableControlValue> for ApprovalControl {
-    fn from(content: TableControlValue) -> Self {
-        Self::Table(content)
-    }
-}
-impl From<AttendanceControlValue> for ApprovalControl {
-    fn from(content: AttendanceControlValue) -> Self {
-        Self::Attendance(content)
-    }
-}
-impl From<VacationControlValue> for ApprovalControl {
-    fn from(content: VacationControlValue) -> Self {
-        Self::Vacation(content)
-    }
-}
-impl From<PunchCorrectionControlValue> for ApprovalControl {
-    fn from(content: PunchCorrectionControlValue) -> Self {
-        Self::PunchCorrection(content)
-    }
-}
-impl From<LocationControlValue> for ApprovalControl {
-    fn from(content: LocationControlValue) -> Self {
-        Self::Location(content)
-    }
-}
-impl From<RelatedApprovalControlValue> for ApprovalControl {
-    fn from(content: RelatedApprovalControlValue) -> Self {
-        Self::RelatedApproval(content)
-    }
-}
-impl From<FormulaControlValue> for ApprovalControl {
-    fn from(content: FormulaControlValue) -> Self {
-        Self::Formula(content)
-    }
-}
-impl From<DateRangeControlValue> for ApprovalControl {
-    fn from(content: DateRangeControlValue) -> Self {
-        Self::DateRange(content)
-    }
-}
-impl From<BankAccountControlValue> for ApprovalControl {
-    fn from(content: BankAccountControlValue) -> Self {
-        Self::BankAccount(content)
-    }
-}
-impl serde::Serialize for ApprovalControl {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl ApprovalControlType {
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
         match self {
-            Self::Text(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Text"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Textarea(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Textarea"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Number(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Number"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Money(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Money"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Date(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Date"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Selector(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Selector"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Contact(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Contact"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Tips => {
-                crate::union::serialize_tag(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Tips"),
-                )
-            }
-            Self::File(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("File"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Table(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Table"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Attendance(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Attendance"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Vacation(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Vacation"),
-                    "value",
-                    content,
-                )
-            }
-            Self::PunchCorrection(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("PunchCorrection"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Location(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Location"),
-                    "value",
-                    content,
-                )
-            }
-            Self::RelatedApproval(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("RelatedApproval"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Formula(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("Formula"),
-                    "value",
-                    content,
-                )
-            }
-            Self::DateRange(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("DateRange"),
-                    "value",
-                    content,
-                )
-            }
-            Self::BankAccount(content) => {
-                crate::union::serialize(
-                    serializer,
-                    "control",
-                    crate::union::Tag::Str("BankAccount"),
-                    "value",
-                    content,
-                )
-            }
-            Self::Unknown(fields) => serde::Serialize::serialize(fields, serializer),
+            Self::Text => "Text",
+            Self::Textarea => "Textarea",
+            Self::Number => "Number",
+            Self::Money => "Money",
+            Self::Date => "Date",
+            Self::Selector => "Selector",
+            Self::Contact => "Contact",
+            Self::Tips => "Tips",
+            Self::File => "File",
+            Self::Table => "Table",
+            Self::Attendance => "Attendance",
+            Self::Vacation => "Vacation",
+            Self::PunchCorrection => "PunchCorrection",
+            Self::Location => "Location",
+            Self::RelatedApproval => "RelatedApproval",
+            Self::Formula => "Formula",
+            Self::DateRange => "DateRange",
+            Self::BankAccount => "BankAccount",
+            Self::Unknown(other) => other,
         }
     }
 }
-impl crate::de::Decode for ApprovalControl {
+impl From<&str> for ApprovalControlType {
+    fn from(value: &str) -> Self {
+        match value {
+            "Text" => Self::Text,
+            "Textarea" => Self::Textarea,
+            "Number" => Self::Number,
+            "Money" => Self::Money,
+            "Date" => Self::Date,
+            "Selector" => Self::Selector,
+            "Contact" => Self::Contact,
+            "Tips" => Self::Tips,
+            "File" => Self::File,
+            "Table" => Self::Table,
+            "Attendance" => Self::Attendance,
+            "Vacation" => Self::Vacation,
+            "PunchCorrection" => Self::PunchCorrection,
+            "Location" => Self::Location,
+            "RelatedApproval" => Self::RelatedApproval,
+            "Formula" => Self::Formula,
+            "DateRange" => Self::DateRange,
+            "BankAccount" => Self::BankAccount,
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+impl serde::Serialize for ApprovalControlType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::de::Decode for ApprovalControlType {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?;
-        if !fields.contains("control") {
-            return Err(crate::de::DecodeError::here("missing field `control`"));
-        }
-        if crate::union::matches(&fields, "control", crate::union::Tag::Str("Text")) {
-            return crate::union::content(&fields, "value").map(Self::Text);
-        }
-        if crate::union::matches(
-            &fields,
-            "control",
-            crate::union::Tag::Str("Textarea"),
-        ) {
-            return crate::union::content(&fields, "value").map(Self::Textarea);
-        }
-        if crate::union::matches(&fields, "control", crate::union::Tag::Str("Number")) {
-            return crate::union::content(&fields, "value").map(Self::Number);
-        }
-        if crate::union::matches(&fields, "control", crate::union::Tag::Str("Money")) {
-            return crate::union::content(&fields, "value").map(Self::Money);
-        }
-        if crate::union::matches(&fields, "control", crate::union::Tag::Str("Date")) {
-            return crate::union::content(&fields, "value").map(Self::Date);
-        }
-        if crate::union::matches(
-            &fields,
-            "control",
-            crate::union::Tag::Str("Selector"),
-        ) {
-            return crate::union::content(&fields, "value").map(Self::Selector);
-        }
-        if crate::union::matches(&fields, "control", crate::union::Tag::Str("Contact")) {
-            return crate::union::content(&fields, "value").map(Self::Contact);
-        }
-        if crate::union::matches(&fields, "control", crate::union::Tag::Str("Tips")) {
-            return Ok(Self::Tips);
-        }
-        if crate::union::matches(&fields, "control", crate::union::Tag::Str("File")) {
-            return crate::union::content(&fields, "value").map(Self::File);
-        }
-        if crate::union::matches(&fields, "control", crate::union::Tag::Str("Table")) {
-            return crate::union::content(&fields, "value").map(Self::Table);
-        }
-        if crate::union::matches(
-            &fields,
-            "control",
-            crate::union::Tag::Str("Attendance"),
-        ) {
-            return crate::union::content(&fields, "value").map(Self::Attendance);
-        }
-        if crate::union::matches(
-            &fields,
-            "control",
-            crate::union::Tag::Str("Vacation"),
-        ) {
-            return crate::union::content(&fields, "value").map(Self::Vacation);
-        }
-        if crate::union::matches(
-            &fields,
-            "control",
-            crate::union::Tag::Str("PunchCorrection"),
-        ) {
-            return crate::union::content(&fields, "value").map(Self::PunchCorrection);
-        }
-        if crate::union::matches(
-            &fields,
-            "control",
-            crate::union::Tag::Str("Location"),
-        ) {
-            return crate::union::content(&fields, "value").map(Self::Location);
-        }
-        if crate::union::matches(
-            &fields,
-            "control",
-            crate::union::Tag::Str("RelatedApproval"),
-        ) {
-            return crate::union::content(&fields, "value").map(Self::RelatedApproval);
-        }
-        if crate::union::matches(&fields, "control", crate::union::Tag::Str("Formula")) {
-            return crate::union::content(&fields, "value").map(Self::Formula);
-        }
-        if crate::union::matches(
-            &fields,
-            "control",
-            crate::union::Tag::Str("DateRange"),
-        ) {
-            return crate::union::content(&fields, "value").map(Self::DateRange);
-        }
-        if crate::union::matches(
-            &fields,
-            "control",
-            crate::union::Tag::Str("BankAccount"),
-        ) {
-            return crate::union::content(&fields, "value").map(Self::BankAccount);
-        }
-        Ok(Self::Unknown(fields.into_map()))
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
     }
 }
-impl<'de> serde::Deserialize<'de> for ApprovalControl {
+impl<'de> serde::Deserialize<'de> for ApprovalControlType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1224,6 +938,9 @@ pub struct ApprovalDate {
     pub date_type: String,
     /// 时间戳，以字符串表示的 Unix 秒数
     pub s_timestamp: String,
+    /// （详情返回）时区信息（zone_offset、zone_desc）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone_info: Option<serde_json::Value>,
 }
 impl crate::de::Decode for ApprovalDate {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1231,6 +948,7 @@ impl crate::de::Decode for ApprovalDate {
         Ok(Self {
             date_type: fields.required("type")?,
             s_timestamp: fields.required("s_timestamp")?,
+            timezone_info: fields.optional("timezone_info")?,
         })
     }
 }
@@ -2155,21 +1873,114 @@ impl<'de> serde::Deserialize<'de> for ApprovalVacation {
         crate::de::deserialize(deserializer)
     }
 }
-/// 假勤组件（出差、外出、加班）的取值。
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct AttendanceControlValue {
-    /// 假勤内容
-    pub attendance: ApprovalAttendance,
+/// 表单控件的取值。每种控件只用其中与类型对应的字段（见 ApprovalControlType）；详情返回时其余列表字段为空列表。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalValue {
+    /// 文本、多行文本控件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// 数字控件的值，以字符串表示
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_number: Option<String>,
+    /// 金额控件的值，以字符串表示，最多两位小数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_money: Option<String>,
+    /// 日期控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<ApprovalDate>,
+    /// 单选/多选控件所选的选项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<ApprovalSelector>,
+    /// 成员控件所选的成员
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<ContactMember>>,
+    /// 部门控件所选的部门
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<ContactDepartment>>,
+    /// （详情返回）说明文字控件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tips: Option<serde_json::Value>,
+    /// 附件控件的附件
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<ApprovalFile>>,
+    /// 明细控件的内容，一个明细控件可能包含多个子明细
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<TableRow>>,
+    /// （详情返回）明细的统计字段
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stat_field: Option<serde_json::Value>,
+    /// （详情返回）明细的合计字段
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum_field: Option<serde_json::Value>,
+    /// 假勤组件（出差、外出、加班）的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendance: Option<ApprovalAttendance>,
+    /// 请假组件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacation: Option<ApprovalVacation>,
+    /// 补卡组件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub punch_correction: Option<PunchCorrection>,
+    /// 位置控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<ApprovalLocation>,
+    /// 关联审批单控件所关联的审批单
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_approval: Option<Vec<RelatedApproval>>,
+    /// 公式控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formula: Option<ApprovalFormula>,
+    /// 时长控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<ApprovalDateRange>,
+    /// 收款账户控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_account: Option<BankAccount>,
+    /// （详情返回）家校场景的学生控件内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub students: Option<serde_json::Value>,
+    /// （详情返回）家校场景的班级控件内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes: Option<serde_json::Value>,
+    /// （详情返回）文档控件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs: Option<serde_json::Value>,
+    /// （详情返回）微盘文件控件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wedrive_files: Option<serde_json::Value>,
 }
-impl crate::de::Decode for AttendanceControlValue {
+impl crate::de::Decode for ApprovalValue {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            attendance: fields.required("attendance")?,
+            text: fields.optional("text")?,
+            new_number: fields.optional("new_number")?,
+            new_money: fields.optional("new_money")?,
+            date: fields.optional("date")?,
+            selector: fields.optional("selector")?,
+            members: fields.optional("members")?,
+            departments: fields.optional("departments")?,
+            tips: fields.optional("tips")?,
+            files: fields.optional("files")?,
+            children: fields.optional("children")?,
+            stat_field: fields.optional("stat_field")?,
+            sum_field: fields.optional("sum_field")?,
+            attendance: fields.optional("attendance")?,
+            vacation: fields.optional("vacation")?,
+            punch_correction: fields.optional("punch_correction")?,
+            location: fields.optional("location")?,
+            related_approval: fields.optional("related_approval")?,
+            formula: fields.optional("formula")?,
+            date_range: fields.optional("date_range")?,
+            bank_account: fields.optional("bank_account")?,
+            students: fields.optional("students")?,
+            classes: fields.optional("classes")?,
+            docs: fields.optional("docs")?,
+            wedrive_files: fields.optional("wedrive_files")?,
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for AttendanceControlValue {
+impl<'de> serde::Deserialize<'de> for ApprovalValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2360,27 +2171,6 @@ impl crate::de::Decode for BankAccount {
     }
 }
 impl<'de> serde::Deserialize<'de> for BankAccount {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 收款账户控件的取值。
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct BankAccountControlValue {
-    /// 收款账户
-    pub bank_account: BankAccount,
-}
-impl crate::de::Decode for BankAccountControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            bank_account: fields.required("bank_account")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for BankAccountControlValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5720,32 +5510,6 @@ impl<'de> serde::Deserialize<'de> for CheckinWifi {
         crate::de::deserialize(deserializer)
     }
 }
-/// 成员/部门控件的取值；成员控件填 members，部门控件填 departments。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct ContactControlValue {
-    /// 所选成员
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<ContactMember>>,
-    /// 所选部门
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<ContactDepartment>>,
-}
-impl crate::de::Decode for ContactControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            members: fields.optional("members")?,
-            departments: fields.optional("departments")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for ContactControlValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactDepartment {
     /// 部门 id
@@ -5788,48 +5552,6 @@ impl crate::de::Decode for ContactMember {
     }
 }
 impl<'de> serde::Deserialize<'de> for ContactMember {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 日期控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct DateControlValue {
-    /// 日期
-    pub date: ApprovalDate,
-}
-impl crate::de::Decode for DateControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            date: fields.required("date")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for DateControlValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 时长控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct DateRangeControlValue {
-    /// 时长
-    pub date_range: ApprovalDateRange,
-}
-impl crate::de::Decode for DateRangeControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            date_range: fields.required("date_range")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for DateRangeControlValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5976,48 +5698,6 @@ impl crate::de::Decode for DialRecordResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for DialRecordResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 附件控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct FileControlValue {
-    /// 附件列表
-    pub files: Vec<ApprovalFile>,
-}
-impl crate::de::Decode for FileControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            files: fields.required("files")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for FileControlValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 公式控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct FormulaControlValue {
-    /// 公式
-    pub formula: ApprovalFormula,
-}
-impl crate::de::Decode for FormulaControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            formula: fields.required("formula")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for FormulaControlValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -6921,27 +6601,6 @@ impl<'de> serde::Deserialize<'de> for LegacyLeave {
         crate::de::deserialize(deserializer)
     }
 }
-/// 位置控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct LocationControlValue {
-    /// 位置
-    pub location: ApprovalLocation,
-}
-impl crate::de::Decode for LocationControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            location: fields.required("location")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for LocationControlValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MassCallTicketResponse {
     /// 大批量调用凭据，有效期 7 天
@@ -7698,48 +7357,6 @@ impl<'de> serde::Deserialize<'de> for MeetingRoomSchedule {
         crate::de::deserialize(deserializer)
     }
 }
-/// 金额控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct MoneyControlValue {
-    /// 金额，以字符串表示，最多两位小数
-    pub new_money: String,
-}
-impl crate::de::Decode for MoneyControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            new_money: fields.required("new_money")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for MoneyControlValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 数字控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct NumberControlValue {
-    /// 数字，以字符串表示
-    pub new_number: String,
-}
-impl crate::de::Decode for NumberControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            new_number: fields.required("new_number")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for NumberControlValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// 自建应用审批流程的审批单。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApproval {
@@ -8235,27 +7852,6 @@ impl<'de> serde::Deserialize<'de> for PunchCorrection {
         crate::de::deserialize(deserializer)
     }
 }
-/// 补卡组件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct PunchCorrectionControlValue {
-    /// 补卡信息
-    pub punch_correction: PunchCorrection,
-}
-impl crate::de::Decode for PunchCorrectionControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            punch_correction: fields.required("punch_correction")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for PunchCorrectionControlValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RelatedApproval {
     /// 关联审批单的审批单号
@@ -8286,27 +7882,6 @@ impl crate::de::Decode for RelatedApproval {
     }
 }
 impl<'de> serde::Deserialize<'de> for RelatedApproval {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 关联审批单控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct RelatedApprovalControlValue {
-    /// 关联的审批单
-    pub related_approval: Vec<RelatedApproval>,
-}
-impl crate::de::Decode for RelatedApprovalControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            related_approval: fields.required("related_approval")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for RelatedApprovalControlValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -9130,27 +8705,6 @@ impl<'de> serde::Deserialize<'de> for ScheduleUpdateResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 单选/多选控件的取值。
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct SelectorControlValue {
-    /// 所选选项
-    pub selector: ApprovalSelector,
-}
-impl crate::de::Decode for SelectorControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            selector: fields.required("selector")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for SelectorControlValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SelectorOption {
     /// 选项 key，可通过「获取审批模板详情」获取
@@ -9216,31 +8770,6 @@ impl crate::de::Decode for SelectorType {
     }
 }
 impl<'de> serde::Deserialize<'de> for SelectorType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 明细控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct TableControlValue {
-    /// 明细内容，一个明细控件可能包含多个子明细
-    pub children: Vec<TableRow>,
-    /// （详情返回）明细的统计字段
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stat_field: Option<serde_json::Value>,
-}
-impl crate::de::Decode for TableControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            children: fields.required("children")?,
-            stat_field: fields.optional("stat_field")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for TableControlValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -9720,48 +9249,6 @@ impl<'de> serde::Deserialize<'de> for TemplateTableInput {
         crate::de::deserialize(deserializer)
     }
 }
-/// 文本控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct TextControlValue {
-    /// 文本内容
-    pub text: String,
-}
-impl crate::de::Decode for TextControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            text: fields.required("text")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for TextControlValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 多行文本控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct TextareaControlValue {
-    /// 文本内容
-    pub text: String,
-}
-impl crate::de::Decode for TextareaControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            text: fields.required("text")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for TextareaControlValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// 待办详情。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Todo {
@@ -10020,27 +9507,6 @@ impl crate::de::Decode for VacationConf {
     }
 }
 impl<'de> serde::Deserialize<'de> for VacationConf {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 请假组件的取值。
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct VacationControlValue {
-    /// 请假内容
-    pub vacation: ApprovalVacation,
-}
-impl crate::de::Decode for VacationControlValue {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            vacation: fields.required("vacation")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for VacationControlValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -10492,11 +9958,12 @@ impl ApprovalAttendance {
 }
 impl ApprovalContent {
     /// A `ApprovalContent` with its required `control`, `id` set and every optional field unset.
-    pub fn new(control: impl Into<ApprovalControl>, id: impl Into<String>) -> Self {
+    pub fn new(control: impl Into<ApprovalControlType>, id: impl Into<String>) -> Self {
         Self {
             control: control.into(),
             id: id.into(),
             title: None,
+            value: None,
         }
     }
 }
@@ -10535,6 +10002,7 @@ impl ApprovalDate {
         Self {
             date_type: date_type.into(),
             s_timestamp: s_timestamp.into(),
+            timezone_info: None,
         }
     }
 }
@@ -10650,14 +10118,6 @@ impl ApprovalVacation {
         }
     }
 }
-impl AttendanceControlValue {
-    /// A `AttendanceControlValue` with its required `attendance` set and every optional field unset.
-    pub fn new(attendance: impl Into<ApprovalAttendance>) -> Self {
-        Self {
-            attendance: attendance.into(),
-        }
-    }
-}
 impl BankAccount {
     /// A `BankAccount` with its required `account_type`, `account_name`, `account_number` set and every optional field unset.
     pub fn new(
@@ -10671,14 +10131,6 @@ impl BankAccount {
             account_number: account_number.into(),
             remark: None,
             bank: None,
-        }
-    }
-}
-impl BankAccountControlValue {
-    /// A `BankAccountControlValue` with its required `bank_account` set and every optional field unset.
-    pub fn new(bank_account: impl Into<BankAccount>) -> Self {
-        Self {
-            bank_account: bank_account.into(),
         }
     }
 }
@@ -10934,34 +10386,6 @@ impl ContactMember {
         }
     }
 }
-impl DateControlValue {
-    /// A `DateControlValue` with its required `date` set and every optional field unset.
-    pub fn new(date: impl Into<ApprovalDate>) -> Self {
-        Self { date: date.into() }
-    }
-}
-impl DateRangeControlValue {
-    /// A `DateRangeControlValue` with its required `date_range` set and every optional field unset.
-    pub fn new(date_range: impl Into<ApprovalDateRange>) -> Self {
-        Self {
-            date_range: date_range.into(),
-        }
-    }
-}
-impl FileControlValue {
-    /// A `FileControlValue` with its required `files` set and every optional field unset.
-    pub fn new(files: impl IntoIterator<Item = impl Into<ApprovalFile>>) -> Self {
-        Self {
-            files: files.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-impl FormulaControlValue {
-    /// A `FormulaControlValue` with its required `formula` set and every optional field unset.
-    pub fn new(formula: impl Into<ApprovalFormula>) -> Self {
-        Self { formula: formula.into() }
-    }
-}
 impl JournalDownloadFileRequest {
     /// A `JournalDownloadFileRequest` with its required `journaluuid`, `fileid` set and every optional field unset.
     pub fn new(journaluuid: impl Into<String>, fileid: impl Into<String>) -> Self {
@@ -11011,12 +10435,6 @@ impl LangText {
             text: text.into(),
             lang: None,
         }
-    }
-}
-impl LocationControlValue {
-    /// A `LocationControlValue` with its required `location` set and every optional field unset.
-    pub fn new(location: impl Into<ApprovalLocation>) -> Self {
-        Self { location: location.into() }
     }
 }
 impl MeetingRoomAddRequest {
@@ -11102,22 +10520,6 @@ impl MeetingRoomIdRequest {
         Self { meetingroom_id }
     }
 }
-impl MoneyControlValue {
-    /// A `MoneyControlValue` with its required `new_money` set and every optional field unset.
-    pub fn new(new_money: impl Into<String>) -> Self {
-        Self {
-            new_money: new_money.into(),
-        }
-    }
-}
-impl NumberControlValue {
-    /// A `NumberControlValue` with its required `new_number` set and every optional field unset.
-    pub fn new(new_number: impl Into<String>) -> Self {
-        Self {
-            new_number: new_number.into(),
-        }
-    }
-}
 impl OpenApprovalDataRequest {
     /// A `OpenApprovalDataRequest` with its required `thirdNo` set and every optional field unset.
     pub fn new(third_no: impl Into<String>) -> Self {
@@ -11152,14 +10554,6 @@ impl PunchCorrection {
         }
     }
 }
-impl PunchCorrectionControlValue {
-    /// A `PunchCorrectionControlValue` with its required `punch_correction` set and every optional field unset.
-    pub fn new(punch_correction: impl Into<PunchCorrection>) -> Self {
-        Self {
-            punch_correction: punch_correction.into(),
-        }
-    }
-}
 impl RelatedApproval {
     /// A `RelatedApproval` with its required `sp_no` set and every optional field unset.
     pub fn new(sp_no: impl Into<String>) -> Self {
@@ -11169,16 +10563,6 @@ impl RelatedApproval {
             sp_status: None,
             name: None,
             create_time: None,
-        }
-    }
-}
-impl RelatedApprovalControlValue {
-    /// A `RelatedApprovalControlValue` with its required `related_approval` set and every optional field unset.
-    pub fn new(
-        related_approval: impl IntoIterator<Item = impl Into<RelatedApproval>>,
-    ) -> Self {
-        Self {
-            related_approval: related_approval.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -11290,27 +10674,12 @@ impl ScheduleUpdateRequest {
         }
     }
 }
-impl SelectorControlValue {
-    /// A `SelectorControlValue` with its required `selector` set and every optional field unset.
-    pub fn new(selector: impl Into<ApprovalSelector>) -> Self {
-        Self { selector: selector.into() }
-    }
-}
 impl SelectorOption {
     /// A `SelectorOption` with its required `key` set and every optional field unset.
     pub fn new(key: impl Into<String>) -> Self {
         Self {
             key: key.into(),
             value: None,
-        }
-    }
-}
-impl TableControlValue {
-    /// A `TableControlValue` with its required `children` set and every optional field unset.
-    pub fn new(children: impl IntoIterator<Item = impl Into<TableRow>>) -> Self {
-        Self {
-            children: children.into_iter().map(Into::into).collect(),
-            stat_field: None,
         }
     }
 }
@@ -11396,18 +10765,6 @@ impl TemplateTableInput {
         }
     }
 }
-impl TextControlValue {
-    /// A `TextControlValue` with its required `text` set and every optional field unset.
-    pub fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into() }
-    }
-}
-impl TextareaControlValue {
-    /// A `TextareaControlValue` with its required `text` set and every optional field unset.
-    pub fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into() }
-    }
-}
 impl TodoGetRequest {
     /// A `TodoGetRequest` with its required `todo_id` set and every optional field unset.
     pub fn new(todo_id: impl Into<String>) -> Self {
@@ -11433,84 +10790,10 @@ impl TodoUpdateRequest {
         }
     }
 }
-impl VacationControlValue {
-    /// A `VacationControlValue` with its required `vacation` set and every optional field unset.
-    pub fn new(vacation: impl Into<ApprovalVacation>) -> Self {
-        Self { vacation: vacation.into() }
-    }
-}
 impl VacationUserQuotaRequest {
     /// A `VacationUserQuotaRequest` with its required `userid` set and every optional field unset.
     pub fn new(userid: impl Into<String>) -> Self {
         Self { userid: userid.into() }
-    }
-}
-impl ApprovalControl {
-    /// 文本 (`ApprovalControl::Text`) from its one required input.
-    pub fn text(text: impl Into<String>) -> Self {
-        Self::Text(TextControlValue::new(text))
-    }
-    /// 多行文本 (`ApprovalControl::Textarea`) from its one required input.
-    pub fn textarea(text: impl Into<String>) -> Self {
-        Self::Textarea(TextareaControlValue::new(text))
-    }
-    /// 数字 (`ApprovalControl::Number`) from its one required input.
-    pub fn number(new_number: impl Into<String>) -> Self {
-        Self::Number(NumberControlValue::new(new_number))
-    }
-    /// 金额 (`ApprovalControl::Money`) from its one required input.
-    pub fn money(new_money: impl Into<String>) -> Self {
-        Self::Money(MoneyControlValue::new(new_money))
-    }
-    /// 日期/日期+时间 (`ApprovalControl::Date`) from its one required input.
-    pub fn date(date: impl Into<ApprovalDate>) -> Self {
-        Self::Date(DateControlValue::new(date))
-    }
-    /// 单选/多选 (`ApprovalControl::Selector`) from its one required input.
-    pub fn selector(selector: impl Into<ApprovalSelector>) -> Self {
-        Self::Selector(SelectorControlValue::new(selector))
-    }
-    /// 附件 (`ApprovalControl::File`) from its one required input.
-    pub fn file(files: impl IntoIterator<Item = impl Into<ApprovalFile>>) -> Self {
-        Self::File(FileControlValue::new(files))
-    }
-    /// 明细 (`ApprovalControl::Table`) from its one required input.
-    pub fn table(children: impl IntoIterator<Item = impl Into<TableRow>>) -> Self {
-        Self::Table(TableControlValue::new(children))
-    }
-    /// 假勤组件（出差、外出、加班） (`ApprovalControl::Attendance`) from its one required input.
-    pub fn attendance(attendance: impl Into<ApprovalAttendance>) -> Self {
-        Self::Attendance(AttendanceControlValue::new(attendance))
-    }
-    /// 请假组件 (`ApprovalControl::Vacation`) from its one required input.
-    pub fn vacation(vacation: impl Into<ApprovalVacation>) -> Self {
-        Self::Vacation(VacationControlValue::new(vacation))
-    }
-    /// 补卡组件 (`ApprovalControl::PunchCorrection`) from its one required input.
-    pub fn punch_correction(punch_correction: impl Into<PunchCorrection>) -> Self {
-        Self::PunchCorrection(PunchCorrectionControlValue::new(punch_correction))
-    }
-    /// 位置 (`ApprovalControl::Location`) from its one required input.
-    pub fn location(location: impl Into<ApprovalLocation>) -> Self {
-        Self::Location(LocationControlValue::new(location))
-    }
-    /// 关联审批单 (`ApprovalControl::RelatedApproval`) from its one required input.
-    pub fn related_approval(
-        related_approval: impl IntoIterator<Item = impl Into<RelatedApproval>>,
-    ) -> Self {
-        Self::RelatedApproval(RelatedApprovalControlValue::new(related_approval))
-    }
-    /// 公式 (`ApprovalControl::Formula`) from its one required input.
-    pub fn formula(formula: impl Into<ApprovalFormula>) -> Self {
-        Self::Formula(FormulaControlValue::new(formula))
-    }
-    /// 时长 (`ApprovalControl::DateRange`) from its one required input.
-    pub fn date_range(date_range: impl Into<ApprovalDateRange>) -> Self {
-        Self::DateRange(DateRangeControlValue::new(date_range))
-    }
-    /// 收款账户 (`ApprovalControl::BankAccount`) from its one required input.
-    pub fn bank_account(bank_account: impl Into<BankAccount>) -> Self {
-        Self::BankAccount(BankAccountControlValue::new(bank_account))
     }
 }
 impl crate::Client {
@@ -11812,10 +11095,12 @@ impl ApprovalApi {
     ///     apply_data: ApprovalApplyData {
     ///         contents: vec![
     ///             ApprovalContent {
-    ///                 control: ApprovalControl::Text(TextControlValue {
-    ///                     text: "文本填写的内容".into()
-    ///                 }),
+    ///                 control: ApprovalControlType::Text,
     ///                 id: "Text-15111111111".into(),
+    ///                 value: Some(ApprovalValue {
+    ///                     text: Some("文本填写的内容".into()),
+    ///                     ..Default::default()
+    ///                 }),
     ///                 title: None
     ///             }
     ///         ]
