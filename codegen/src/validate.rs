@@ -759,10 +759,13 @@ impl<'a> Checker<'a> {
             UnionTag::Str(s) => tag_value.as_str() == Some(s),
         });
         let Some(variant) = variant else {
-            self.error(
-                &format!("{at}.{tag}"),
-                format!("{} is not a declared variant", short(tag_value)),
-            );
+            // An unknown variant decodes (kept whole); its content stays undescribed.
+            if !self.open_enums {
+                self.error(
+                    &format!("{at}.{tag}"),
+                    format!("{} is not a declared variant", short(tag_value)),
+                );
+            }
             return false;
         };
         // A variant without content is its tag alone.

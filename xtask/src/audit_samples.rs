@@ -105,7 +105,9 @@ pub fn run(root: &Path, samples_dir: &Path, verbose: bool) -> Result<String, Str
         response.fields,
         percent(&response)
     ));
-    report.push_str(&format!("{unmatched} sample(s) on paths the spec does not have"));
+    report.push_str(&format!(
+        "{unmatched} sample(s) on paths the spec does not have"
+    ));
     Ok(report)
 }
 
@@ -222,10 +224,19 @@ mod tests {
     fn a_problem_covers_its_member_and_everything_under_it() {
         let body: Value = serde_json::json!({"a": {"b": [{"c": 1, "d": {"e": 2}}]}, "f": 3});
         assert_eq!(members(&body), 6);
-        assert_eq!(fields_under(&body, SampleSide::Request, "request.a.b[0].d"), 2);
+        assert_eq!(
+            fields_under(&body, SampleSide::Request, "request.a.b[0].d"),
+            2
+        );
         assert_eq!(fields_under(&body, SampleSide::Request, "request.f"), 1);
-        assert_eq!(fields_under(&body, SampleSide::Request, "request.a.b[0]"), 3);
-        assert_eq!(fields_under(&body, SampleSide::Request, "request.a.missing"), 1);
+        assert_eq!(
+            fields_under(&body, SampleSide::Request, "request.a.b[0]"),
+            3
+        );
+        assert_eq!(
+            fields_under(&body, SampleSide::Request, "request.a.missing"),
+            1
+        );
     }
 
     #[test]

@@ -294,6 +294,120 @@ impl<'de> serde::Deserialize<'de> for KfCancelUpgradeServiceRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 视频号消息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct KfChannels {
+    /// 视频号消息的类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_type: Option<i64>,
+    /// 视频号名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    /// 视频号动态标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+impl crate::de::Decode for KfChannels {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sub_type: fields.optional("sub_type")?,
+            nickname: fields.optional("nickname")?,
+            title: fields.optional("title")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfChannels {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 视频号订单消息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct KfChannelsShopOrder {
+    /// 订单号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// 商品标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_titles: Option<String>,
+    /// 订单价格描述
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_wording: Option<String>,
+    /// 订单状态
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// 订单缩略图
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    /// 店铺名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_nickname: Option<String>,
+}
+impl crate::de::Decode for KfChannelsShopOrder {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.optional("order_id")?,
+            product_titles: fields.optional("product_titles")?,
+            price_wording: fields.optional("price_wording")?,
+            state: fields.optional("state")?,
+            image_url: fields.optional("image_url")?,
+            shop_nickname: fields.optional("shop_nickname")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfChannelsShopOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 视频号商品消息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct KfChannelsShopProduct {
+    /// 商品 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    /// 商品图片
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_img: Option<String>,
+    /// 商品标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 商品价格
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sales_price: Option<String>,
+    /// 店铺名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_nickname: Option<String>,
+    /// 店铺头像
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop_head_img: Option<String>,
+}
+impl crate::de::Decode for KfChannelsShopProduct {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            product_id: fields.optional("product_id")?,
+            head_img: fields.optional("head_img")?,
+            title: fields.optional("title")?,
+            sales_price: fields.optional("sales_price")?,
+            shop_nickname: fields.optional("shop_nickname")?,
+            shop_head_img: fields.optional("shop_head_img")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfChannelsShopProduct {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业的微信客服资质。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCorpQualification {
@@ -2314,6 +2428,66 @@ impl<'de> serde::Deserialize<'de> for KfMenuView {
         crate::de::deserialize(deserializer)
     }
 }
+/// 聊天记录消息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct KfMergedMsg {
+    /// 聊天记录标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 聊天记录中的消息
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub item: Vec<KfMergedMsgItem>,
+}
+impl crate::de::Decode for KfMergedMsg {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            item: fields.or_empty("item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMergedMsg {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 聊天记录中的一条消息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct KfMergedMsgItem {
+    /// 发送时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_time: Option<i64>,
+    /// 消息类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msgtype: Option<String>,
+    /// 发送者名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_name: Option<String>,
+    /// 消息内容：JSON 字符串，结构同该类型的消息
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg_content: Option<String>,
+}
+impl crate::de::Decode for KfMergedMsgItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            send_time: fields.optional("send_time")?,
+            msgtype: fields.optional("msgtype")?,
+            sender_name: fields.optional("sender_name")?,
+            msg_content: fields.optional("msg_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMergedMsgItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 读取到的一条消息或事件。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfMessage {
@@ -2537,7 +2711,7 @@ impl<'de> serde::Deserialize<'de> for KfReceivedLink {
         crate::de::deserialize(deserializer)
     }
 }
-/// 读取到的消息的类型与内容：`{"msgtype": "text", "text": {...}}`；事件的 msgtype 为 `event`。 官方文档列出的类型为文本、图片、语音、视频、文件、位置、链接、名片、小程序、菜单与事件； 其他类型（如视频号商品、聊天记录）以 Unknown 保留原始字段。
+/// 读取到的消息的类型与内容：`{"msgtype": "text", "text": {...}}`；事件的 msgtype 为 `event`。 官方文档列出的类型为文本、图片、语音、视频、文件、位置、链接、名片、小程序、菜单、视频号商品、视频号订单、 视频号、聊天记录与事件；其他类型以 Unknown 保留原始字段。
 #[derive(Debug, Clone, PartialEq)]
 pub enum KfReceivedMessage {
     /// `msgtype` `text`, content under `text`. 文本消息
@@ -2560,6 +2734,14 @@ pub enum KfReceivedMessage {
     MiniProgram(KfMiniProgram),
     /// `msgtype` `msgmenu`, content under `msgmenu`. 菜单消息（接待人员在企业微信回复的菜单）
     MsgMenu(KfMsgMenu),
+    /// `msgtype` `channels_shop_product`, content under `channels_shop_product`. 视频号商品消息
+    ChannelsShopProduct(KfChannelsShopProduct),
+    /// `msgtype` `channels_shop_order`, content under `channels_shop_order`. 视频号订单消息
+    ChannelsShopOrder(KfChannelsShopOrder),
+    /// `msgtype` `channels`, content under `channels`. 视频号消息
+    Channels(KfChannels),
+    /// `msgtype` `merged_msg`, content under `merged_msg`. 聊天记录消息
+    MergedMsg(KfMergedMsg),
     /// `msgtype` `event`, content under `event`. 事件消息
     Event(KfEventContent),
     /// A variant this version of the crate does not know: every field, as sent.
@@ -2613,6 +2795,26 @@ impl From<KfMiniProgram> for KfReceivedMessage {
 impl From<KfMsgMenu> for KfReceivedMessage {
     fn from(content: KfMsgMenu) -> Self {
         Self::MsgMenu(content)
+    }
+}
+impl From<KfChannelsShopProduct> for KfReceivedMessage {
+    fn from(content: KfChannelsShopProduct) -> Self {
+        Self::ChannelsShopProduct(content)
+    }
+}
+impl From<KfChannelsShopOrder> for KfReceivedMessage {
+    fn from(content: KfChannelsShopOrder) -> Self {
+        Self::ChannelsShopOrder(content)
+    }
+}
+impl From<KfChannels> for KfReceivedMessage {
+    fn from(content: KfChannels) -> Self {
+        Self::Channels(content)
+    }
+}
+impl From<KfMergedMsg> for KfReceivedMessage {
+    fn from(content: KfMergedMsg) -> Self {
+        Self::MergedMsg(content)
     }
 }
 impl From<KfEventContent> for KfReceivedMessage {
@@ -2713,6 +2915,42 @@ impl serde::Serialize for KfReceivedMessage {
                     content,
                 )
             }
+            Self::ChannelsShopProduct(content) => {
+                crate::union::serialize(
+                    serializer,
+                    "msgtype",
+                    crate::union::Tag::Str("channels_shop_product"),
+                    "channels_shop_product",
+                    content,
+                )
+            }
+            Self::ChannelsShopOrder(content) => {
+                crate::union::serialize(
+                    serializer,
+                    "msgtype",
+                    crate::union::Tag::Str("channels_shop_order"),
+                    "channels_shop_order",
+                    content,
+                )
+            }
+            Self::Channels(content) => {
+                crate::union::serialize(
+                    serializer,
+                    "msgtype",
+                    crate::union::Tag::Str("channels"),
+                    "channels",
+                    content,
+                )
+            }
+            Self::MergedMsg(content) => {
+                crate::union::serialize(
+                    serializer,
+                    "msgtype",
+                    crate::union::Tag::Str("merged_msg"),
+                    "merged_msg",
+                    content,
+                )
+            }
             Self::Event(content) => {
                 crate::union::serialize(
                     serializer,
@@ -2774,6 +3012,36 @@ impl crate::de::Decode for KfReceivedMessage {
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("msgmenu")) {
             return crate::union::content(&fields, "msgmenu").map(Self::MsgMenu);
+        }
+        if crate::union::matches(
+            &fields,
+            "msgtype",
+            crate::union::Tag::Str("channels_shop_product"),
+        ) {
+            return crate::union::content(&fields, "channels_shop_product")
+                .map(Self::ChannelsShopProduct);
+        }
+        if crate::union::matches(
+            &fields,
+            "msgtype",
+            crate::union::Tag::Str("channels_shop_order"),
+        ) {
+            return crate::union::content(&fields, "channels_shop_order")
+                .map(Self::ChannelsShopOrder);
+        }
+        if crate::union::matches(
+            &fields,
+            "msgtype",
+            crate::union::Tag::Str("channels"),
+        ) {
+            return crate::union::content(&fields, "channels").map(Self::Channels);
+        }
+        if crate::union::matches(
+            &fields,
+            "msgtype",
+            crate::union::Tag::Str("merged_msg"),
+        ) {
+            return crate::union::content(&fields, "merged_msg").map(Self::MergedMsg);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("event")) {
             return crate::union::content(&fields, "event").map(Self::Event);
