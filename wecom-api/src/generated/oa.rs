@@ -8821,6 +8821,18 @@ pub struct TemplateConfig {
     /// Tips 控件：说明文字
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tips: Option<serde_json::Value>,
+    /// File 控件：是否只允许拍照
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<TemplateFileConfig>,
+    /// DateRange 控件：时间刻度与时长计算
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<TemplateDateRangeConfig>,
+    /// Location 控件：定位范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<TemplateLocationConfig>,
+    /// RelatedApproval 控件：可关联的模板
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_approval: Option<TemplateRelatedApprovalConfig>,
 }
 impl crate::de::Decode for TemplateConfig {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8833,6 +8845,10 @@ impl crate::de::Decode for TemplateConfig {
             attendance: fields.optional("attendance")?,
             vacation_list: fields.optional("vacation_list")?,
             tips: fields.optional("tips")?,
+            file: fields.optional("file")?,
+            date_range: fields.optional("date_range")?,
+            location: fields.optional("location")?,
+            related_approval: fields.optional("related_approval")?,
         })
     }
 }
@@ -8867,6 +8883,18 @@ pub struct TemplateConfigInput {
     /// Tips 控件的说明文字配置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tips: Option<serde_json::Value>,
+    /// File 控件：是否只允许拍照
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<TemplateFileConfig>,
+    /// DateRange 控件：时间刻度与时长计算
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<TemplateDateRangeConfig>,
+    /// Location 控件：定位范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<TemplateLocationConfig>,
+    /// RelatedApproval 控件：可关联的模板
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_approval: Option<TemplateRelatedApprovalConfig>,
 }
 impl crate::de::Decode for TemplateConfigInput {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8879,6 +8907,10 @@ impl crate::de::Decode for TemplateConfigInput {
             attendance: fields.optional("attendance")?,
             vacation_list: fields.optional("vacation_list")?,
             tips: fields.optional("tips")?,
+            file: fields.optional("file")?,
+            date_range: fields.optional("date_range")?,
+            location: fields.optional("location")?,
+            related_approval: fields.optional("related_approval")?,
         })
     }
 }
@@ -9132,6 +9164,77 @@ impl<'de> serde::Deserialize<'de> for TemplateDateConfig {
     }
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateDateRangeConfig {
+    /// 时间刻度，如 halfday（半天）
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub range_type: Option<String>,
+    /// 是否按法定节假日自动计算时长：1 是；0 否
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub official_holiday: Option<i64>,
+    /// 每天的时长，单位：秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perday_duration: Option<i64>,
+}
+impl crate::de::Decode for TemplateDateRangeConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            range_type: fields.optional("type")?,
+            official_holiday: fields.optional("official_holiday")?,
+            perday_duration: fields.optional("perday_duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateDateRangeConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateFileConfig {
+    /// 是否只允许拍照：1 是；0 否
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_only_photo: Option<i64>,
+}
+impl crate::de::Decode for TemplateFileConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_only_photo: fields.optional("is_only_photo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateFileConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateLocationConfig {
+    /// 允许定位的范围，单位：米
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance: Option<i64>,
+}
+impl crate::de::Decode for TemplateLocationConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            distance: fields.optional("distance")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateLocationConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateOptionInput {
     /// 选项 key；创建时可不填，由系统生成
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -9149,6 +9252,27 @@ impl crate::de::Decode for TemplateOptionInput {
     }
 }
 impl<'de> serde::Deserialize<'de> for TemplateOptionInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateRelatedApprovalConfig {
+    /// 可关联的审批模板 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<Vec<String>>,
+}
+impl crate::de::Decode for TemplateRelatedApprovalConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.optional("template_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateRelatedApprovalConfig {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -9213,12 +9337,16 @@ pub struct TemplateTable {
     /// 明细内的子控件
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<TemplateControl>,
+    /// 打印格式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub print_format: Option<i64>,
 }
 impl crate::de::Decode for TemplateTable {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             children: fields.or_empty("children")?,
+            print_format: fields.optional("print_format")?,
         })
     }
 }
@@ -9233,12 +9361,16 @@ impl<'de> serde::Deserialize<'de> for TemplateTable {
 pub struct TemplateTableInput {
     /// 明细内的子控件
     pub children: Vec<TemplateControlInput>,
+    /// 打印格式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub print_format: Option<i64>,
 }
 impl crate::de::Decode for TemplateTableInput {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             children: fields.required("children")?,
+            print_format: fields.optional("print_format")?,
         })
     }
 }
@@ -10762,6 +10894,7 @@ impl TemplateTableInput {
     ) -> Self {
         Self {
             children: children.into_iter().map(Into::into).collect(),
+            print_format: None,
         }
     }
 }
