@@ -688,6 +688,10 @@ impl<'a> Checker<'a> {
                             format!("required field `{}` of {name} is missing", field.name),
                         ),
                         Some(Value::Null) | None => {}
+                        // The runtime reads a blank string as absent for these (`de::present`).
+                        Some(Value::String(blank))
+                            if blank.trim().is_empty()
+                                && type_ref.as_ref().is_some_and(blank_is_absent) => {}
                         Some(item) => {
                             if let Some(type_ref) = &type_ref {
                                 self.value(&format!("{at}.{}", field.name), type_ref, item);
@@ -1067,6 +1071,14 @@ fn tag_text(tag: &UnionTag) -> String {
 }
 
 /// Integers as the runtime accepts them: numbers without fraction and numeric strings.
+/// Optional fields of these types decode a blank string as absent, like `null`.
+fn blank_is_absent(type_ref: &TypeRef) -> bool {
+    matches!(
+        type_ref,
+        TypeRef::Integer | TypeRef::Number | TypeRef::Boolean | TypeRef::Flag | TypeRef::Array(_)
+    )
+}
+
 fn as_integer(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n

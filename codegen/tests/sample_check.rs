@@ -88,3 +88,9 @@ fn the_response_envelope_is_not_a_field() {
         vec!["response.created_at: expected integer, found \"x\""]
     );
 }
+
+#[test]
+fn a_blank_string_is_an_absent_optional_number_as_the_runtime_reads_it() {
+    let body = json!({"errcode": 0, "errmsg": "ok", "created_at": " "});
+    assert_eq!(problems(SampleSide::Response, body), Vec::<String>::new());
+}
