@@ -1292,14 +1292,19 @@ async fn chatdata_get_agree_status_room_example_0() {
             "/cgi-bin/chatdata/getagreestatus/room",
             &[],
             Some(r#"{
-  "chatid": "wrXXXXXXXXXX"
+  "chatid": "wrjc7bDwAASxc8tZvBErFE02BtPWyAAA"
 }"#),
             r#"{
   "agreeinfo": [
     {
+      "agree_status": "Agree",
+      "external_userid": "wmeDKaCQAAGdtHdiQWxVadfwV2HxNAAA",
+      "status_change_time": 1562766651
+    },
+    {
       "agree_status": "Disagree",
-      "external_userid": "wmXXXXXXXXXXXXX",
-      "status_change_time": 1700000000
+      "external_userid": "wmeDKaCQAAIQ_p9ACyiopLBBJSGocAAA",
+      "status_change_time": 1562766651
     }
   ],
   "errcode": 0,
@@ -1308,9 +1313,11 @@ async fn chatdata_get_agree_status_room_example_0() {
         )
         .await;
     let client = server.client();
-    let body: ChatIdRequest = serde_json::from_str(r#"{
-  "chatid": "wrXXXXXXXXXX"
-}"#)
+    let body: ChatIdRequest = serde_json::from_str(
+            r#"{
+  "chatid": "wrjc7bDwAASxc8tZvBErFE02BtPWyAAA"
+}"#,
+        )
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
@@ -1329,9 +1336,14 @@ async fn chatdata_get_agree_status_room_example_0() {
         r#"{
   "agreeinfo": [
     {
+      "agree_status": "Agree",
+      "external_userid": "wmeDKaCQAAGdtHdiQWxVadfwV2HxNAAA",
+      "status_change_time": 1562766651
+    },
+    {
       "agree_status": "Disagree",
-      "external_userid": "wmXXXXXXXXXXXXX",
-      "status_change_time": 1700000000
+      "external_userid": "wmeDKaCQAAIQ_p9ACyiopLBBJSGocAAA",
+      "status_change_time": 1562766651
     }
   ],
   "errcode": 0,
@@ -2179,27 +2191,31 @@ async fn chatdata_keyword_get_rule_list_example_0() {
             "/cgi-bin/chatdata/keyword/get_rule_list",
             &[],
             Some(r#"{
-  "limit": 10
+  "cursor": "XMGIENJGJ",
+  "limit": 100
 }"#),
             r#"{
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": 0,
-  "next_cursor": "NEXT_CURSOR",
+  "has_more": false,
+  "next_cursor": "JIUENGMG",
   "rule_list": [
     {
-      "create_time": 1700000000,
-      "name": "敏感词规则",
-      "rule_id": "RULE_ID"
+      "create_time": 16666666666,
+      "name": "已回复",
+      "rule_id": "xxxxxxxxx"
     }
   ]
 }"#,
         )
         .await;
     let client = server.client();
-    let body: CursorRequest = serde_json::from_str(r#"{
-  "limit": 10
-}"#)
+    let body: CursorRequest = serde_json::from_str(
+            r#"{
+  "cursor": "XMGIENJGJ",
+  "limit": 100
+}"#,
+        )
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
@@ -2224,13 +2240,13 @@ async fn chatdata_keyword_get_rule_list_example_0() {
         r#"{
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": 0,
-  "next_cursor": "NEXT_CURSOR",
+  "has_more": false,
+  "next_cursor": "JIUENGMG",
   "rule_list": [
     {
-      "create_time": 1700000000,
-      "name": "敏感词规则",
-      "rule_id": "RULE_ID"
+      "create_time": 16666666666,
+      "name": "已回复",
+      "rule_id": "xxxxxxxxx"
     }
   ]
 }"#,
