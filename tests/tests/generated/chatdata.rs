@@ -761,13 +761,7 @@ async fn chatdata_set_hide_sensitiveinfo_config_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ChatdataSetHideSensitiveinfoConfig = client
         .chatdata()
-        .set_hide_sensitiveinfo_config(body.config);
-    if let Some(value) = body.userid {
-        call = call.userid(value);
-    }
-    if let Some(value) = body.open_userid {
-        call = call.open_userid(value);
-    }
+        .set_hide_sensitiveinfo_config(body.userid, body.config);
     let response = call
         .await
         .expect(
@@ -792,7 +786,7 @@ async fn chatdata_get_hide_sensitiveinfo_config_example_0() {
             "/cgi-bin/chatdata/get_hide_sensitiveinfo_config",
             &[],
             Some(r#"{
-  "open_userid": "woxxxxxxxx"
+  "userid": "xxxxx"
 }"#),
             r#"{
   "config": {
@@ -808,7 +802,7 @@ async fn chatdata_get_hide_sensitiveinfo_config_example_0() {
     let client = server.client();
     let body: HideSensitiveInfoGetRequest = serde_json::from_str(
             r#"{
-  "open_userid": "woxxxxxxxx"
+  "userid": "xxxxx"
 }"#,
         )
         .expect("the documented request decodes");
@@ -816,13 +810,7 @@ async fn chatdata_get_hide_sensitiveinfo_config_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ChatdataGetHideSensitiveinfoConfig = client
         .chatdata()
-        .get_hide_sensitiveinfo_config();
-    if let Some(value) = body.userid {
-        call = call.userid(value);
-    }
-    if let Some(value) = body.open_userid {
-        call = call.open_userid(value);
-    }
+        .get_hide_sensitiveinfo_config(body.userid);
     let response = call
         .await
         .expect(

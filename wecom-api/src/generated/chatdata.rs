@@ -1136,19 +1136,14 @@ impl<'de> serde::Deserialize<'de> for HideSensitiveInfoConfigResponse {
 /// 获取敏感信息隐藏配置的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoGetRequest {
-    /// 成员 userid（自建应用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
-    /// 成员密文 userid（第三方、代开发应用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_userid: Option<String>,
+    /// 成员的 userid（第三方、代开发应用为密文 userid）
+    pub userid: String,
 }
 impl crate::de::Decode for HideSensitiveInfoGetRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            userid: fields.optional("userid")?,
-            open_userid: fields.optional("open_userid")?,
+            userid: fields.required("userid")?,
         })
     }
 }
@@ -1159,24 +1154,46 @@ impl<'de> serde::Deserialize<'de> for HideSensitiveInfoGetRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要设置的会话组件敏感信息隐藏配置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HideSensitiveInfoSetConfig {
+    /// 是否隐藏手机号，未设置时默认 false
+    pub hide_mobile: bool,
+    /// 是否隐藏身份证号，未设置时默认 false
+    pub hide_idcard: bool,
+    /// 是否隐藏银行卡号，未设置时默认 false
+    pub hide_bankno: bool,
+}
+impl crate::de::Decode for HideSensitiveInfoSetConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            hide_mobile: fields.required("hide_mobile")?,
+            hide_idcard: fields.required("hide_idcard")?,
+            hide_bankno: fields.required("hide_bankno")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HideSensitiveInfoSetConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置敏感信息隐藏配置的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoSetRequest {
-    /// 成员 userid（自建应用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
-    /// 成员密文 userid（第三方、代开发应用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_userid: Option<String>,
+    /// 成员的 userid（第三方、代开发应用为密文 userid）
+    pub userid: String,
     /// 隐藏配置
-    pub config: HideSensitiveInfoConfig,
+    pub config: HideSensitiveInfoSetConfig,
 }
 impl crate::de::Decode for HideSensitiveInfoSetRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            userid: fields.optional("userid")?,
-            open_userid: fields.optional("open_userid")?,
+            userid: fields.required("userid")?,
             config: fields.required("config")?,
         })
     }
@@ -3047,12 +3064,30 @@ impl ExportJobCreateRequest {
         }
     }
 }
-impl HideSensitiveInfoSetRequest {
-    /// A `HideSensitiveInfoSetRequest` with its required `config` set and every optional field unset.
-    pub fn new(config: impl Into<HideSensitiveInfoConfig>) -> Self {
+impl HideSensitiveInfoGetRequest {
+    /// A `HideSensitiveInfoGetRequest` with its required `userid` set and every optional field unset.
+    pub fn new(userid: impl Into<String>) -> Self {
+        Self { userid: userid.into() }
+    }
+}
+impl HideSensitiveInfoSetConfig {
+    /// A `HideSensitiveInfoSetConfig` with its required `hide_mobile`, `hide_idcard`, `hide_bankno` set and every optional field unset.
+    pub fn new(hide_mobile: bool, hide_idcard: bool, hide_bankno: bool) -> Self {
         Self {
-            userid: None,
-            open_userid: None,
+            hide_mobile,
+            hide_idcard,
+            hide_bankno,
+        }
+    }
+}
+impl HideSensitiveInfoSetRequest {
+    /// A `HideSensitiveInfoSetRequest` with its required `userid`, `config` set and every optional field unset.
+    pub fn new(
+        userid: impl Into<String>,
+        config: impl Into<HideSensitiveInfoSetConfig>,
+    ) -> Self {
+        Self {
+            userid: userid.into(),
             config: config.into(),
         }
     }
@@ -3548,7 +3583,7 @@ impl ChatdataApi {
     }
     /// 设置成员会话组件敏感信息隐藏配置
     ///
-    /// 设置某成员在会话展示组件中是否隐藏手机号、身份证号、银行卡号。自建应用填 userid，第三方与代开发应用填 open_userid。应用须具备「数据与智能专区」权限。
+    /// 设置某成员在会话展示组件中是否隐藏手机号、身份证号、银行卡号（未调用时默认不隐藏）。第三方与代开发应用的 userid 为密文 userid。应用须具备「数据与智能专区」权限。
     ///
     /// `POST /cgi-bin/chatdata/set_hide_sensitiveinfo_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/99622))
     ///
@@ -3562,12 +3597,11 @@ impl ChatdataApi {
     /// use wecom_api::chatdata::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().set_hide_sensitiveinfo_config(HideSensitiveInfoConfig {
-    ///     hide_mobile: Some(false),
-    ///     hide_idcard: Some(true),
-    ///     hide_bankno: Some(true)
+    /// let response = client.chatdata().set_hide_sensitiveinfo_config("xxxxx", HideSensitiveInfoSetConfig {
+    ///     hide_mobile: false,
+    ///     hide_idcard: true,
+    ///     hide_bankno: true
     /// })
-    ///     .userid("xxxxx")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3585,19 +3619,20 @@ impl ChatdataApi {
     #[doc(alias = "设置成员会话组件敏感信息隐藏配置")]
     pub fn set_hide_sensitiveinfo_config(
         &self,
-        config: impl Into<HideSensitiveInfoConfig>,
+        userid: impl Into<String>,
+        config: impl Into<HideSensitiveInfoSetConfig>,
     ) -> calls::ChatdataSetHideSensitiveinfoConfig {
         calls::ChatdataSetHideSensitiveinfoConfig {
             client: self.client.clone(),
             request: HideSensitiveInfoSetRequest {
+                userid: userid.into(),
                 config: config.into(),
-                ..Default::default()
             },
         }
     }
     /// 获取成员会话组件敏感信息隐藏配置
     ///
-    /// 获取某成员在会话展示组件中的敏感信息隐藏配置。自建应用填 userid，第三方与代开发应用填 open_userid。
+    /// 获取某成员在会话展示组件中的敏感信息隐藏配置。第三方与代开发应用的 userid 为密文 userid。
     ///
     /// `POST /cgi-bin/chatdata/get_hide_sensitiveinfo_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/99622))
     ///
@@ -3609,8 +3644,7 @@ impl ChatdataApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().get_hide_sensitiveinfo_config()
-    ///     .open_userid("woxxxxxxxx")
+    /// let response = client.chatdata().get_hide_sensitiveinfo_config("xxxxx")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3633,11 +3667,12 @@ impl ChatdataApi {
     #[doc(alias = "获取成员会话组件敏感信息隐藏配置")]
     pub fn get_hide_sensitiveinfo_config(
         &self,
+        userid: impl Into<String>,
     ) -> calls::ChatdataGetHideSensitiveinfoConfig {
         calls::ChatdataGetHideSensitiveinfoConfig {
             client: self.client.clone(),
             request: HideSensitiveInfoGetRequest {
-                ..Default::default()
+                userid: userid.into(),
             },
         }
     }
@@ -5649,18 +5684,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: HideSensitiveInfoSetRequest,
     }
-    impl ChatdataSetHideSensitiveinfoConfig {
-        /// 成员 userid（自建应用）
-        pub fn userid(mut self, value: impl Into<String>) -> Self {
-            self.request.userid = Some(value.into());
-            self
-        }
-        /// 成员密文 userid（第三方、代开发应用）
-        pub fn open_userid(mut self, value: impl Into<String>) -> Self {
-            self.request.open_userid = Some(value.into());
-            self
-        }
-    }
+    impl ChatdataSetHideSensitiveinfoConfig {}
     impl std::future::IntoFuture for ChatdataSetHideSensitiveinfoConfig {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -5690,18 +5714,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: HideSensitiveInfoGetRequest,
     }
-    impl ChatdataGetHideSensitiveinfoConfig {
-        /// 成员 userid（自建应用）
-        pub fn userid(mut self, value: impl Into<String>) -> Self {
-            self.request.userid = Some(value.into());
-            self
-        }
-        /// 成员密文 userid（第三方、代开发应用）
-        pub fn open_userid(mut self, value: impl Into<String>) -> Self {
-            self.request.open_userid = Some(value.into());
-            self
-        }
-    }
+    impl ChatdataGetHideSensitiveinfoConfig {}
     impl std::future::IntoFuture for ChatdataGetHideSensitiveinfoConfig {
         type Output = crate::Result<HideSensitiveInfoConfigResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
