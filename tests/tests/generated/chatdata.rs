@@ -761,13 +761,7 @@ async fn chatdata_set_hide_sensitiveinfo_config_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ChatdataSetHideSensitiveinfoConfig = client
         .chatdata()
-        .set_hide_sensitiveinfo_config(body.config);
-    if let Some(value) = body.userid {
-        call = call.userid(value);
-    }
-    if let Some(value) = body.open_userid {
-        call = call.open_userid(value);
-    }
+        .set_hide_sensitiveinfo_config(body.userid, body.config);
     let response = call
         .await
         .expect(
@@ -792,7 +786,7 @@ async fn chatdata_get_hide_sensitiveinfo_config_example_0() {
             "/cgi-bin/chatdata/get_hide_sensitiveinfo_config",
             &[],
             Some(r#"{
-  "open_userid": "woxxxxxxxx"
+  "userid": "xxxxx"
 }"#),
             r#"{
   "config": {
@@ -808,7 +802,7 @@ async fn chatdata_get_hide_sensitiveinfo_config_example_0() {
     let client = server.client();
     let body: HideSensitiveInfoGetRequest = serde_json::from_str(
             r#"{
-  "open_userid": "woxxxxxxxx"
+  "userid": "xxxxx"
 }"#,
         )
         .expect("the documented request decodes");
@@ -816,13 +810,7 @@ async fn chatdata_get_hide_sensitiveinfo_config_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ChatdataGetHideSensitiveinfoConfig = client
         .chatdata()
-        .get_hide_sensitiveinfo_config();
-    if let Some(value) = body.userid {
-        call = call.userid(value);
-    }
-    if let Some(value) = body.open_userid {
-        call = call.open_userid(value);
-    }
+        .get_hide_sensitiveinfo_config(body.userid);
     let response = call
         .await
         .expect(
@@ -1292,14 +1280,19 @@ async fn chatdata_get_agree_status_room_example_0() {
             "/cgi-bin/chatdata/getagreestatus/room",
             &[],
             Some(r#"{
-  "chatid": "wrXXXXXXXXXX"
+  "chatid": "wrjc7bDwAASxc8tZvBErFE02BtPWyAAA"
 }"#),
             r#"{
   "agreeinfo": [
     {
+      "agree_status": "Agree",
+      "external_userid": "wmeDKaCQAAGdtHdiQWxVadfwV2HxNAAA",
+      "status_change_time": 1562766651
+    },
+    {
       "agree_status": "Disagree",
-      "external_userid": "wmXXXXXXXXXXXXX",
-      "status_change_time": 1700000000
+      "external_userid": "wmeDKaCQAAIQ_p9ACyiopLBBJSGocAAA",
+      "status_change_time": 1562766651
     }
   ],
   "errcode": 0,
@@ -1308,9 +1301,11 @@ async fn chatdata_get_agree_status_room_example_0() {
         )
         .await;
     let client = server.client();
-    let body: ChatIdRequest = serde_json::from_str(r#"{
-  "chatid": "wrXXXXXXXXXX"
-}"#)
+    let body: ChatIdRequest = serde_json::from_str(
+            r#"{
+  "chatid": "wrjc7bDwAASxc8tZvBErFE02BtPWyAAA"
+}"#,
+        )
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
@@ -1329,9 +1324,14 @@ async fn chatdata_get_agree_status_room_example_0() {
         r#"{
   "agreeinfo": [
     {
+      "agree_status": "Agree",
+      "external_userid": "wmeDKaCQAAGdtHdiQWxVadfwV2HxNAAA",
+      "status_change_time": 1562766651
+    },
+    {
       "agree_status": "Disagree",
-      "external_userid": "wmXXXXXXXXXXXXX",
-      "status_change_time": 1700000000
+      "external_userid": "wmeDKaCQAAIQ_p9ACyiopLBBJSGocAAA",
+      "status_change_time": 1562766651
     }
   ],
   "errcode": 0,
@@ -2179,27 +2179,31 @@ async fn chatdata_keyword_get_rule_list_example_0() {
             "/cgi-bin/chatdata/keyword/get_rule_list",
             &[],
             Some(r#"{
-  "limit": 10
+  "cursor": "XMGIENJGJ",
+  "limit": 100
 }"#),
             r#"{
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": 0,
-  "next_cursor": "NEXT_CURSOR",
+  "has_more": false,
+  "next_cursor": "JIUENGMG",
   "rule_list": [
     {
-      "create_time": 1700000000,
-      "name": "敏感词规则",
-      "rule_id": "RULE_ID"
+      "create_time": 16666666666,
+      "name": "已回复",
+      "rule_id": "xxxxxxxxx"
     }
   ]
 }"#,
         )
         .await;
     let client = server.client();
-    let body: CursorRequest = serde_json::from_str(r#"{
-  "limit": 10
-}"#)
+    let body: CursorRequest = serde_json::from_str(
+            r#"{
+  "cursor": "XMGIENJGJ",
+  "limit": 100
+}"#,
+        )
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
@@ -2224,13 +2228,13 @@ async fn chatdata_keyword_get_rule_list_example_0() {
         r#"{
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": 0,
-  "next_cursor": "NEXT_CURSOR",
+  "has_more": false,
+  "next_cursor": "JIUENGMG",
   "rule_list": [
     {
-      "create_time": 1700000000,
-      "name": "敏感词规则",
-      "rule_id": "RULE_ID"
+      "create_time": 16666666666,
+      "name": "已回复",
+      "rule_id": "xxxxxxxxx"
     }
   ]
 }"#,

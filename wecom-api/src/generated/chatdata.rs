@@ -1136,19 +1136,14 @@ impl<'de> serde::Deserialize<'de> for HideSensitiveInfoConfigResponse {
 /// 获取敏感信息隐藏配置的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoGetRequest {
-    /// 成员 userid（自建应用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
-    /// 成员密文 userid（第三方、代开发应用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_userid: Option<String>,
+    /// 成员的 userid（第三方、代开发应用为密文 userid）
+    pub userid: String,
 }
 impl crate::de::Decode for HideSensitiveInfoGetRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            userid: fields.optional("userid")?,
-            open_userid: fields.optional("open_userid")?,
+            userid: fields.required("userid")?,
         })
     }
 }
@@ -1159,24 +1154,46 @@ impl<'de> serde::Deserialize<'de> for HideSensitiveInfoGetRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要设置的会话组件敏感信息隐藏配置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HideSensitiveInfoSetConfig {
+    /// 是否隐藏手机号，未设置时默认 false
+    pub hide_mobile: bool,
+    /// 是否隐藏身份证号，未设置时默认 false
+    pub hide_idcard: bool,
+    /// 是否隐藏银行卡号，未设置时默认 false
+    pub hide_bankno: bool,
+}
+impl crate::de::Decode for HideSensitiveInfoSetConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            hide_mobile: fields.required("hide_mobile")?,
+            hide_idcard: fields.required("hide_idcard")?,
+            hide_bankno: fields.required("hide_bankno")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HideSensitiveInfoSetConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置敏感信息隐藏配置的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoSetRequest {
-    /// 成员 userid（自建应用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
-    /// 成员密文 userid（第三方、代开发应用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_userid: Option<String>,
+    /// 成员的 userid（第三方、代开发应用为密文 userid）
+    pub userid: String,
     /// 隐藏配置
-    pub config: HideSensitiveInfoConfig,
+    pub config: HideSensitiveInfoSetConfig,
 }
 impl crate::de::Decode for HideSensitiveInfoSetRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            userid: fields.optional("userid")?,
-            open_userid: fields.optional("open_userid")?,
+            userid: fields.required("userid")?,
             config: fields.required("config")?,
         })
     }
@@ -1432,14 +1449,27 @@ impl<'de> serde::Deserialize<'de> for JobIdResponse {
 /// 规则的关键词。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordList {
-    /// 关键词列表
-    pub word_list: Vec<String>,
+    /// 关键词列表，每个 1~32 个字符，不超过 20 个（修改规则时为选填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub word_list: Option<Vec<String>>,
+    /// 匹配关键词时是否区分大小写（说明为 0-不区分，1-区分）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_case_sensitive: Option<bool>,
+    /// 关键词匹配方式：0-包含，1-完全匹配
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_rule: Option<i64>,
+    /// 是否去掉消息前后的空格、制表符和换行符后再匹配（说明为 0-否，1-是），仅 match_rule 为 1 时生效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_trim_msg: Option<bool>,
 }
 impl crate::de::Decode for KeywordList {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            word_list: fields.required("word_list")?,
+            word_list: fields.optional("word_list")?,
+            is_case_sensitive: fields.optional("is_case_sensitive")?,
+            match_rule: fields.optional("match_rule")?,
+            is_trim_msg: fields.optional("is_trim_msg")?,
         })
     }
 }
@@ -2087,6 +2117,58 @@ impl<'de> serde::Deserialize<'de> for RoomAgreeResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 群聊中一个外部联系人的存档同意情况。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RoomAgreeStatusInfo {
+    /// 同意状态改变的时间（UTC 时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_change_time: Option<i64>,
+    /// 群内外部联系人的 external_userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_userid: Option<String>,
+    /// 同意状态：Agree 或 Disagree
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agree_status: Option<AgreeStatus>,
+}
+impl crate::de::Decode for RoomAgreeStatusInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status_change_time: fields.optional("status_change_time")?,
+            external_userid: fields.optional("external_userid")?,
+            agree_status: fields.optional("agree_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomAgreeStatusInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 群聊会话的同意情况。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RoomAgreeStatusResponse {
+    /// 群内各外部联系人的同意情况
+    #[serde(rename = "agreeinfo", skip_serializing_if = "Vec::is_empty")]
+    pub agree_info: Vec<RoomAgreeStatusInfo>,
+}
+impl crate::de::Decode for RoomAgreeStatusResponse {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agree_info: fields.or_empty("agreeinfo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomAgreeStatusResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 限定搜索的客户会话。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchChatInfo {
@@ -2326,14 +2408,15 @@ impl<'de> serde::Deserialize<'de> for SearchMsgResponse {
 /// 规则的关键行为。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SemanticsList {
-    /// 关键行为列表，取值见官方文档
-    pub semantics_list: Vec<i64>,
+    /// 关键行为列表（1-红包，2-手机号码，3-邮箱地址等，取值见官方文档；修改规则时为选填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantics_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for SemanticsList {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            semantics_list: fields.required("semantics_list")?,
+            semantics_list: fields.optional("semantics_list")?,
         })
     }
 }
@@ -2981,12 +3064,30 @@ impl ExportJobCreateRequest {
         }
     }
 }
-impl HideSensitiveInfoSetRequest {
-    /// A `HideSensitiveInfoSetRequest` with its required `config` set and every optional field unset.
-    pub fn new(config: impl Into<HideSensitiveInfoConfig>) -> Self {
+impl HideSensitiveInfoGetRequest {
+    /// A `HideSensitiveInfoGetRequest` with its required `userid` set and every optional field unset.
+    pub fn new(userid: impl Into<String>) -> Self {
+        Self { userid: userid.into() }
+    }
+}
+impl HideSensitiveInfoSetConfig {
+    /// A `HideSensitiveInfoSetConfig` with its required `hide_mobile`, `hide_idcard`, `hide_bankno` set and every optional field unset.
+    pub fn new(hide_mobile: bool, hide_idcard: bool, hide_bankno: bool) -> Self {
         Self {
-            userid: None,
-            open_userid: None,
+            hide_mobile,
+            hide_idcard,
+            hide_bankno,
+        }
+    }
+}
+impl HideSensitiveInfoSetRequest {
+    /// A `HideSensitiveInfoSetRequest` with its required `userid`, `config` set and every optional field unset.
+    pub fn new(
+        userid: impl Into<String>,
+        config: impl Into<HideSensitiveInfoSetConfig>,
+    ) -> Self {
+        Self {
+            userid: userid.into(),
             config: config.into(),
         }
     }
@@ -2995,14 +3096,6 @@ impl JobIdRequest {
     /// A `JobIdRequest` with its required `jobid` set and every optional field unset.
     pub fn new(job_id: impl Into<String>) -> Self {
         Self { job_id: job_id.into() }
-    }
-}
-impl KeywordList {
-    /// A `KeywordList` with its required `word_list` set and every optional field unset.
-    pub fn new(word_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self {
-            word_list: word_list.into_iter().map(Into::into).collect(),
-        }
     }
 }
 impl KeywordRuleCreateRequest {
@@ -3094,14 +3187,6 @@ impl SearchMsgRequest {
             end_time: None,
             limit: None,
             cursor: None,
-        }
-    }
-}
-impl SemanticsList {
-    /// A `SemanticsList` with its required `semantics_list` set and every optional field unset.
-    pub fn new(semantics_list: impl IntoIterator<Item = impl Into<i64>>) -> Self {
-        Self {
-            semantics_list: semantics_list.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -3498,7 +3583,7 @@ impl ChatdataApi {
     }
     /// 设置成员会话组件敏感信息隐藏配置
     ///
-    /// 设置某成员在会话展示组件中是否隐藏手机号、身份证号、银行卡号。自建应用填 userid，第三方与代开发应用填 open_userid。应用须具备「数据与智能专区」权限。
+    /// 设置某成员在会话展示组件中是否隐藏手机号、身份证号、银行卡号（未调用时默认不隐藏）。第三方与代开发应用的 userid 为密文 userid。应用须具备「数据与智能专区」权限。
     ///
     /// `POST /cgi-bin/chatdata/set_hide_sensitiveinfo_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/99622))
     ///
@@ -3512,12 +3597,11 @@ impl ChatdataApi {
     /// use wecom_api::chatdata::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().set_hide_sensitiveinfo_config(HideSensitiveInfoConfig {
-    ///     hide_mobile: Some(false),
-    ///     hide_idcard: Some(true),
-    ///     hide_bankno: Some(true)
+    /// let response = client.chatdata().set_hide_sensitiveinfo_config("xxxxx", HideSensitiveInfoSetConfig {
+    ///     hide_mobile: false,
+    ///     hide_idcard: true,
+    ///     hide_bankno: true
     /// })
-    ///     .userid("xxxxx")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3535,19 +3619,20 @@ impl ChatdataApi {
     #[doc(alias = "设置成员会话组件敏感信息隐藏配置")]
     pub fn set_hide_sensitiveinfo_config(
         &self,
-        config: impl Into<HideSensitiveInfoConfig>,
+        userid: impl Into<String>,
+        config: impl Into<HideSensitiveInfoSetConfig>,
     ) -> calls::ChatdataSetHideSensitiveinfoConfig {
         calls::ChatdataSetHideSensitiveinfoConfig {
             client: self.client.clone(),
             request: HideSensitiveInfoSetRequest {
+                userid: userid.into(),
                 config: config.into(),
-                ..Default::default()
             },
         }
     }
     /// 获取成员会话组件敏感信息隐藏配置
     ///
-    /// 获取某成员在会话展示组件中的敏感信息隐藏配置。自建应用填 userid，第三方与代开发应用填 open_userid。
+    /// 获取某成员在会话展示组件中的敏感信息隐藏配置。第三方与代开发应用的 userid 为密文 userid。
     ///
     /// `POST /cgi-bin/chatdata/get_hide_sensitiveinfo_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/99622))
     ///
@@ -3559,8 +3644,7 @@ impl ChatdataApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().get_hide_sensitiveinfo_config()
-    ///     .open_userid("woxxxxxxxx")
+    /// let response = client.chatdata().get_hide_sensitiveinfo_config("xxxxx")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3583,11 +3667,12 @@ impl ChatdataApi {
     #[doc(alias = "获取成员会话组件敏感信息隐藏配置")]
     pub fn get_hide_sensitiveinfo_config(
         &self,
+        userid: impl Into<String>,
     ) -> calls::ChatdataGetHideSensitiveinfoConfig {
         calls::ChatdataGetHideSensitiveinfoConfig {
             client: self.client.clone(),
             request: HideSensitiveInfoGetRequest {
-                ..Default::default()
+                userid: userid.into(),
             },
         }
     }
@@ -3905,7 +3990,7 @@ impl ChatdataApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().get_agree_status_room("wrXXXXXXXXXX")
+    /// let response = client.chatdata().get_agree_status_room("wrjc7bDwAASxc8tZvBErFE02BtPWyAAA")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3917,9 +4002,14 @@ impl ChatdataApi {
     /// {
     ///   "agreeinfo": [
     ///     {
+    ///       "agree_status": "Agree",
+    ///       "external_userid": "wmeDKaCQAAGdtHdiQWxVadfwV2HxNAAA",
+    ///       "status_change_time": 1562766651
+    ///     },
+    ///     {
     ///       "agree_status": "Disagree",
-    ///       "external_userid": "wmXXXXXXXXXXXXX",
-    ///       "status_change_time": 1700000000
+    ///       "external_userid": "wmeDKaCQAAIQ_p9ACyiopLBBJSGocAAA",
+    ///       "status_change_time": 1562766651
     ///     }
     ///   ],
     ///   "errcode": 0,
@@ -4289,10 +4379,11 @@ impl ChatdataKeywordApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.chatdata_keyword().create_rule("敏感词规则", KeywordList {
-    ///     word_list: vec!["转账".into(), "私下交易".into()]
+    ///     word_list: Some(vec!["转账".into(), "私下交易".into()]),
+    ///     ..Default::default()
     /// })
     ///     .semantics(SemanticsList {
-    ///     semantics_list: vec![1, 2]
+    ///     semantics_list: Some(vec![1, 2])
     /// })
     ///     .applicable_range(ApplicableRange {
     ///     target_type: Some(TypeList {
@@ -4354,7 +4445,8 @@ impl ChatdataKeywordApi {
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.chatdata_keyword().get_rule_list()
-    ///     .limit(10)
+    ///     .cursor("XMGIENJGJ")
+    ///     .limit(100)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4366,13 +4458,13 @@ impl ChatdataKeywordApi {
     /// {
     ///   "errcode": 0,
     ///   "errmsg": "ok",
-    ///   "has_more": 0,
-    ///   "next_cursor": "NEXT_CURSOR",
+    ///   "has_more": false,
+    ///   "next_cursor": "JIUENGMG",
     ///   "rule_list": [
     ///     {
-    ///       "create_time": 1700000000,
-    ///       "name": "敏感词规则",
-    ///       "rule_id": "RULE_ID"
+    ///       "create_time": 16666666666,
+    ///       "name": "已回复",
+    ///       "rule_id": "xxxxxxxxx"
     ///     }
     ///   ]
     /// }
@@ -4472,7 +4564,8 @@ impl ChatdataKeywordApi {
     /// let response = client.chatdata_keyword().update_rule("RULE_ID")
     ///     .name("敏感词规则2")
     ///     .keyword(KeywordList {
-    ///     word_list: vec!["转账".into()]
+    ///     word_list: Some(vec!["转账".into()]),
+    ///     ..Default::default()
     /// })
     ///     .await?;
     /// # Ok(())
@@ -5591,18 +5684,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: HideSensitiveInfoSetRequest,
     }
-    impl ChatdataSetHideSensitiveinfoConfig {
-        /// 成员 userid（自建应用）
-        pub fn userid(mut self, value: impl Into<String>) -> Self {
-            self.request.userid = Some(value.into());
-            self
-        }
-        /// 成员密文 userid（第三方、代开发应用）
-        pub fn open_userid(mut self, value: impl Into<String>) -> Self {
-            self.request.open_userid = Some(value.into());
-            self
-        }
-    }
+    impl ChatdataSetHideSensitiveinfoConfig {}
     impl std::future::IntoFuture for ChatdataSetHideSensitiveinfoConfig {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -5632,18 +5714,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: HideSensitiveInfoGetRequest,
     }
-    impl ChatdataGetHideSensitiveinfoConfig {
-        /// 成员 userid（自建应用）
-        pub fn userid(mut self, value: impl Into<String>) -> Self {
-            self.request.userid = Some(value.into());
-            self
-        }
-        /// 成员密文 userid（第三方、代开发应用）
-        pub fn open_userid(mut self, value: impl Into<String>) -> Self {
-            self.request.open_userid = Some(value.into());
-            self
-        }
-    }
+    impl ChatdataGetHideSensitiveinfoConfig {}
     impl std::future::IntoFuture for ChatdataGetHideSensitiveinfoConfig {
         type Output = crate::Result<HideSensitiveInfoConfigResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -5923,13 +5994,13 @@ pub mod calls {
     }
     impl ChatdataGetAgreeStatusRoom {}
     impl std::future::IntoFuture for ChatdataGetAgreeStatusRoom {
-        type Output = crate::Result<AgreeStatusResponse>;
+        type Output = crate::Result<RoomAgreeStatusResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    AgreeStatusResponse,
+                    RoomAgreeStatusResponse,
                 >(
                     &OP_CHATDATA_GET_AGREE_STATUS_ROOM,
                     query,
