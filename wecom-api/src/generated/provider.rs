@@ -10419,8 +10419,12 @@ impl ProviderLicenseApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.provider_license().batch_transfer_license("CORPID", vec![
     ///     LicenseTransfer {
-    ///         handover_userid: "handover_userid1".into(),
-    ///         takeover_userid: "takeover_userid1".into()
+    ///         handover_userid: "USERID".into(),
+    ///         takeover_userid: "USERID".into()
+    ///     },
+    ///     LicenseTransfer {
+    ///         handover_userid: "USERID".into(),
+    ///         takeover_userid: "USERID".into()
     ///     }
     /// ])
     ///     .await?;
@@ -10437,8 +10441,8 @@ impl ProviderLicenseApi {
     ///   "transfer_result": [
     ///     {
     ///       "errcode": 0,
-    ///       "handover_userid": "handover_userid1",
-    ///       "takeover_userid": "takeover_userid1"
+    ///       "handover_userid": "USERID",
+    ///       "takeover_userid": "USERID"
     ///     }
     ///   ]
     /// }
@@ -10896,7 +10900,7 @@ impl ProviderPayApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_pay().close_order("ORDERID", "129031823", 1548302135, "mPOwVW/vQ74xN+b+Yu1KMa9RrmhKJaJjAtXHTof+EpU=")
+    /// let response = client.provider_pay().close_order("T0Rkc2g3dWlQNzFLNTRXMDJBV25BNi95OVZZbjBPOE11N2FCWkc0STJRdz0=", "129031823", 1548302135, "mPOwVW/vQ74xN+b+Yu1KMa9RrmhKJaJjAtXHTof+EpU=")
     ///     .await?;
     /// # Ok(())
     /// # }
