@@ -569,6 +569,9 @@ async fn id_convert_unionid_to_external_userid_example_0() {
     if let Some(value) = body.subject_type {
         call = call.subject_type(value);
     }
+    if let Some(value) = body.mass_call_ticket {
+        call = call.mass_call_ticket(value);
+    }
     let response = call
         .await
         .expect(

@@ -4236,8 +4236,12 @@ async fn provider_license_batch_transfer_license_example_0() {
   "corpid": "CORPID",
   "transfer_list": [
     {
-      "handover_userid": "handover_userid1",
-      "takeover_userid": "takeover_userid1"
+      "handover_userid": "USERID",
+      "takeover_userid": "USERID"
+    },
+    {
+      "handover_userid": "USERID",
+      "takeover_userid": "USERID"
     }
   ]
 }"#,
@@ -4248,8 +4252,8 @@ async fn provider_license_batch_transfer_license_example_0() {
   "transfer_result": [
     {
       "errcode": 0,
-      "handover_userid": "handover_userid1",
-      "takeover_userid": "takeover_userid1"
+      "handover_userid": "USERID",
+      "takeover_userid": "USERID"
     }
   ]
 }"#,
@@ -4261,8 +4265,12 @@ async fn provider_license_batch_transfer_license_example_0() {
   "corpid": "CORPID",
   "transfer_list": [
     {
-      "handover_userid": "handover_userid1",
-      "takeover_userid": "takeover_userid1"
+      "handover_userid": "USERID",
+      "takeover_userid": "USERID"
+    },
+    {
+      "handover_userid": "USERID",
+      "takeover_userid": "USERID"
     }
   ]
 }"#,
@@ -4289,8 +4297,8 @@ async fn provider_license_batch_transfer_license_example_0() {
   "transfer_result": [
     {
       "errcode": 0,
-      "handover_userid": "handover_userid1",
-      "takeover_userid": "takeover_userid1"
+      "handover_userid": "USERID",
+      "takeover_userid": "USERID"
     }
   ]
 }"#,
@@ -5147,7 +5155,7 @@ async fn provider_pay_close_order_example_0() {
             Some(
                 r#"{
   "nonce_str": "129031823",
-  "order_id": "ORDERID",
+  "order_id": "T0Rkc2g3dWlQNzFLNTRXMDJBV25BNi95OVZZbjBPOE11N2FCWkc0STJRdz0=",
   "sig": "mPOwVW/vQ74xN+b+Yu1KMa9RrmhKJaJjAtXHTof+EpU=",
   "ts": 1548302135
 }"#,
@@ -5162,7 +5170,7 @@ async fn provider_pay_close_order_example_0() {
     let body: PayOrderIdRequest = serde_json::from_str(
             r#"{
   "nonce_str": "129031823",
-  "order_id": "ORDERID",
+  "order_id": "T0Rkc2g3dWlQNzFLNTRXMDJBV25BNi95OVZZbjBPOE11N2FCWkc0STJRdz0=",
   "sig": "mPOwVW/vQ74xN+b+Yu1KMa9RrmhKJaJjAtXHTof+EpU=",
   "ts": 1548302135
 }"#,

@@ -1108,6 +1108,9 @@ pub struct UnionidToExternalUseridRequest {
     /// 小程序或公众号的主体类型，默认 0（企业主体）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<UnionidSubjectType>,
+    /// 大批量（高频）调用凭据，见 oa_mass_call.apply_ticket；传入后不受业务频率限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mass_call_ticket: Option<crate::Secret>,
 }
 impl crate::de::Decode for UnionidToExternalUseridRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1116,6 +1119,7 @@ impl crate::de::Decode for UnionidToExternalUseridRequest {
             unionid: fields.required("unionid")?,
             openid: fields.required("openid")?,
             subject_type: fields.optional("subject_type")?,
+            mass_call_ticket: fields.optional("mass_call_ticket")?,
         })
     }
 }
@@ -1353,6 +1357,7 @@ impl UnionidToExternalUseridRequest {
             unionid: unionid.into(),
             openid: openid.into(),
             subject_type: None,
+            mass_call_ticket: None,
         }
     }
 }
@@ -2593,6 +2598,11 @@ pub mod calls {
         /// 小程序或公众号的主体类型，默认 0（企业主体）
         pub fn subject_type(mut self, value: impl Into<UnionidSubjectType>) -> Self {
             self.request.subject_type = Some(value.into());
+            self
+        }
+        /// 大批量（高频）调用凭据，见 oa_mass_call.apply_ticket；传入后不受业务频率限制
+        pub fn mass_call_ticket(mut self, value: impl Into<crate::Secret>) -> Self {
+            self.request.mass_call_ticket = Some(value.into());
             self
         }
     }

@@ -5309,6 +5309,60 @@ impl<'de> serde::Deserialize<'de> for PayOrderIdRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 收款订单列表中的一个订单（列表只返回这些字段，详情见 PayOrder）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOrderListItem {
+    /// 订单号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// 创建时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 客户企业 corpid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_corpid: Option<String>,
+    /// 购买内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buy_content: Option<String>,
+    /// 原价（分）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_price: Option<i64>,
+    /// 实付价（分）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid_price: Option<i64>,
+    /// 订单状态
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// 订单来源
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_from: Option<i64>,
+    /// 订单创建人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
+}
+impl crate::de::Decode for PayOrderListItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.optional("order_id")?,
+            create_time: fields.optional("create_time")?,
+            custom_corpid: fields.optional("custom_corpid")?,
+            buy_content: fields.optional("buy_content")?,
+            origin_price: fields.optional("origin_price")?,
+            paid_price: fields.optional("paid_price")?,
+            order_status: fields.optional("order_status")?,
+            order_from: fields.optional("order_from")?,
+            creator: fields.optional("creator")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderListItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取收款订单列表的请求。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PayOrderListRequest {
@@ -5367,7 +5421,7 @@ pub struct PayOrderListResponse {
     pub has_more: Option<bool>,
     /// 收款订单列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub pay_order_list: Vec<PayOrder>,
+    pub pay_order_list: Vec<PayOrderListItem>,
 }
 impl crate::de::Decode for PayOrderListResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -10419,8 +10473,12 @@ impl ProviderLicenseApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.provider_license().batch_transfer_license("CORPID", vec![
     ///     LicenseTransfer {
-    ///         handover_userid: "handover_userid1".into(),
-    ///         takeover_userid: "takeover_userid1".into()
+    ///         handover_userid: "USERID".into(),
+    ///         takeover_userid: "USERID".into()
+    ///     },
+    ///     LicenseTransfer {
+    ///         handover_userid: "USERID".into(),
+    ///         takeover_userid: "USERID".into()
     ///     }
     /// ])
     ///     .await?;
@@ -10437,8 +10495,8 @@ impl ProviderLicenseApi {
     ///   "transfer_result": [
     ///     {
     ///       "errcode": 0,
-    ///       "handover_userid": "handover_userid1",
-    ///       "takeover_userid": "takeover_userid1"
+    ///       "handover_userid": "USERID",
+    ///       "takeover_userid": "USERID"
     ///     }
     ///   ]
     /// }
@@ -10896,7 +10954,7 @@ impl ProviderPayApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_pay().close_order("ORDERID", "129031823", 1548302135, "mPOwVW/vQ74xN+b+Yu1KMa9RrmhKJaJjAtXHTof+EpU=")
+    /// let response = client.provider_pay().close_order("T0Rkc2g3dWlQNzFLNTRXMDJBV25BNi95OVZZbjBPOE11N2FCWkc0STJRdz0=", "129031823", 1548302135, "mPOwVW/vQ74xN+b+Yu1KMa9RrmhKJaJjAtXHTof+EpU=")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14361,7 +14419,7 @@ pub mod calls {
         ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
-        pub fn into_stream(self) -> crate::Paged<PayOrder> {
+        pub fn into_stream(self) -> crate::Paged<PayOrderListItem> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
