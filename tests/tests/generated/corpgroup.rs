@@ -885,58 +885,6 @@ async fn corpgroup_list_app_share_info_example_0() {
     );
 }
 #[tokio::test]
-async fn corpgroup_transfer_session_example_0() {
-    let server = MockWeCom::start().await;
-    let mock = server
-        .expect_call(
-            Credential::AccessToken,
-            "POST",
-            "/cgi-bin/corpgroup/miniprogram/transfer_session",
-            &[],
-            Some(
-                r#"{
-  "session_key": "n8cnNEoyW1pxSRz6/Lwjwg==",
-  "userid": "wmAoNVCwAAUrSqEqz7oQpEIEMVWDrPeg"
-}"#,
-            ),
-            r#"{
-  "errcode": 0,
-  "errmsg": "ok",
-  "session_key": "DGAuy2KVaGcnsUrXk8ERgw==",
-  "userid": "abcdef"
-}"#,
-        )
-        .await;
-    let client = server.client();
-    let body: TransferSessionRequest = serde_json::from_str(
-            r#"{
-  "session_key": "n8cnNEoyW1pxSRz6/Lwjwg==",
-  "userid": "wmAoNVCwAAUrSqEqz7oQpEIEMVWDrPeg"
-}"#,
-        )
-        .expect("the documented request decodes");
-    crate::support::assert_typed(&body);
-    #[allow(unused_mut)]
-    let mut call: calls::CorpgroupTransferSession = client
-        .corpgroup()
-        .transfer_session(body.userid, body.session_key);
-    let response = call
-        .await
-        .expect(
-            concat!("corpgroup.transfer_session", " succeeds on its documented response"),
-        );
-    mock.assert_async().await;
-    crate::support::assert_decoded(
-        r#"{
-  "errcode": 0,
-  "errmsg": "ok",
-  "session_key": "DGAuy2KVaGcnsUrXk8ERgw==",
-  "userid": "abcdef"
-}"#,
-        &response,
-    );
-}
-#[tokio::test]
 async fn corpgroup_unionid_to_external_userid_example_0() {
     let server = MockWeCom::start().await;
     let mock = server

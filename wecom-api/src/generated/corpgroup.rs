@@ -1423,56 +1423,6 @@ impl<'de> serde::Deserialize<'de> for SharedCorpApp {
         crate::de::deserialize(deserializer)
     }
 }
-/// 获取下级／下游企业小程序 session 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct TransferSessionRequest {
-    /// code2Session 返回的上级／上游企业的加密 userid
-    pub userid: String,
-    /// code2Session 返回的上级／上游企业的会话密钥
-    pub session_key: crate::Secret,
-}
-impl crate::de::Decode for TransferSessionRequest {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            userid: fields.required("userid")?,
-            session_key: fields.required("session_key")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for TransferSessionRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 下级／下游企业的小程序 session。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct TransferSessionResponse {
-    /// 下级／下游企业的成员 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
-    /// 属于下级／下游企业的会话密钥
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_key: Option<crate::Secret>,
-}
-impl crate::de::Decode for TransferSessionResponse {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            userid: fields.optional("userid")?,
-            session_key: fields.optional("session_key")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for TransferSessionResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 impl AppShareInfoListRequest {
     /// A `AppShareInfoListRequest` with its required `agentid` set and every optional field unset.
     pub fn new(agentid: i64) -> Self {
@@ -1669,18 +1619,6 @@ impl RuleModifyRequest {
             chain_id: chain_id.into(),
             rule_id,
             rule_info: rule_info.into(),
-        }
-    }
-}
-impl TransferSessionRequest {
-    /// A `TransferSessionRequest` with its required `userid`, `session_key` set and every optional field unset.
-    pub fn new(
-        userid: impl Into<String>,
-        session_key: impl Into<crate::Secret>,
-    ) -> Self {
-        Self {
-            userid: userid.into(),
-            session_key: session_key.into(),
         }
     }
 }
@@ -2279,51 +2217,6 @@ impl CorpgroupApi {
             request: AppShareInfoListRequest {
                 agentid,
                 ..Default::default()
-            },
-        }
-    }
-    /// 获取下级/下游企业小程序session
-    ///
-    /// 上级／上游企业的小程序被共享给下级／下游企业后，用 code2Session 得到的上游 userid 与 session_key 换取下级／下游企业的 userid 与 session_key。access_token 须是通过 corpgroup.get_token 获取的下级／下游企业的 token。 官方页面给出的地址是 /cgi-bin/miniprogram/transfer_session（见 identity 组的 miniprogram.transfer_session）； 本路径只见于一个公开 SDK，字段按同名接口建模。
-    ///
-    /// `POST /cgi-bin/corpgroup/miniprogram/transfer_session` ([official documentation](https://developer.work.weixin.qq.com/document/path/93355))
-    ///
-    /// Endpoint id `corpgroup.transfer_session`; not safe to repeat, so it is sent at most once.
-    ///
-    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.corpgroup().transfer_session("wmAoNVCwAAUrSqEqz7oQpEIEMVWDrPeg", "n8cnNEoyW1pxSRz6/Lwjwg==")
-    ///     .await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// Documented response:
-    ///
-    /// ```json
-    /// {
-    ///   "errcode": 0,
-    ///   "errmsg": "ok",
-    ///   "session_key": "DGAuy2KVaGcnsUrXk8ERgw==",
-    ///   "userid": "abcdef"
-    /// }
-    /// ```
-    #[doc(alias = "/cgi-bin/corpgroup/miniprogram/transfer_session")]
-    #[doc(alias = "获取下级/下游企业小程序session")]
-    pub fn transfer_session(
-        &self,
-        userid: impl Into<String>,
-        session_key: impl Into<crate::Secret>,
-    ) -> calls::CorpgroupTransferSession {
-        calls::CorpgroupTransferSession {
-            client: self.client.clone(),
-            request: TransferSessionRequest {
-                userid: userid.into(),
-                session_key: session_key.into(),
             },
         }
     }
@@ -3182,36 +3075,6 @@ pub mod calls {
                     AppShareInfoListResponse,
                 >(
                     &OP_CORPGROUP_LIST_APP_SHARE_INFO,
-                    query,
-                    crate::client::encode_body(&self.request),
-                )
-        }
-    }
-    static OP_CORPGROUP_TRANSFER_SESSION: crate::operation::Operation = crate::operation::Operation {
-        id: "corpgroup.transfer_session",
-        method: crate::operation::Method::Post,
-        path: "/cgi-bin/corpgroup/miniprogram/transfer_session",
-        credential: crate::operation::Credential::AccessToken,
-        retry_safe: false,
-    };
-    /// Request builder of [`CorpgroupApi::transfer_session`] (获取下级/下游企业小程序session): set optional inputs, then `.await` it.
-    #[derive(Debug, Clone)]
-    #[must_use = "a request does nothing until it is awaited"]
-    pub struct CorpgroupTransferSession {
-        pub(super) client: crate::Client,
-        pub(super) request: TransferSessionRequest,
-    }
-    impl CorpgroupTransferSession {}
-    impl std::future::IntoFuture for CorpgroupTransferSession {
-        type Output = crate::Result<TransferSessionResponse>;
-        type IntoFuture = crate::BoxFuture<Self::Output>;
-        fn into_future(self) -> Self::IntoFuture {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    TransferSessionResponse,
-                >(
-                    &OP_CORPGROUP_TRANSFER_SESSION,
                     query,
                     crate::client::encode_body(&self.request),
                 )

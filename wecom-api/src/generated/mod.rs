@@ -380,7 +380,6 @@ pub(crate) const ENDPOINT_IDS: &[(&str, &str)] = &[
     ),
     ("/cgi-bin/corpgroup/getresult", "corpgroup.get_result"),
     ("/cgi-bin/corpgroup/import_chain_contact", "corpgroup.import_chain_contact"),
-    ("/cgi-bin/corpgroup/miniprogram/transfer_session", "corpgroup.transfer_session"),
     ("/cgi-bin/corpgroup/rule/add_rule", "corpgroup_rule.add"),
     ("/cgi-bin/corpgroup/rule/delete_rule", "corpgroup_rule.delete"),
     ("/cgi-bin/corpgroup/rule/get_rule_info", "corpgroup_rule.get_info"),
