@@ -2284,6 +2284,40 @@ impl<'de> serde::Deserialize<'de> for FieldGroupUpdateRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 更新编组的返回：官方表格把编组字段列在顶层，示例则包在 field_group 里，两者都保留。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FieldGroupUpdateResponse {
+    /// 编组 id（表格写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_group_id: Option<String>,
+    /// 编组名称（表格写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// 编组包含的字段（表格写法）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<FieldRef>,
+    /// 编组（示例写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_group: Option<FieldGroup>,
+}
+impl crate::de::Decode for FieldGroupUpdateResponse {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_group_id: fields.optional("field_group_id")?,
+            name: fields.optional("name")?,
+            children: fields.or_empty("children")?,
+            field_group: fields.optional("field_group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldGroupUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 字段类型（field_type）及其类型特有的属性（property_*，按 FieldType 一一对应）。文本、图片、创建人、 最后编辑人、电话、邮件、公式没有可设置的属性。
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldKind {
@@ -15593,13 +15627,13 @@ pub mod calls {
         }
     }
     impl std::future::IntoFuture for WedocSmartsheetUpdateFieldGroup {
-        type Output = crate::Result<FieldGroupResponse>;
+        type Output = crate::Result<FieldGroupUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    FieldGroupResponse,
+                    FieldGroupUpdateResponse,
                 >(
                     &OP_WEDOC_SMARTSHEET_UPDATE_FIELD_GROUP,
                     query,
