@@ -140,7 +140,7 @@ pub enum AppChatMessage {
     /// `msgtype` `textcard`, content under `textcard`. 文本卡片消息
     TextCard(TextCard),
     /// `msgtype` `news`, content under `news`. 图文消息
-    News(News),
+    News(AppChatNews),
     /// `msgtype` `mpnews`, content under `mpnews`. 图文消息（mpnews）
     MpNews(MpNews),
     /// `msgtype` `markdown`, content under `markdown`. markdown消息
@@ -178,8 +178,8 @@ impl From<TextCard> for AppChatMessage {
         Self::TextCard(content)
     }
 }
-impl From<News> for AppChatMessage {
-    fn from(content: News) -> Self {
+impl From<AppChatNews> for AppChatMessage {
+    fn from(content: AppChatNews) -> Self {
         Self::News(content)
     }
 }
@@ -326,6 +326,59 @@ impl crate::de::Decode for AppChatMessage {
     }
 }
 impl<'de> serde::Deserialize<'de> for AppChatMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 群聊的图文消息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AppChatNews {
+    /// 图文列表，1 到 8 条
+    pub articles: Vec<AppChatNewsArticle>,
+}
+impl crate::de::Decode for AppChatNews {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            articles: fields.required("articles")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatNews {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 群聊图文消息的一条图文；与应用消息不同，url 必填，没有小程序跳转。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AppChatNewsArticle {
+    /// 标题，最长 128 字节，超过截断
+    pub title: String,
+    /// 描述，最长 512 字节，超过截断
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// 点击后跳转的链接
+    pub url: String,
+    /// 图片链接，支持 JPG、PNG；大图 1068*455，小图 150*150
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picurl: Option<String>,
+}
+impl crate::de::Decode for AppChatNewsArticle {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            description: fields.optional("description")?,
+            url: fields.required("url")?,
+            picurl: fields.optional("picurl")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatNewsArticle {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2535,6 +2588,27 @@ impl AppChatCreateRequest {
         }
     }
 }
+impl AppChatNews {
+    /// A `AppChatNews` with its required `articles` set and every optional field unset.
+    pub fn new(
+        articles: impl IntoIterator<Item = impl Into<AppChatNewsArticle>>,
+    ) -> Self {
+        Self {
+            articles: articles.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl AppChatNewsArticle {
+    /// A `AppChatNewsArticle` with its required `title`, `url` set and every optional field unset.
+    pub fn new(title: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            description: None,
+            url: url.into(),
+            picurl: None,
+        }
+    }
+}
 impl AppChatSendRequest {
     /// A `AppChatSendRequest` with its required `chatid`, `message` set and every optional field unset.
     pub fn new(chatid: impl Into<String>, message: impl Into<AppChatMessage>) -> Self {
@@ -3088,8 +3162,10 @@ impl AppChatMessage {
         Self::File(File::new(media_id))
     }
     /// 图文消息 (`AppChatMessage::News`) from its one required input.
-    pub fn news(articles: impl IntoIterator<Item = impl Into<NewsArticle>>) -> Self {
-        Self::News(News::new(articles))
+    pub fn news(
+        articles: impl IntoIterator<Item = impl Into<AppChatNewsArticle>>,
+    ) -> Self {
+        Self::News(AppChatNews::new(articles))
     }
     /// 图文消息（mpnews） (`AppChatMessage::MpNews`) from its one required input.
     pub fn mp_news(
