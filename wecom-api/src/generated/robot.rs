@@ -974,7 +974,7 @@ impl<'de> serde::Deserialize<'de> for RobotNews {
         crate::de::deserialize(deserializer)
     }
 }
-/// 群机器人的图文展示型模板卡片。card_image 与 image_text_area 填一个。
+/// 群机器人的图文展示型模板卡片。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RobotNewsNoticeCard {
     /// 卡片来源样式，不需要可不填
@@ -983,8 +983,7 @@ pub struct RobotNewsNoticeCard {
     /// 一级标题与标题辅助信息
     pub main_title: CardMainTitle,
     /// 图片样式
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub card_image: Option<CardImage>,
+    pub card_image: CardImage,
     /// 左图右文样式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_text_area: Option<CardImageTextArea>,
@@ -1009,7 +1008,7 @@ impl crate::de::Decode for RobotNewsNoticeCard {
         Ok(Self {
             source: fields.optional("source")?,
             main_title: fields.required("main_title")?,
-            card_image: fields.optional("card_image")?,
+            card_image: fields.required("card_image")?,
             image_text_area: fields.optional("image_text_area")?,
             quote_area: fields.optional("quote_area")?,
             vertical_content_list: fields.optional("vertical_content_list")?,
@@ -1472,15 +1471,16 @@ impl RobotNews {
     }
 }
 impl RobotNewsNoticeCard {
-    /// A `RobotNewsNoticeCard` with its required `main_title`, `card_action` set and every optional field unset.
+    /// A `RobotNewsNoticeCard` with its required `main_title`, `card_image`, `card_action` set and every optional field unset.
     pub fn new(
         main_title: impl Into<CardMainTitle>,
+        card_image: impl Into<CardImage>,
         card_action: impl Into<CardAction>,
     ) -> Self {
         Self {
             source: None,
             main_title: main_title.into(),
-            card_image: None,
+            card_image: card_image.into(),
             image_text_area: None,
             quote_area: None,
             vertical_content_list: None,
