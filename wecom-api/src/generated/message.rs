@@ -140,7 +140,7 @@ pub enum AppChatMessage {
     /// `msgtype` `textcard`, content under `textcard`. 文本卡片消息
     TextCard(TextCard),
     /// `msgtype` `news`, content under `news`. 图文消息
-    News(News),
+    News(AppChatNews),
     /// `msgtype` `mpnews`, content under `mpnews`. 图文消息（mpnews）
     MpNews(MpNews),
     /// `msgtype` `markdown`, content under `markdown`. markdown消息
@@ -178,8 +178,8 @@ impl From<TextCard> for AppChatMessage {
         Self::TextCard(content)
     }
 }
-impl From<News> for AppChatMessage {
-    fn from(content: News) -> Self {
+impl From<AppChatNews> for AppChatMessage {
+    fn from(content: AppChatNews) -> Self {
         Self::News(content)
     }
 }
@@ -326,6 +326,59 @@ impl crate::de::Decode for AppChatMessage {
     }
 }
 impl<'de> serde::Deserialize<'de> for AppChatMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 群聊的图文消息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AppChatNews {
+    /// 图文列表，1 到 8 条
+    pub articles: Vec<AppChatNewsArticle>,
+}
+impl crate::de::Decode for AppChatNews {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            articles: fields.required("articles")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatNews {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 群聊图文消息的一条图文；与应用消息不同，url 必填，没有小程序跳转。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AppChatNewsArticle {
+    /// 标题，最长 128 字节，超过截断
+    pub title: String,
+    /// 描述，最长 512 字节，超过截断
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// 点击后跳转的链接
+    pub url: String,
+    /// 图片链接，支持 JPG、PNG；大图 1068*455，小图 150*150
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picurl: Option<String>,
+}
+impl crate::de::Decode for AppChatNewsArticle {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            description: fields.optional("description")?,
+            url: fields.required("url")?,
+            picurl: fields.optional("picurl")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatNewsArticle {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -977,13 +1030,13 @@ pub enum LinkedCorpMessage {
     /// `msgtype` `textcard`, content under `textcard`. 文本卡片消息
     TextCard(TextCard),
     /// `msgtype` `news`, content under `news`. 图文消息
-    News(News),
+    News(LinkedCorpNews),
     /// `msgtype` `mpnews`, content under `mpnews`. 图文消息（mpnews）
     MpNews(MpNews),
     /// `msgtype` `markdown`, content under `markdown`. markdown消息
     Markdown(Markdown),
     /// `msgtype` `miniprogram_notice`, content under `miniprogram_notice`. 小程序通知消息
-    MiniprogramNotice(MiniprogramNotice),
+    MiniprogramNotice(LinkedCorpMiniprogramNotice),
     /// A variant this version of the crate does not know: every field, as sent.
     Unknown(serde_json::Map<String, serde_json::Value>),
 }
@@ -1017,8 +1070,8 @@ impl From<TextCard> for LinkedCorpMessage {
         Self::TextCard(content)
     }
 }
-impl From<News> for LinkedCorpMessage {
-    fn from(content: News) -> Self {
+impl From<LinkedCorpNews> for LinkedCorpMessage {
+    fn from(content: LinkedCorpNews) -> Self {
         Self::News(content)
     }
 }
@@ -1032,8 +1085,8 @@ impl From<Markdown> for LinkedCorpMessage {
         Self::Markdown(content)
     }
 }
-impl From<MiniprogramNotice> for LinkedCorpMessage {
-    fn from(content: MiniprogramNotice) -> Self {
+impl From<LinkedCorpMiniprogramNotice> for LinkedCorpMessage {
+    fn from(content: LinkedCorpMiniprogramNotice) -> Self {
         Self::MiniprogramNotice(content)
     }
 }
@@ -1208,7 +1261,7 @@ pub struct LinkedCorpMessageSendRequest {
     /// 1 表示发给应用可见范围内的所有人（含互联企业成员），默认 0
     #[serde(skip_serializing_if = "Option::is_none")]
     pub toall: Option<i64>,
-    /// 企业应用的 id
+    /// 企业应用的 id；除小程序通知消息外都须填写
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 消息类型（msgtype）及其内容
@@ -1263,6 +1316,127 @@ impl crate::de::Decode for LinkedCorpMessageSendResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for LinkedCorpMessageSendResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 互联企业的小程序通知消息；与应用消息不同，每个键值对的 key 与 value 都必填。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LinkedCorpMiniprogramNotice {
+    /// 小程序 appid，须与当前应用关联
+    pub appid: String,
+    /// 点击后打开的小程序页面，仅限本小程序内；不填则点击不跳转
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    /// 标题，4 到 12 个汉字
+    pub title: String,
+    /// 描述，4 到 12 个汉字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// 是否放大第一个 content_item
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emphasis_first_item: Option<bool>,
+    /// 消息内容键值对，最多 10 个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_item: Option<Vec<LinkedCorpMiniprogramNoticeItem>>,
+}
+impl crate::de::Decode for LinkedCorpMiniprogramNotice {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.required("appid")?,
+            page: fields.optional("page")?,
+            title: fields.required("title")?,
+            description: fields.optional("description")?,
+            emphasis_first_item: fields.optional("emphasis_first_item")?,
+            content_item: fields.optional("content_item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedCorpMiniprogramNotice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 互联企业小程序通知消息的一个键值对。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LinkedCorpMiniprogramNoticeItem {
+    /// 键，10 个汉字以内
+    pub key: String,
+    /// 值，30 个汉字以内
+    pub value: String,
+}
+impl crate::de::Decode for LinkedCorpMiniprogramNoticeItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.required("key")?,
+            value: fields.required("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedCorpMiniprogramNoticeItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 互联企业的图文消息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LinkedCorpNews {
+    /// 图文列表，1 到 8 条
+    pub articles: Vec<LinkedCorpNewsArticle>,
+}
+impl crate::de::Decode for LinkedCorpNews {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            articles: fields.required("articles")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedCorpNews {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 互联企业图文消息的一条图文；与应用消息不同，url 必填，没有小程序跳转，可设按钮文字。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LinkedCorpNewsArticle {
+    /// 标题，最长 128 字节，超过截断
+    pub title: String,
+    /// 描述，最长 512 字节，超过截断
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// 点击后跳转的链接
+    pub url: String,
+    /// 图片链接，支持 JPG、PNG；大图 640x320，小图 80x80
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picurl: Option<String>,
+    /// 按钮文字，仅图文为 1 条时生效，默认「阅读全文」，最多 4 个字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub btntxt: Option<String>,
+}
+impl crate::de::Decode for LinkedCorpNewsArticle {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            description: fields.optional("description")?,
+            url: fields.required("url")?,
+            picurl: fields.optional("picurl")?,
+            btntxt: fields.optional("btntxt")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedCorpNewsArticle {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2414,6 +2588,27 @@ impl AppChatCreateRequest {
         }
     }
 }
+impl AppChatNews {
+    /// A `AppChatNews` with its required `articles` set and every optional field unset.
+    pub fn new(
+        articles: impl IntoIterator<Item = impl Into<AppChatNewsArticle>>,
+    ) -> Self {
+        Self {
+            articles: articles.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl AppChatNewsArticle {
+    /// A `AppChatNewsArticle` with its required `title`, `url` set and every optional field unset.
+    pub fn new(title: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            description: None,
+            url: url.into(),
+            picurl: None,
+        }
+    }
+}
 impl AppChatSendRequest {
     /// A `AppChatSendRequest` with its required `chatid`, `message` set and every optional field unset.
     pub fn new(chatid: impl Into<String>, message: impl Into<AppChatMessage>) -> Self {
@@ -2512,6 +2707,50 @@ impl LinkedCorpMessageSendRequest {
             agentid: None,
             message: message.into(),
             safe: None,
+        }
+    }
+}
+impl LinkedCorpMiniprogramNotice {
+    /// A `LinkedCorpMiniprogramNotice` with its required `appid`, `title` set and every optional field unset.
+    pub fn new(appid: impl Into<String>, title: impl Into<String>) -> Self {
+        Self {
+            appid: appid.into(),
+            page: None,
+            title: title.into(),
+            description: None,
+            emphasis_first_item: None,
+            content_item: None,
+        }
+    }
+}
+impl LinkedCorpMiniprogramNoticeItem {
+    /// A `LinkedCorpMiniprogramNoticeItem` with its required `key`, `value` set and every optional field unset.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+impl LinkedCorpNews {
+    /// A `LinkedCorpNews` with its required `articles` set and every optional field unset.
+    pub fn new(
+        articles: impl IntoIterator<Item = impl Into<LinkedCorpNewsArticle>>,
+    ) -> Self {
+        Self {
+            articles: articles.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl LinkedCorpNewsArticle {
+    /// A `LinkedCorpNewsArticle` with its required `title`, `url` set and every optional field unset.
+    pub fn new(title: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            description: None,
+            url: url.into(),
+            picurl: None,
+            btntxt: None,
         }
     }
 }
@@ -2791,8 +3030,8 @@ impl From<TextCard> for LinkedCorpMessageSendRequest {
         LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
     }
 }
-impl From<News> for LinkedCorpMessageSendRequest {
-    fn from(value: News) -> Self {
+impl From<LinkedCorpNews> for LinkedCorpMessageSendRequest {
+    fn from(value: LinkedCorpNews) -> Self {
         LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
     }
 }
@@ -2806,8 +3045,8 @@ impl From<Markdown> for LinkedCorpMessageSendRequest {
         LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
     }
 }
-impl From<MiniprogramNotice> for LinkedCorpMessageSendRequest {
-    fn from(value: MiniprogramNotice) -> Self {
+impl From<LinkedCorpMiniprogramNotice> for LinkedCorpMessageSendRequest {
+    fn from(value: LinkedCorpMiniprogramNotice) -> Self {
         LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
     }
 }
@@ -2923,8 +3162,10 @@ impl AppChatMessage {
         Self::File(File::new(media_id))
     }
     /// 图文消息 (`AppChatMessage::News`) from its one required input.
-    pub fn news(articles: impl IntoIterator<Item = impl Into<NewsArticle>>) -> Self {
-        Self::News(News::new(articles))
+    pub fn news(
+        articles: impl IntoIterator<Item = impl Into<AppChatNewsArticle>>,
+    ) -> Self {
+        Self::News(AppChatNews::new(articles))
     }
     /// 图文消息（mpnews） (`AppChatMessage::MpNews`) from its one required input.
     pub fn mp_news(
@@ -3024,8 +3265,10 @@ impl LinkedCorpMessage {
         Self::File(File::new(media_id))
     }
     /// 图文消息 (`LinkedCorpMessage::News`) from its one required input.
-    pub fn news(articles: impl IntoIterator<Item = impl Into<NewsArticle>>) -> Self {
-        Self::News(News::new(articles))
+    pub fn news(
+        articles: impl IntoIterator<Item = impl Into<LinkedCorpNewsArticle>>,
+    ) -> Self {
+        Self::News(LinkedCorpNews::new(articles))
     }
     /// 图文消息（mpnews） (`LinkedCorpMessage::MpNews`) from its one required input.
     pub fn mp_news(
@@ -3997,7 +4240,7 @@ pub mod calls {
             self.request.toall = Some(value);
             self
         }
-        /// 企业应用的 id
+        /// 企业应用的 id；除小程序通知消息外都须填写
         pub fn agentid(mut self, value: i64) -> Self {
             self.request.agentid = Some(value);
             self
@@ -4014,13 +4257,6 @@ pub mod calls {
         fn into_future(mut self) -> Self::IntoFuture {
             if self.request.agentid.is_none() {
                 self.request.agentid = self.client.agent_id();
-            }
-            if self.request.agentid.is_none() {
-                return crate::client::refused(crate::Error::InvalidArgument {
-                    what: "agentid".into(),
-                    why: "message.send_linkedcorp needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                        .into(),
-                });
             }
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client

@@ -224,7 +224,10 @@ impl<'de> serde::Deserialize<'de> for ReportCategoryLevel {
 /// 获取事件类别列表的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportCategoryListResponse {
-    /// 类别列表
+    /// 类别列表（官方参数表的字段名）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cata_list: Vec<ReportCategory>,
+    /// 类别列表（官方返回示例的字段名；表格写作 cata_list，两者都保留以便解码）
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub category_list: Vec<ReportCategory>,
 }
@@ -232,6 +235,7 @@ impl crate::de::Decode for ReportCategoryListResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
+            cata_list: fields.or_empty("cata_list")?,
             category_list: fields.or_empty("category_list")?,
         })
     }
@@ -2070,7 +2074,7 @@ impl ReportGridApi {
     }
     /// 获取事件类别列表
     ///
-    /// 获取已配置的一级与二级事件类别（网格员提交巡查上报或居民上报时填入）。官方返回示例用 category_list， 字段表却写作 cata_list（部分 SDK 亦用 cata_list/cata_id），此处以示例为准。不需要请求包体。
+    /// 获取已配置的一级与二级事件类别（网格员提交巡查上报或居民上报时填入）。官方返回示例用 category_list， 参数表却写作 cata_list：返回类型两个字段都有，哪个有值读哪个。不需要请求包体。
     ///
     /// `POST /cgi-bin/report/grid/list_cata` ([official documentation](https://developer.work.weixin.qq.com/document/path/94540))
     ///

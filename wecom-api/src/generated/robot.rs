@@ -504,16 +504,16 @@ impl<'de> serde::Deserialize<'de> for MultipleInteractionCard {
         crate::de::deserialize(deserializer)
     }
 }
-/// 图文展示型模板卡片。main_title.title 必填；card_image 与 image_text_area 填一个。
+/// 智能机器人回复的图文展示型模板卡片。main_title.title 必填；card_image 与 image_text_area 填一个。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NewsNoticeCard {
     /// 卡片来源样式，不需要可不填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
-    /// 卡片右上角的更多操作按钮；仅智能机器人回复的卡片支持
+    /// 卡片右上角的更多操作按钮
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
-    /// 任务 id，填了 action_menu 时必填；仅智能机器人回复的卡片支持
+    /// 任务 id，填了 action_menu 时必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 一级标题与标题辅助信息
@@ -974,6 +974,57 @@ impl<'de> serde::Deserialize<'de> for RobotNews {
         crate::de::deserialize(deserializer)
     }
 }
+/// 群机器人的图文展示型模板卡片。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RobotNewsNoticeCard {
+    /// 卡片来源样式，不需要可不填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<CardSource>,
+    /// 一级标题与标题辅助信息
+    pub main_title: CardMainTitle,
+    /// 图片样式
+    pub card_image: CardImage,
+    /// 左图右文样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_text_area: Option<CardImageTextArea>,
+    /// 引用文献样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote_area: Option<CardQuoteArea>,
+    /// 卡片二级垂直内容，最多 4 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vertical_content_list: Option<Vec<CardVerticalContent>>,
+    /// 二级标题 + 文本列表，最多 6 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
+    /// 跳转指引样式的列表，最多 3 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jump_list: Option<Vec<CardJump>>,
+    /// 整张卡片的点击跳转事件
+    pub card_action: CardAction,
+}
+impl crate::de::Decode for RobotNewsNoticeCard {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            main_title: fields.required("main_title")?,
+            card_image: fields.required("card_image")?,
+            image_text_area: fields.optional("image_text_area")?,
+            quote_area: fields.optional("quote_area")?,
+            vertical_content_list: fields.optional("vertical_content_list")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            jump_list: fields.optional("jump_list")?,
+            card_action: fields.required("card_action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotNewsNoticeCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人发送消息的请求：一种消息（msgtype 与同名内容字段）。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RobotSendRequest {
@@ -1020,19 +1071,19 @@ impl<'de> serde::Deserialize<'de> for RobotTemplateCard {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RobotTemplateCardContent {
     /// `card_type` `text_notice`, its fields beside the tag. 文本通知型
-    TextNotice(TextNoticeCard),
+    TextNotice(RobotTextNoticeCard),
     /// `card_type` `news_notice`, its fields beside the tag. 图文展示型
-    NewsNotice(NewsNoticeCard),
+    NewsNotice(RobotNewsNoticeCard),
     /// A variant this version of the crate does not know: every field, as sent.
     Unknown(serde_json::Map<String, serde_json::Value>),
 }
-impl From<TextNoticeCard> for RobotTemplateCardContent {
-    fn from(content: TextNoticeCard) -> Self {
+impl From<RobotTextNoticeCard> for RobotTemplateCardContent {
+    fn from(content: RobotTextNoticeCard) -> Self {
         Self::TextNotice(content)
     }
 }
-impl From<NewsNoticeCard> for RobotTemplateCardContent {
-    fn from(content: NewsNoticeCard) -> Self {
+impl From<RobotNewsNoticeCard> for RobotTemplateCardContent {
+    fn from(content: RobotNewsNoticeCard) -> Self {
         Self::NewsNotice(content)
     }
 }
@@ -1130,6 +1181,54 @@ impl<'de> serde::Deserialize<'de> for RobotText {
         crate::de::deserialize(deserializer)
     }
 }
+/// 群机器人的文本通知型模板卡片。main_title.title 与 sub_title_text 至少填一个。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RobotTextNoticeCard {
+    /// 卡片来源样式，不需要可不填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<CardSource>,
+    /// 一级标题与标题辅助信息
+    pub main_title: CardMainTitle,
+    /// 关键数据样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emphasis_content: Option<CardEmphasisContent>,
+    /// 引用文献样式，建议不与关键数据样式共用
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote_area: Option<CardQuoteArea>,
+    /// 二级普通文本，建议不超过 112 个字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_title_text: Option<String>,
+    /// 二级标题 + 文本列表，最多 6 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
+    /// 跳转指引样式的列表，最多 3 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jump_list: Option<Vec<CardJump>>,
+    /// 整张卡片的点击跳转事件
+    pub card_action: CardAction,
+}
+impl crate::de::Decode for RobotTextNoticeCard {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            main_title: fields.required("main_title")?,
+            emphasis_content: fields.optional("emphasis_content")?,
+            quote_area: fields.optional("quote_area")?,
+            sub_title_text: fields.optional("sub_title_text")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            jump_list: fields.optional("jump_list")?,
+            card_action: fields.required("card_action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotTextNoticeCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人的语音消息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotVoice {
@@ -1151,16 +1250,16 @@ impl<'de> serde::Deserialize<'de> for RobotVoice {
         crate::de::deserialize(deserializer)
     }
 }
-/// 文本通知型模板卡片。main_title.title 与 sub_title_text 至少填一个。
+/// 智能机器人回复的文本通知型模板卡片。main_title.title 与 sub_title_text 至少填一个。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TextNoticeCard {
     /// 卡片来源样式，不需要可不填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
-    /// 卡片右上角的更多操作按钮；仅智能机器人回复的卡片支持
+    /// 卡片右上角的更多操作按钮
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
-    /// 任务 id，填了 action_menu 时必填；仅智能机器人回复的卡片支持
+    /// 任务 id，填了 action_menu 时必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 一级标题与标题辅助信息
@@ -1371,6 +1470,26 @@ impl RobotNews {
         }
     }
 }
+impl RobotNewsNoticeCard {
+    /// A `RobotNewsNoticeCard` with its required `main_title`, `card_image`, `card_action` set and every optional field unset.
+    pub fn new(
+        main_title: impl Into<CardMainTitle>,
+        card_image: impl Into<CardImage>,
+        card_action: impl Into<CardAction>,
+    ) -> Self {
+        Self {
+            source: None,
+            main_title: main_title.into(),
+            card_image: card_image.into(),
+            image_text_area: None,
+            quote_area: None,
+            vertical_content_list: None,
+            horizontal_content_list: None,
+            jump_list: None,
+            card_action: card_action.into(),
+        }
+    }
+}
 impl RobotSendRequest {
     /// A `RobotSendRequest` with its required `message` set and every optional field unset.
     pub fn new(message: impl Into<RobotMessage>) -> Self {
@@ -1390,6 +1509,24 @@ impl RobotText {
             content: content.into(),
             mentioned_list: None,
             mentioned_mobile_list: None,
+        }
+    }
+}
+impl RobotTextNoticeCard {
+    /// A `RobotTextNoticeCard` with its required `main_title`, `card_action` set and every optional field unset.
+    pub fn new(
+        main_title: impl Into<CardMainTitle>,
+        card_action: impl Into<CardAction>,
+    ) -> Self {
+        Self {
+            source: None,
+            main_title: main_title.into(),
+            emphasis_content: None,
+            quote_area: None,
+            sub_title_text: None,
+            horizontal_content_list: None,
+            jump_list: None,
+            card_action: card_action.into(),
         }
     }
 }
@@ -1511,13 +1648,13 @@ impl From<RobotTemplateCardContent> for RobotTemplateCard {
         RobotTemplateCard::new(value)
     }
 }
-impl From<TextNoticeCard> for RobotTemplateCard {
-    fn from(value: TextNoticeCard) -> Self {
+impl From<RobotTextNoticeCard> for RobotTemplateCard {
+    fn from(value: RobotTextNoticeCard) -> Self {
         RobotTemplateCard::new(RobotTemplateCardContent::from(value))
     }
 }
-impl From<NewsNoticeCard> for RobotTemplateCard {
-    fn from(value: NewsNoticeCard) -> Self {
+impl From<RobotNewsNoticeCard> for RobotTemplateCard {
+    fn from(value: RobotNewsNoticeCard) -> Self {
         RobotTemplateCard::new(RobotTemplateCardContent::from(value))
     }
 }
@@ -1562,13 +1699,13 @@ impl AibotTemplateCardContent {
         Self::TextNotice(TextNoticeCard::new(card_action))
     }
 }
-impl From<TextNoticeCard> for RobotMessage {
-    fn from(value: TextNoticeCard) -> Self {
+impl From<RobotTextNoticeCard> for RobotMessage {
+    fn from(value: RobotTextNoticeCard) -> Self {
         Self::from(RobotTemplateCard::from(value))
     }
 }
-impl From<NewsNoticeCard> for RobotMessage {
-    fn from(value: NewsNoticeCard) -> Self {
+impl From<RobotNewsNoticeCard> for RobotMessage {
+    fn from(value: RobotNewsNoticeCard) -> Self {
         Self::from(RobotTemplateCard::from(value))
     }
 }
@@ -1600,12 +1737,6 @@ impl RobotMessage {
     /// 模板卡片消息 (`RobotMessage::TemplateCard`) from its one required input.
     pub fn template_card(card: impl Into<RobotTemplateCardContent>) -> Self {
         Self::TemplateCard(RobotTemplateCard::new(card))
-    }
-}
-impl RobotTemplateCardContent {
-    /// 文本通知型 (`RobotTemplateCardContent::TextNotice`) from its one required input.
-    pub fn text_notice(card_action: impl Into<CardAction>) -> Self {
-        Self::TextNotice(TextNoticeCard::new(card_action))
     }
 }
 impl crate::Client {

@@ -2284,6 +2284,40 @@ impl<'de> serde::Deserialize<'de> for FieldGroupUpdateRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 更新编组的返回：官方表格把编组字段列在顶层，示例则包在 field_group 里，两者都保留。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FieldGroupUpdateResponse {
+    /// 编组 id（表格写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_group_id: Option<String>,
+    /// 编组名称（表格写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// 编组包含的字段（表格写法）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<FieldRef>,
+    /// 编组（示例写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_group: Option<FieldGroup>,
+}
+impl crate::de::Decode for FieldGroupUpdateResponse {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_group_id: fields.optional("field_group_id")?,
+            name: fields.optional("name")?,
+            children: fields.or_empty("children")?,
+            field_group: fields.optional("field_group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldGroupUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 字段类型（field_type）及其类型特有的属性（property_*，按 FieldType 一一对应）。文本、图片、创建人、 最后编辑人、电话、邮件、公式没有可设置的属性。
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldKind {
@@ -3419,7 +3453,7 @@ pub struct FormAnswer {
     /// 各问题的回答
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<FormReply>,
-    /// 答案状态，1 为正常（其余取值见官方参数表）
+    /// 答案状态：1 正常，3 被统计者移除或删除
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer_status: Option<i64>,
     /// 企业内填写人的 userid
@@ -3565,6 +3599,92 @@ impl<'de> serde::Deserialize<'de> for FormCreateResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 部门题的回答。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormDepartmentReply {
+    /// 选择的部门列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub list: Vec<FormDepartmentReplyItem>,
+}
+impl crate::de::Decode for FormDepartmentReply {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.or_empty("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormDepartmentReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 部门题选择的一个部门。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormDepartmentReplyItem {
+    /// 部门 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<i64>,
+}
+impl crate::de::Decode for FormDepartmentReplyItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            department_id: fields.optional("department_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormDepartmentReplyItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 时长题的回答。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormDurationReply {
+    /// 开始时间（Unix 时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begin_time: Option<i64>,
+    /// 结束时间（Unix 时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// 时间刻度：1 按天，2 按小时
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_scale: Option<i64>,
+    /// 单位换算，一天按多少小时计（time_scale 为 2 时返回）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_range: Option<i64>,
+    /// 天数（time_scale 为 1 时返回）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<f64>,
+    /// 小时数（time_scale 为 2 时返回）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours: Option<f64>,
+}
+impl crate::de::Decode for FormDurationReply {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            begin_time: fields.optional("begin_time")?,
+            end_time: fields.optional("end_time")?,
+            time_scale: fields.optional("time_scale")?,
+            day_range: fields.optional("day_range")?,
+            days: fields.optional("days")?,
+            hours: fields.optional("hours")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormDurationReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormIdRequest {
     /// 收集表 id
@@ -3651,26 +3771,106 @@ impl<'de> serde::Deserialize<'de> for FormInfoResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 新建或编辑收集表时提交的收集表信息（没有只在读取时返回的 formid、repeated_id）。
+/// 新建收集表时提交的收集表信息（没有只在读取时返回的 formid、repeated_id）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormInput {
     /// 收集表标题
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub form_title: Option<String>,
+    pub form_title: String,
     /// 收集表描述
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form_desc: Option<String>,
     /// 收集表表头背景图链接
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form_header: Option<String>,
-    /// 收集表问题
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub form_question: Option<FormQuestions>,
+    /// 收集表的问题列表
+    pub form_question: FormQuestionsInput,
     /// 收集表设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form_setting: Option<FormSettingInput>,
 }
 impl crate::de::Decode for FormInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            form_title: fields.required("form_title")?,
+            form_desc: fields.optional("form_desc")?,
+            form_header: fields.optional("form_header")?,
+            form_question: fields.required("form_question")?,
+            form_setting: fields.optional("form_setting")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员题的回答。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormMemberReply {
+    /// 选择的成员列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub list: Vec<FormMemberReplyItem>,
+}
+impl crate::de::Decode for FormMemberReply {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.or_empty("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormMemberReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员题选择的一个成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormMemberReplyItem {
+    /// 成员 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+}
+impl crate::de::Decode for FormMemberReplyItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormMemberReplyItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 编辑收集表时提交的收集表信息：oper 为 1 时填标题、描述、表头与问题（全量覆盖），为 2 时填设置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormModifyInput {
+    /// 收集表标题（操作 1 修改）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_title: Option<String>,
+    /// 收集表描述（操作 1 修改）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_desc: Option<String>,
+    /// 收集表表头背景图链接（操作 1 修改）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_header: Option<String>,
+    /// 收集表的问题列表（操作 1 修改）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_question: Option<FormQuestionsInput>,
+    /// 收集表设置（操作 2 修改）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_setting: Option<FormModifySettingInput>,
+}
+impl crate::de::Decode for FormModifyInput {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -3682,7 +3882,7 @@ impl crate::de::Decode for FormInput {
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for FormInput {
+impl<'de> serde::Deserialize<'de> for FormModifyInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3741,7 +3941,7 @@ pub struct FormModifyRequest {
     /// 收集表 id
     pub formid: String,
     /// 收集表信息
-    pub form_info: FormInput,
+    pub form_info: FormModifyInput,
 }
 impl crate::de::Decode for FormModifyRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3754,6 +3954,55 @@ impl crate::de::Decode for FormModifyRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for FormModifyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 编辑收集表（oper 为 2）时全量提交的设置；与新建时不同，fill_out_auth 必填，且不能改为家校范围。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormModifySettingInput {
+    /// 填写权限：0 所有人，1 企业内指定人或部门；当前为家校范围的收集表不能修改
+    pub fill_out_auth: i64,
+    /// 指定的可填写的成员与部门（fill_out_auth 为 1 时）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill_in_range: Option<FormRange>,
+    /// 收集表管理员
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting_manager_range: Option<FormRange>,
+    /// 定时重复设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timed_repeat_info: Option<TimedRepeatInput>,
+    /// 是否允许每人提交多份，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_multi_fill: Option<bool>,
+    /// 定时关闭的时间（Unix 时间戳）；与定时重复互斥，都填时定时重复优先
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timed_finish: Option<i64>,
+    /// 是否支持匿名填写，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_anonymous: Option<bool>,
+    /// 有回复时是否提醒，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_notify_submit: Option<bool>,
+}
+impl crate::de::Decode for FormModifySettingInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fill_out_auth: fields.required("fill_out_auth")?,
+            fill_in_range: fields.optional("fill_in_range")?,
+            setting_manager_range: fields.optional("setting_manager_range")?,
+            timed_repeat_info: fields.optional("timed_repeat_info")?,
+            allow_multi_fill: fields.optional("allow_multi_fill")?,
+            timed_finish: fields.optional("timed_finish")?,
+            can_anonymous: fields.optional("can_anonymous")?,
+            can_notify_submit: fields.optional("can_notify_submit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormModifySettingInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3789,6 +4038,33 @@ impl<'de> serde::Deserialize<'de> for FormOption {
         crate::de::deserialize(deserializer)
     }
 }
+/// 新建或编辑收集表时提交的一个选项。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormOptionInput {
+    /// 选项 key（1、2、3……）
+    pub key: i64,
+    /// 选项内容
+    pub value: String,
+    /// 选项状态：1 正常，2 被删除
+    pub status: i64,
+}
+impl crate::de::Decode for FormOptionInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.required("key")?,
+            value: fields.required("value")?,
+            status: fields.required("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormOptionInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收集表的一个问题。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormQuestion {
@@ -3803,7 +4079,7 @@ pub struct FormQuestion {
     /// 问题状态：1 正常，2 被删除
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// 问题类型：1 文本，2 单选，3 多选，其余（位置、图片、文件、日期、时间、时长、体温、部门、成员等）取值见官方参数表
+    /// 问题类型：1 文本，2 单选，3 多选，5 位置，9 图片，10 文件，11 日期，14 时间，15 下拉列表，16 体温，17 签名，18 部门，19 成员，22 时长
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_type: Option<i64>,
     /// 是否必答
@@ -3816,8 +4092,8 @@ pub struct FormQuestion {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
     /// 单选、多选、下拉列表的选项
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub option_item: Option<Vec<FormOption>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub option_item: Vec<FormOption>,
     /// 问题的额外设置，按问题类型而定（文本、图片、文件、日期、时间、时长、体温等各有一组设置），保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub question_extend_setting: Option<serde_json::Value>,
@@ -3834,7 +4110,7 @@ impl crate::de::Decode for FormQuestion {
             must_reply: fields.optional("must_reply")?,
             note: fields.optional("note")?,
             placeholder: fields.optional("placeholder")?,
-            option_item: fields.optional("option_item")?,
+            option_item: fields.or_empty("option_item")?,
             question_extend_setting: fields.optional("question_extend_setting")?,
         })
     }
@@ -3846,22 +4122,95 @@ impl<'de> serde::Deserialize<'de> for FormQuestion {
         crate::de::deserialize(deserializer)
     }
 }
+/// 新建或编辑收集表时提交的一个问题。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormQuestionInput {
+    /// 问题 id，从 1 开始；家校范围的收集表从 2 开始
+    pub question_id: i64,
+    /// 问题描述
+    pub title: String,
+    /// 问题序号，从 1 开始
+    pub pos: i64,
+    /// 问题状态：1 正常，2 被删除
+    pub status: i64,
+    /// 问题类型：1 文本，2 单选，3 多选，5 位置，9 图片，10 文件，11 日期，14 时间，15 下拉列表，16 体温，17 签名，18 部门，19 成员，22 时长
+    pub reply_type: i64,
+    /// 是否必答
+    pub must_reply: bool,
+    /// 问题备注
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// 编辑提示
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    /// 问题的额外设置，按问题类型而定，保留为原始 JSON
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question_extend_setting: Option<serde_json::Value>,
+    /// 单选、多选题的选项列表（表格标为必填，但只对选择题有意义）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_item: Option<Vec<FormOptionInput>>,
+}
+impl crate::de::Decode for FormQuestionInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_id: fields.required("question_id")?,
+            title: fields.required("title")?,
+            pos: fields.required("pos")?,
+            status: fields.required("status")?,
+            reply_type: fields.required("reply_type")?,
+            must_reply: fields.required("must_reply")?,
+            note: fields.optional("note")?,
+            placeholder: fields.optional("placeholder")?,
+            question_extend_setting: fields.optional("question_extend_setting")?,
+            option_item: fields.optional("option_item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormQuestionInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收集表的问题列表。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormQuestions {
     /// 问题
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<FormQuestion>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<FormQuestion>,
 }
 impl crate::de::Decode for FormQuestions {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            items: fields.optional("items")?,
+            items: fields.or_empty("items")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for FormQuestions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新建或编辑收集表时提交的问题列表。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FormQuestionsInput {
+    /// 问题数组
+    pub items: Vec<FormQuestionInput>,
+}
+impl crate::de::Decode for FormQuestionsInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.required("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormQuestionsInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3933,15 +4282,15 @@ pub struct FormReplyItem {
     /// 上传的文件或图片
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub file_extend_reply: Vec<FileExtendReply>,
-    /// 部门题的回答（部门列表），保留为原始 JSON
+    /// 部门题的回答
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub department_reply: Option<serde_json::Value>,
-    /// 成员题的回答（成员列表），保留为原始 JSON
+    pub department_reply: Option<FormDepartmentReply>,
+    /// 成员题的回答
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub member_reply: Option<serde_json::Value>,
-    /// 时长题的回答（起止时间与时长），保留为原始 JSON
+    pub member_reply: Option<FormMemberReply>,
+    /// 时长题的回答
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_reply: Option<serde_json::Value>,
+    pub duration_reply: Option<FormDurationReply>,
 }
 impl crate::de::Decode for FormReplyItem {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -3968,7 +4317,7 @@ impl<'de> serde::Deserialize<'de> for FormReplyItem {
 /// 收集表设置。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormSetting {
-    /// 填写权限（取值见官方参数表；示例中 0 与 1 分别用于不限与指定范围）
+    /// 填写权限：0 所有人，1 企业内指定人或部门，4 家校所有范围
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fill_out_auth: Option<i64>,
     /// 填写范围（fill_out_auth 为 1 时）
@@ -3983,7 +4332,7 @@ pub struct FormSetting {
     /// 是否允许每人提交多份
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_multi_fill: Option<bool>,
-    /// 定时结束时间（Unix 时间戳），0 表示不定时结束
+    /// 定时关闭的时间（Unix 时间戳）；与定时重复互斥，都填时定时重复优先
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timed_finish: Option<i64>,
     /// 是否支持匿名填写
@@ -4015,13 +4364,13 @@ impl<'de> serde::Deserialize<'de> for FormSetting {
         crate::de::deserialize(deserializer)
     }
 }
-/// 新建或编辑收集表时提交的设置（定时重复没有只在读取时返回的规则时间）。
+/// 新建收集表时提交的设置（定时重复没有只在读取时返回的规则时间）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormSettingInput {
-    /// 填写权限（取值见官方参数表；示例中 0 与 1 分别用于不限与指定范围）
+    /// 填写权限：0 所有人（默认），1 企业内指定人或部门，4 家校所有范围
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fill_out_auth: Option<i64>,
-    /// 填写范围（fill_out_auth 为 1 时）
+    /// 指定的可填写的成员与部门（fill_out_auth 为 1 时）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fill_in_range: Option<FormRange>,
     /// 收集表管理员
@@ -4030,16 +4379,16 @@ pub struct FormSettingInput {
     /// 定时重复设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timed_repeat_info: Option<TimedRepeatInput>,
-    /// 是否允许每人提交多份
+    /// 是否允许每人提交多份，默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_multi_fill: Option<bool>,
-    /// 定时结束时间（Unix 时间戳），0 表示不定时结束
+    /// 定时关闭的时间（Unix 时间戳）；与定时重复互斥，都填时定时重复优先
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timed_finish: Option<i64>,
-    /// 是否支持匿名填写
+    /// 是否支持匿名填写，默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_anonymous: Option<bool>,
-    /// 有回复时是否提醒
+    /// 有回复时是否提醒，默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_notify_submit: Option<bool>,
 }
@@ -4805,13 +5154,13 @@ impl<'de> serde::Deserialize<'de> for NumberRule {
         crate::de::deserialize(deserializer)
     }
 }
-/// 选项的补充文字。
+/// 选择题「其他」选项填写的文字。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OptionExtendReply {
-    /// 选项 key
+    /// 其他选项的答案 id（选项 key）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<i64>,
-    /// 补充文字
+    pub option_reply: Option<i64>,
+    /// 其他选项填写的文字
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extend_text: Option<String>,
 }
@@ -4819,7 +5168,7 @@ impl crate::de::Decode for OptionExtendReply {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            key: fields.optional("key")?,
+            option_reply: fields.optional("option_reply")?,
             extend_text: fields.optional("extend_text")?,
         })
     }
@@ -7448,13 +7797,13 @@ pub struct TimedRepeatInfo {
     /// 是否开启定时重复
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
-    /// 每周重复时的星期（按位组合）
+    /// 每周几重复（repeat_type 为 0 时），按位组合：1 周一，2 周二，4 周三，8 周四，16 周五，32 周六，64 周日
     #[serde(skip_serializing_if = "Option::is_none")]
     pub week_flag: Option<i64>,
     /// 提醒时间（Unix 时间戳）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_time: Option<i64>,
-    /// 重复类型（取值见官方参数表）
+    /// 重复类型：0 每周，1 每天，2 每月
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_type: Option<i64>,
     /// 是否跳过节假日
@@ -7463,7 +7812,7 @@ pub struct TimedRepeatInfo {
     /// 每月重复时的日期
     #[serde(skip_serializing_if = "Option::is_none")]
     pub day_of_month: Option<i64>,
-    /// 周期结束方式（取值见官方参数表）
+    /// 是否允许补填：0 允许，1 仅当天，2 最后五天内，3 一个月内，4 下一次生成前
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fork_finish_type: Option<i64>,
     /// 规则创建时间（读取时返回）
@@ -7502,22 +7851,22 @@ pub struct TimedRepeatInput {
     /// 是否开启定时重复
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
-    /// 每周重复时的星期（按位组合）
+    /// 每周几重复（repeat_type 为 0 时），按位组合：1 周一，2 周二，4 周三，8 周四，16 周五，32 周六，64 周日
     #[serde(skip_serializing_if = "Option::is_none")]
     pub week_flag: Option<i64>,
-    /// 提醒时间（Unix 时间戳）
+    /// 第一次提醒的时间（Unix 时间戳），之后按重复规则推算
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_time: Option<i64>,
-    /// 重复类型（取值见官方参数表）
+    /// 重复类型：0 每周，1 每天，2 每月
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_type: Option<i64>,
-    /// 是否跳过节假日
+    /// 是否自动跳过节假日（repeat_type 为 1 时）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_holiday: Option<bool>,
-    /// 每月重复时的日期
+    /// 每月的第几天，1 到 31（repeat_type 为 2 时）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub day_of_month: Option<i64>,
-    /// 周期结束方式（取值见官方参数表）
+    /// 是否允许补填：0 允许，1 仅当天，2 最后五天内，3 一个月内，4 下一次生成前
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fork_finish_type: Option<i64>,
 }
@@ -8428,12 +8777,27 @@ impl FormIdRequest {
         Self { formid: formid.into() }
     }
 }
+impl FormInput {
+    /// A `FormInput` with its required `form_title`, `form_question` set and every optional field unset.
+    pub fn new(
+        form_title: impl Into<String>,
+        form_question: impl Into<FormQuestionsInput>,
+    ) -> Self {
+        Self {
+            form_title: form_title.into(),
+            form_desc: None,
+            form_header: None,
+            form_question: form_question.into(),
+            form_setting: None,
+        }
+    }
+}
 impl FormModifyRequest {
     /// A `FormModifyRequest` with its required `oper`, `formid`, `form_info` set and every optional field unset.
     pub fn new(
         oper: impl Into<FormModifyOper>,
         formid: impl Into<String>,
-        form_info: impl Into<FormInput>,
+        form_info: impl Into<FormModifyInput>,
     ) -> Self {
         Self {
             oper: oper.into(),
@@ -8442,30 +8806,36 @@ impl FormModifyRequest {
         }
     }
 }
-impl FormOption {
-    /// A `FormOption` with its required `key` set and every optional field unset.
-    pub fn new(key: i64) -> Self {
+impl FormModifySettingInput {
+    /// A `FormModifySettingInput` with its required `fill_out_auth` set and every optional field unset.
+    pub fn new(fill_out_auth: i64) -> Self {
         Self {
-            key,
-            value: None,
-            status: None,
+            fill_out_auth,
+            fill_in_range: None,
+            setting_manager_range: None,
+            timed_repeat_info: None,
+            allow_multi_fill: None,
+            timed_finish: None,
+            can_anonymous: None,
+            can_notify_submit: None,
         }
     }
 }
-impl FormQuestion {
-    /// A `FormQuestion` with its required `question_id` set and every optional field unset.
-    pub fn new(question_id: i64) -> Self {
+impl FormOptionInput {
+    /// A `FormOptionInput` with its required `key`, `value`, `status` set and every optional field unset.
+    pub fn new(key: i64, value: impl Into<String>, status: i64) -> Self {
         Self {
-            question_id,
-            title: None,
-            pos: None,
-            status: None,
-            reply_type: None,
-            must_reply: None,
-            note: None,
-            placeholder: None,
-            option_item: None,
-            question_extend_setting: None,
+            key,
+            value: value.into(),
+            status,
+        }
+    }
+}
+impl FormQuestionsInput {
+    /// A `FormQuestionsInput` with its required `items` set and every optional field unset.
+    pub fn new(items: impl IntoIterator<Item = impl Into<FormQuestionInput>>) -> Self {
+        Self {
+            items: items.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -10038,7 +10408,7 @@ pub struct WedocFormApi {
 impl WedocFormApi {
     /// 创建收集表
     ///
-    /// 在指定位置创建收集表，设置标题、描述、问题与填写设置（填写范围、管理员、定时重复、可否多次填写、 匿名、提交提醒等）。不指定 spaceid/fatherid 时建在应用的默认位置。字段名已与官方示例核对，
+    /// 在指定位置创建收集表，设置标题、描述、问题与填写设置（填写范围、管理员、定时重复、可否多次填写、 匿名、提交提醒等）。不指定 spaceid/fatherid 时建在应用的默认位置。
     ///
     /// `POST /cgi-bin/wedoc/create_form` ([official documentation](https://developer.work.weixin.qq.com/document/path/97462))
     ///
@@ -10053,30 +10423,31 @@ impl WedocFormApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_form().create(FormInput {
-    ///     form_title: Some("FORM_TITLE".into()),
+    ///     form_title: "FORM_TITLE".into(),
     ///     form_desc: Some("FORM_DESC".into()),
     ///     form_header: Some("FORM_HEADER".into()),
-    ///     form_question: Some(FormQuestions {
-    ///         items: Some(vec![
-    ///             FormQuestion {
+    ///     form_question: FormQuestionsInput {
+    ///         items: vec![
+    ///             FormQuestionInput {
     ///                 question_id: 1,
-    ///                 title: Some("TITLE".into()),
-    ///                 pos: Some(1),
-    ///                 status: Some(1),
-    ///                 reply_type: Some(1),
-    ///                 must_reply: Some(false),
+    ///                 title: "TITLE".into(),
+    ///                 pos: 1,
+    ///                 status: 1,
+    ///                 reply_type: 1,
+    ///                 must_reply: false,
     ///                 note: Some("NOTE".into()),
     ///                 placeholder: Some("PLACEHOLDER".into()),
+    ///                 question_extend_setting: Some(serde_json::json!({})),
     ///                 option_item: Some(vec![
-    ///                     FormOption {
+    ///                     FormOptionInput {
     ///                         key: 0,
-    ///                         ..Default::default()
+    ///                         value: String::new(),
+    ///                         status: 0
     ///                     }
-    ///                 ]),
-    ///                 question_extend_setting: Some(serde_json::json!({}))
+    ///                 ])
     ///             }
-    ///         ])
-    ///     }),
+    ///         ]
+    ///     },
     ///     form_setting: Some(FormSettingInput {
     ///         fill_out_auth: Some(0),
     ///         fill_in_range: Some(FormRange {
@@ -10145,33 +10516,34 @@ impl WedocFormApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_form().modify(FormModifyOper::Questions, "FORMID", FormInput {
+    /// let response = client.wedoc_form().modify(FormModifyOper::Questions, "FORMID", FormModifyInput {
     ///     form_title: Some("FORM_TITLE".into()),
     ///     form_desc: Some("FORM_DESC".into()),
     ///     form_header: Some("FORM_HEADER".into()),
-    ///     form_question: Some(FormQuestions {
-    ///         items: Some(vec![
-    ///             FormQuestion {
+    ///     form_question: Some(FormQuestionsInput {
+    ///         items: vec![
+    ///             FormQuestionInput {
     ///                 question_id: 1,
-    ///                 title: Some("TITLE".into()),
-    ///                 pos: Some(1),
-    ///                 status: Some(1),
-    ///                 reply_type: Some(1),
-    ///                 must_reply: Some(false),
+    ///                 title: "TITLE".into(),
+    ///                 pos: 1,
+    ///                 status: 1,
+    ///                 reply_type: 1,
+    ///                 must_reply: false,
     ///                 note: Some("NOTE".into()),
     ///                 placeholder: Some("PLACEHOLDER".into()),
+    ///                 question_extend_setting: Some(serde_json::json!({})),
     ///                 option_item: Some(vec![
-    ///                     FormOption {
+    ///                     FormOptionInput {
     ///                         key: 0,
-    ///                         ..Default::default()
+    ///                         value: String::new(),
+    ///                         status: 0
     ///                     }
-    ///                 ]),
-    ///                 question_extend_setting: Some(serde_json::json!({}))
+    ///                 ])
     ///             }
-    ///         ])
+    ///         ]
     ///     }),
-    ///     form_setting: Some(FormSettingInput {
-    ///         fill_out_auth: Some(0),
+    ///     form_setting: Some(FormModifySettingInput {
+    ///         fill_out_auth: 0,
     ///         fill_in_range: Some(FormRange {
     ///             userids: Some(vec!["USER_1".into(), "USER_2".into()]),
     ///             departmentids: Some(vec![10001, 10002])
@@ -10214,7 +10586,7 @@ impl WedocFormApi {
         &self,
         oper: impl Into<FormModifyOper>,
         formid: impl Into<String>,
-        form_info: impl Into<FormInput>,
+        form_info: impl Into<FormModifyInput>,
     ) -> calls::WedocFormModify {
         calls::WedocFormModify {
             client: self.client.clone(),
@@ -15255,13 +15627,13 @@ pub mod calls {
         }
     }
     impl std::future::IntoFuture for WedocSmartsheetUpdateFieldGroup {
-        type Output = crate::Result<FieldGroupResponse>;
+        type Output = crate::Result<FieldGroupUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    FieldGroupResponse,
+                    FieldGroupUpdateResponse,
                 >(
                     &OP_WEDOC_SMARTSHEET_UPDATE_FIELD_GROUP,
                     query,
