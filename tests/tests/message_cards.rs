@@ -128,7 +128,13 @@ fn card_parts_built_for_a_robot_card_serve_an_app_message_card_and_back() {
     message_card.source = Some(source.clone());
     message_card.jump_list = Some(vec![jump]);
     message_card.sub_title_text = Some("下载企业微信还能抢红包！".into());
-    let mut robot_card = wecom_api::robot::TextNoticeCard::new(message_card.card_action.clone());
+    let title = wecom_api::robot::CardMainTitle {
+        title: Some("欢迎使用企业微信".into()),
+        desc: None,
+    };
+    let mut robot_card =
+        wecom_api::robot::RobotTextNoticeCard::new(title.clone(), message_card.card_action.clone());
+    message_card.main_title = Some(title);
     robot_card.source = message_card.source.clone();
     robot_card.jump_list = message_card.jump_list.clone();
     robot_card.sub_title_text = message_card.sub_title_text.clone();
@@ -137,7 +143,13 @@ fn card_parts_built_for_a_robot_card_serve_an_app_message_card_and_back() {
     // Both cards write the shared parts the same way.
     let message_json = serde_json::to_value(&message_card).unwrap();
     let robot_json = serde_json::to_value(&robot_card).unwrap();
-    for key in ["source", "jump_list", "card_action", "sub_title_text"] {
+    for key in [
+        "source",
+        "main_title",
+        "jump_list",
+        "card_action",
+        "sub_title_text",
+    ] {
         assert_eq!(message_json[key], robot_json[key], "{key}");
     }
     assert_eq!(
