@@ -86,6 +86,12 @@ async fn message_send_example_0() {
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
     }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
+    }
     let response = call
         .await
         .expect(concat!("message.send", " succeeds on its documented response"));
@@ -184,6 +190,12 @@ async fn message_send_example_1() {
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
     }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
+    }
     let response = call
         .await
         .expect(concat!("message.send", " succeeds on its documented response"));
@@ -279,6 +291,12 @@ async fn message_send_example_2() {
     }
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
+    }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
     }
     let response = call
         .await
@@ -382,6 +400,12 @@ async fn message_send_example_3() {
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
     }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
+    }
     let response = call
         .await
         .expect(concat!("message.send", " succeeds on its documented response"));
@@ -479,6 +503,12 @@ async fn message_send_example_4() {
     }
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
+    }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
     }
     let response = call
         .await
@@ -583,6 +613,12 @@ async fn message_send_example_5() {
     }
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
+    }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
     }
     let response = call
         .await
@@ -699,6 +735,12 @@ async fn message_send_example_6() {
     }
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
+    }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
     }
     let response = call
         .await
@@ -818,6 +860,12 @@ async fn message_send_example_7() {
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
     }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
+    }
     let response = call
         .await
         .expect(concat!("message.send", " succeeds on its documented response"));
@@ -913,6 +961,12 @@ async fn message_send_example_8() {
     }
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
+    }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
     }
     let response = call
         .await
@@ -1053,6 +1107,12 @@ async fn message_send_example_9() {
     }
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
+    }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
     }
     let response = call
         .await
@@ -1305,6 +1365,12 @@ async fn message_send_example_10() {
     }
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
+    }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
     }
     let response = call
         .await
@@ -1582,6 +1648,12 @@ async fn message_send_example_11() {
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
     }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
+    }
     let response = call
         .await
         .expect(concat!("message.send", " succeeds on its documented response"));
@@ -1854,6 +1926,12 @@ async fn message_send_example_12() {
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
     }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
+    }
     let response = call
         .await
         .expect(concat!("message.send", " succeeds on its documented response"));
@@ -2009,6 +2087,12 @@ async fn message_send_example_13() {
     }
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
+    }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
     }
     let response = call
         .await
@@ -2197,6 +2281,12 @@ async fn message_send_example_14() {
     }
     if let Some(value) = body.duplicate_check_interval {
         call = call.duplicate_check_interval(value);
+    }
+    if let Some(value) = body.selected_ticket_list {
+        call = call.selected_ticket_list(value);
+    }
+    if let Some(value) = body.only_unauth {
+        call = call.only_unauth(value);
     }
     let response = call
         .await

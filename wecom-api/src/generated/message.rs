@@ -546,6 +546,8 @@ pub enum AppMessage {
     MiniprogramNotice(MiniprogramNotice),
     /// `msgtype` `template_card`, content under `template_card`. 模板卡片消息
     TemplateCard(TemplateCard),
+    /// `msgtype` `template_msg`, content under `template_msg`. 模板消息（仅第三方应用，模板须在服务商管理端申请）
+    TemplateMsg(TemplateMsg),
     /// A variant this version of the crate does not know: every field, as sent.
     Unknown(serde_json::Map<String, serde_json::Value>),
 }
@@ -602,6 +604,11 @@ impl From<MiniprogramNotice> for AppMessage {
 impl From<TemplateCard> for AppMessage {
     fn from(content: TemplateCard) -> Self {
         Self::TemplateCard(content)
+    }
+}
+impl From<TemplateMsg> for AppMessage {
+    fn from(content: TemplateMsg) -> Self {
+        Self::TemplateMsg(content)
     }
 }
 impl serde::Serialize for AppMessage {
@@ -706,6 +713,15 @@ impl serde::Serialize for AppMessage {
                     content,
                 )
             }
+            Self::TemplateMsg(content) => {
+                crate::union::serialize(
+                    serializer,
+                    "msgtype",
+                    crate::union::Tag::Str("template_msg"),
+                    "template_msg",
+                    content,
+                )
+            }
             Self::Unknown(fields) => serde::Serialize::serialize(fields, serializer),
         }
     }
@@ -766,6 +782,13 @@ impl crate::de::Decode for AppMessage {
         ) {
             return crate::union::content(&fields, "template_card")
                 .map(Self::TemplateCard);
+        }
+        if crate::union::matches(
+            &fields,
+            "msgtype",
+            crate::union::Tag::Str("template_msg"),
+        ) {
+            return crate::union::content(&fields, "template_msg").map(Self::TemplateMsg);
         }
         Ok(Self::Unknown(fields.into_map()))
     }
@@ -1565,6 +1588,12 @@ pub struct MessageSendRequest {
     /// 重复消息检查的时间间隔（秒），默认 1800，最大 4 小时
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_check_interval: Option<i64>,
+    /// （第三方应用模板消息）选人接口返回的 ticket：成员授权模式下给可见范围外的成员推送
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected_ticket_list: Option<Vec<String>>,
+    /// （第三方应用模板消息）见页面 94515
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only_unauth: Option<bool>,
 }
 impl crate::de::Decode for MessageSendRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1578,6 +1607,8 @@ impl crate::de::Decode for MessageSendRequest {
             enable_id_trans: fields.optional("enable_id_trans")?,
             enable_duplicate_check: fields.optional("enable_duplicate_check")?,
             duplicate_check_interval: fields.optional("duplicate_check_interval")?,
+            selected_ticket_list: fields.optional("selected_ticket_list")?,
+            only_unauth: fields.optional("only_unauth")?,
             message: fields.flattened()?,
         })
     }
@@ -2379,6 +2410,90 @@ impl<'de> serde::Deserialize<'de> for TemplateCardContent {
         crate::de::deserialize(deserializer)
     }
 }
+/// 第三方应用的模板消息，内容须与申请的模板匹配。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateMsg {
+    /// 模板 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
+    /// 点击消息后跳转的链接
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// 点击消息后跳转的小程序
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub miniprogram: Option<TemplateMsgMiniprogram>,
+    /// 模板内容的键值对
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_item: Option<Vec<TemplateMsgItem>>,
+}
+impl crate::de::Decode for TemplateMsg {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.optional("template_id")?,
+            url: fields.optional("url")?,
+            miniprogram: fields.optional("miniprogram")?,
+            content_item: fields.optional("content_item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateMsg {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateMsgItem {
+    /// 键
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// 值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+impl crate::de::Decode for TemplateMsgItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.optional("key")?,
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateMsgItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateMsgMiniprogram {
+    /// 小程序 appid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appid: Option<String>,
+    /// 小程序页面路径
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagepath: Option<String>,
+}
+impl crate::de::Decode for TemplateMsgMiniprogram {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateMsgMiniprogram {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本消息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Text {
@@ -2779,6 +2894,8 @@ impl MessageSendRequest {
             enable_id_trans: None,
             enable_duplicate_check: None,
             duplicate_check_interval: None,
+            selected_ticket_list: None,
+            only_unauth: None,
         }
     }
 }
@@ -3107,6 +3224,11 @@ impl From<MiniprogramNotice> for MessageSendRequest {
 }
 impl From<TemplateCard> for MessageSendRequest {
     fn from(value: TemplateCard) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<TemplateMsg> for MessageSendRequest {
+    fn from(value: TemplateMsg) -> Self {
         MessageSendRequest::new(AppMessage::from(value))
     }
 }
@@ -3548,6 +3670,8 @@ impl MessageApi {
                 enable_id_trans: None,
                 enable_duplicate_check: None,
                 duplicate_check_interval: None,
+                selected_ticket_list: None,
+                only_unauth: None,
             },
         }
     }
@@ -4027,6 +4151,21 @@ pub mod calls {
         /// 重复消息检查的时间间隔（秒），默认 1800，最大 4 小时
         pub fn duplicate_check_interval(mut self, value: i64) -> Self {
             self.request.duplicate_check_interval = Some(value);
+            self
+        }
+        /// （第三方应用模板消息）选人接口返回的 ticket：成员授权模式下给可见范围外的成员推送
+        pub fn selected_ticket_list(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.selected_ticket_list = Some(
+                value.into_iter().map(Into::into).collect(),
+            );
+            self
+        }
+        /// （第三方应用模板消息）见页面 94515
+        pub fn only_unauth(mut self, value: bool) -> Self {
+            self.request.only_unauth = Some(value);
             self
         }
     }
