@@ -659,9 +659,9 @@ impl<'de> serde::Deserialize<'de> for EmailGroupDeleteRequest {
 /// 模糊搜索邮件群组的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailGroupSearchResponse {
-    /// 找到的群组数
+    /// 找到的群组数（表格写作 string，示例返回数字；两种写法都能读）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub count: Option<i64>,
+    pub count: Option<String>,
     /// 邮件群组列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<EmailGroupBrief>,
