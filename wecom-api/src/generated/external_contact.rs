@@ -5581,9 +5581,6 @@ pub struct MobileExternalUserid {
     /// 外部联系人的 userid，家长关注后才返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
-    /// 企业或服务商导入家长时指定的关键字，即家校通讯录中的家长 ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub foreign_key: Option<String>,
 }
 impl crate::de::Decode for MobileExternalUserid {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5591,7 +5588,6 @@ impl crate::de::Decode for MobileExternalUserid {
         Ok(Self {
             mobile: fields.required("mobile")?,
             external_userid: fields.optional("external_userid")?,
-            foreign_key: fields.optional("foreign_key")?,
         })
     }
 }
