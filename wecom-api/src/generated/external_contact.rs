@@ -7697,13 +7697,13 @@ pub struct ServedContact {
     /// 脱敏后的外部联系人昵称，仅不是客户时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// 添加此外部联系人的企业成员 userid
+    /// 添加此外部联系人的企业成员，或外部联系人所在群聊的群主的 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_userid: Option<String>,
-    /// 外部联系人所在的客户群 id
+    /// 外部联系人所在的群聊 id，群聊被成员标记为客户群时才返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
-    /// 外部联系人所在群聊的名字
+    /// 外部联系人所在群聊的群名，群聊未被标记为客户群时才返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_name: Option<String>,
     /// 外部联系人首次添加/进群的时间
@@ -13897,7 +13897,7 @@ impl ExternalContactApi {
     }
     /// external_userid转换
     ///
-    /// 把代开发应用或第三方应用获取的（服务商主体）external_userid 转换成自建应用的（企业主体）external_userid。 须使用自建应用或基础应用的 access_token；客户的跟进人或所在客户群群主须同时在本应用与 source_agentid 应用的可见范围内。
+    /// 把代开发应用或第三方应用获取的（服务商主体）external_userid 转换成自建应用的（企业主体）external_userid。 须使用自建应用的 access_token；客户的跟进人或所在客户群群主须同时在本应用与 source_agentid 应用的可见范围内。
     ///
     /// `POST /cgi-bin/externalcontact/from_service_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/95884))
     ///
