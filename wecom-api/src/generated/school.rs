@@ -2463,8 +2463,7 @@ pub struct SchoolNewsArticle {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 点击后跳转的链接
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: String,
     /// 图片链接，JPG、PNG
     #[serde(rename = "picurl", skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
@@ -2475,7 +2474,7 @@ impl crate::de::Decode for SchoolNewsArticle {
         Ok(Self {
             title: fields.required("title")?,
             description: fields.optional("description")?,
-            url: fields.optional("url")?,
+            url: fields.required("url")?,
             pic_url: fields.optional("picurl")?,
         })
     }
@@ -3691,12 +3690,12 @@ impl SchoolNews {
     }
 }
 impl SchoolNewsArticle {
-    /// A `SchoolNewsArticle` with its required `title` set and every optional field unset.
-    pub fn new(title: impl Into<String>) -> Self {
+    /// A `SchoolNewsArticle` with its required `title`, `url` set and every optional field unset.
+    pub fn new(title: impl Into<String>, url: impl Into<String>) -> Self {
         Self {
             title: title.into(),
             description: None,
-            url: None,
+            url: url.into(),
             pic_url: None,
         }
     }
