@@ -4422,9 +4422,6 @@ pub struct MeetingSettings {
     /// 响铃提醒的成员（remind_scope 为 4 时有效）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ring_users: Option<UserIdList>,
-    /// 是否允许成员上传文档
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_doc_upload_permission: Option<bool>,
 }
 impl crate::de::Decode for MeetingSettings {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4450,8 +4447,6 @@ impl crate::de::Decode for MeetingSettings {
             hosts: fields.optional("hosts")?,
             remind_scope: fields.optional("remind_scope")?,
             ring_users: fields.optional("ring_users")?,
-            enable_doc_upload_permission: fields
-                .optional("enable_doc_upload_permission")?,
         })
     }
 }
@@ -4709,21 +4704,24 @@ pub struct MeetingUpdateRequest {
     /// 会议地点
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// 会议开始前多久提醒成员，相对于 meeting_start 前的秒数，默认 0
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_time: Option<i64>,
+    /// 授权方安装的应用 agentid，仅旧的第三方多应用套件需要填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agentid: Option<i64>,
     /// 邀请参会的成员；userid 不合法或不在应用可见范围内时直接报错
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invitees: Option<UserIdList>,
     /// 会议设置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<MeetingSettings>,
+    pub settings: Option<MeetingUpdateSettings>,
     /// 会议所属日历 ID；须是本应用创建的日历
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// 重复会议与提醒设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reminders: Option<MeetingReminders>,
-    /// 会议嘉宾列表
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub guests: Option<Vec<MeetingGuest>>,
 }
 impl crate::de::Decode for MeetingUpdateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4735,11 +4733,12 @@ impl crate::de::Decode for MeetingUpdateRequest {
             meeting_duration: fields.optional("meeting_duration")?,
             description: fields.optional("description")?,
             location: fields.optional("location")?,
+            remind_time: fields.optional("remind_time")?,
+            agentid: fields.optional("agentid")?,
             invitees: fields.optional("invitees")?,
             settings: fields.optional("settings")?,
             cal_id: fields.optional("cal_id")?,
             reminders: fields.optional("reminders")?,
-            guests: fields.optional("guests")?,
         })
     }
 }
@@ -4766,6 +4765,97 @@ impl crate::de::Decode for MeetingUpdateResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for MeetingUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改预约会议的会议设置（修改页面的表格比创建页面少 enable_interpreter）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingUpdateSettings {
+    /// 入会密码，4~6 位数字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<crate::Secret>,
+    /// 是否开启等候室
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_waiting_room: Option<bool>,
+    /// 是否允许成员在主持人进会前加入
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_enter_before_host: Option<bool>,
+    /// 成员入会时是否静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_enter_mute: Option<EnterMuteMode>,
+    /// 是否允许成员自行解除静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_unmute_self: Option<bool>,
+    /// 是否全体静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_all: Option<bool>,
+    /// 是否允许企业外部用户入会
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_external_user: Option<bool>,
+    /// 是否开启屏幕水印
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_screen_watermark: Option<bool>,
+    /// 水印样式（开启屏幕水印时有效）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark_type: Option<WatermarkType>,
+    /// 自动录制类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_record_type: Option<AutoRecordType>,
+    /// 有参会成员入会时是否立即开启自动录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendee_join_auto_record: Option<bool>,
+    /// 是否允许主持人暂停或停止自动录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_host_pause_auto_record: Option<bool>,
+    /// 是否开启报名
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_enroll: Option<bool>,
+    /// 是否开启主持人密钥
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_host_key: Option<bool>,
+    /// 主持人密钥，6 位数字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<crate::Secret>,
+    /// 会议主持人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<UserIdList>,
+    /// 会议开始时的提醒范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_scope: Option<RemindScope>,
+    /// 响铃提醒的成员（remind_scope 为 4 时有效）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_users: Option<UserIdList>,
+}
+impl crate::de::Decode for MeetingUpdateSettings {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            password: fields.optional("password")?,
+            enable_waiting_room: fields.optional("enable_waiting_room")?,
+            allow_enter_before_host: fields.optional("allow_enter_before_host")?,
+            enable_enter_mute: fields.optional("enable_enter_mute")?,
+            allow_unmute_self: fields.optional("allow_unmute_self")?,
+            mute_all: fields.optional("mute_all")?,
+            allow_external_user: fields.optional("allow_external_user")?,
+            enable_screen_watermark: fields.optional("enable_screen_watermark")?,
+            watermark_type: fields.optional("watermark_type")?,
+            auto_record_type: fields.optional("auto_record_type")?,
+            attendee_join_auto_record: fields.optional("attendee_join_auto_record")?,
+            enable_host_pause_auto_record: fields
+                .optional("enable_host_pause_auto_record")?,
+            enable_enroll: fields.optional("enable_enroll")?,
+            enable_host_key: fields.optional("enable_host_key")?,
+            host_key: fields.optional("host_key")?,
+            hosts: fields.optional("hosts")?,
+            remind_scope: fields.optional("remind_scope")?,
+            ring_users: fields.optional("ring_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingUpdateSettings {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -11122,11 +11212,12 @@ impl MeetingUpdateRequest {
             meeting_duration: None,
             description: None,
             location: None,
+            remind_time: None,
+            agentid: None,
             invitees: None,
             settings: None,
             cal_id: None,
             reminders: None,
-            guests: None,
         }
     }
 }
@@ -17780,13 +17871,23 @@ pub mod calls {
             self.request.location = Some(value.into());
             self
         }
+        /// 会议开始前多久提醒成员，相对于 meeting_start 前的秒数，默认 0
+        pub fn remind_time(mut self, value: i64) -> Self {
+            self.request.remind_time = Some(value);
+            self
+        }
+        /// 授权方安装的应用 agentid，仅旧的第三方多应用套件需要填
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
         /// 邀请参会的成员；userid 不合法或不在应用可见范围内时直接报错
         pub fn invitees(mut self, value: impl Into<UserIdList>) -> Self {
             self.request.invitees = Some(value.into());
             self
         }
         /// 会议设置
-        pub fn settings(mut self, value: impl Into<MeetingSettings>) -> Self {
+        pub fn settings(mut self, value: impl Into<MeetingUpdateSettings>) -> Self {
             self.request.settings = Some(value.into());
             self
         }
@@ -17798,14 +17899,6 @@ pub mod calls {
         /// 重复会议与提醒设置
         pub fn reminders(mut self, value: impl Into<MeetingReminders>) -> Self {
             self.request.reminders = Some(value.into());
-            self
-        }
-        /// 会议嘉宾列表
-        pub fn guests(
-            mut self,
-            value: impl IntoIterator<Item = impl Into<MeetingGuest>>,
-        ) -> Self {
-            self.request.guests = Some(value.into_iter().map(Into::into).collect());
             self
         }
     }
