@@ -3905,9 +3905,6 @@ pub struct MeetingInfo {
     /// 会议类型
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_type: Option<MeetingType>,
-    /// 会议创建者 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator_userid: Option<String>,
     /// 会议嘉宾列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub guests: Vec<MeetingGuest>,
@@ -3950,7 +3947,6 @@ impl crate::de::Decode for MeetingInfo {
             meeting_code: fields.optional("meeting_code")?,
             meeting_link: fields.optional("meeting_link")?,
             meeting_type: fields.optional("meeting_type")?,
-            creator_userid: fields.optional("creator_userid")?,
             guests: fields.or_empty("guests")?,
             has_vote: fields.optional("has_vote")?,
             sub_meetings: fields.or_empty("sub_meetings")?,
@@ -4646,6 +4642,14 @@ pub enum MeetingType {
     OneTime,
     /// `1`: 周期性会议
     Recurring,
+    /// `2`: 微信专属会议
+    WechatExclusive,
+    /// `3`: Rooms 投屏会议
+    RoomsCasting,
+    /// `5`: 个人会议号会议
+    PersonalMeetingId,
+    /// `6`: 网络研讨会
+    Webinar,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
 }
@@ -4654,6 +4658,10 @@ impl From<i64> for MeetingType {
         match value {
             0 => Self::OneTime,
             1 => Self::Recurring,
+            2 => Self::WechatExclusive,
+            3 => Self::RoomsCasting,
+            5 => Self::PersonalMeetingId,
+            6 => Self::Webinar,
             other => Self::Unknown(other),
         }
     }
@@ -4663,6 +4671,10 @@ impl From<MeetingType> for i64 {
         match value {
             MeetingType::OneTime => 0,
             MeetingType::Recurring => 1,
+            MeetingType::WechatExclusive => 2,
+            MeetingType::RoomsCasting => 3,
+            MeetingType::PersonalMeetingId => 5,
+            MeetingType::Webinar => 6,
             MeetingType::Unknown(other) => other,
         }
     }
