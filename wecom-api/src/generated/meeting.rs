@@ -10115,9 +10115,18 @@ pub struct WebinarInfo {
     /// 会议 ID
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
-    /// 会议标题
+    /// 网络研讨会的会议号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_code: Option<String>,
+    /// 网络研讨会主题（表格中的字段名）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// 会议标题（页面示例中的字段名）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// 当前会议状态：MEETING_STATE_INVALID、MEETING_STATE_INIT、MEETING_STATE_CANCELLED、MEETING_STATE_STARTED、MEETING_STATE_ENDED、MEETING_STATE_ABOUT_TO_START、MEETING_STATE_RECYCLED
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// 主办方名称，1~40 个字符
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sponsor: Option<String>,
@@ -10166,9 +10175,9 @@ pub struct WebinarInfo {
     /// 是否开启活动页
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_page: Option<bool>,
-    /// 是否展示观看人数（0/1）
+    /// 活动页是否展示已报名或已预约人数：0 不展示，1 展示（表格写作 string，示例为数字）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub display_number_of_attendees: Option<i64>,
+    pub display_number_of_attendees: Option<String>,
     /// 是否允许观众观看回放
     #[serde(skip_serializing_if = "Option::is_none")]
     pub playback_for_audience: Option<bool>,
@@ -10193,7 +10202,10 @@ impl crate::de::Decode for WebinarInfo {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+            subject: fields.optional("subject")?,
             title: fields.optional("title")?,
+            status: fields.optional("status")?,
             sponsor: fields.optional("sponsor")?,
             start_time: fields.optional("start_time")?,
             end_time: fields.optional("end_time")?,
@@ -10334,9 +10346,12 @@ impl<'de> serde::Deserialize<'de> for WebinarMediaSetting {
 /// 网络研讨会详情中的音视频设置（观众入会静音的字段名为 mute_enable_join）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarMediaSettingInfo {
-    /// 观众入会时是否静音
+    /// 嘉宾入会时是否静音（页面示例中的字段名）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mute_enable_join: Option<bool>,
+    /// 嘉宾入会时是否静音（表格中的字段名）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_enter_mute: Option<bool>,
     /// 是否允许成员自行解除静音
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_unmute_self: Option<bool>,
@@ -10367,6 +10382,7 @@ impl crate::de::Decode for WebinarMediaSettingInfo {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mute_enable_join: fields.optional("mute_enable_join")?,
+            enable_enter_mute: fields.optional("enable_enter_mute")?,
             allow_unmute_self: fields.optional("allow_unmute_self")?,
             allow_enter_before_host: fields.optional("allow_enter_before_host")?,
             enable_screen_watermark: fields.optional("enable_screen_watermark")?,
