@@ -1674,9 +1674,6 @@ pub struct ContactWayUpdateRequest {
     /// 可进行临时会话的客户 unionid，仅临时会话模式有效
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
-    /// 是否开启同一外部企业客户只能添加同一个员工
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_exclusive: Option<bool>,
     /// 是否将客户的添加来源标记为本应用配置的「联系我」
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
@@ -1698,7 +1695,6 @@ impl crate::de::Decode for ContactWayUpdateRequest {
             expires_in: fields.optional("expires_in")?,
             chat_expires_in: fields.optional("chat_expires_in")?,
             unionid: fields.optional("unionid")?,
-            is_exclusive: fields.optional("is_exclusive")?,
             mark_source: fields.optional("mark_source")?,
             conclusions: fields.optional("conclusions")?,
         })
@@ -9043,7 +9039,6 @@ impl ContactWayUpdateRequest {
             expires_in: None,
             chat_expires_in: None,
             unionid: None,
-            is_exclusive: None,
             mark_source: None,
             conclusions: None,
         }
@@ -15934,11 +15929,6 @@ pub mod calls {
         /// 可进行临时会话的客户 unionid，仅临时会话模式有效
         pub fn unionid(mut self, value: impl Into<String>) -> Self {
             self.request.unionid = Some(value.into());
-            self
-        }
-        /// 是否开启同一外部企业客户只能添加同一个员工
-        pub fn is_exclusive(mut self, value: bool) -> Self {
-            self.request.is_exclusive = Some(value);
             self
         }
         /// 是否将客户的添加来源标记为本应用配置的「联系我」
