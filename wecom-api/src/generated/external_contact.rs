@@ -3692,7 +3692,7 @@ pub struct GroupChatStatisticRequest {
     pub day_end_time: Option<i64>,
     /// 群主过滤；不在应用可见范围内的群主将被忽略
     pub owner_filter: StatOwnerFilter,
-    /// 排序方式：1 新增群数，2 群总数（默认），3 新增群人数，4 群总人数
+    /// 排序方式：1 新增群数（默认），2 群总数，3 新增群人数，4 群总人数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<GroupChatOrderBy>,
     /// 是否升序：0 否（默认降序），1 是
@@ -17199,7 +17199,7 @@ pub mod calls {
             self.request.day_end_time = Some(value);
             self
         }
-        /// 排序方式：1 新增群数，2 群总数（默认），3 新增群人数，4 群总人数
+        /// 排序方式：1 新增群数（默认），2 群总数，3 新增群人数，4 群总人数
         pub fn order_by(mut self, value: impl Into<GroupChatOrderBy>) -> Self {
             self.request.order_by = Some(value.into());
             self
