@@ -1209,9 +1209,12 @@ impl<'de> serde::Deserialize<'de> for FileUploadResponse {
 /// 继承自上级目录的权限。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InheritFatherAuth {
-    /// 上级目录的权限成员
+    /// 上级目录的权限成员（页面示例中的字段名）
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_list: Vec<AuthInfo>,
+    /// 文件夹、文档成员（表格中的字段名）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub member_list: Vec<AuthInfo>,
     /// 是否继承上级目录权限
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inherit: Option<bool>,
@@ -1221,6 +1224,7 @@ impl crate::de::Decode for InheritFatherAuth {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_list: fields.or_empty("auth_list")?,
+            member_list: fields.or_empty("member_list")?,
             inherit: fields.optional("inherit")?,
         })
     }
