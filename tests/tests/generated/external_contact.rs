@@ -508,9 +508,6 @@ async fn contact_way_update_example_0() {
     if let Some(value) = body.unionid {
         call = call.unionid(value);
     }
-    if let Some(value) = body.is_exclusive {
-        call = call.is_exclusive(value);
-    }
     if let Some(value) = body.mark_source {
         call = call.mark_source(value);
     }

@@ -1774,13 +1774,7 @@ async fn hardware_data_mod_accesscontrol_rule_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::HardwareDataModAccesscontrolRule = client
         .hardware_data()
-        .mod_accesscontrol_rule(body.rule_id);
-    if let Some(value) = body.device_sn_list {
-        call = call.device_sn_list(value);
-    }
-    if let Some(value) = body.rule_name {
-        call = call.rule_name(value);
-    }
+        .mod_accesscontrol_rule(body.rule_id, body.device_sn_list, body.rule_name);
     if let Some(value) = body.pass_rule {
         call = call.pass_rule(value);
     }

@@ -404,6 +404,12 @@ async fn meeting_update_example_0() {
     if let Some(value) = body.location {
         call = call.location(value);
     }
+    if let Some(value) = body.remind_time {
+        call = call.remind_time(value);
+    }
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     if let Some(value) = body.invitees {
         call = call.invitees(value);
     }
@@ -415,9 +421,6 @@ async fn meeting_update_example_0() {
     }
     if let Some(value) = body.reminders {
         call = call.reminders(value);
-    }
-    if let Some(value) = body.guests {
-        call = call.guests(value);
     }
     let response = call
         .await

@@ -425,7 +425,10 @@ async fn school_user_batch_update_student_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::SchoolUserBatchUpdateStudent = client
         .school_user()
-        .batch_update_student(body.students);
+        .batch_update_student();
+    if let Some(value) = body.students {
+        call = call.students(value);
+    }
     let response = call
         .await
         .expect(
@@ -907,7 +910,10 @@ async fn school_user_batch_update_parent_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::SchoolUserBatchUpdateParent = client
         .school_user()
-        .batch_update_parent(body.parents);
+        .batch_update_parent();
+    if let Some(value) = body.parents {
+        call = call.parents(value);
+    }
     let response = call
         .await
         .expect(

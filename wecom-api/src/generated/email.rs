@@ -659,9 +659,9 @@ impl<'de> serde::Deserialize<'de> for EmailGroupDeleteRequest {
 /// 模糊搜索邮件群组的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailGroupSearchResponse {
-    /// 找到的群组数
+    /// 找到的群组数（表格写作 string，示例返回数字；两种写法都能读）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub count: Option<i64>,
+    pub count: Option<String>,
     /// 邮件群组列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<EmailGroupBrief>,
@@ -792,8 +792,7 @@ pub struct EmailMeeting {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hosts: Option<EmailUserIds>,
     /// 会议管理员；仅可指定 1 人，须是会议参与人
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting_admins: Option<EmailUserIds>,
+    pub meeting_admins: EmailUserIds,
 }
 impl crate::de::Decode for EmailMeeting {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -801,7 +800,7 @@ impl crate::de::Decode for EmailMeeting {
         Ok(Self {
             option: fields.optional("option")?,
             hosts: fields.optional("hosts")?,
-            meeting_admins: fields.optional("meeting_admins")?,
+            meeting_admins: fields.required("meeting_admins")?,
         })
     }
 }
@@ -1458,6 +1457,9 @@ pub struct EmailSchedule {
     /// 提醒与重复设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reminders: Option<EmailScheduleReminders>,
+    /// 日程管理员，最多 3 人，只支持 userid，须是同企业成员且在参与人中
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_admins: Option<EmailUserIds>,
 }
 impl crate::de::Decode for EmailSchedule {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1469,6 +1471,7 @@ impl crate::de::Decode for EmailSchedule {
             start_time: fields.required("start_time")?,
             end_time: fields.required("end_time")?,
             reminders: fields.optional("reminders")?,
+            schedule_admins: fields.optional("schedule_admins")?,
         })
     }
 }
@@ -1887,6 +1890,16 @@ impl EmailGroupUpdateRequest {
         }
     }
 }
+impl EmailMeeting {
+    /// A `EmailMeeting` with its required `meeting_admins` set and every optional field unset.
+    pub fn new(meeting_admins: impl Into<EmailUserIds>) -> Self {
+        Self {
+            option: None,
+            hosts: None,
+            meeting_admins: meeting_admins.into(),
+        }
+    }
+}
 impl EmailOption {
     /// A `EmailOption` with its required `type`, `value` set and every optional field unset.
     pub fn new(
@@ -1979,6 +1992,7 @@ impl EmailSchedule {
             start_time,
             end_time,
             reminders: None,
+            schedule_admins: None,
         }
     }
 }

@@ -1711,9 +1711,6 @@ pub struct ContactWayUpdateRequest {
     /// 可进行临时会话的客户 unionid，仅临时会话模式有效
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
-    /// 是否开启同一外部企业客户只能添加同一个员工
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_exclusive: Option<bool>,
     /// 是否将客户的添加来源标记为本应用配置的「联系我」
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
@@ -1735,7 +1732,6 @@ impl crate::de::Decode for ContactWayUpdateRequest {
             expires_in: fields.optional("expires_in")?,
             chat_expires_in: fields.optional("chat_expires_in")?,
             unionid: fields.optional("unionid")?,
-            is_exclusive: fields.optional("is_exclusive")?,
             mark_source: fields.optional("mark_source")?,
             conclusions: fields.optional("conclusions")?,
         })
@@ -3767,7 +3763,7 @@ pub struct GroupChatStatisticRequest {
     pub day_end_time: Option<i64>,
     /// 群主过滤；不在应用可见范围内的群主将被忽略
     pub owner_filter: StatOwnerFilter,
-    /// 排序方式：1 新增群数，2 群总数（默认），3 新增群人数，4 群总人数
+    /// 排序方式：1 新增群数（默认），2 群总数，3 新增群人数，4 群总人数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<GroupChatOrderBy>,
     /// 是否升序：0 否（默认降序），1 是
@@ -5652,9 +5648,6 @@ pub struct MobileExternalUserid {
     /// 外部联系人的 userid，家长关注后才返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
-    /// 企业或服务商导入家长时指定的关键字，即家校通讯录中的家长 ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub foreign_key: Option<String>,
 }
 impl crate::de::Decode for MobileExternalUserid {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5662,7 +5655,6 @@ impl crate::de::Decode for MobileExternalUserid {
         Ok(Self {
             mobile: fields.required("mobile")?,
             external_userid: fields.optional("external_userid")?,
-            foreign_key: fields.optional("foreign_key")?,
         })
     }
 }
@@ -7830,13 +7822,13 @@ pub struct ServedContact {
     /// 脱敏后的外部联系人昵称，仅不是客户时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// 添加此外部联系人的企业成员 userid
+    /// 添加此外部联系人的企业成员，或外部联系人所在群聊的群主的 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_userid: Option<String>,
-    /// 外部联系人所在的客户群 id
+    /// 外部联系人所在的群聊 id，群聊被成员标记为客户群时才返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
-    /// 外部联系人所在群聊的名字
+    /// 外部联系人所在群聊的群名，群聊未被标记为客户群时才返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_name: Option<String>,
     /// 外部联系人首次添加/进群的时间
@@ -9205,7 +9197,6 @@ impl ContactWayUpdateRequest {
             expires_in: None,
             chat_expires_in: None,
             unionid: None,
-            is_exclusive: None,
             mark_source: None,
             conclusions: None,
         }
@@ -14059,7 +14050,7 @@ impl ExternalContactApi {
     }
     /// external_userid转换
     ///
-    /// 把代开发应用或第三方应用获取的（服务商主体）external_userid 转换成自建应用的（企业主体）external_userid。 须使用自建应用或基础应用的 access_token；客户的跟进人或所在客户群群主须同时在本应用与 source_agentid 应用的可见范围内。
+    /// 把代开发应用或第三方应用获取的（服务商主体）external_userid 转换成自建应用的（企业主体）external_userid。 须使用自建应用的 access_token；客户的跟进人或所在客户群群主须同时在本应用与 source_agentid 应用的可见范围内。
     ///
     /// `POST /cgi-bin/externalcontact/from_service_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/95884))
     ///
@@ -16098,11 +16089,6 @@ pub mod calls {
             self.request.unionid = Some(value.into());
             self
         }
-        /// 是否开启同一外部企业客户只能添加同一个员工
-        pub fn is_exclusive(mut self, value: bool) -> Self {
-            self.request.is_exclusive = Some(value);
-            self
-        }
         /// 是否将客户的添加来源标记为本应用配置的「联系我」
         pub fn mark_source(mut self, value: bool) -> Self {
             self.request.mark_source = Some(value);
@@ -17371,7 +17357,7 @@ pub mod calls {
             self.request.day_end_time = Some(value);
             self
         }
-        /// 排序方式：1 新增群数，2 群总数（默认），3 新增群人数，4 群总人数
+        /// 排序方式：1 新增群数（默认），2 群总数，3 新增群人数，4 群总人数
         pub fn order_by(mut self, value: impl Into<GroupChatOrderBy>) -> Self {
             self.request.order_by = Some(value.into());
             self

@@ -77,7 +77,7 @@ pub struct AccessRule {
     pub effect_time: Option<i64>,
     /// 生效成员列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub effect_open_userid_list: Vec<DeviceUserRef>,
+    pub effect_open_userid_list: Vec<AccessRuleUser>,
 }
 impl crate::de::Decode for AccessRule {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -231,11 +231,9 @@ pub struct AccessRuleModRequest {
     /// 门禁规则 id
     pub rule_id: String,
     /// 设备 SN 列表
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_sn_list: Option<Vec<String>>,
+    pub device_sn_list: Vec<String>,
     /// 门禁规则名称
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule_name: Option<String>,
+    pub rule_name: String,
     /// 门禁通行规则
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_rule: Option<AccessRuleSpec>,
@@ -248,8 +246,8 @@ impl crate::de::Decode for AccessRuleModRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
-            device_sn_list: fields.optional("device_sn_list")?,
-            rule_name: fields.optional("rule_name")?,
+            device_sn_list: fields.required("device_sn_list")?,
+            rule_name: fields.required("rule_name")?,
             pass_rule: fields.optional("pass_rule")?,
             remote_pass_rule: fields.optional("remote_pass_rule")?,
         })
@@ -290,7 +288,7 @@ pub struct AccessRuleSpec {
     /// 具体规则，语法见附录「门禁放行规则语法说明」
     pub rule_list: Vec<String>,
     /// 生效成员列表
-    pub effect_open_userid_list: Vec<DeviceUserRef>,
+    pub effect_open_userid_list: Vec<AccessRuleUser>,
 }
 impl crate::de::Decode for AccessRuleSpec {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -302,6 +300,31 @@ impl crate::de::Decode for AccessRuleSpec {
     }
 }
 impl<'de> serde::Deserialize<'de> for AccessRuleSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 门禁规则适用的一个成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AccessRuleUser {
+    /// 生效成员的 open_userid
+    pub open_userid: String,
+    /// 成员类型：0 企业员工，2 学生；不填默认为 0
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<DeviceUserType>,
+}
+impl crate::de::Decode for AccessRuleUser {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.required("open_userid")?,
+            user_type: fields.optional("user_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRuleUser {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2973,12 +2996,16 @@ impl AccessRuleIdRequest {
     }
 }
 impl AccessRuleModRequest {
-    /// A `AccessRuleModRequest` with its required `rule_id` set and every optional field unset.
-    pub fn new(rule_id: impl Into<String>) -> Self {
+    /// A `AccessRuleModRequest` with its required `rule_id`, `device_sn_list`, `rule_name` set and every optional field unset.
+    pub fn new(
+        rule_id: impl Into<String>,
+        device_sn_list: impl IntoIterator<Item = impl Into<String>>,
+        rule_name: impl Into<String>,
+    ) -> Self {
         Self {
             rule_id: rule_id.into(),
-            device_sn_list: None,
-            rule_name: None,
+            device_sn_list: device_sn_list.into_iter().map(Into::into).collect(),
+            rule_name: rule_name.into(),
             pass_rule: None,
             remote_pass_rule: None,
         }
@@ -2988,7 +3015,7 @@ impl AccessRuleSpec {
     /// A `AccessRuleSpec` with its required `rule_list`, `effect_open_userid_list` set and every optional field unset.
     pub fn new(
         rule_list: impl IntoIterator<Item = impl Into<String>>,
-        effect_open_userid_list: impl IntoIterator<Item = impl Into<DeviceUserRef>>,
+        effect_open_userid_list: impl IntoIterator<Item = impl Into<AccessRuleUser>>,
     ) -> Self {
         Self {
             rule_list: rule_list.into_iter().map(Into::into).collect(),
@@ -2996,6 +3023,15 @@ impl AccessRuleSpec {
                 .into_iter()
                 .map(Into::into)
                 .collect(),
+        }
+    }
+}
+impl AccessRuleUser {
+    /// A `AccessRuleUser` with its required `open_userid` set and every optional field unset.
+    pub fn new(open_userid: impl Into<String>) -> Self {
+        Self {
+            open_userid: open_userid.into(),
+            user_type: None,
         }
     }
 }
@@ -3633,26 +3669,26 @@ impl HardwareDataApi {
     ///     .pass_rule(AccessRuleSpec {
     ///     rule_list: vec!["9:00-10:00 * * 1-5 *".into(), "9:00-10:00,15:30-17:45 * * 0,6 *".into()],
     ///     effect_open_userid_list: vec![
-    ///         DeviceUserRef {
+    ///         AccessRuleUser {
     ///             open_userid: "user1".into(),
-    ///             user_type: DeviceUserType::Member
+    ///             user_type: Some(DeviceUserType::Member)
     ///         },
-    ///         DeviceUserRef {
+    ///         AccessRuleUser {
     ///             open_userid: "user2".into(),
-    ///             user_type: DeviceUserType::Student
+    ///             user_type: Some(DeviceUserType::Student)
     ///         }
     ///     ]
     /// })
     ///     .remote_pass_rule(AccessRuleSpec {
     ///     rule_list: vec!["9:00-10:00 * * 1-5 *".into(), "9:00-10:00,15:30-17:45 * * 0,6 *".into()],
     ///     effect_open_userid_list: vec![
-    ///         DeviceUserRef {
+    ///         AccessRuleUser {
     ///             open_userid: "user1".into(),
-    ///             user_type: DeviceUserType::Member
+    ///             user_type: Some(DeviceUserType::Member)
     ///         },
-    ///         DeviceUserRef {
+    ///         AccessRuleUser {
     ///             open_userid: "user2".into(),
-    ///             user_type: DeviceUserType::Student
+    ///             user_type: Some(DeviceUserType::Student)
     ///         }
     ///     ]
     /// })
@@ -3702,10 +3738,36 @@ impl HardwareDataApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::hardware::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.hardware_data().mod_accesscontrol_rule("xxx")
-    ///     .device_sn_list(["SN"])
-    ///     .rule_name("access_rule_name_xxx")
+    /// let response = client.hardware_data().mod_accesscontrol_rule("xxx", ["SN"], "access_rule_name_xxx")
+    ///     .pass_rule(AccessRuleSpec {
+    ///     rule_list: vec!["9:00-10:00 * * 1-5 *".into(), "9:00-10:00,15:30-17:45 * * 0,6 *".into()],
+    ///     effect_open_userid_list: vec![
+    ///         AccessRuleUser {
+    ///             open_userid: "user1".into(),
+    ///             user_type: Some(DeviceUserType::Member)
+    ///         },
+    ///         AccessRuleUser {
+    ///             open_userid: "user2".into(),
+    ///             user_type: Some(DeviceUserType::Student)
+    ///         }
+    ///     ]
+    /// })
+    ///     .remote_pass_rule(AccessRuleSpec {
+    ///     rule_list: vec!["9:00-10:00 * * 1-5 *".into(), "9:00-10:00,15:30-17:45 * * 0,6 *".into()],
+    ///     effect_open_userid_list: vec![
+    ///         AccessRuleUser {
+    ///             open_userid: "user1".into(),
+    ///             user_type: Some(DeviceUserType::Member)
+    ///         },
+    ///         AccessRuleUser {
+    ///             open_userid: "user2".into(),
+    ///             user_type: Some(DeviceUserType::Student)
+    ///         }
+    ///     ]
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3725,11 +3787,15 @@ impl HardwareDataApi {
     pub fn mod_accesscontrol_rule(
         &self,
         rule_id: impl Into<String>,
+        device_sn_list: impl IntoIterator<Item = impl Into<String>>,
+        rule_name: impl Into<String>,
     ) -> calls::HardwareDataModAccesscontrolRule {
         calls::HardwareDataModAccesscontrolRule {
             client: self.client.clone(),
             request: AccessRuleModRequest {
                 rule_id: rule_id.into(),
+                device_sn_list: device_sn_list.into_iter().map(Into::into).collect(),
+                rule_name: rule_name.into(),
                 ..Default::default()
             },
         }
@@ -4959,21 +5025,6 @@ pub mod calls {
         pub(super) request: AccessRuleModRequest,
     }
     impl HardwareDataModAccesscontrolRule {
-        /// 设备 SN 列表
-        pub fn device_sn_list(
-            mut self,
-            value: impl IntoIterator<Item = impl Into<String>>,
-        ) -> Self {
-            self.request.device_sn_list = Some(
-                value.into_iter().map(Into::into).collect(),
-            );
-            self
-        }
-        /// 门禁规则名称
-        pub fn rule_name(mut self, value: impl Into<String>) -> Self {
-            self.request.rule_name = Some(value.into());
-            self
-        }
         /// 门禁通行规则
         pub fn pass_rule(mut self, value: impl Into<AccessRuleSpec>) -> Self {
             self.request.pass_rule = Some(value.into());

@@ -2175,9 +2175,12 @@ pub struct KfMemberRange {
     /// 专员 userid 列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userid_list: Vec<String>,
-    /// 专员部门 id 列表
+    /// 专员部门 id 列表（页面示例中的字段名）
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department_id_list: Vec<i64>,
+    /// 专员部门 id 列表（表格中的字段名）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub department_list: Vec<i64>,
 }
 impl crate::de::Decode for KfMemberRange {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2185,6 +2188,7 @@ impl crate::de::Decode for KfMemberRange {
         Ok(Self {
             userid_list: fields.or_empty("userid_list")?,
             department_id_list: fields.or_empty("department_id_list")?,
+            department_list: fields.or_empty("department_list")?,
         })
     }
 }

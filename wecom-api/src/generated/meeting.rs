@@ -3905,9 +3905,6 @@ pub struct MeetingInfo {
     /// 会议类型
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_type: Option<MeetingType>,
-    /// 会议创建者 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator_userid: Option<String>,
     /// 会议嘉宾列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub guests: Vec<MeetingGuest>,
@@ -3950,7 +3947,6 @@ impl crate::de::Decode for MeetingInfo {
             meeting_code: fields.optional("meeting_code")?,
             meeting_link: fields.optional("meeting_link")?,
             meeting_type: fields.optional("meeting_type")?,
-            creator_userid: fields.optional("creator_userid")?,
             guests: fields.or_empty("guests")?,
             has_vote: fields.optional("has_vote")?,
             sub_meetings: fields.or_empty("sub_meetings")?,
@@ -4422,9 +4418,6 @@ pub struct MeetingSettings {
     /// 响铃提醒的成员（remind_scope 为 4 时有效）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ring_users: Option<UserIdList>,
-    /// 是否允许成员上传文档
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enable_doc_upload_permission: Option<bool>,
 }
 impl crate::de::Decode for MeetingSettings {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4450,8 +4443,6 @@ impl crate::de::Decode for MeetingSettings {
             hosts: fields.optional("hosts")?,
             remind_scope: fields.optional("remind_scope")?,
             ring_users: fields.optional("ring_users")?,
-            enable_doc_upload_permission: fields
-                .optional("enable_doc_upload_permission")?,
         })
     }
 }
@@ -4651,6 +4642,14 @@ pub enum MeetingType {
     OneTime,
     /// `1`: 周期性会议
     Recurring,
+    /// `2`: 微信专属会议
+    WechatExclusive,
+    /// `3`: Rooms 投屏会议
+    RoomsCasting,
+    /// `5`: 个人会议号会议
+    PersonalMeetingId,
+    /// `6`: 网络研讨会
+    Webinar,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
 }
@@ -4659,6 +4658,10 @@ impl From<i64> for MeetingType {
         match value {
             0 => Self::OneTime,
             1 => Self::Recurring,
+            2 => Self::WechatExclusive,
+            3 => Self::RoomsCasting,
+            5 => Self::PersonalMeetingId,
+            6 => Self::Webinar,
             other => Self::Unknown(other),
         }
     }
@@ -4668,6 +4671,10 @@ impl From<MeetingType> for i64 {
         match value {
             MeetingType::OneTime => 0,
             MeetingType::Recurring => 1,
+            MeetingType::WechatExclusive => 2,
+            MeetingType::RoomsCasting => 3,
+            MeetingType::PersonalMeetingId => 5,
+            MeetingType::Webinar => 6,
             MeetingType::Unknown(other) => other,
         }
     }
@@ -4709,21 +4716,24 @@ pub struct MeetingUpdateRequest {
     /// 会议地点
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// 会议开始前多久提醒成员，相对于 meeting_start 前的秒数，默认 0
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_time: Option<i64>,
+    /// 授权方安装的应用 agentid，仅旧的第三方多应用套件需要填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agentid: Option<i64>,
     /// 邀请参会的成员；userid 不合法或不在应用可见范围内时直接报错
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invitees: Option<UserIdList>,
     /// 会议设置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<MeetingSettings>,
+    pub settings: Option<MeetingUpdateSettings>,
     /// 会议所属日历 ID；须是本应用创建的日历
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// 重复会议与提醒设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reminders: Option<MeetingReminders>,
-    /// 会议嘉宾列表
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub guests: Option<Vec<MeetingGuest>>,
 }
 impl crate::de::Decode for MeetingUpdateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4735,11 +4745,12 @@ impl crate::de::Decode for MeetingUpdateRequest {
             meeting_duration: fields.optional("meeting_duration")?,
             description: fields.optional("description")?,
             location: fields.optional("location")?,
+            remind_time: fields.optional("remind_time")?,
+            agentid: fields.optional("agentid")?,
             invitees: fields.optional("invitees")?,
             settings: fields.optional("settings")?,
             cal_id: fields.optional("cal_id")?,
             reminders: fields.optional("reminders")?,
-            guests: fields.optional("guests")?,
         })
     }
 }
@@ -4766,6 +4777,97 @@ impl crate::de::Decode for MeetingUpdateResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for MeetingUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改预约会议的会议设置（修改页面的表格比创建页面少 enable_interpreter）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingUpdateSettings {
+    /// 入会密码，4~6 位数字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<crate::Secret>,
+    /// 是否开启等候室
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_waiting_room: Option<bool>,
+    /// 是否允许成员在主持人进会前加入
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_enter_before_host: Option<bool>,
+    /// 成员入会时是否静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_enter_mute: Option<EnterMuteMode>,
+    /// 是否允许成员自行解除静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_unmute_self: Option<bool>,
+    /// 是否全体静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_all: Option<bool>,
+    /// 是否允许企业外部用户入会
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_external_user: Option<bool>,
+    /// 是否开启屏幕水印
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_screen_watermark: Option<bool>,
+    /// 水印样式（开启屏幕水印时有效）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark_type: Option<WatermarkType>,
+    /// 自动录制类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_record_type: Option<AutoRecordType>,
+    /// 有参会成员入会时是否立即开启自动录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendee_join_auto_record: Option<bool>,
+    /// 是否允许主持人暂停或停止自动录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_host_pause_auto_record: Option<bool>,
+    /// 是否开启报名
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_enroll: Option<bool>,
+    /// 是否开启主持人密钥
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_host_key: Option<bool>,
+    /// 主持人密钥，6 位数字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<crate::Secret>,
+    /// 会议主持人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<UserIdList>,
+    /// 会议开始时的提醒范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_scope: Option<RemindScope>,
+    /// 响铃提醒的成员（remind_scope 为 4 时有效）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_users: Option<UserIdList>,
+}
+impl crate::de::Decode for MeetingUpdateSettings {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            password: fields.optional("password")?,
+            enable_waiting_room: fields.optional("enable_waiting_room")?,
+            allow_enter_before_host: fields.optional("allow_enter_before_host")?,
+            enable_enter_mute: fields.optional("enable_enter_mute")?,
+            allow_unmute_self: fields.optional("allow_unmute_self")?,
+            mute_all: fields.optional("mute_all")?,
+            allow_external_user: fields.optional("allow_external_user")?,
+            enable_screen_watermark: fields.optional("enable_screen_watermark")?,
+            watermark_type: fields.optional("watermark_type")?,
+            auto_record_type: fields.optional("auto_record_type")?,
+            attendee_join_auto_record: fields.optional("attendee_join_auto_record")?,
+            enable_host_pause_auto_record: fields
+                .optional("enable_host_pause_auto_record")?,
+            enable_enroll: fields.optional("enable_enroll")?,
+            enable_host_key: fields.optional("enable_host_key")?,
+            host_key: fields.optional("host_key")?,
+            hosts: fields.optional("hosts")?,
+            remind_scope: fields.optional("remind_scope")?,
+            ring_users: fields.optional("ring_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingUpdateSettings {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -10013,9 +10115,18 @@ pub struct WebinarInfo {
     /// 会议 ID
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
-    /// 会议标题
+    /// 网络研讨会的会议号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_code: Option<String>,
+    /// 网络研讨会主题（表格中的字段名）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// 会议标题（页面示例中的字段名）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// 当前会议状态：MEETING_STATE_INVALID、MEETING_STATE_INIT、MEETING_STATE_CANCELLED、MEETING_STATE_STARTED、MEETING_STATE_ENDED、MEETING_STATE_ABOUT_TO_START、MEETING_STATE_RECYCLED
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// 主办方名称，1~40 个字符
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sponsor: Option<String>,
@@ -10064,9 +10175,9 @@ pub struct WebinarInfo {
     /// 是否开启活动页
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_page: Option<bool>,
-    /// 是否展示观看人数（0/1）
+    /// 活动页是否展示已报名或已预约人数：0 不展示，1 展示（表格写作 string，示例为数字）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub display_number_of_attendees: Option<i64>,
+    pub display_number_of_attendees: Option<String>,
     /// 是否允许观众观看回放
     #[serde(skip_serializing_if = "Option::is_none")]
     pub playback_for_audience: Option<bool>,
@@ -10091,7 +10202,10 @@ impl crate::de::Decode for WebinarInfo {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+            subject: fields.optional("subject")?,
             title: fields.optional("title")?,
+            status: fields.optional("status")?,
             sponsor: fields.optional("sponsor")?,
             start_time: fields.optional("start_time")?,
             end_time: fields.optional("end_time")?,
@@ -10232,9 +10346,12 @@ impl<'de> serde::Deserialize<'de> for WebinarMediaSetting {
 /// 网络研讨会详情中的音视频设置（观众入会静音的字段名为 mute_enable_join）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarMediaSettingInfo {
-    /// 观众入会时是否静音
+    /// 嘉宾入会时是否静音（页面示例中的字段名）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mute_enable_join: Option<bool>,
+    /// 嘉宾入会时是否静音（表格中的字段名）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_enter_mute: Option<bool>,
     /// 是否允许成员自行解除静音
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_unmute_self: Option<bool>,
@@ -10265,6 +10382,7 @@ impl crate::de::Decode for WebinarMediaSettingInfo {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mute_enable_join: fields.optional("mute_enable_join")?,
+            enable_enter_mute: fields.optional("enable_enter_mute")?,
             allow_unmute_self: fields.optional("allow_unmute_self")?,
             allow_enter_before_host: fields.optional("allow_enter_before_host")?,
             enable_screen_watermark: fields.optional("enable_screen_watermark")?,
@@ -11122,11 +11240,12 @@ impl MeetingUpdateRequest {
             meeting_duration: None,
             description: None,
             location: None,
+            remind_time: None,
+            agentid: None,
             invitees: None,
             settings: None,
             cal_id: None,
             reminders: None,
-            guests: None,
         }
     }
 }
@@ -17780,13 +17899,23 @@ pub mod calls {
             self.request.location = Some(value.into());
             self
         }
+        /// 会议开始前多久提醒成员，相对于 meeting_start 前的秒数，默认 0
+        pub fn remind_time(mut self, value: i64) -> Self {
+            self.request.remind_time = Some(value);
+            self
+        }
+        /// 授权方安装的应用 agentid，仅旧的第三方多应用套件需要填
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
         /// 邀请参会的成员；userid 不合法或不在应用可见范围内时直接报错
         pub fn invitees(mut self, value: impl Into<UserIdList>) -> Self {
             self.request.invitees = Some(value.into());
             self
         }
         /// 会议设置
-        pub fn settings(mut self, value: impl Into<MeetingSettings>) -> Self {
+        pub fn settings(mut self, value: impl Into<MeetingUpdateSettings>) -> Self {
             self.request.settings = Some(value.into());
             self
         }
@@ -17798,14 +17927,6 @@ pub mod calls {
         /// 重复会议与提醒设置
         pub fn reminders(mut self, value: impl Into<MeetingReminders>) -> Self {
             self.request.reminders = Some(value.into());
-            self
-        }
-        /// 会议嘉宾列表
-        pub fn guests(
-            mut self,
-            value: impl IntoIterator<Item = impl Into<MeetingGuest>>,
-        ) -> Self {
-            self.request.guests = Some(value.into_iter().map(Into::into).collect());
             self
         }
     }

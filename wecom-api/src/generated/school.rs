@@ -1487,13 +1487,14 @@ impl<'de> serde::Deserialize<'de> for ParentBatchResult {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentBatchUpdateRequest {
     /// 家长列表，每次最多 100 个
-    pub parents: Vec<ParentUpdateRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parents: Option<Vec<ParentUpdateRequest>>,
 }
 impl crate::de::Decode for ParentBatchUpdateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            parents: fields.required("parents")?,
+            parents: fields.optional("parents")?,
         })
     }
 }
@@ -2463,8 +2464,7 @@ pub struct SchoolNewsArticle {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 点击后跳转的链接
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: String,
     /// 图片链接，JPG、PNG
     #[serde(rename = "picurl", skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
@@ -2475,7 +2475,7 @@ impl crate::de::Decode for SchoolNewsArticle {
         Ok(Self {
             title: fields.required("title")?,
             description: fields.optional("description")?,
-            url: fields.optional("url")?,
+            url: fields.required("url")?,
             pic_url: fields.optional("picurl")?,
         })
     }
@@ -2857,13 +2857,14 @@ impl<'de> serde::Deserialize<'de> for StudentBatchResult {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StudentBatchUpdateRequest {
     /// 学生列表，每次最多 100 个
-    pub students: Vec<StudentUpdateRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub students: Option<Vec<StudentUpdateRequest>>,
 }
 impl crate::de::Decode for StudentBatchUpdateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            students: fields.required("students")?,
+            students: fields.optional("students")?,
         })
     }
 }
@@ -3522,16 +3523,6 @@ impl ParentBatchCreateRequest {
         }
     }
 }
-impl ParentBatchUpdateRequest {
-    /// A `ParentBatchUpdateRequest` with its required `parents` set and every optional field unset.
-    pub fn new(
-        parents: impl IntoIterator<Item = impl Into<ParentUpdateRequest>>,
-    ) -> Self {
-        Self {
-            parents: parents.into_iter().map(Into::into).collect(),
-        }
-    }
-}
 impl ParentChildLink {
     /// A `ParentChildLink` with its required `student_userid`, `relation` set and every optional field unset.
     pub fn new(student_userid: impl Into<String>, relation: impl Into<String>) -> Self {
@@ -3691,12 +3682,12 @@ impl SchoolNews {
     }
 }
 impl SchoolNewsArticle {
-    /// A `SchoolNewsArticle` with its required `title` set and every optional field unset.
-    pub fn new(title: impl Into<String>) -> Self {
+    /// A `SchoolNewsArticle` with its required `title`, `url` set and every optional field unset.
+    pub fn new(title: impl Into<String>, url: impl Into<String>) -> Self {
         Self {
             title: title.into(),
             description: None,
-            url: None,
+            url: url.into(),
             pic_url: None,
         }
     }
@@ -3727,16 +3718,6 @@ impl StudentBatchCreateRequest {
     /// A `StudentBatchCreateRequest` with its required `students` set and every optional field unset.
     pub fn new(
         students: impl IntoIterator<Item = impl Into<StudentCreateRequest>>,
-    ) -> Self {
-        Self {
-            students: students.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-impl StudentBatchUpdateRequest {
-    /// A `StudentBatchUpdateRequest` with its required `students` set and every optional field unset.
-    pub fn new(
-        students: impl IntoIterator<Item = impl Into<StudentUpdateRequest>>,
     ) -> Self {
         Self {
             students: students.into_iter().map(Into::into).collect(),
@@ -5382,7 +5363,8 @@ impl SchoolUserApi {
     /// use wecom_api::school::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_user().batch_update_student(vec![
+    /// let response = client.school_user().batch_update_student()
+    ///     .students(vec![
     ///     StudentUpdateRequest {
     ///         student_userid: "zhangsan".into(),
     ///         new_student_userid: Some("zhangsan_new".into()),
@@ -5420,14 +5402,11 @@ impl SchoolUserApi {
     /// ```
     #[doc(alias = "/cgi-bin/school/user/batch_update_student")]
     #[doc(alias = "批量更新学生")]
-    pub fn batch_update_student(
-        &self,
-        students: impl IntoIterator<Item = impl Into<StudentUpdateRequest>>,
-    ) -> calls::SchoolUserBatchUpdateStudent {
+    pub fn batch_update_student(&self) -> calls::SchoolUserBatchUpdateStudent {
         calls::SchoolUserBatchUpdateStudent {
             client: self.client.clone(),
             request: StudentBatchUpdateRequest {
-                students: students.into_iter().map(Into::into).collect(),
+                ..Default::default()
             },
         }
     }
@@ -5717,7 +5696,8 @@ impl SchoolUserApi {
     /// use wecom_api::school::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_user().batch_update_parent(vec![
+    /// let response = client.school_user().batch_update_parent()
+    ///     .parents(vec![
     ///     ParentUpdateRequest {
     ///         parent_userid: "zhangsan_baba".into(),
     ///         new_parent_userid: Some("zhangsan_baba_new".into()),
@@ -5763,14 +5743,11 @@ impl SchoolUserApi {
     /// ```
     #[doc(alias = "/cgi-bin/school/user/batch_update_parent")]
     #[doc(alias = "批量更新家长")]
-    pub fn batch_update_parent(
-        &self,
-        parents: impl IntoIterator<Item = impl Into<ParentUpdateRequest>>,
-    ) -> calls::SchoolUserBatchUpdateParent {
+    pub fn batch_update_parent(&self) -> calls::SchoolUserBatchUpdateParent {
         calls::SchoolUserBatchUpdateParent {
             client: self.client.clone(),
             request: ParentBatchUpdateRequest {
-                parents: parents.into_iter().map(Into::into).collect(),
+                ..Default::default()
             },
         }
     }
@@ -7289,7 +7266,16 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: StudentBatchUpdateRequest,
     }
-    impl SchoolUserBatchUpdateStudent {}
+    impl SchoolUserBatchUpdateStudent {
+        /// 学生列表，每次最多 100 个
+        pub fn students(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<StudentUpdateRequest>>,
+        ) -> Self {
+            self.request.students = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+    }
     impl std::future::IntoFuture for SchoolUserBatchUpdateStudent {
         type Output = crate::Result<StudentBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -7491,7 +7477,16 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: ParentBatchUpdateRequest,
     }
-    impl SchoolUserBatchUpdateParent {}
+    impl SchoolUserBatchUpdateParent {
+        /// 家长列表，每次最多 100 个
+        pub fn parents(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<ParentUpdateRequest>>,
+        ) -> Self {
+            self.request.parents = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+    }
     impl std::future::IntoFuture for SchoolUserBatchUpdateParent {
         type Output = crate::Result<ParentBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;

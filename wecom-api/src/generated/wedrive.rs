@@ -685,9 +685,12 @@ pub struct FilePermission {
     /// 继承自上级目录的权限
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inherit_father_auth: Option<InheritFatherAuth>,
-    /// 文件成员列表
+    /// 文件成员列表：fileid 为文档时返回，为文档所在目录成员以及其他授权列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub file_member_list: Vec<AuthInfo>,
+    /// 分享指定的部门列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub co_auth_list: Vec<AuthInfo>,
     /// 水印设置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark: Option<Watermark>,
@@ -700,6 +703,7 @@ impl crate::de::Decode for FilePermission {
             secure_setting: fields.optional("secure_setting")?,
             inherit_father_auth: fields.optional("inherit_father_auth")?,
             file_member_list: fields.or_empty("file_member_list")?,
+            co_auth_list: fields.or_empty("co_auth_list")?,
             watermark: fields.optional("watermark")?,
         })
     }
@@ -1205,9 +1209,12 @@ impl<'de> serde::Deserialize<'de> for FileUploadResponse {
 /// 继承自上级目录的权限。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InheritFatherAuth {
-    /// 上级目录的权限成员
+    /// 上级目录的权限成员（页面示例中的字段名）
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_list: Vec<AuthInfo>,
+    /// 文件夹、文档成员（表格中的字段名）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub member_list: Vec<AuthInfo>,
     /// 是否继承上级目录权限
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inherit: Option<bool>,
@@ -1217,6 +1224,7 @@ impl crate::de::Decode for InheritFatherAuth {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_list: fields.or_empty("auth_list")?,
+            member_list: fields.or_empty("member_list")?,
             inherit: fields.optional("inherit")?,
         })
     }
@@ -1369,15 +1377,21 @@ pub struct ShareRange {
     /// 是否企业内可访问
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_corp_internal: Option<bool>,
-    /// 企业内权限：1 仅浏览（可下载），2 可编辑
+    /// 企业内权限：普通文档 1 仅浏览（可下载），4 仅预览（仅专业版），255 无权限或需要审批；微文档只有 1
     #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_internal_auth: Option<i64>,
     /// 是否企业外可访问
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_corp_external: Option<bool>,
-    /// 企业外权限：1 仅浏览（可下载），2 可编辑
+    /// 企业外权限：普通文档 1 仅浏览（可下载），4 仅预览（仅专业版），255 无权限或需要审批；微文档只有 1
     #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_external_auth: Option<i64>,
+    /// 是否开启企业内管理员审批
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corp_internal_approve_only_by_admin: Option<bool>,
+    /// 是否开启企业外管理员审批
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corp_external_approve_only_by_admin: Option<bool>,
 }
 impl crate::de::Decode for ShareRange {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1387,6 +1401,10 @@ impl crate::de::Decode for ShareRange {
             corp_internal_auth: fields.optional("corp_internal_auth")?,
             enable_corp_external: fields.optional("enable_corp_external")?,
             corp_external_auth: fields.optional("corp_external_auth")?,
+            corp_internal_approve_only_by_admin: fields
+                .optional("corp_internal_approve_only_by_admin")?,
+            corp_external_approve_only_by_admin: fields
+                .optional("corp_external_approve_only_by_admin")?,
         })
     }
 }
