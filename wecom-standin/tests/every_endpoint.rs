@@ -149,7 +149,8 @@ async fn every_documented_request_is_answered_with_errcode_0() {
         "{} documented request fields the spec does not list",
         unknown.len()
     );
-    assert!(count >= 840, "only {count} endpoints in the table");
+    // The spec's whole catalog: a table that lost endpoints would pass everything else.
+    assert!(count >= 839, "only {count} endpoints in the table");
     assert!(
         failures.is_empty(),
         "{} of {count} failed:\n{}",
