@@ -2583,13 +2583,89 @@ async fn checkin_update_option_example_0() {
                 r#"{
   "effective_now": true,
   "group": {
-    "groupid": 69,
+    "allow_apply_bk_cnt": -1,
+    "allow_apply_bk_day_limit": -1,
+    "allow_apply_offworkday": true,
+    "allow_checkin_offworkday": true,
+    "buka_limit_next_month": -1,
+    "buka_remind": {
+      "buka_remind_day": 28,
+      "buka_remind_month": 0,
+      "open_remind": true
+    },
+    "checkindate": [
+      {
+        "checkintime": [
+          {
+            "earliest_off_work_sec": 43140,
+            "earliest_work_sec": 35040,
+            "latest_off_work_sec": 43800,
+            "latest_work_sec": 37020,
+            "off_work_sec": 43200,
+            "remind_off_work_sec": 43200,
+            "remind_work_sec": 35400,
+            "time_id": 1,
+            "work_sec": 36000
+          }
+        ],
+        "flex_off_duty_time": 0,
+        "flex_on_duty_time": 0,
+        "workdays": [
+          1,
+          2,
+          3,
+          4,
+          5
+        ]
+      }
+    ],
+    "groupid": 1,
     "groupname": "打卡规则1",
-    "need_photo": false,
+    "grouptype": 1,
+    "loc_infos": [
+      {
+        "distance": 300,
+        "lat": 30547030,
+        "lng": 104062890,
+        "loc_detail": "四川省成都市武侯区高新南区天府三街",
+        "loc_title": "腾讯成都大厦"
+      }
+    ],
+    "need_photo": true,
+    "note_can_use_local_pic": false,
+    "open_face_live_detect": true,
+    "option_out_range": 0,
+    "ot_info_v2": {
+      "workdayconf": {
+        "allow_ot": true,
+        "type": 0
+      }
+    },
+    "range": {
+      "party_id": [],
+      "tagid": [],
+      "userid": [
+        "xiaoxioa"
+      ]
+    },
+    "reporterinfo": {
+      "reporters": [
+        {
+          "userid": "xiaoxioa"
+        }
+      ]
+    },
+    "sync_holidays": true,
+    "sync_out_checkin": true,
+    "type": 0,
+    "use_face_detect": true,
+    "white_users": [
+      "xiaoxioa"
+    ],
     "wifimac_infos": [
       {
-        "wifimac": "70:10:5c:7d:f6:d5",
-        "wifiname": "Tencent-WiFi-2"
+        "wifimac": "c0:7b:bc:37:f8:d3",
+        "wifiname": "Tencent-WiFi-1"
       }
     ]
   }
@@ -2606,13 +2682,89 @@ async fn checkin_update_option_example_0() {
             r#"{
   "effective_now": true,
   "group": {
-    "groupid": 69,
+    "allow_apply_bk_cnt": -1,
+    "allow_apply_bk_day_limit": -1,
+    "allow_apply_offworkday": true,
+    "allow_checkin_offworkday": true,
+    "buka_limit_next_month": -1,
+    "buka_remind": {
+      "buka_remind_day": 28,
+      "buka_remind_month": 0,
+      "open_remind": true
+    },
+    "checkindate": [
+      {
+        "checkintime": [
+          {
+            "earliest_off_work_sec": 43140,
+            "earliest_work_sec": 35040,
+            "latest_off_work_sec": 43800,
+            "latest_work_sec": 37020,
+            "off_work_sec": 43200,
+            "remind_off_work_sec": 43200,
+            "remind_work_sec": 35400,
+            "time_id": 1,
+            "work_sec": 36000
+          }
+        ],
+        "flex_off_duty_time": 0,
+        "flex_on_duty_time": 0,
+        "workdays": [
+          1,
+          2,
+          3,
+          4,
+          5
+        ]
+      }
+    ],
+    "groupid": 1,
     "groupname": "打卡规则1",
-    "need_photo": false,
+    "grouptype": 1,
+    "loc_infos": [
+      {
+        "distance": 300,
+        "lat": 30547030,
+        "lng": 104062890,
+        "loc_detail": "四川省成都市武侯区高新南区天府三街",
+        "loc_title": "腾讯成都大厦"
+      }
+    ],
+    "need_photo": true,
+    "note_can_use_local_pic": false,
+    "open_face_live_detect": true,
+    "option_out_range": 0,
+    "ot_info_v2": {
+      "workdayconf": {
+        "allow_ot": true,
+        "type": 0
+      }
+    },
+    "range": {
+      "party_id": [],
+      "tagid": [],
+      "userid": [
+        "xiaoxioa"
+      ]
+    },
+    "reporterinfo": {
+      "reporters": [
+        {
+          "userid": "xiaoxioa"
+        }
+      ]
+    },
+    "sync_holidays": true,
+    "sync_out_checkin": true,
+    "type": 0,
+    "use_face_detect": true,
+    "white_users": [
+      "xiaoxioa"
+    ],
     "wifimac_infos": [
       {
-        "wifimac": "70:10:5c:7d:f6:d5",
-        "wifiname": "Tencent-WiFi-2"
+        "wifimac": "c0:7b:bc:37:f8:d3",
+        "wifiname": "Tencent-WiFi-1"
       }
     ]
   }

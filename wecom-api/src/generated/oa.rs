@@ -3237,11 +3237,11 @@ impl<'de> serde::Deserialize<'de> for CheckinDataType {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDate {
     /// 工作日：固定时间或自由上下班时 1~6 表示星期一到星期六，0 表示星期日；按班次上下班时表示拉取班次的日期
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub workdays: Option<Vec<i64>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workdays: Vec<i64>,
     /// 工作日的上下班打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkintime: Option<Vec<CheckinTime>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkintime: Vec<CheckinTime>,
     /// 弹性时间，单位为毫秒；仅 flex_on_duty_time、flex_off_duty_time 为 -1（不生效）时有意义
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flex_time: Option<i64>,
@@ -3277,8 +3277,8 @@ impl crate::de::Decode for CheckinDate {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            workdays: fields.optional("workdays")?,
-            checkintime: fields.optional("checkintime")?,
+            workdays: fields.or_empty("workdays")?,
+            checkintime: fields.or_empty("checkintime")?,
             flex_time: fields.optional("flex_time")?,
             noneed_offwork: fields.optional("noneed_offwork")?,
             limit_aheadtime: fields.optional("limit_aheadtime")?,
@@ -3293,6 +3293,64 @@ impl crate::de::Decode for CheckinDate {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinDate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 固定时间上下班规则的一组工作日及其打卡时间。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinDateInput {
+    /// 工作日：1~6 表示星期一到星期六，0 表示星期日；开启大小周时不传
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workdays: Option<Vec<i64>>,
+    /// 工作日上下班打卡时段，1~4 个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkintime: Option<Vec<CheckinTimeInput>>,
+    /// 弹性时间（毫秒），旧字段：创建和修改规则时不可使用
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_time: Option<i64>,
+    /// 是否允许弹性时间，默认 false；开启时须设置迟到早退或早到早走晚到晚走其中一组
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_flex: Option<bool>,
+    /// 允许迟到时间（秒），须 allow_flex 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_on_duty_time: Option<i64>,
+    /// 允许早退时间（秒），须 allow_flex 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_off_duty_time: Option<i64>,
+    /// 当日允许早到早走的最大时间（秒），须 allow_flex 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_early: Option<i64>,
+    /// 当日允许晚到晚走的最大时间（秒）；与 flex_on_duty_time、flex_off_duty_time 互斥
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_late: Option<i64>,
+    /// 晚走晚到规则，须 allow_flex 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_rule: Option<CheckinLateRuleInput>,
+    /// 大小周设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biweekly: Option<CheckinBiweekly>,
+}
+impl crate::de::Decode for CheckinDateInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            workdays: fields.optional("workdays")?,
+            checkintime: fields.optional("checkintime")?,
+            flex_time: fields.optional("flex_time")?,
+            allow_flex: fields.optional("allow_flex")?,
+            flex_on_duty_time: fields.optional("flex_on_duty_time")?,
+            flex_off_duty_time: fields.optional("flex_off_duty_time")?,
+            max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
+            max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
+            late_rule: fields.optional("late_rule")?,
+            biweekly: fields.optional("biweekly")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinDateInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3616,103 +3674,82 @@ impl<'de> serde::Deserialize<'de> for CheckinExceptionInfo {
         crate::de::deserialize(deserializer)
     }
 }
-/// 打卡规则。时间字段（work_sec 等）为距当天 0 点的秒数。官方字段较多，这里列出常用字段； 加班规则（ot_info、ot_info_v2）等复杂配置以 JSON 保留。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct CheckinGroup {
-    /// 打卡规则类型
+/// 创建打卡规则时的规则定义（页面 98041「打卡规则字段说明」）。时间字段（work_sec 等）为距当天 0 点的秒数。 不少字段只对某种规则类型有意义（见各字段说明）。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckinGroupNew {
+    /// 规则类型
+    pub grouptype: CheckinGroupType,
+    /// 规则名，不能为空，最多 40 个字符
+    pub groupname: String,
+    /// 打卡时间；固定时间上下班规则必填，按班次上下班规则不可设置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub grouptype: Option<CheckinGroupType>,
-    /// 打卡规则 id（创建时忽略；修改时必填）
+    pub checkindate: Option<Vec<CheckinDateInput>>,
+    /// 特殊工作日（仅固定时间上下班），不超过 366 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub groupid: Option<i64>,
-    /// 打卡规则名称
+    pub spe_workdays: Option<Vec<CheckinSpecialWorkdayInput>>,
+    /// 特殊非工作日，不超过 366 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub groupname: Option<String>,
-    /// 打卡时间，规则类型为按班次上下班时没有意义
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkindate: Option<Vec<CheckinDate>>,
-    /// 特殊日期：必须打卡的日期
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spe_workdays: Option<Vec<CheckinSpecialDayInput>>,
-    /// 特殊日期：不用打卡的日期
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spe_offdays: Option<Vec<CheckinSpecialDayInput>>,
-    /// 是否同步法定节假日（按班次上下班不支持）
+    pub spe_offdays: Option<Vec<CheckinSpecialOffdayInput>>,
+    /// 是否同步法定节假日，默认 true
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_holidays: Option<bool>,
-    /// 是否打卡必须拍照
+    /// 是否需要拍照，默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_photo: Option<bool>,
-    /// 是否备注时允许上传本地图片
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note_can_use_local_pic: Option<bool>,
-    /// 是否非工作日允许打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_checkin_offworkday: Option<bool>,
-    /// 是否允许提交补卡申请
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_apply_offworkday: Option<bool>,
-    /// 打卡地点：WiFi 打卡信息
+    /// WiFi 打卡信息；与 loc_infos 不能同时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wifimac_infos: Option<Vec<CheckinWifi>>,
-    /// 打卡地点：位置打卡信息
+    /// 备注是否可用本地图片，默认 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note_can_use_local_pic: Option<bool>,
+    /// 固定时间上下班：是否允许非工作日打卡，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_checkin_offworkday: Option<bool>,
+    /// 位置打卡信息；与 wifimac_infos 不能同时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loc_infos: Option<Vec<CheckinLocation>>,
-    /// 打卡人员范围
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub range: Option<CheckinRange>,
-    /// 创建打卡规则的时间戳
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
-    /// 打卡人员白名单，即不需要打卡的人员 userid
+    /// 打卡人员，party_id、userid、tagid 至少填一种
+    pub range: CheckinRange,
+    /// 白名单成员 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub white_users: Option<Vec<String>>,
-    /// 打卡方式：0 手机；2 智慧考勤机；3 手机+智慧考勤机
+    /// 打卡方式：0 手机（默认）；2 考勤机；3 手机/考勤机
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub checkin_type: Option<i64>,
     /// 汇报对象
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reporterinfo: Option<CheckinReporterInfo>,
-    /// 加班信息（type 核算方式、allow_ot_workingday、otcheckinfo 时长计算与休息扣除、otapplyinfo 等），设置后才返回
+    pub reporterinfo: Option<CheckinReporterInfoInput>,
+    /// 是否允许补卡，默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ot_info: Option<serde_json::Value>,
-    /// 加班配置（工作日、休息日、节假日的加班规则）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ot_info_v2: Option<serde_json::Value>,
-    /// 每月最多补卡次数，-1 表示不限制
+    pub allow_apply_offworkday: Option<bool>,
+    /// 每月最多补卡次数，默认 -1 不限制，最大 99
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_apply_bk_cnt: Option<i64>,
-    /// 范围外打卡处理：0 视为范围外异常（默认）；1 视为正常外勤；2 不允许范围外打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub option_out_range: Option<i64>,
-    /// 规则创建人 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_userid: Option<String>,
-    /// 是否开启人脸识别打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub use_face_detect: Option<bool>,
-    /// 允许补卡的时限（天），-1 表示不限制
+    /// 允许补卡时限（天），默认 -1 不限制；1 当天，2 当天和昨天 ...，最大 180
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_apply_bk_day_limit: Option<i64>,
-    /// 规则最近编辑人 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub update_userid: Option<String>,
-    /// 班次信息，只有按班次上下班规则才有
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedulelist: Option<Vec<CheckinScheduleDef>>,
-    /// 自由签到：上班打卡后多少秒可打下班卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub offwork_interval_time: Option<i64>,
-    /// 是否开启审批打卡（打卡时需审批）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_sp_checkin: Option<bool>,
-    /// 是否开启活体检测
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_face_live_detect: Option<bool>,
-    /// 补卡截止到下个月的第几天，-1 表示不限制
+    /// 补卡截止日期：次月第 n 天后不能补卡，默认 -1 不开启，最大 28
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_limit_next_month: Option<i64>,
-    /// 是否将外出打卡同步为上下班打卡
+    /// 范围外打卡：0 视为异常（默认）；1 视为外勤；2 禁止范围外打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_out_range: Option<i64>,
+    /// 班次；按班次上下班规则必填，须含 schedule_id 为 0、名为「休息」的班次
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedulelist: Option<Vec<CheckinScheduleInput>>,
+    /// 上班打卡后多少秒可打下班卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offwork_interval_time: Option<i64>,
+    /// 是否人脸检测，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_face_detect: Option<bool>,
+    /// 活体检测开关，默认 false；须先开启 use_face_detect
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_face_live_detect: Option<bool>,
+    /// 加班配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_info_v2: Option<CheckinOtInfoV2Input>,
+    /// 外出打卡是否同步至上下班，默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_out_checkin: Option<bool>,
     /// 补卡提醒
@@ -3721,61 +3758,59 @@ pub struct CheckinGroup {
     /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_restriction: Option<i64>,
-    /// 打卡方式（手机打卡的地点/WiFi 组合方式）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkin_method_type: Option<i64>,
-    /// 跨天时间：距当天 0 点的秒数
+    /// 自由上下班：跨天时间，距 0 点的秒数（整分钟，小于 24 小时），默认 0
     #[serde(skip_serializing_if = "Option::is_none")]
     pub span_day_time: Option<i64>,
-    /// 标准工作时长，单位为秒
+    /// 自由上下班：工作时长（秒），默认 -1 不限制；否则从 1 小时起以半小时为步长，最多 24 小时
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_work_duration: Option<i64>,
+    /// 是否开启审批打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_sp_checkin: Option<bool>,
+    /// 打卡交替方式：0 多组交替；1 单组交替；2 仅记录打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_method_type: Option<i64>,
 }
-impl crate::de::Decode for CheckinGroup {
+impl crate::de::Decode for CheckinGroupNew {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            grouptype: fields.optional("grouptype")?,
-            groupid: fields.optional("groupid")?,
-            groupname: fields.optional("groupname")?,
+            grouptype: fields.required("grouptype")?,
+            groupname: fields.required("groupname")?,
             checkindate: fields.optional("checkindate")?,
             spe_workdays: fields.optional("spe_workdays")?,
             spe_offdays: fields.optional("spe_offdays")?,
             sync_holidays: fields.optional("sync_holidays")?,
             need_photo: fields.optional("need_photo")?,
+            wifimac_infos: fields.optional("wifimac_infos")?,
             note_can_use_local_pic: fields.optional("note_can_use_local_pic")?,
             allow_checkin_offworkday: fields.optional("allow_checkin_offworkday")?,
-            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
-            wifimac_infos: fields.optional("wifimac_infos")?,
             loc_infos: fields.optional("loc_infos")?,
-            range: fields.optional("range")?,
-            create_time: fields.optional("create_time")?,
+            range: fields.required("range")?,
             white_users: fields.optional("white_users")?,
             checkin_type: fields.optional("type")?,
             reporterinfo: fields.optional("reporterinfo")?,
-            ot_info: fields.optional("ot_info")?,
-            ot_info_v2: fields.optional("ot_info_v2")?,
+            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
             allow_apply_bk_cnt: fields.optional("allow_apply_bk_cnt")?,
-            option_out_range: fields.optional("option_out_range")?,
-            create_userid: fields.optional("create_userid")?,
-            use_face_detect: fields.optional("use_face_detect")?,
             allow_apply_bk_day_limit: fields.optional("allow_apply_bk_day_limit")?,
-            update_userid: fields.optional("update_userid")?,
+            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
+            option_out_range: fields.optional("option_out_range")?,
             schedulelist: fields.optional("schedulelist")?,
             offwork_interval_time: fields.optional("offwork_interval_time")?,
-            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            use_face_detect: fields.optional("use_face_detect")?,
             open_face_live_detect: fields.optional("open_face_live_detect")?,
-            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
+            ot_info_v2: fields.optional("ot_info_v2")?,
             sync_out_checkin: fields.optional("sync_out_checkin")?,
             buka_remind: fields.optional("buka_remind")?,
             buka_restriction: fields.optional("buka_restriction")?,
-            checkin_method_type: fields.optional("checkin_method_type")?,
             span_day_time: fields.optional("span_day_time")?,
             standard_work_duration: fields.optional("standard_work_duration")?,
+            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            checkin_method_type: fields.optional("checkin_method_type")?,
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for CheckinGroup {
+impl<'de> serde::Deserialize<'de> for CheckinGroupNew {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3831,6 +3866,152 @@ impl<'de> serde::Deserialize<'de> for CheckinGroupType {
         crate::de::deserialize(deserializer)
     }
 }
+/// 修改打卡规则时的规则定义：与创建时字段相同，另须带 groupid。对 group 的一级字段，数组字段不传或传空数组则不更新， 传入则整体覆盖；非数组字段传入则覆盖，不传则不更新。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckinGroupUpdate {
+    /// 打卡规则 id（修改时必填）
+    pub groupid: i64,
+    /// 规则类型
+    pub grouptype: CheckinGroupType,
+    /// 规则名，不能为空，最多 40 个字符
+    pub groupname: String,
+    /// 打卡时间；固定时间上下班规则必填，按班次上下班规则不可设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkindate: Option<Vec<CheckinDateInput>>,
+    /// 特殊工作日（仅固定时间上下班），不超过 366 个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spe_workdays: Option<Vec<CheckinSpecialWorkdayInput>>,
+    /// 特殊非工作日，不超过 366 个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spe_offdays: Option<Vec<CheckinSpecialOffdayInput>>,
+    /// 是否同步法定节假日，默认 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_holidays: Option<bool>,
+    /// 是否需要拍照，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_photo: Option<bool>,
+    /// WiFi 打卡信息；与 loc_infos 不能同时为空
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wifimac_infos: Option<Vec<CheckinWifi>>,
+    /// 备注是否可用本地图片，默认 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note_can_use_local_pic: Option<bool>,
+    /// 固定时间上下班：是否允许非工作日打卡，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_checkin_offworkday: Option<bool>,
+    /// 位置打卡信息；与 wifimac_infos 不能同时为空
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loc_infos: Option<Vec<CheckinLocation>>,
+    /// 打卡人员，party_id、userid、tagid 至少填一种
+    pub range: CheckinRange,
+    /// 白名单成员 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub white_users: Option<Vec<String>>,
+    /// 打卡方式：0 手机（默认）；2 考勤机；3 手机/考勤机
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub checkin_type: Option<i64>,
+    /// 汇报对象
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporterinfo: Option<CheckinReporterInfoInput>,
+    /// 是否允许补卡，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_offworkday: Option<bool>,
+    /// 每月最多补卡次数，默认 -1 不限制，最大 99
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_bk_cnt: Option<i64>,
+    /// 允许补卡时限（天），默认 -1 不限制；1 当天，2 当天和昨天 ...，最大 180
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_bk_day_limit: Option<i64>,
+    /// 补卡截止日期：次月第 n 天后不能补卡，默认 -1 不开启，最大 28
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_limit_next_month: Option<i64>,
+    /// 范围外打卡：0 视为异常（默认）；1 视为外勤；2 禁止范围外打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_out_range: Option<i64>,
+    /// 班次；按班次上下班规则必填，须含 schedule_id 为 0、名为「休息」的班次
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedulelist: Option<Vec<CheckinScheduleInput>>,
+    /// 上班打卡后多少秒可打下班卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offwork_interval_time: Option<i64>,
+    /// 是否人脸检测，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_face_detect: Option<bool>,
+    /// 活体检测开关，默认 false；须先开启 use_face_detect
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_face_live_detect: Option<bool>,
+    /// 加班配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_info_v2: Option<CheckinOtInfoV2Input>,
+    /// 外出打卡是否同步至上下班，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_out_checkin: Option<bool>,
+    /// 补卡提醒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_remind: Option<CheckinBukaRemind>,
+    /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_restriction: Option<i64>,
+    /// 自由上下班：跨天时间，距 0 点的秒数（整分钟，小于 24 小时），默认 0
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_day_time: Option<i64>,
+    /// 自由上下班：工作时长（秒），默认 -1 不限制；否则从 1 小时起以半小时为步长，最多 24 小时
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_work_duration: Option<i64>,
+    /// 是否开启审批打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_sp_checkin: Option<bool>,
+    /// 打卡交替方式：0 多组交替；1 单组交替；2 仅记录打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_method_type: Option<i64>,
+}
+impl crate::de::Decode for CheckinGroupUpdate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+            grouptype: fields.required("grouptype")?,
+            groupname: fields.required("groupname")?,
+            checkindate: fields.optional("checkindate")?,
+            spe_workdays: fields.optional("spe_workdays")?,
+            spe_offdays: fields.optional("spe_offdays")?,
+            sync_holidays: fields.optional("sync_holidays")?,
+            need_photo: fields.optional("need_photo")?,
+            wifimac_infos: fields.optional("wifimac_infos")?,
+            note_can_use_local_pic: fields.optional("note_can_use_local_pic")?,
+            allow_checkin_offworkday: fields.optional("allow_checkin_offworkday")?,
+            loc_infos: fields.optional("loc_infos")?,
+            range: fields.required("range")?,
+            white_users: fields.optional("white_users")?,
+            checkin_type: fields.optional("type")?,
+            reporterinfo: fields.optional("reporterinfo")?,
+            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
+            allow_apply_bk_cnt: fields.optional("allow_apply_bk_cnt")?,
+            allow_apply_bk_day_limit: fields.optional("allow_apply_bk_day_limit")?,
+            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
+            option_out_range: fields.optional("option_out_range")?,
+            schedulelist: fields.optional("schedulelist")?,
+            offwork_interval_time: fields.optional("offwork_interval_time")?,
+            use_face_detect: fields.optional("use_face_detect")?,
+            open_face_live_detect: fields.optional("open_face_live_detect")?,
+            ot_info_v2: fields.optional("ot_info_v2")?,
+            sync_out_checkin: fields.optional("sync_out_checkin")?,
+            buka_remind: fields.optional("buka_remind")?,
+            buka_restriction: fields.optional("buka_restriction")?,
+            span_day_time: fields.optional("span_day_time")?,
+            standard_work_duration: fields.optional("standard_work_duration")?,
+            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            checkin_method_type: fields.optional("checkin_method_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinGroupUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinHolidayInfo {
     /// 假勤相关信息的审批单号
@@ -3867,19 +4048,53 @@ pub struct CheckinLateRule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_offwork_after_time: Option<bool>,
     /// 晚走晚到时间规则
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timerules: Option<Vec<CheckinLateTimeRule>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timerules: Vec<CheckinLateTimeRule>,
 }
 impl crate::de::Decode for CheckinLateRule {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             allow_offwork_after_time: fields.optional("allow_offwork_after_time")?,
-            timerules: fields.optional("timerules")?,
+            timerules: fields.or_empty("timerules")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinLateRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 晚走晚到规则（创建或修改打卡规则时）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinLateRuleInput {
+    /// 是否允许超时下班（下班晚走次日晚到），默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_offwork_after_time: Option<bool>,
+    /// 晚走的时间：距最晚一个下班时间的秒数，不超过 600 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offwork_after_time: Option<i64>,
+    /// 第二天第一个班次允许迟到的弹性时间（秒），不超过 600 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onwork_flex_time: Option<i64>,
+    /// 晚走晚到时间规则，不为空时优先使用
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timerules: Option<Vec<CheckinLateTimeRule>>,
+}
+impl crate::de::Decode for CheckinLateRuleInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            allow_offwork_after_time: fields.optional("allow_offwork_after_time")?,
+            offwork_after_time: fields.optional("offwork_after_time")?,
+            onwork_flex_time: fields.optional("onwork_flex_time")?,
+            timerules: fields.optional("timerules")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinLateRuleInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4191,13 +4406,13 @@ impl<'de> serde::Deserialize<'de> for CheckinMonthSummary {
         crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CheckinOptionAddRequest {
     /// 是否立即生效，默认 false（次日零点生效）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_now: Option<bool>,
-    /// 打卡规则
-    pub group: CheckinGroup,
+    /// 打卡规则（表格标为「视情况而定」）
+    pub group: CheckinGroupNew,
 }
 impl crate::de::Decode for CheckinOptionAddRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4266,13 +4481,13 @@ impl<'de> serde::Deserialize<'de> for CheckinOptionDeleteRequest {
         crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CheckinOptionUpdateRequest {
     /// 是否立即生效，默认 false（次日零点生效）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_now: Option<bool>,
-    /// 打卡规则，须带 groupid；只修改传入的字段
-    pub group: CheckinGroup,
+    /// 打卡规则，须带 groupid（表格标为「视情况而定」）
+    pub group: CheckinGroupUpdate,
 }
 impl crate::de::Decode for CheckinOptionUpdateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4284,6 +4499,311 @@ impl crate::de::Decode for CheckinOptionUpdateRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinOptionUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtApplyConf {
+    /// 休息时间配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restinfo: Option<CheckinOtRestInfo>,
+}
+impl crate::de::Decode for CheckinOtApplyConf {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            restinfo: fields.optional("restinfo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtApplyConf {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtCalItem {
+    /// 加班满 ot_time 秒则扣除 rest_time
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time: Option<i64>,
+    /// 扣除的休息时长（秒），不大于 ot_time
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_time: Option<i64>,
+}
+impl crate::de::Decode for CheckinOtCalItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ot_time: fields.optional("ot_time")?,
+            rest_time: fields.optional("rest_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtCalItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtCalRule {
+    /// 扣除规则，不超过 5 个，ot_time 递增
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<CheckinOtCalItem>>,
+}
+impl crate::de::Decode for CheckinOtCalRule {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.optional("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtCalRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtCheckinConf {
+    /// 下班后多久开始计算加班（秒），默认 30 分钟，不超过 720 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time_start: Option<i64>,
+    /// 最小加班时长（秒），默认 30 分钟，不超过 720 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time_min: Option<i64>,
+    /// 最大加班时长（秒），默认 240 分钟，不超过 720 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time_max: Option<i64>,
+    /// 休息时间配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restinfo: Option<CheckinOtRestInfo>,
+}
+impl crate::de::Decode for CheckinOtCheckinConf {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ot_time_start: fields.optional("ot_time_start")?,
+            ot_time_min: fields.optional("ot_time_min")?,
+            ot_time_max: fields.optional("ot_time_max")?,
+            restinfo: fields.optional("restinfo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtCheckinConf {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一类日子（工作日、休息日、节假日）的加班配置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtDayConfInput {
+    /// 是否允许加班
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_ot: Option<bool>,
+    /// 加班核算：0 加班申请与打卡时间取交集；1 以打卡时间为准；2 只以审批单为准（默认）
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub calc_type: Option<i64>,
+    /// 只以审批为准时的配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply: Option<CheckinOtApplyConf>,
+    /// 只以打卡时间为准时的配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin: Option<CheckinOtCheckinConf>,
+    /// 审批和打卡取交集时的配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applycheckin: Option<CheckinOtApplyConf>,
+    /// 是否允许加班时长记为调休和加班费，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_trans_enable: Option<bool>,
+    /// 1 记为调休（默认）；2 记为加班费
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_trans_type: Option<i64>,
+    /// 同步假期信息（记为调休）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacation: Option<CheckinOtVacation>,
+    /// 加班时段：0 全天（默认）；1 仅上班前；2 仅下班后（固定上下班、按班次上下班）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time_range: Option<i64>,
+}
+impl crate::de::Decode for CheckinOtDayConfInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            allow_ot: fields.optional("allow_ot")?,
+            calc_type: fields.optional("type")?,
+            apply: fields.optional("apply")?,
+            checkin: fields.optional("checkin")?,
+            applycheckin: fields.optional("applycheckin")?,
+            ot_trans_enable: fields.optional("ot_trans_enable")?,
+            ot_trans_type: fields.optional("ot_trans_type")?,
+            vacation: fields.optional("vacation")?,
+            ot_time_range: fields.optional("ot_time_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtDayConfInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtFixTimeRule {
+    /// 休息开始时间（秒，00:00 至次日 23:59）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_time_begin_sec: Option<i64>,
+    /// 休息结束时间（秒，00:00 至次日 23:59）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_time_end_sec: Option<i64>,
+}
+impl crate::de::Decode for CheckinOtFixTimeRule {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fix_time_begin_sec: fields.optional("fix_time_begin_sec")?,
+            fix_time_end_sec: fields.optional("fix_time_end_sec")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtFixTimeRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 加班配置（创建或修改打卡规则时）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtInfoV2Input {
+    /// 工作日加班配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workdayconf: Option<CheckinOtDayConfInput>,
+    /// 休息日加班配置（表格标为必填，allow_ot、type 必填；官方示例未传）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restdayconf: Option<CheckinOtDayConfInput>,
+    /// 节假日加班配置（表格标为必填，allow_ot、type 必填；官方示例未传）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holidayconf: Option<CheckinOtDayConfInput>,
+    /// 加班时长单位与取整设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_unit_config: Option<CheckinOtTimeUnitConfig>,
+}
+impl crate::de::Decode for CheckinOtInfoV2Input {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            workdayconf: fields.optional("workdayconf")?,
+            restdayconf: fields.optional("restdayconf")?,
+            holidayconf: fields.optional("holidayconf")?,
+            time_unit_config: fields.optional("time_unit_config")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtInfoV2Input {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 加班的休息扣除配置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtRestInfo {
+    /// 0 不扣除；1 指定休息时间扣除；2 按加班时长扣除
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub deduct_type: Option<i64>,
+    /// 指定休息时间的扣除配置，不超过 10 个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_time_rule_list: Option<Vec<CheckinOtFixTimeRule>>,
+    /// 按加班时长扣除的配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cal_ottime_rule: Option<CheckinOtCalRule>,
+}
+impl crate::de::Decode for CheckinOtRestInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            deduct_type: fields.optional("type")?,
+            fix_time_rule_list: fields.optional("fix_time_rule_list")?,
+            cal_ottime_rule: fields.optional("cal_ottime_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtRestInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtTimeUnitConfig {
+    /// 加班单位：2 小时（默认）；3 天
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time_unit: Option<i64>,
+    /// 1 天折合的秒数，默认 8 小时，3600~86400 且为 0.1 小时的倍数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perday_duration_secs: Option<i64>,
+    /// 取整方式：1 四舍五入（默认）；2 向上取整；3 向下取整
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_method: Option<i64>,
+    /// 四舍五入保留的小数位：0 或 1（默认）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_precision: Option<i64>,
+    /// 向上或向下取整的步长（秒），默认 3600
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_size: Option<i64>,
+}
+impl crate::de::Decode for CheckinOtTimeUnitConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ot_time_unit: fields.optional("ot_time_unit")?,
+            perday_duration_secs: fields.optional("perday_duration_secs")?,
+            rounding_method: fields.optional("rounding_method")?,
+            rounding_precision: fields.optional("rounding_precision")?,
+            step_size: fields.optional("step_size")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtTimeUnitConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtVacation {
+    /// 调休比例（百分比），默认 100 即 1:1，最大 3000
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trans_ratio: Option<i64>,
+    /// 是否自动关联假勤，默认 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_vacation: Option<bool>,
+}
+impl crate::de::Decode for CheckinOtVacation {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            trans_ratio: fields.optional("trans_ratio")?,
+            sync_vacation: fields.optional("sync_vacation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtVacation {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4740,8 +5260,8 @@ impl<'de> serde::Deserialize<'de> for CheckinReporter {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinReporterInfo {
     /// 汇报对象
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reporters: Option<Vec<CheckinReporter>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reporters: Vec<CheckinReporter>,
     /// 汇报对象更新时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updatetime: Option<i64>,
@@ -4750,12 +5270,60 @@ impl crate::de::Decode for CheckinReporterInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            reporters: fields.optional("reporters")?,
+            reporters: fields.or_empty("reporters")?,
             updatetime: fields.optional("updatetime")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinReporterInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 汇报对象（创建或修改打卡规则时）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinReporterInfoInput {
+    /// 汇报对象
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporters: Option<Vec<CheckinReporterInput>>,
+}
+impl crate::de::Decode for CheckinReporterInfoInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            reporters: fields.optional("reporters")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReporterInfoInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一个汇报对象：userid 或 tagid 至少填一个。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinReporterInput {
+    /// 成员 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 标签 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tagid: Option<i64>,
+}
+impl crate::de::Decode for CheckinReporterInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            tagid: fields.optional("tagid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReporterInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4798,8 +5366,8 @@ pub struct CheckinScheduleDef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_name: Option<String>,
     /// 班次上下班时段
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_section: Option<Vec<CheckinTimeSection>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub time_section: Vec<CheckinTimeSection>,
     /// 允许提前打卡时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_aheadtime: Option<i64>,
@@ -4834,7 +5402,7 @@ impl crate::de::Decode for CheckinScheduleDef {
         Ok(Self {
             schedule_id: fields.optional("schedule_id")?,
             schedule_name: fields.optional("schedule_name")?,
-            time_section: fields.optional("time_section")?,
+            time_section: fields.or_empty("time_section")?,
             limit_aheadtime: fields.optional("limit_aheadtime")?,
             noneed_offwork: fields.optional("noneed_offwork")?,
             limit_offtime: fields.optional("limit_offtime")?,
@@ -4877,6 +5445,60 @@ impl crate::de::Decode for CheckinScheduleInfo {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinScheduleInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 按班次上下班规则的一个班次（创建或修改打卡规则时）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinScheduleInput {
+    /// 班次 id，规则内唯一；须有 schedule_id 为 0 的「休息」班次（不可有时段）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<i64>,
+    /// 班次名称，规则内唯一
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_name: Option<String>,
+    /// 班次上下班时段
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_section: Option<Vec<CheckinTimeInput>>,
+    /// 是否允许弹性时间，默认 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_flex: Option<bool>,
+    /// 允许迟到时间（秒），不超过 360 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_on_duty_time: Option<i64>,
+    /// 允许早退时间（秒），不超过 360 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_off_duty_time: Option<i64>,
+    /// 晚走晚到规则
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_rule: Option<CheckinLateRuleInput>,
+    /// 当日允许早到早走的最大时间（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_early: Option<i64>,
+    /// 当日允许晚到晚走的最大时间（秒）；与 flex_on_duty_time、flex_off_duty_time 互斥
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_late: Option<i64>,
+}
+impl crate::de::Decode for CheckinScheduleInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.optional("schedule_id")?,
+            schedule_name: fields.optional("schedule_name")?,
+            time_section: fields.optional("time_section")?,
+            allow_flex: fields.optional("allow_flex")?,
+            flex_on_duty_time: fields.optional("flex_on_duty_time")?,
+            flex_off_duty_time: fields.optional("flex_off_duty_time")?,
+            late_rule: fields.optional("late_rule")?,
+            max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
+            max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinScheduleInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5113,42 +5735,111 @@ impl<'de> serde::Deserialize<'de> for CheckinSpecialDay {
         crate::de::deserialize(deserializer)
     }
 }
-/// 创建或修改打卡规则时的特殊日期。
+/// 特殊非工作日（创建或修改打卡规则时；不可设置打卡时间）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct CheckinSpecialDayInput {
-    /// 特殊日期类型
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub day_type: Option<i64>,
-    /// 特殊日期的 0 点时间戳
+pub struct CheckinSpecialOffdayInput {
+    /// 不用打卡的日期（0 点时间戳）；type 为 2 时为开始日期
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
-    /// 特殊日期的开始时间戳（按时间段设置时）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub begintime: Option<i64>,
-    /// 特殊日期的结束时间戳（按时间段设置时）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endtime: Option<i64>,
-    /// 特殊日期备注
+    /// 备注
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    /// 特殊日期的打卡时间
+    /// 0 单个日期；1 时间段；2 两周重复
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub day_type: Option<i64>,
+    /// type 为 1 时的开始日期
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkintime: Option<Vec<CheckinTime>>,
+    pub begtime: Option<i64>,
+    /// type 为 1、2 时的结束日期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endtime: Option<i64>,
 }
-impl crate::de::Decode for CheckinSpecialDayInput {
+impl crate::de::Decode for CheckinSpecialOffdayInput {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            day_type: fields.optional("type")?,
             timestamp: fields.optional("timestamp")?,
-            begintime: fields.optional("begintime")?,
-            endtime: fields.optional("endtime")?,
             notes: fields.optional("notes")?,
-            checkintime: fields.optional("checkintime")?,
+            day_type: fields.optional("type")?,
+            begtime: fields.optional("begtime")?,
+            endtime: fields.optional("endtime")?,
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for CheckinSpecialDayInput {
+impl<'de> serde::Deserialize<'de> for CheckinSpecialOffdayInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 特殊工作日的一个上下班时段（不可设置最早、最晚打卡时间），时间为距当天 0 点的秒数。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinSpecialTimeInput {
+    /// 时段标识，规则内唯一，大于 0 小于 99999
+    pub time_id: i64,
+    /// 上班时间
+    pub work_sec: i64,
+    /// 下班时间
+    pub off_work_sec: i64,
+    /// 上班提醒时间
+    pub remind_work_sec: i64,
+    /// 下班提醒时间
+    pub remind_off_work_sec: i64,
+}
+impl crate::de::Decode for CheckinSpecialTimeInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time_id: fields.required("time_id")?,
+            work_sec: fields.required("work_sec")?,
+            off_work_sec: fields.required("off_work_sec")?,
+            remind_work_sec: fields.required("remind_work_sec")?,
+            remind_off_work_sec: fields.required("remind_off_work_sec")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinSpecialTimeInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 特殊工作日（创建或修改打卡规则时）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinSpecialWorkdayInput {
+    /// 必须打卡的日期（0 点时间戳）；type 为 2 时为开始日期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// 备注，不可为空，不超过 40 字节
+    pub notes: String,
+    /// 当天的上下班打卡时间
+    pub checkintime: Vec<CheckinSpecialTimeInput>,
+    /// 0 单个日期（填 timestamp）；1 时间段（填 begtime、endtime，闭区间）；2 两周重复（填 timestamp、endtime）
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub day_type: Option<i64>,
+    /// type 为 1 时的开始日期（0 点时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begtime: Option<i64>,
+    /// type 为 1、2 时的结束日期（0 点时间戳，含当天）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endtime: Option<i64>,
+}
+impl crate::de::Decode for CheckinSpecialWorkdayInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            timestamp: fields.optional("timestamp")?,
+            notes: fields.required("notes")?,
+            checkintime: fields.required("checkintime")?,
+            day_type: fields.optional("type")?,
+            begtime: fields.optional("begtime")?,
+            endtime: fields.optional("endtime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinSpecialWorkdayInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5195,8 +5886,8 @@ pub struct CheckinTime {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_rest: Option<bool>,
     /// 多段休息时间（较新的字段，见 CheckinBiweekly 上方的说明）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rest_times: Option<Vec<CheckinRestTime>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rest_times: Vec<CheckinRestTime>,
     /// 上班无需打卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_need_checkon: Option<bool>,
@@ -5220,13 +5911,91 @@ impl crate::de::Decode for CheckinTime {
             rest_begin_time: fields.optional("rest_begin_time")?,
             rest_end_time: fields.optional("rest_end_time")?,
             allow_rest: fields.optional("allow_rest")?,
-            rest_times: fields.optional("rest_times")?,
+            rest_times: fields.or_empty("rest_times")?,
             no_need_checkon: fields.optional("no_need_checkon")?,
             no_need_checkoff: fields.optional("no_need_checkoff")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinTime {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一个上下班打卡时段（创建或修改打卡规则时），时间为距当天 0 点的秒数（整分钟）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinTimeInput {
+    /// 时段标识，规则内唯一，大于 0 小于 99999
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_id: Option<i64>,
+    /// 上班时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_sec: Option<i64>,
+    /// 下班时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub off_work_sec: Option<i64>,
+    /// 上班提醒时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_work_sec: Option<i64>,
+    /// 下班提醒时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_off_work_sec: Option<i64>,
+    /// 是否需要休息，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_rest: Option<bool>,
+    /// 休息开始时间，须 allow_rest 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_begin_time: Option<i64>,
+    /// 休息结束时间，须 allow_rest 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_end_time: Option<i64>,
+    /// 上班最早打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_work_sec: Option<i64>,
+    /// 上班最晚打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_work_sec: Option<i64>,
+    /// 下班最早打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_off_work_sec: Option<i64>,
+    /// 下班最晚打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_off_work_sec: Option<i64>,
+    /// 不需要打上班卡，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_need_checkon: Option<bool>,
+    /// 不需要打下班卡，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_need_checkoff: Option<bool>,
+    /// 多组休息时间（最多 5 组），须 allow_rest 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_times: Option<Vec<CheckinRestTime>>,
+}
+impl crate::de::Decode for CheckinTimeInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time_id: fields.optional("time_id")?,
+            work_sec: fields.optional("work_sec")?,
+            off_work_sec: fields.optional("off_work_sec")?,
+            remind_work_sec: fields.optional("remind_work_sec")?,
+            remind_off_work_sec: fields.optional("remind_off_work_sec")?,
+            allow_rest: fields.optional("allow_rest")?,
+            rest_begin_time: fields.optional("rest_begin_time")?,
+            rest_end_time: fields.optional("rest_end_time")?,
+            earliest_work_sec: fields.optional("earliest_work_sec")?,
+            latest_work_sec: fields.optional("latest_work_sec")?,
+            earliest_off_work_sec: fields.optional("earliest_off_work_sec")?,
+            latest_off_work_sec: fields.optional("latest_off_work_sec")?,
+            no_need_checkon: fields.optional("no_need_checkon")?,
+            no_need_checkoff: fields.optional("no_need_checkoff")?,
+            rest_times: fields.optional("rest_times")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinTimeInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5264,8 +6033,8 @@ pub struct CheckinTimeSection {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_rest: Option<bool>,
     /// 多段休息时间（较新的字段，见 CheckinBiweekly 上方的说明）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rest_times: Option<Vec<CheckinRestTime>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rest_times: Vec<CheckinRestTime>,
 }
 impl crate::de::Decode for CheckinTimeSection {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5280,7 +6049,7 @@ impl crate::de::Decode for CheckinTimeSection {
             rest_begin_time: fields.optional("rest_begin_time")?,
             rest_end_time: fields.optional("rest_end_time")?,
             allow_rest: fields.optional("allow_rest")?,
-            rest_times: fields.optional("rest_times")?,
+            rest_times: fields.or_empty("rest_times")?,
         })
     }
 }
@@ -10355,9 +11124,52 @@ impl CheckinAddRecordRequest {
         }
     }
 }
+impl CheckinGroupNew {
+    /// A `CheckinGroupNew` with its required `grouptype`, `groupname`, `range` set and every optional field unset.
+    pub fn new(
+        grouptype: impl Into<CheckinGroupType>,
+        groupname: impl Into<String>,
+        range: impl Into<CheckinRange>,
+    ) -> Self {
+        Self {
+            grouptype: grouptype.into(),
+            groupname: groupname.into(),
+            checkindate: None,
+            spe_workdays: None,
+            spe_offdays: None,
+            sync_holidays: None,
+            need_photo: None,
+            wifimac_infos: None,
+            note_can_use_local_pic: None,
+            allow_checkin_offworkday: None,
+            loc_infos: None,
+            range: range.into(),
+            white_users: None,
+            checkin_type: None,
+            reporterinfo: None,
+            allow_apply_offworkday: None,
+            allow_apply_bk_cnt: None,
+            allow_apply_bk_day_limit: None,
+            buka_limit_next_month: None,
+            option_out_range: None,
+            schedulelist: None,
+            offwork_interval_time: None,
+            use_face_detect: None,
+            open_face_live_detect: None,
+            ot_info_v2: None,
+            sync_out_checkin: None,
+            buka_remind: None,
+            buka_restriction: None,
+            span_day_time: None,
+            standard_work_duration: None,
+            open_sp_checkin: None,
+            checkin_method_type: None,
+        }
+    }
+}
 impl CheckinOptionAddRequest {
     /// A `CheckinOptionAddRequest` with its required `group` set and every optional field unset.
-    pub fn new(group: impl Into<CheckinGroup>) -> Self {
+    pub fn new(group: impl Into<CheckinGroupNew>) -> Self {
         Self {
             effective_now: None,
             group: group.into(),
@@ -10388,7 +11200,7 @@ impl CheckinOptionDeleteRequest {
 }
 impl CheckinOptionUpdateRequest {
     /// A `CheckinOptionUpdateRequest` with its required `group` set and every optional field unset.
-    pub fn new(group: impl Into<CheckinGroup>) -> Self {
+    pub fn new(group: impl Into<CheckinGroupUpdate>) -> Self {
         Self {
             effective_now: None,
             group: group.into(),
@@ -10444,12 +11256,6 @@ impl CheckinReportRequest {
         }
     }
 }
-impl CheckinReporter {
-    /// A `CheckinReporter` with its required `userid` set and every optional field unset.
-    pub fn new(userid: impl Into<String>) -> Self {
-        Self { userid: userid.into() }
-    }
-}
 impl CheckinScheduleItem {
     /// A `CheckinScheduleItem` with its required `userid`, `day`, `schedule_id` set and every optional field unset.
     pub fn new(userid: impl Into<String>, day: i64, schedule_id: i64) -> Self {
@@ -10485,6 +11291,22 @@ impl CheckinSetSchedulesRequest {
             groupid,
             items: items.into_iter().map(Into::into).collect(),
             yearmonth,
+        }
+    }
+}
+impl CheckinSpecialWorkdayInput {
+    /// A `CheckinSpecialWorkdayInput` with its required `notes`, `checkintime` set and every optional field unset.
+    pub fn new(
+        notes: impl Into<String>,
+        checkintime: impl IntoIterator<Item = impl Into<CheckinSpecialTimeInput>>,
+    ) -> Self {
+        Self {
+            timestamp: None,
+            notes: notes.into(),
+            checkintime: checkintime.into_iter().map(Into::into).collect(),
+            day_type: None,
+            begtime: None,
+            endtime: None,
         }
     }
 }
@@ -12224,14 +13046,14 @@ impl CheckinApi {
     /// use wecom_api::oa::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.checkin().add_option(CheckinGroup {
-    ///     grouptype: Some(CheckinGroupType::Fixed),
-    ///     groupname: Some("打卡规则1".into()),
+    /// let response = client.checkin().add_option(CheckinGroupNew {
+    ///     grouptype: CheckinGroupType::Fixed,
+    ///     groupname: "打卡规则1".into(),
     ///     checkindate: Some(vec![
-    ///         CheckinDate {
+    ///         CheckinDateInput {
     ///             workdays: Some(vec![1, 2]),
     ///             checkintime: Some(vec![
-    ///                 CheckinTime {
+    ///                 CheckinTimeInput {
     ///                     time_id: Some(1),
     ///                     work_sec: Some(36000),
     ///                     off_work_sec: Some(43200),
@@ -12251,15 +13073,14 @@ impl CheckinApi {
     ///     ]),
     ///     sync_holidays: Some(true),
     ///     need_photo: Some(true),
-    ///     note_can_use_local_pic: Some(false),
-    ///     allow_checkin_offworkday: Some(true),
-    ///     allow_apply_offworkday: Some(true),
     ///     wifimac_infos: Some(vec![
     ///         CheckinWifi {
     ///             wifiname: Some("Tencent-WiFi-1".into()),
     ///             wifimac: Some("c0:7b:bc:37:f8:d3".into())
     ///         }
     ///     ]),
+    ///     note_can_use_local_pic: Some(false),
+    ///     allow_checkin_offworkday: Some(true),
     ///     loc_infos: Some(vec![
     ///         CheckinLocation {
     ///             lat: Some(30547030),
@@ -12269,28 +13090,36 @@ impl CheckinApi {
     ///             distance: Some(300)
     ///         }
     ///     ]),
-    ///     range: Some(CheckinRange {
+    ///     range: CheckinRange {
     ///         party_id: Some(vec![]),
     ///         userid: Some(vec!["xiaoxioa".into()]),
     ///         tagid: Some(vec![])
-    ///     }),
+    ///     },
     ///     white_users: Some(vec!["xiaoxioa".into()]),
     ///     checkin_type: Some(0),
-    ///     reporterinfo: Some(CheckinReporterInfo {
+    ///     reporterinfo: Some(CheckinReporterInfoInput {
     ///         reporters: Some(vec![
-    ///             CheckinReporter {
-    ///                 userid: "xiaoxioa".into()
+    ///             CheckinReporterInput {
+    ///                 userid: Some("xiaoxioa".into()),
+    ///                 ..Default::default()
     ///             }
-    ///         ]),
-    ///         ..Default::default()
+    ///         ])
     ///     }),
-    ///     ot_info_v2: Some(serde_json::json!({"workdayconf":{"allow_ot":true,"type":0}})),
+    ///     allow_apply_offworkday: Some(true),
     ///     allow_apply_bk_cnt: Some(-1),
+    ///     allow_apply_bk_day_limit: Some(-1),
+    ///     buka_limit_next_month: Some(-1),
     ///     option_out_range: Some(0),
     ///     use_face_detect: Some(true),
-    ///     allow_apply_bk_day_limit: Some(-1),
     ///     open_face_live_detect: Some(true),
-    ///     buka_limit_next_month: Some(-1),
+    ///     ot_info_v2: Some(CheckinOtInfoV2Input {
+    ///         workdayconf: Some(CheckinOtDayConfInput {
+    ///             allow_ot: Some(true),
+    ///             calc_type: Some(0),
+    ///             ..Default::default()
+    ///         }),
+    ///         ..Default::default()
+    ///     }),
     ///     sync_out_checkin: Some(true),
     ///     buka_remind: Some(CheckinBukaRemind {
     ///         open_remind: Some(true),
@@ -12299,7 +13128,13 @@ impl CheckinApi {
     ///     }),
     ///     buka_restriction: Some(0),
     ///     checkin_method_type: Some(0),
-    ///     ..Default::default()
+    ///     spe_workdays: None,
+    ///     spe_offdays: None,
+    ///     schedulelist: None,
+    ///     offwork_interval_time: None,
+    ///     span_day_time: None,
+    ///     standard_work_duration: None,
+    ///     open_sp_checkin: None
     /// })
     ///     .effective_now(true)
     ///     .await?;
@@ -12317,12 +13152,15 @@ impl CheckinApi {
     /// ```
     #[doc(alias = "/cgi-bin/checkin/add_checkin_option")]
     #[doc(alias = "创建打卡规则")]
-    pub fn add_option(&self, group: impl Into<CheckinGroup>) -> calls::CheckinAddOption {
+    pub fn add_option(
+        &self,
+        group: impl Into<CheckinGroupNew>,
+    ) -> calls::CheckinAddOption {
         calls::CheckinAddOption {
             client: self.client.clone(),
             request: CheckinOptionAddRequest {
                 group: group.into(),
-                ..Default::default()
+                effective_now: None,
             },
         }
     }
@@ -12342,17 +13180,96 @@ impl CheckinApi {
     /// use wecom_api::oa::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.checkin().update_option(CheckinGroup {
-    ///     groupid: Some(69),
-    ///     groupname: Some("打卡规则1".into()),
-    ///     need_photo: Some(false),
-    ///     wifimac_infos: Some(vec![
-    ///         CheckinWifi {
-    ///             wifiname: Some("Tencent-WiFi-2".into()),
-    ///             wifimac: Some("70:10:5c:7d:f6:d5".into())
+    /// let response = client.checkin().update_option(CheckinGroupUpdate {
+    ///     groupid: 1,
+    ///     grouptype: CheckinGroupType::Fixed,
+    ///     groupname: "打卡规则1".into(),
+    ///     checkindate: Some(vec![
+    ///         CheckinDateInput {
+    ///             workdays: Some(vec![1, 2]),
+    ///             checkintime: Some(vec![
+    ///                 CheckinTimeInput {
+    ///                     time_id: Some(1),
+    ///                     work_sec: Some(36000),
+    ///                     off_work_sec: Some(43200),
+    ///                     remind_work_sec: Some(35400),
+    ///                     remind_off_work_sec: Some(43200),
+    ///                     earliest_work_sec: Some(35040),
+    ///                     latest_work_sec: Some(37020),
+    ///                     earliest_off_work_sec: Some(43140),
+    ///                     latest_off_work_sec: Some(43800),
+    ///                     ..Default::default()
+    ///                 }
+    ///             ]),
+    ///             flex_on_duty_time: Some(0),
+    ///             flex_off_duty_time: Some(0),
+    ///             ..Default::default()
     ///         }
     ///     ]),
-    ///     ..Default::default()
+    ///     sync_holidays: Some(true),
+    ///     need_photo: Some(true),
+    ///     wifimac_infos: Some(vec![
+    ///         CheckinWifi {
+    ///             wifiname: Some("Tencent-WiFi-1".into()),
+    ///             wifimac: Some("c0:7b:bc:37:f8:d3".into())
+    ///         }
+    ///     ]),
+    ///     note_can_use_local_pic: Some(false),
+    ///     allow_checkin_offworkday: Some(true),
+    ///     loc_infos: Some(vec![
+    ///         CheckinLocation {
+    ///             lat: Some(30547030),
+    ///             lng: Some(104062890),
+    ///             loc_title: Some("腾讯成都大厦".into()),
+    ///             loc_detail: Some("四川省成都市武侯区高新南区天府三街".into()),
+    ///             distance: Some(300)
+    ///         }
+    ///     ]),
+    ///     range: CheckinRange {
+    ///         party_id: Some(vec![]),
+    ///         userid: Some(vec!["xiaoxioa".into()]),
+    ///         tagid: Some(vec![])
+    ///     },
+    ///     white_users: Some(vec!["xiaoxioa".into()]),
+    ///     checkin_type: Some(0),
+    ///     reporterinfo: Some(CheckinReporterInfoInput {
+    ///         reporters: Some(vec![
+    ///             CheckinReporterInput {
+    ///                 userid: Some("xiaoxioa".into()),
+    ///                 ..Default::default()
+    ///             }
+    ///         ])
+    ///     }),
+    ///     allow_apply_offworkday: Some(true),
+    ///     allow_apply_bk_cnt: Some(-1),
+    ///     allow_apply_bk_day_limit: Some(-1),
+    ///     buka_limit_next_month: Some(-1),
+    ///     option_out_range: Some(0),
+    ///     use_face_detect: Some(true),
+    ///     open_face_live_detect: Some(true),
+    ///     ot_info_v2: Some(CheckinOtInfoV2Input {
+    ///         workdayconf: Some(CheckinOtDayConfInput {
+    ///             allow_ot: Some(true),
+    ///             calc_type: Some(0),
+    ///             ..Default::default()
+    ///         }),
+    ///         ..Default::default()
+    ///     }),
+    ///     sync_out_checkin: Some(true),
+    ///     buka_remind: Some(CheckinBukaRemind {
+    ///         open_remind: Some(true),
+    ///         buka_remind_day: Some(28),
+    ///         buka_remind_month: Some(0)
+    ///     }),
+    ///     spe_workdays: None,
+    ///     spe_offdays: None,
+    ///     schedulelist: None,
+    ///     offwork_interval_time: None,
+    ///     buka_restriction: None,
+    ///     span_day_time: None,
+    ///     standard_work_duration: None,
+    ///     open_sp_checkin: None,
+    ///     checkin_method_type: None
     /// })
     ///     .effective_now(true)
     ///     .await?;
@@ -12372,13 +13289,13 @@ impl CheckinApi {
     #[doc(alias = "修改打卡规则")]
     pub fn update_option(
         &self,
-        group: impl Into<CheckinGroup>,
+        group: impl Into<CheckinGroupUpdate>,
     ) -> calls::CheckinUpdateOption {
         calls::CheckinUpdateOption {
             client: self.client.clone(),
             request: CheckinOptionUpdateRequest {
                 group: group.into(),
-                ..Default::default()
+                effective_now: None,
             },
         }
     }
