@@ -2050,13 +2050,7 @@ async fn approval_set_apply_approval_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ApprovalSetApplyApproval = client
         .approval()
-        .set_apply_approval(body.apply_id, body.approval_id, body.approval_status);
-    if let Some(value) = body.approval_url {
-        call = call.approval_url(value);
-    }
-    if let Some(value) = body.process_list {
-        call = call.process_list(value);
-    }
+        .set_apply_approval(body);
     let response = call
         .await
         .expect(
@@ -5683,15 +5677,17 @@ async fn meeting_room_book_by_schedule_example_0() {
             &[],
             Some(
                 r#"{
-  "booker": "zhangsan",
+  "booker": "rocky",
   "meetingroom_id": 1,
-  "schedule_id": "17c7d2bd9f20d652840f72f59e796AAA"
+  "schedule_id": "1c7e7226edae66468bc48e9859812402"
 }"#,
             ),
             r#"{
   "booking_id": "bkgsaseb6e027c123cbafAAA",
   "conflict_date": [
-    1601481600
+    1672502400,
+    1675180800,
+    1677600000
   ],
   "errcode": 0,
   "errmsg": "ok"
@@ -5701,9 +5697,9 @@ async fn meeting_room_book_by_schedule_example_0() {
     let client = server.client();
     let body: MeetingRoomBookByScheduleRequest = serde_json::from_str(
             r#"{
-  "booker": "zhangsan",
+  "booker": "rocky",
   "meetingroom_id": 1,
-  "schedule_id": "17c7d2bd9f20d652840f72f59e796AAA"
+  "schedule_id": "1c7e7226edae66468bc48e9859812402"
 }"#,
         )
         .expect("the documented request decodes");
@@ -5724,7 +5720,9 @@ async fn meeting_room_book_by_schedule_example_0() {
         r#"{
   "booking_id": "bkgsaseb6e027c123cbafAAA",
   "conflict_date": [
-    1601481600
+    1672502400,
+    1675180800,
+    1677600000
   ],
   "errcode": 0,
   "errmsg": "ok"
@@ -5743,14 +5741,18 @@ async fn meeting_room_book_by_meeting_example_0() {
             &[],
             Some(
                 r#"{
-  "booker": "zhangsan",
-  "meetingid": "hyXXXXXXXXXXXXXXXXXX",
+  "booker": "rocky",
+  "meetingid": "hy7e7226edae66468bc48e9859812402",
   "meetingroom_id": 1
 }"#,
             ),
             r#"{
   "booking_id": "bkgsaseb6e027c123cbafAAA",
-  "conflict_date": [],
+  "conflict_date": [
+    1672502400,
+    1675180800,
+    1677600000
+  ],
   "errcode": 0,
   "errmsg": "ok"
 }"#,
@@ -5759,8 +5761,8 @@ async fn meeting_room_book_by_meeting_example_0() {
     let client = server.client();
     let body: MeetingRoomBookByMeetingRequest = serde_json::from_str(
             r#"{
-  "booker": "zhangsan",
-  "meetingid": "hyXXXXXXXXXXXXXXXXXX",
+  "booker": "rocky",
+  "meetingid": "hy7e7226edae66468bc48e9859812402",
   "meetingroom_id": 1
 }"#,
         )
@@ -5781,7 +5783,11 @@ async fn meeting_room_book_by_meeting_example_0() {
     crate::support::assert_decoded(
         r#"{
   "booking_id": "bkgsaseb6e027c123cbafAAA",
-  "conflict_date": [],
+  "conflict_date": [
+    1672502400,
+    1675180800,
+    1677600000
+  ],
   "errcode": 0,
   "errmsg": "ok"
 }"#,

@@ -357,14 +357,12 @@ impl<'de> serde::Deserialize<'de> for AdvancedProcess {
         crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AdvancedProcessNode {
     /// 审批节点状态
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub node_apv_status: Option<AdvancedApprovalStatus>,
+    pub node_apv_status: AdvancedApprovalStatus,
     /// 节点多人审批方式：1 会签；2 或签；3 依次审批
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub node_apv_rel: Option<i64>,
+    pub node_apv_rel: i64,
     /// 当前节点待处理人 userid 列表，最多 100 个；与已处理人列表不可同时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_approvers: Option<Vec<String>>,
@@ -379,8 +377,8 @@ impl crate::de::Decode for AdvancedProcessNode {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            node_apv_status: fields.optional("node_apv_status")?,
-            node_apv_rel: fields.optional("node_apv_rel")?,
+            node_apv_status: fields.required("node_apv_status")?,
+            node_apv_rel: fields.required("node_apv_rel")?,
             current_approvers: fields.optional("current_approvers")?,
             completed_approvers: fields.optional("completed_approvers")?,
             apv_update_time: fields.optional("apv_update_time")?,
@@ -403,11 +401,9 @@ pub struct AdvancedSetApprovalRequest {
     /// 审批单状态
     pub approval_status: AdvancedApprovalStatus,
     /// 审批单跳转链接，须以 http:// 或 https:// 开头
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approval_url: Option<String>,
+    pub approval_url: String,
     /// 审批单审批节点
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub process_list: Option<AdvancedProcess>,
+    pub process_list: AdvancedProcess,
 }
 impl crate::de::Decode for AdvancedSetApprovalRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -416,8 +412,8 @@ impl crate::de::Decode for AdvancedSetApprovalRequest {
             apply_id: fields.required("apply_id")?,
             approval_id: fields.required("approval_id")?,
             approval_status: fields.required("approval_status")?,
-            approval_url: fields.optional("approval_url")?,
-            process_list: fields.optional("process_list")?,
+            approval_url: fields.required("approval_url")?,
+            process_list: fields.required("process_list")?,
         })
     }
 }
@@ -4975,18 +4971,16 @@ impl CheckinRecord {
     }
 }
 /// 一条导入的打卡记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CheckinRecordInput {
     /// 打卡人员 userid
     pub userid: String,
     /// 打卡时间，Unix 时间戳
     pub checkin_time: i64,
     /// 打卡地点 title，限 1024 字符
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location_title: Option<String>,
+    pub location_title: String,
     /// 打卡地点详情，限 1024 字符
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location_detail: Option<String>,
+    pub location_detail: String,
     /// 打卡附件 media_id（media/upload 上传得到），目前最多 1 个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mediaids: Option<Vec<String>>,
@@ -4994,8 +4988,7 @@ pub struct CheckinRecordInput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// 打卡设备类型
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_type: Option<CheckinDeviceType>,
+    pub device_type: CheckinDeviceType,
     /// 位置打卡地点纬度，实际纬度的 1000000 倍，GCJ-02 坐标，范围 -90000000~90000000
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lat: Option<i64>,
@@ -5003,8 +4996,7 @@ pub struct CheckinRecordInput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lng: Option<i64>,
     /// 打卡设备品牌，40 字符以内
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_detail: Option<String>,
+    pub device_detail: String,
     /// 打卡 WiFi 名称，限 1024 字符
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wifiname: Option<String>,
@@ -5018,14 +5010,14 @@ impl crate::de::Decode for CheckinRecordInput {
         Ok(Self {
             userid: fields.required("userid")?,
             checkin_time: fields.required("checkin_time")?,
-            location_title: fields.optional("location_title")?,
-            location_detail: fields.optional("location_detail")?,
+            location_title: fields.required("location_title")?,
+            location_detail: fields.required("location_detail")?,
             mediaids: fields.optional("mediaids")?,
             notes: fields.optional("notes")?,
-            device_type: fields.optional("device_type")?,
+            device_type: fields.required("device_type")?,
             lat: fields.optional("lat")?,
             lng: fields.optional("lng")?,
-            device_detail: fields.optional("device_detail")?,
+            device_detail: fields.required("device_detail")?,
             wifiname: fields.optional("wifiname")?,
             wifimac: fields.optional("wifimac")?,
         })
@@ -7574,7 +7566,7 @@ pub struct MeetingRoomBookByScheduleRequest {
     pub meetingroom_id: i64,
     /// 日程 id
     pub schedule_id: String,
-    /// 预定人的 userid，须为日程的组织者或参与者
+    /// 预定人的 userid
     pub booker: String,
 }
 impl crate::de::Decode for MeetingRoomBookByScheduleRequest {
@@ -10785,19 +10777,18 @@ impl AdvancedProcess {
         }
     }
 }
-impl AdvancedSetApprovalRequest {
-    /// A `AdvancedSetApprovalRequest` with its required `apply_id`, `approval_id`, `approval_status` set and every optional field unset.
+impl AdvancedProcessNode {
+    /// A `AdvancedProcessNode` with its required `node_apv_status`, `node_apv_rel` set and every optional field unset.
     pub fn new(
-        apply_id: impl Into<String>,
-        approval_id: impl Into<String>,
-        approval_status: impl Into<AdvancedApprovalStatus>,
+        node_apv_status: impl Into<AdvancedApprovalStatus>,
+        node_apv_rel: i64,
     ) -> Self {
         Self {
-            apply_id: apply_id.into(),
-            approval_id: approval_id.into(),
-            approval_status: approval_status.into(),
-            approval_url: None,
-            process_list: None,
+            node_apv_status: node_apv_status.into(),
+            node_apv_rel,
+            current_approvers: None,
+            completed_approvers: None,
+            apv_update_time: None,
         }
     }
 }
@@ -11220,25 +11211,6 @@ impl CheckinPunchCorrectionRequest {
             schedule_checkin_time: None,
             checkin_time,
             remark: None,
-        }
-    }
-}
-impl CheckinRecordInput {
-    /// A `CheckinRecordInput` with its required `userid`, `checkin_time` set and every optional field unset.
-    pub fn new(userid: impl Into<String>, checkin_time: i64) -> Self {
-        Self {
-            userid: userid.into(),
-            checkin_time,
-            location_title: None,
-            location_detail: None,
-            mediaids: None,
-            notes: None,
-            device_type: None,
-            lat: None,
-            lng: None,
-            device_detail: None,
-            wifiname: None,
-            wifimac: None,
         }
     }
 }
@@ -12746,26 +12718,31 @@ impl ApprovalApi {
     /// use wecom_api::oa::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.approval().set_apply_approval("ApplyId", "APPROVALID", AdvancedApprovalStatus::Pending)
-    ///     .approval_url("https://www.qq.com")
-    ///     .process_list(AdvancedProcess {
-    ///     node_list: vec![
-    ///         AdvancedProcessNode {
-    ///             node_apv_status: Some(AdvancedApprovalStatus::Pending),
-    ///             node_apv_rel: Some(1),
-    ///             current_approvers: Some(vec!["LEADER1".into(), "LEADER2".into()]),
-    ///             completed_approvers: Some(vec!["LEADER0".into()]),
-    ///             apv_update_time: Some(1715741759)
-    ///         },
-    ///         AdvancedProcessNode {
-    ///             node_apv_status: Some(AdvancedApprovalStatus::Pending),
-    ///             node_apv_rel: Some(1),
-    ///             current_approvers: Some(vec!["LEADER3".into(), "LEADER4".into()]),
-    ///             completed_approvers: Some(vec!["LEADER5".into()]),
-    ///             apv_update_time: Some(1715741759)
-    ///         }
-    ///     ]
-    /// })
+    /// let request = AdvancedSetApprovalRequest {
+    ///     apply_id: "ApplyId".into(),
+    ///     approval_id: "APPROVALID".into(),
+    ///     approval_status: AdvancedApprovalStatus::Pending,
+    ///     approval_url: "https://www.qq.com".into(),
+    ///     process_list: AdvancedProcess {
+    ///         node_list: vec![
+    ///             AdvancedProcessNode {
+    ///                 node_apv_status: AdvancedApprovalStatus::Pending,
+    ///                 node_apv_rel: 1,
+    ///                 current_approvers: Some(vec!["LEADER1".into(), "LEADER2".into()]),
+    ///                 completed_approvers: Some(vec!["LEADER0".into()]),
+    ///                 apv_update_time: Some(1715741759)
+    ///             },
+    ///             AdvancedProcessNode {
+    ///                 node_apv_status: AdvancedApprovalStatus::Pending,
+    ///                 node_apv_rel: 1,
+    ///                 current_approvers: Some(vec!["LEADER3".into(), "LEADER4".into()]),
+    ///                 completed_approvers: Some(vec!["LEADER5".into()]),
+    ///                 apv_update_time: Some(1715741759)
+    ///             }
+    ///         ]
+    ///     }
+    /// };
+    /// let response = client.approval().set_apply_approval(request)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -12783,19 +12760,11 @@ impl ApprovalApi {
     #[doc(alias = "设置审批单审批信息")]
     pub fn set_apply_approval(
         &self,
-        apply_id: impl Into<String>,
-        approval_id: impl Into<String>,
-        approval_status: impl Into<AdvancedApprovalStatus>,
+        request: AdvancedSetApprovalRequest,
     ) -> calls::ApprovalSetApplyApproval {
         calls::ApprovalSetApplyApproval {
             client: self.client.clone(),
-            request: AdvancedSetApprovalRequest {
-                apply_id: apply_id.into(),
-                approval_id: approval_id.into(),
-                approval_status: approval_status.into(),
-                approval_url: None,
-                process_list: None,
-            },
+            request,
         }
     }
 }
@@ -13406,14 +13375,14 @@ impl CheckinApi {
     ///     CheckinRecordInput {
     ///         userid: "userId".into(),
     ///         checkin_time: 1705899000,
-    ///         location_title: Some("1234".into()),
-    ///         location_detail: Some("1234".into()),
+    ///         location_title: "1234".into(),
+    ///         location_detail: "1234".into(),
     ///         mediaids: Some(vec!["mediaId".into()]),
     ///         notes: Some("".into()),
-    ///         device_type: Some(CheckinDeviceType::AccessControl),
+    ///         device_type: CheckinDeviceType::AccessControl,
     ///         lat: Some(22234233),
     ///         lng: Some(1233123),
-    ///         device_detail: Some("device_detail_test".into()),
+    ///         device_detail: "device_detail_test".into(),
     ///         wifiname: Some("Tencent-WiFi".into()),
     ///         wifimac: Some("a2:8b:7f:c0:27:4b".into())
     ///     }
@@ -15032,7 +15001,7 @@ impl MeetingRoomApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_room().book_by_schedule(1, "17c7d2bd9f20d652840f72f59e796AAA", "zhangsan")
+    /// let response = client.meeting_room().book_by_schedule(1, "1c7e7226edae66468bc48e9859812402", "rocky")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -15044,7 +15013,9 @@ impl MeetingRoomApi {
     /// {
     ///   "booking_id": "bkgsaseb6e027c123cbafAAA",
     ///   "conflict_date": [
-    ///     1601481600
+    ///     1672502400,
+    ///     1675180800,
+    ///     1677600000
     ///   ],
     ///   "errcode": 0,
     ///   "errmsg": "ok"
@@ -15081,7 +15052,7 @@ impl MeetingRoomApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_room().book_by_meeting(1, "hyXXXXXXXXXXXXXXXXXX", "zhangsan")
+    /// let response = client.meeting_room().book_by_meeting(1, "hy7e7226edae66468bc48e9859812402", "rocky")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -15092,7 +15063,11 @@ impl MeetingRoomApi {
     /// ```json
     /// {
     ///   "booking_id": "bkgsaseb6e027c123cbafAAA",
-    ///   "conflict_date": [],
+    ///   "conflict_date": [
+    ///     1672502400,
+    ///     1675180800,
+    ///     1677600000
+    ///   ],
     ///   "errcode": 0,
     ///   "errmsg": "ok"
     /// }
@@ -16656,18 +16631,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: AdvancedSetApprovalRequest,
     }
-    impl ApprovalSetApplyApproval {
-        /// 审批单跳转链接，须以 http:// 或 https:// 开头
-        pub fn approval_url(mut self, value: impl Into<String>) -> Self {
-            self.request.approval_url = Some(value.into());
-            self
-        }
-        /// 审批单审批节点
-        pub fn process_list(mut self, value: impl Into<AdvancedProcess>) -> Self {
-            self.request.process_list = Some(value.into());
-            self
-        }
-    }
+    impl ApprovalSetApplyApproval {}
     impl std::future::IntoFuture for ApprovalSetApplyApproval {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
