@@ -643,36 +643,10 @@ async fn approval_apply_example_1() {
             "type": "hour"
           }
         }
-      },
-      {
-        "control": "BankAccount",
-        "id": "BankAccount-01",
-        "value": {
-          "bank_account": {
-            "account_name": "张三",
-            "account_number": "6222000000000000000",
-            "account_type": 2,
-            "bank": {
-              "bank_alias": "招商银行",
-              "bank_alias_code": "308",
-              "bank_branch_id": "308584000013",
-              "bank_branch_name": "招商银行深圳分行",
-              "city": "深圳市",
-              "city_code": "584",
-              "province": "广东省",
-              "province_code": "44"
-            },
-            "remark": "备注"
-          }
-        }
       }
     ]
   },
   "creator_userid": "WangXiaoMing",
-  "notify_type": 1,
-  "notifyer": [
-    "LiSi"
-  ],
   "summary_list": [
     {
       "summary_info": [
@@ -854,36 +828,10 @@ async fn approval_apply_example_1() {
             "type": "hour"
           }
         }
-      },
-      {
-        "control": "BankAccount",
-        "id": "BankAccount-01",
-        "value": {
-          "bank_account": {
-            "account_name": "张三",
-            "account_number": "6222000000000000000",
-            "account_type": 2,
-            "bank": {
-              "bank_alias": "招商银行",
-              "bank_alias_code": "308",
-              "bank_branch_id": "308584000013",
-              "bank_branch_name": "招商银行深圳分行",
-              "city": "深圳市",
-              "city_code": "584",
-              "province": "广东省",
-              "province_code": "44"
-            },
-            "remark": "备注"
-          }
-        }
       }
     ]
   },
   "creator_userid": "WangXiaoMing",
-  "notify_type": 1,
-  "notifyer": [
-    "LiSi"
-  ],
   "summary_list": [
     {
       "summary_info": [

@@ -445,12 +445,33 @@ impl<'de> serde::Deserialize<'de> for ApprovalApplyData {
         crate::de::deserialize(deserializer)
     }
 }
+/// 提交审批申请时的表单数据。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalApplyDataInput {
+    /// 表单控件及其取值
+    pub contents: Vec<ApprovalContentInput>,
+}
+impl crate::de::Decode for ApprovalApplyDataInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            contents: fields.required("contents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalApplyDataInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalApplyNode {
     /// 节点类型
     #[serde(rename = "type")]
     pub node_type: ApprovalNodeType,
-    /// 多人审批方式：1 会签；2 或签；3 依次审批；仅审批人节点需要填写
+    /// 多人审批方式：1 会签；2 或签；3 依次审批；审批人、办理人节点（type 为 1、3）必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apv_rel: Option<ApprovalNodeRelation>,
     /// 节点成员 userid 列表
@@ -500,26 +521,17 @@ pub struct ApprovalApplyRequest {
     pub creator_userid: String,
     /// 企业内模板的 id（非服务商后台的模板 id），可在审批详情、审批状态变化回调或「复制/更新模板到企业」中获得
     pub template_id: String,
-    /// 审批人模式：0 通过接口指定审批人、抄送人（此时 process 或 approver 必填）；1 使用此模板在管理后台设置的审批流程
+    /// 审批人模式：0 通过接口指定审批人、抄送人（此时 process 必填）；1 使用此模板在管理后台设置的审批流程（流程中不能有「申请人自选」节点）
     #[serde(serialize_with = "crate::de::flag::serialize")]
     pub use_template_approver: bool,
     /// 提单者提单部门 id，不填默认为主部门
     #[serde(skip_serializing_if = "Option::is_none")]
     pub choose_department: Option<i64>,
-    /// 审批流程信息（推荐），use_template_approver 为 0 时与 approver 二选一
+    /// 审批流程；use_template_approver 为 0 时必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<ApprovalApplyProcess>,
-    /// 审批流程（旧字段），use_template_approver 为 0 时与 process 二选一
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approver: Option<Vec<ApprovalApprover>>,
-    /// 抄送人 userid 列表（旧字段，配合 approver 使用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notifyer: Option<Vec<String>>,
-    /// 抄送方式（旧字段，配合 approver 使用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notify_type: Option<ApprovalNotifyType>,
-    /// 审批申请数据，须与模板中的控件一一对应
-    pub apply_data: ApprovalApplyData,
+    /// 审批申请数据，须与模板中的控件一一对应；必填控件须有值
+    pub apply_data: ApprovalApplyDataInput,
     /// 摘要信息，用于显示在审批通知卡片、审批列表的摘要信息，最多 3 行
     pub summary_list: Vec<ApprovalSummary>,
 }
@@ -532,9 +544,6 @@ impl crate::de::Decode for ApprovalApplyRequest {
             use_template_approver: fields.required("use_template_approver")?,
             choose_department: fields.optional("choose_department")?,
             process: fields.optional("process")?,
-            approver: fields.optional("approver")?,
-            notifyer: fields.optional("notifyer")?,
-            notify_type: fields.optional("notify_type")?,
             apply_data: fields.required("apply_data")?,
             summary_list: fields.required("summary_list")?,
         })
@@ -591,30 +600,6 @@ impl<'de> serde::Deserialize<'de> for ApprovalApplyer {
         crate::de::deserialize(deserializer)
     }
 }
-/// 旧版审批人节点。
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ApprovalApprover {
-    /// 节点审批方式：1 或签；2 会签，仅在节点为多人审批时生效
-    pub attr: ApprovalRelation,
-    /// 审批节点审批人 userid 列表，若为多人会签、多人或签，填写每个人的 userid
-    pub userid: Vec<String>,
-}
-impl crate::de::Decode for ApprovalApprover {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            attr: fields.required("attr")?,
-            userid: fields.required("userid")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for ApprovalApprover {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalAttendance {
     /// 假勤时间范围
@@ -637,6 +622,34 @@ impl crate::de::Decode for ApprovalAttendance {
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalAttendance {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalAttendanceInput {
+    /// 假勤时间范围
+    pub date_range: ApprovalDateRangeInput,
+    /// 假勤类型：1 请假；3 出差；4 外出；5 加班
+    #[serde(rename = "type")]
+    pub attendance_type: AttendanceType,
+    /// 时长分片信息（选填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slice_info: Option<ApprovalSliceInfoInput>,
+}
+impl crate::de::Decode for ApprovalAttendanceInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_range: fields.required("date_range")?,
+            attendance_type: fields.required("type")?,
+            slice_info: fields.optional("slice_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalAttendanceInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -688,11 +701,14 @@ pub struct ApprovalContent {
     /// 控件 id，与模板中的控件 id 对应
     pub id: String,
     /// 控件名称（审批详情中返回；提交时无需填写）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<Vec<LangText>>,
-    /// 控件的取值（说明文字控件 Tips 提交时无需填写）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub title: Vec<LangText>,
+    /// 控件的取值
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<ApprovalValue>,
+    /// 控件隐藏标识，为 1 表示控件被隐藏
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<i64>,
 }
 impl crate::de::Decode for ApprovalContent {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -700,12 +716,40 @@ impl crate::de::Decode for ApprovalContent {
         Ok(Self {
             control: fields.required("control")?,
             id: fields.required("id")?,
-            title: fields.optional("title")?,
+            title: fields.or_empty("title")?,
             value: fields.optional("value")?,
+            hidden: fields.optional("hidden")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 提交审批申请时的一个表单控件。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalContentInput {
+    /// 控件类型
+    pub control: ApprovalControlType,
+    /// 控件 id，可通过「获取审批模板详情」获取
+    pub id: String,
+    /// 控件值；模板中为必填的控件须有值；说明文字控件由后台填充
+    pub value: ApprovalValueInput,
+}
+impl crate::de::Decode for ApprovalContentInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            control: fields.required("control")?,
+            id: fields.required("id")?,
+            value: fields.required("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalContentInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -955,6 +999,30 @@ impl<'de> serde::Deserialize<'de> for ApprovalDate {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalDateInput {
+    /// 时间展示类型：day 日期；hour 日期+时间，须与模板控件属性一致
+    #[serde(rename = "type")]
+    pub date_type: String,
+    /// 时间戳，以字符串表示的 Unix 秒数
+    pub s_timestamp: String,
+}
+impl crate::de::Decode for ApprovalDateInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_type: fields.required("type")?,
+            s_timestamp: fields.required("s_timestamp")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDateInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 时间范围与时长。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalDateRange {
@@ -988,6 +1056,37 @@ impl crate::de::Decode for ApprovalDateRange {
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalDateRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalDateRangeInput {
+    /// 时长粒度：halfday 按天（起止只能为当天 0 点或 12 点）；hour 按小时
+    #[serde(rename = "type")]
+    pub range_type: String,
+    /// 开始时间，Unix 时间戳
+    pub new_begin: i64,
+    /// 结束时间，Unix 时间戳
+    pub new_end: i64,
+    /// 时长，单位：秒；假勤组件中 slice_info 有值时无需填写
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_duration: Option<i64>,
+}
+impl crate::de::Decode for ApprovalDateRangeInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            range_type: fields.required("type")?,
+            new_begin: fields.required("new_begin")?,
+            new_end: fields.required("new_end")?,
+            new_duration: fields.optional("new_duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDateRangeInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1114,6 +1213,42 @@ impl crate::de::Decode for ApprovalFile {
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalFileInput {
+    /// 上传临时素材得到的 media_id（提单后转为长期存储；一个审批单全局最多 6 个附件）
+    pub file_id: String,
+    /// 文件名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// 文件大小
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<i64>,
+    /// 文件类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_type: Option<String>,
+    /// 文件地址
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_url: Option<String>,
+}
+impl crate::de::Decode for ApprovalFileInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file_id: fields.required("file_id")?,
+            file_name: fields.optional("file_name")?,
+            file_size: fields.optional("file_size")?,
+            file_type: fields.optional("file_type")?,
+            file_url: fields.optional("file_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalFileInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1363,55 +1498,6 @@ impl<'de> serde::Deserialize<'de> for ApprovalNodeType {
         crate::de::deserialize(deserializer)
     }
 }
-/// 抄送时机。
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ApprovalNotifyType {
-    /// `1`: 提单时抄送（默认值）
-    OnSubmit,
-    /// `2`: 单据通过后抄送
-    OnApproved,
-    /// `3`: 提单和单据通过后抄送
-    Both,
-    /// A value this version of the crate does not know, kept as sent.
-    Unknown(i64),
-}
-impl From<i64> for ApprovalNotifyType {
-    fn from(value: i64) -> Self {
-        match value {
-            1 => Self::OnSubmit,
-            2 => Self::OnApproved,
-            3 => Self::Both,
-            other => Self::Unknown(other),
-        }
-    }
-}
-impl From<ApprovalNotifyType> for i64 {
-    fn from(value: ApprovalNotifyType) -> Self {
-        match value {
-            ApprovalNotifyType::OnSubmit => 1,
-            ApprovalNotifyType::OnApproved => 2,
-            ApprovalNotifyType::Both => 3,
-            ApprovalNotifyType::Unknown(other) => other,
-        }
-    }
-}
-impl serde::Serialize for ApprovalNotifyType {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(i64::from(*self))
-    }
-}
-impl crate::de::Decode for ApprovalNotifyType {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        <i64 as crate::de::Decode>::decode(value).map(Self::from)
-    }
-}
-impl<'de> serde::Deserialize<'de> for ApprovalNotifyType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalProcess {
     /// 流程节点
@@ -1606,6 +1692,51 @@ impl<'de> serde::Deserialize<'de> for ApprovalSelector {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalSelectorInput {
+    /// 选择方式
+    #[serde(rename = "type")]
+    pub selector_type: SelectorType,
+    /// 所选选项，多选时可有多个
+    pub options: Vec<SelectorOptionInput>,
+}
+impl crate::de::Decode for ApprovalSelectorInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector_type: fields.required("type")?,
+            options: fields.required("options")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalSelectorInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalSliceInfoInput {
+    /// 每一天的分片：daytime 为当天 0 点（东八区）时间戳，duration 为当天时长（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_items: Option<Vec<AttendanceDayItem>>,
+}
+impl crate::de::Decode for ApprovalSliceInfoInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            day_items: fields.optional("day_items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalSliceInfoInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批申请单状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApprovalStatus {
@@ -1723,6 +1854,26 @@ impl crate::de::Decode for ApprovalSummary {
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalTableRowInput {
+    /// 子明细中各子控件的值，须包括模板中的必填子控件
+    pub list: Vec<ApprovalContentInput>,
+}
+impl crate::de::Decode for ApprovalTableRowInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.required("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalTableRowInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1869,6 +2020,53 @@ impl<'de> serde::Deserialize<'de> for ApprovalVacation {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalVacationInput {
+    /// 请假类型（假期管理中的假期）
+    pub selector: ApprovalVacationSelectorInput,
+    /// 请假时间范围与时长，type 为 1
+    pub attendance: ApprovalAttendanceInput,
+}
+impl crate::de::Decode for ApprovalVacationInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector: fields.required("selector")?,
+            attendance: fields.required("attendance")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalVacationInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalVacationSelectorInput {
+    /// 选择方式，请假组件固定为单选
+    #[serde(rename = "type")]
+    pub selector_type: SelectorType,
+    /// 所选假期：key 为模板详情 vacation_list 中假期的 id
+    pub options: Vec<SelectorOption>,
+}
+impl crate::de::Decode for ApprovalVacationSelectorInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector_type: fields.required("type")?,
+            options: fields.required("options")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalVacationSelectorInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 表单控件的取值。每种控件只用其中与类型对应的字段（见 ApprovalControlType）；详情返回时其余列表字段为空列表。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalValue {
@@ -1888,20 +2086,23 @@ pub struct ApprovalValue {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selector: Option<ApprovalSelector>,
     /// 成员控件所选的成员
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<ContactMember>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<ContactMember>,
     /// 部门控件所选的部门
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<ContactDepartment>>,
-    /// （详情返回）说明文字控件的内容
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub departments: Vec<ContactDepartment>,
+    /// （详情返回）说明文字控件的内容（官方示例中为空列表，表格未列出）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tips: Option<serde_json::Value>,
+    /// 说明文字控件的内容：tips_content 为各语言的说明文字（结构见「获取审批模板详情」Tips 控件 config）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_tips: Option<serde_json::Value>,
     /// 附件控件的附件
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<ApprovalFile>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ApprovalFile>,
     /// 明细控件的内容，一个明细控件可能包含多个子明细
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub children: Option<Vec<TableRow>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<TableRow>,
     /// （详情返回）明细的统计字段
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_field: Option<serde_json::Value>,
@@ -1921,8 +2122,8 @@ pub struct ApprovalValue {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<ApprovalLocation>,
     /// 关联审批单控件所关联的审批单
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub related_approval: Option<Vec<RelatedApproval>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_approval: Vec<RelatedApproval>,
     /// 公式控件的值
     #[serde(skip_serializing_if = "Option::is_none")]
     pub formula: Option<ApprovalFormula>,
@@ -1954,18 +2155,19 @@ impl crate::de::Decode for ApprovalValue {
             new_money: fields.optional("new_money")?,
             date: fields.optional("date")?,
             selector: fields.optional("selector")?,
-            members: fields.optional("members")?,
-            departments: fields.optional("departments")?,
+            members: fields.or_empty("members")?,
+            departments: fields.or_empty("departments")?,
             tips: fields.optional("tips")?,
-            files: fields.optional("files")?,
-            children: fields.optional("children")?,
+            new_tips: fields.optional("new_tips")?,
+            files: fields.or_empty("files")?,
+            children: fields.or_empty("children")?,
             stat_field: fields.optional("stat_field")?,
             sum_field: fields.optional("sum_field")?,
             attendance: fields.optional("attendance")?,
             vacation: fields.optional("vacation")?,
             punch_correction: fields.optional("punch_correction")?,
             location: fields.optional("location")?,
-            related_approval: fields.optional("related_approval")?,
+            related_approval: fields.or_empty("related_approval")?,
             formula: fields.optional("formula")?,
             date_range: fields.optional("date_range")?,
             bank_account: fields.optional("bank_account")?,
@@ -1977,6 +2179,84 @@ impl crate::de::Decode for ApprovalValue {
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 提交审批申请时控件的取值，每种控件只填与其类型对应的字段。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalValueInput {
+    /// 文本、多行文本控件的内容（文本控件不支持换行符）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// 数字控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_number: Option<String>,
+    /// 金额控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_money: Option<String>,
+    /// 日期/日期+时间控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<ApprovalDateInput>,
+    /// 单选/多选控件所选的选项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<ApprovalSelectorInput>,
+    /// 成员控件所选的成员
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<ContactMember>>,
+    /// 部门控件所选的部门
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<ContactDepartment>>,
+    /// 附件控件的附件
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<ApprovalFileInput>>,
+    /// 明细控件的内容，至少一个子明细
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<ApprovalTableRowInput>>,
+    /// 时长控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<ApprovalDateRangeInput>,
+    /// 请假组件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacation: Option<ApprovalVacationInput>,
+    /// 出差、外出、加班组件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendance: Option<ApprovalAttendanceInput>,
+    /// 位置控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<ApprovalLocation>,
+    /// 关联审批单控件所关联的审批单
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_approval: Option<Vec<RelatedApprovalInput>>,
+    /// 公式控件的值（提交时无需填写，后台自动计算）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formula: Option<ApprovalFormula>,
+}
+impl crate::de::Decode for ApprovalValueInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            new_number: fields.optional("new_number")?,
+            new_money: fields.optional("new_money")?,
+            date: fields.optional("date")?,
+            selector: fields.optional("selector")?,
+            members: fields.optional("members")?,
+            departments: fields.optional("departments")?,
+            files: fields.optional("files")?,
+            children: fields.optional("children")?,
+            date_range: fields.optional("date_range")?,
+            vacation: fields.optional("vacation")?,
+            attendance: fields.optional("attendance")?,
+            location: fields.optional("location")?,
+            related_approval: fields.optional("related_approval")?,
+            formula: fields.optional("formula")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalValueInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2011,8 +2291,8 @@ impl<'de> serde::Deserialize<'de> for AttendanceDayItem {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AttendanceSliceInfo {
     /// 按天拆分的时长
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub day_items: Option<Vec<AttendanceDayItem>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub day_items: Vec<AttendanceDayItem>,
     /// 总时长，单位：秒
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
@@ -2024,7 +2304,7 @@ impl crate::de::Decode for AttendanceSliceInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            day_items: fields.optional("day_items")?,
+            day_items: fields.or_empty("day_items")?,
             duration: fields.optional("duration")?,
             state: fields.optional("state")?,
         })
@@ -2042,6 +2322,8 @@ impl<'de> serde::Deserialize<'de> for AttendanceSliceInfo {
 pub enum AttendanceType {
     /// `1`: 请假
     Leave,
+    /// `2`: 补卡（审批详情中出现；提交审批申请不支持）
+    PunchCorrection,
     /// `3`: 出差
     BusinessTrip,
     /// `4`: 外出
@@ -2055,6 +2337,7 @@ impl From<i64> for AttendanceType {
     fn from(value: i64) -> Self {
         match value {
             1 => Self::Leave,
+            2 => Self::PunchCorrection,
             3 => Self::BusinessTrip,
             4 => Self::GoingOut,
             5 => Self::Overtime,
@@ -2066,6 +2349,7 @@ impl From<AttendanceType> for i64 {
     fn from(value: AttendanceType) -> Self {
         match value {
             AttendanceType::Leave => 1,
+            AttendanceType::PunchCorrection => 2,
             AttendanceType::BusinessTrip => 3,
             AttendanceType::GoingOut => 4,
             AttendanceType::Overtime => 5,
@@ -8618,8 +8902,8 @@ pub struct RelatedApproval {
     /// 关联审批单的审批单号
     pub sp_no: String,
     /// （详情返回）关联审批单的模板名
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template_names: Option<Vec<LangText>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub template_names: Vec<LangText>,
     /// （详情返回）关联审批单的状态
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
@@ -8635,7 +8919,7 @@ impl crate::de::Decode for RelatedApproval {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_no: fields.required("sp_no")?,
-            template_names: fields.optional("template_names")?,
+            template_names: fields.or_empty("template_names")?,
             sp_status: fields.optional("sp_status")?,
             name: fields.optional("name")?,
             create_time: fields.optional("create_time")?,
@@ -8643,6 +8927,26 @@ impl crate::de::Decode for RelatedApproval {
     }
 }
 impl<'de> serde::Deserialize<'de> for RelatedApproval {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RelatedApprovalInput {
+    /// 关联审批单的审批单号
+    pub sp_no: String,
+}
+impl crate::de::Decode for RelatedApprovalInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_no: fields.required("sp_no")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RelatedApprovalInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -9484,6 +9788,26 @@ impl crate::de::Decode for SelectorOption {
     }
 }
 impl<'de> serde::Deserialize<'de> for SelectorOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SelectorOptionInput {
+    /// 选项 key，可通过「获取审批模板详情」获取
+    pub key: String,
+}
+impl crate::de::Decode for SelectorOptionInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.required("key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SelectorOptionInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -10792,9 +11116,11 @@ impl AdvancedProcessNode {
         }
     }
 }
-impl ApprovalApplyData {
-    /// A `ApprovalApplyData` with its required `contents` set and every optional field unset.
-    pub fn new(contents: impl IntoIterator<Item = impl Into<ApprovalContent>>) -> Self {
+impl ApprovalApplyDataInput {
+    /// A `ApprovalApplyDataInput` with its required `contents` set and every optional field unset.
+    pub fn new(
+        contents: impl IntoIterator<Item = impl Into<ApprovalContentInput>>,
+    ) -> Self {
         Self {
             contents: contents.into_iter().map(Into::into).collect(),
         }
@@ -10823,22 +11149,10 @@ impl ApprovalApplyProcess {
         }
     }
 }
-impl ApprovalApprover {
-    /// A `ApprovalApprover` with its required `attr`, `userid` set and every optional field unset.
+impl ApprovalAttendanceInput {
+    /// A `ApprovalAttendanceInput` with its required `date_range`, `type` set and every optional field unset.
     pub fn new(
-        attr: impl Into<ApprovalRelation>,
-        userid: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        Self {
-            attr: attr.into(),
-            userid: userid.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-impl ApprovalAttendance {
-    /// A `ApprovalAttendance` with its required `date_range`, `type` set and every optional field unset.
-    pub fn new(
-        date_range: impl Into<ApprovalDateRange>,
+        date_range: impl Into<ApprovalDateRangeInput>,
         attendance_type: impl Into<AttendanceType>,
     ) -> Self {
         Self {
@@ -10848,14 +11162,17 @@ impl ApprovalAttendance {
         }
     }
 }
-impl ApprovalContent {
-    /// A `ApprovalContent` with its required `control`, `id` set and every optional field unset.
-    pub fn new(control: impl Into<ApprovalControlType>, id: impl Into<String>) -> Self {
+impl ApprovalContentInput {
+    /// A `ApprovalContentInput` with its required `control`, `id`, `value` set and every optional field unset.
+    pub fn new(
+        control: impl Into<ApprovalControlType>,
+        id: impl Into<String>,
+        value: impl Into<ApprovalValueInput>,
+    ) -> Self {
         Self {
             control: control.into(),
             id: id.into(),
-            title: None,
-            value: None,
+            value: value.into(),
         }
     }
 }
@@ -10888,13 +11205,23 @@ impl ApprovalDataLegacyRequest {
         }
     }
 }
-impl ApprovalDate {
-    /// A `ApprovalDate` with its required `type`, `s_timestamp` set and every optional field unset.
+impl ApprovalDateInput {
+    /// A `ApprovalDateInput` with its required `type`, `s_timestamp` set and every optional field unset.
     pub fn new(date_type: impl Into<String>, s_timestamp: impl Into<String>) -> Self {
         Self {
             date_type: date_type.into(),
             s_timestamp: s_timestamp.into(),
-            timezone_info: None,
+        }
+    }
+}
+impl ApprovalDateRangeInput {
+    /// A `ApprovalDateRangeInput` with its required `type`, `new_begin`, `new_end` set and every optional field unset.
+    pub fn new(range_type: impl Into<String>, new_begin: i64, new_end: i64) -> Self {
+        Self {
+            range_type: range_type.into(),
+            new_begin,
+            new_end,
+            new_duration: None,
         }
     }
 }
@@ -10904,10 +11231,16 @@ impl ApprovalDetailRequest {
         Self { sp_no: sp_no.into() }
     }
 }
-impl ApprovalFile {
-    /// A `ApprovalFile` with its required `file_id` set and every optional field unset.
+impl ApprovalFileInput {
+    /// A `ApprovalFileInput` with its required `file_id` set and every optional field unset.
     pub fn new(file_id: impl Into<String>) -> Self {
-        Self { file_id: file_id.into() }
+        Self {
+            file_id: file_id.into(),
+            file_name: None,
+            file_size: None,
+            file_type: None,
+            file_url: None,
+        }
     }
 }
 impl ApprovalFilter {
@@ -10954,16 +11287,15 @@ impl ApprovalLocation {
         }
     }
 }
-impl ApprovalSelector {
-    /// A `ApprovalSelector` with its required `type`, `options` set and every optional field unset.
+impl ApprovalSelectorInput {
+    /// A `ApprovalSelectorInput` with its required `type`, `options` set and every optional field unset.
     pub fn new(
         selector_type: impl Into<SelectorType>,
-        options: impl IntoIterator<Item = impl Into<SelectorOption>>,
+        options: impl IntoIterator<Item = impl Into<SelectorOptionInput>>,
     ) -> Self {
         Self {
             selector_type: selector_type.into(),
             options: options.into_iter().map(Into::into).collect(),
-            exp_type: None,
         }
     }
 }
@@ -10974,6 +11306,14 @@ impl ApprovalSummary {
     ) -> Self {
         Self {
             summary_info: summary_info.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl ApprovalTableRowInput {
+    /// A `ApprovalTableRowInput` with its required `list` set and every optional field unset.
+    pub fn new(list: impl IntoIterator<Item = impl Into<ApprovalContentInput>>) -> Self {
+        Self {
+            list: list.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -10998,11 +11338,11 @@ impl ApprovalUpdateTemplateRequest {
         }
     }
 }
-impl ApprovalVacation {
-    /// A `ApprovalVacation` with its required `selector`, `attendance` set and every optional field unset.
+impl ApprovalVacationInput {
+    /// A `ApprovalVacationInput` with its required `selector`, `attendance` set and every optional field unset.
     pub fn new(
-        selector: impl Into<ApprovalSelector>,
-        attendance: impl Into<ApprovalAttendance>,
+        selector: impl Into<ApprovalVacationSelectorInput>,
+        attendance: impl Into<ApprovalAttendanceInput>,
     ) -> Self {
         Self {
             selector: selector.into(),
@@ -11010,19 +11350,15 @@ impl ApprovalVacation {
         }
     }
 }
-impl BankAccount {
-    /// A `BankAccount` with its required `account_type`, `account_name`, `account_number` set and every optional field unset.
+impl ApprovalVacationSelectorInput {
+    /// A `ApprovalVacationSelectorInput` with its required `type`, `options` set and every optional field unset.
     pub fn new(
-        account_type: impl Into<BankAccountType>,
-        account_name: impl Into<String>,
-        account_number: impl Into<String>,
+        selector_type: impl Into<SelectorType>,
+        options: impl IntoIterator<Item = impl Into<SelectorOption>>,
     ) -> Self {
         Self {
-            account_type: account_type.into(),
-            account_name: account_name.into(),
-            account_number: account_number.into(),
-            remark: None,
-            bank: None,
+            selector_type: selector_type.into(),
+            options: options.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -11469,27 +11805,10 @@ impl PstnccStatesRequest {
         }
     }
 }
-impl PunchCorrection {
-    /// A `PunchCorrection` with its required `state`, `time` set and every optional field unset.
-    pub fn new(state: impl Into<String>, time: i64) -> Self {
-        Self {
-            state: state.into(),
-            time,
-            version: None,
-            daymonthyear: None,
-        }
-    }
-}
-impl RelatedApproval {
-    /// A `RelatedApproval` with its required `sp_no` set and every optional field unset.
+impl RelatedApprovalInput {
+    /// A `RelatedApprovalInput` with its required `sp_no` set and every optional field unset.
     pub fn new(sp_no: impl Into<String>) -> Self {
-        Self {
-            sp_no: sp_no.into(),
-            template_names: None,
-            sp_status: None,
-            name: None,
-            create_time: None,
-        }
+        Self { sp_no: sp_no.into() }
     }
 }
 impl RequiredLangText {
@@ -11609,12 +11928,10 @@ impl SelectorOption {
         }
     }
 }
-impl TableRow {
-    /// A `TableRow` with its required `list` set and every optional field unset.
-    pub fn new(list: impl IntoIterator<Item = impl Into<ApprovalContent>>) -> Self {
-        Self {
-            list: list.into_iter().map(Into::into).collect(),
-        }
+impl SelectorOptionInput {
+    /// A `SelectorOptionInput` with its required `key` set and every optional field unset.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self { key: key.into() }
     }
 }
 impl TemplateContactConfig {
@@ -12019,16 +12336,15 @@ impl ApprovalApi {
     ///             }
     ///         ]
     ///     }),
-    ///     apply_data: ApprovalApplyData {
+    ///     apply_data: ApprovalApplyDataInput {
     ///         contents: vec![
-    ///             ApprovalContent {
+    ///             ApprovalContentInput {
     ///                 control: ApprovalControlType::Text,
     ///                 id: "Text-15111111111".into(),
-    ///                 value: Some(ApprovalValue {
+    ///                 value: ApprovalValueInput {
     ///                     text: Some("文本填写的内容".into()),
     ///                     ..Default::default()
-    ///                 }),
-    ///                 title: None
+    ///                 }
     ///             }
     ///         ]
     ///     },
@@ -12049,8 +12365,7 @@ impl ApprovalApi {
     ///                 }
     ///             ]
     ///         }
-    ///     ],
-    ///     ..Default::default()
+    ///     ]
     /// };
     /// let response = client.approval().apply(request)
     ///     .await?;
@@ -16251,30 +16566,9 @@ pub mod calls {
             self.request.choose_department = Some(value);
             self
         }
-        /// 审批流程信息（推荐），use_template_approver 为 0 时与 approver 二选一
+        /// 审批流程；use_template_approver 为 0 时必填
         pub fn process(mut self, value: impl Into<ApprovalApplyProcess>) -> Self {
             self.request.process = Some(value.into());
-            self
-        }
-        /// 审批流程（旧字段），use_template_approver 为 0 时与 process 二选一
-        pub fn approver(
-            mut self,
-            value: impl IntoIterator<Item = impl Into<ApprovalApprover>>,
-        ) -> Self {
-            self.request.approver = Some(value.into_iter().map(Into::into).collect());
-            self
-        }
-        /// 抄送人 userid 列表（旧字段，配合 approver 使用）
-        pub fn notifyer(
-            mut self,
-            value: impl IntoIterator<Item = impl Into<String>>,
-        ) -> Self {
-            self.request.notifyer = Some(value.into_iter().map(Into::into).collect());
-            self
-        }
-        /// 抄送方式（旧字段，配合 approver 使用）
-        pub fn notify_type(mut self, value: impl Into<ApprovalNotifyType>) -> Self {
-            self.request.notify_type = Some(value.into());
             self
         }
     }
