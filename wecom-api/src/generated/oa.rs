@@ -9882,6 +9882,52 @@ impl<'de> serde::Deserialize<'de> for TableRow {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateAttendanceConfig {
+    /// 时间设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<TemplateAttendanceDateRange>,
+    /// 假勤类型：1 请假；3 出差；4 外出；5 加班
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub attendance_type: Option<AttendanceType>,
+}
+impl crate::de::Decode for TemplateAttendanceConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_range: fields.optional("date_range")?,
+            attendance_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateAttendanceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateAttendanceDateRange {
+    /// 时间刻度：hour 精确到分钟；halfday 上午/下午
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub range_type: Option<String>,
+}
+impl crate::de::Decode for TemplateAttendanceDateRange {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            range_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateAttendanceDateRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 模板控件的配置；按控件类型返回其一。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateConfig {
@@ -9899,7 +9945,7 @@ pub struct TemplateConfig {
     pub table: Option<TemplateTable>,
     /// Attendance 控件：假勤类型与时间刻度
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendance: Option<serde_json::Value>,
+    pub attendance: Option<TemplateAttendanceConfig>,
     /// Vacation 控件：可选的假期
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vacation_list: Option<serde_json::Value>,
@@ -10344,6 +10390,31 @@ impl<'de> serde::Deserialize<'de> for TemplateOptionInput {
     }
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateOptionRelation {
+    /// 关联的选项 key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// 关联的控件
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub relation_list: Vec<TemplateRelatedControl>,
+}
+impl crate::de::Decode for TemplateOptionRelation {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.optional("key")?,
+            relation_list: fields.or_empty("relation_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateOptionRelation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateRelatedApprovalConfig {
     /// 可关联的审批模板 id
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -10364,6 +10435,31 @@ impl<'de> serde::Deserialize<'de> for TemplateRelatedApprovalConfig {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateRelatedControl {
+    /// 关联的控件 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_control_id: Option<String>,
+    /// 关联的动作：1 关联控件的显示/隐藏
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<i64>,
+}
+impl crate::de::Decode for TemplateRelatedControl {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            related_control_id: fields.optional("related_control_id")?,
+            action: fields.optional("action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateRelatedControl {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TemplateSelector {
     /// 选择方式
@@ -10375,6 +10471,9 @@ pub struct TemplateSelector {
     /// 选项
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<SelectorOption>,
+    /// 控件关联：设置了选项与其他控件的关联时返回
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub op_relations: Vec<TemplateOptionRelation>,
 }
 impl crate::de::Decode for TemplateSelector {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -10383,6 +10482,7 @@ impl crate::de::Decode for TemplateSelector {
             selector_type: fields.required("type")?,
             exp_type: fields.optional("exp_type")?,
             options: fields.or_empty("options")?,
+            op_relations: fields.or_empty("op_relations")?,
         })
     }
 }
