@@ -1085,10 +1085,7 @@ async fn approval_create_template_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ApprovalCreateTemplate = client
         .approval()
-        .create_template(body.template_name);
-    if let Some(value) = body.template_content {
-        call = call.template_content(value);
-    }
+        .create_template(body.template_name, body.template_content);
     let response = call
         .await
         .expect(
@@ -1279,10 +1276,7 @@ async fn approval_update_template_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ApprovalUpdateTemplate = client
         .approval()
-        .update_template(body.template_id, body.template_name);
-    if let Some(value) = body.template_content {
-        call = call.template_content(value);
-    }
+        .update_template(body.template_id, body.template_name, body.template_content);
     let response = call
         .await
         .expect(

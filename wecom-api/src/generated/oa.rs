@@ -892,15 +892,14 @@ pub struct ApprovalCreateTemplateRequest {
     /// 模板名称（text 与 lang 均必填）：不得与现有模板重名，不超过 40 个字符；lang 中文为 zh_CN
     pub template_name: Vec<RequiredLangText>,
     /// 模板控件设置
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template_content: Option<TemplateContentInput>,
+    pub template_content: TemplateContentInput,
 }
 impl crate::de::Decode for ApprovalCreateTemplateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_name: fields.required("template_name")?,
-            template_content: fields.optional("template_content")?,
+            template_content: fields.required("template_content")?,
         })
     }
 }
@@ -1957,8 +1956,7 @@ pub struct ApprovalUpdateTemplateRequest {
     /// 模板名称（text 与 lang 均必填）：不得与现有模板重名，不超过 40 个字符
     pub template_name: Vec<RequiredLangText>,
     /// 模板控件设置
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template_content: Option<TemplateContentInput>,
+    pub template_content: TemplateContentInput,
 }
 impl crate::de::Decode for ApprovalUpdateTemplateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1966,7 +1964,7 @@ impl crate::de::Decode for ApprovalUpdateTemplateRequest {
         Ok(Self {
             template_id: fields.required("template_id")?,
             template_name: fields.required("template_name")?,
-            template_content: fields.optional("template_content")?,
+            template_content: fields.required("template_content")?,
         })
     }
 }
@@ -9908,6 +9906,31 @@ impl<'de> serde::Deserialize<'de> for TemplateAttendanceConfig {
     }
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateAttendanceConfigInput {
+    /// 时间设置：type（halfday 按天、hour 按小时）、official_holiday（0 自然日；1 工作日）、perday_duration（一天的时长，秒，大于 0 且不超过 86400）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<TemplateDateRangeConfig>,
+    /// 假勤类型：3 出差；4 外出；5 加班
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub attendance_type: Option<AttendanceType>,
+}
+impl crate::de::Decode for TemplateAttendanceConfigInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_range: fields.optional("date_range")?,
+            attendance_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateAttendanceConfigInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateAttendanceDateRange {
     /// 时间刻度：hour 精确到分钟；halfday 上午/下午
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
@@ -10005,12 +10028,9 @@ pub struct TemplateConfigInput {
     /// Table 控件：明细中的子控件
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<TemplateTableInput>,
-    /// Attendance 控件的配置
+    /// Attendance 控件（出差、外出、加班）的配置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendance: Option<serde_json::Value>,
-    /// Vacation 控件的配置
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vacation_list: Option<serde_json::Value>,
+    pub attendance: Option<TemplateAttendanceConfigInput>,
     /// Tips 控件的说明文字配置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tips: Option<serde_json::Value>,
@@ -10036,7 +10056,6 @@ impl crate::de::Decode for TemplateConfigInput {
             contact: fields.optional("contact")?,
             table: fields.optional("table")?,
             attendance: fields.optional("attendance")?,
-            vacation_list: fields.optional("vacation_list")?,
             tips: fields.optional("tips")?,
             file: fields.optional("file")?,
             date_range: fields.optional("date_range")?,
@@ -10101,14 +10120,13 @@ impl<'de> serde::Deserialize<'de> for TemplateContent {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateContentInput {
     /// 控件数组，顺序即管理端展示顺序；一个模板只能有一类假勤控件（Vacation 或 Attendance）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub controls: Option<Vec<TemplateControlInput>>,
+    pub controls: Vec<TemplateControlInput>,
 }
 impl crate::de::Decode for TemplateContentInput {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            controls: fields.optional("controls")?,
+            controls: fields.required("controls")?,
         })
     }
 }
@@ -10299,7 +10317,7 @@ pub struct TemplateDateRangeConfig {
     /// 时间刻度，如 halfday（半天）
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub range_type: Option<String>,
-    /// 是否按法定节假日自动计算时长：1 是；0 否
+    /// 时长按自然日或工作日计算：0 自然日；1 工作日
     #[serde(skip_serializing_if = "Option::is_none")]
     pub official_holiday: Option<i64>,
     /// 每天的时长，单位：秒
@@ -10546,7 +10564,7 @@ impl<'de> serde::Deserialize<'de> for TemplateTable {
 pub struct TemplateTableInput {
     /// 明细内的子控件
     pub children: Vec<TemplateControlInput>,
-    /// 打印格式
+    /// 打印格式：0 合并成一行打印；1 拆分成多行打印
     #[serde(skip_serializing_if = "Option::is_none")]
     pub print_format: Option<i64>,
 }
@@ -11285,13 +11303,14 @@ impl ApprovalCopyTemplateRequest {
     }
 }
 impl ApprovalCreateTemplateRequest {
-    /// A `ApprovalCreateTemplateRequest` with its required `template_name` set and every optional field unset.
+    /// A `ApprovalCreateTemplateRequest` with its required `template_name`, `template_content` set and every optional field unset.
     pub fn new(
         template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+        template_content: impl Into<TemplateContentInput>,
     ) -> Self {
         Self {
             template_name: template_name.into_iter().map(Into::into).collect(),
-            template_content: None,
+            template_content: template_content.into(),
         }
     }
 }
@@ -11426,15 +11445,16 @@ impl ApprovalTemplateRequest {
     }
 }
 impl ApprovalUpdateTemplateRequest {
-    /// A `ApprovalUpdateTemplateRequest` with its required `template_id`, `template_name` set and every optional field unset.
+    /// A `ApprovalUpdateTemplateRequest` with its required `template_id`, `template_name`, `template_content` set and every optional field unset.
     pub fn new(
         template_id: impl Into<String>,
         template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+        template_content: impl Into<TemplateContentInput>,
     ) -> Self {
         Self {
             template_id: template_id.into(),
             template_name: template_name.into_iter().map(Into::into).collect(),
-            template_content: None,
+            template_content: template_content.into(),
         }
     }
 }
@@ -12043,6 +12063,16 @@ impl TemplateContactConfig {
         }
     }
 }
+impl TemplateContentInput {
+    /// A `TemplateContentInput` with its required `controls` set and every optional field unset.
+    pub fn new(
+        controls: impl IntoIterator<Item = impl Into<TemplateControlInput>>,
+    ) -> Self {
+        Self {
+            controls: controls.into_iter().map(Into::into).collect(),
+        }
+    }
+}
 impl TemplateControlInput {
     /// A `TemplateControlInput` with its required `property` set and every optional field unset.
     pub fn new(property: impl Into<TemplateControlPropertyInput>) -> Self {
@@ -12553,9 +12583,8 @@ impl ApprovalApi {
     ///         text: "我的api测试模版".into(),
     ///         lang: "zh_CN".into()
     ///     }
-    /// ])
-    ///     .template_content(TemplateContentInput {
-    ///     controls: Some(vec![
+    /// ], TemplateContentInput {
+    ///     controls: vec![
     ///         TemplateControlInput {
     ///             property: TemplateControlPropertyInput {
     ///                 control: "Selector".into(),
@@ -12606,7 +12635,7 @@ impl ApprovalApi {
     ///                 ..Default::default()
     ///             })
     ///         }
-    ///     ])
+    ///     ]
     /// })
     ///     .await?;
     /// # Ok(())
@@ -12627,12 +12656,13 @@ impl ApprovalApi {
     pub fn create_template(
         &self,
         template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+        template_content: impl Into<TemplateContentInput>,
     ) -> calls::ApprovalCreateTemplate {
         calls::ApprovalCreateTemplate {
             client: self.client.clone(),
             request: ApprovalCreateTemplateRequest {
                 template_name: template_name.into_iter().map(Into::into).collect(),
-                ..Default::default()
+                template_content: template_content.into(),
             },
         }
     }
@@ -12657,9 +12687,8 @@ impl ApprovalApi {
     ///         text: "我的api测试模版".into(),
     ///         lang: "zh_CN".into()
     ///     }
-    /// ])
-    ///     .template_content(TemplateContentInput {
-    ///     controls: Some(vec![
+    /// ], TemplateContentInput {
+    ///     controls: vec![
     ///         TemplateControlInput {
     ///             property: TemplateControlPropertyInput {
     ///                 control: "Selector".into(),
@@ -12710,7 +12739,7 @@ impl ApprovalApi {
     ///                 ..Default::default()
     ///             })
     ///         }
-    ///     ])
+    ///     ]
     /// })
     ///     .await?;
     /// # Ok(())
@@ -12731,13 +12760,14 @@ impl ApprovalApi {
         &self,
         template_id: impl Into<String>,
         template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+        template_content: impl Into<TemplateContentInput>,
     ) -> calls::ApprovalUpdateTemplate {
         calls::ApprovalUpdateTemplate {
             client: self.client.clone(),
             request: ApprovalUpdateTemplateRequest {
                 template_id: template_id.into(),
                 template_name: template_name.into_iter().map(Into::into).collect(),
-                ..Default::default()
+                template_content: template_content.into(),
             },
         }
     }
@@ -16727,16 +16757,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: ApprovalCreateTemplateRequest,
     }
-    impl ApprovalCreateTemplate {
-        /// 模板控件设置
-        pub fn template_content(
-            mut self,
-            value: impl Into<TemplateContentInput>,
-        ) -> Self {
-            self.request.template_content = Some(value.into());
-            self
-        }
-    }
+    impl ApprovalCreateTemplate {}
     impl std::future::IntoFuture for ApprovalCreateTemplate {
         type Output = crate::Result<ApprovalTemplateIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -16766,16 +16787,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: ApprovalUpdateTemplateRequest,
     }
-    impl ApprovalUpdateTemplate {
-        /// 模板控件设置
-        pub fn template_content(
-            mut self,
-            value: impl Into<TemplateContentInput>,
-        ) -> Self {
-            self.request.template_content = Some(value.into());
-            self
-        }
-    }
+    impl ApprovalUpdateTemplate {}
     impl std::future::IntoFuture for ApprovalUpdateTemplate {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
