@@ -6412,9 +6412,15 @@ pub struct CheckinUserOptionGroup {
     /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_restriction: Option<i64>,
-    /// 打卡方式（手机打卡的地点/WiFi 组合方式）
+    /// 打卡交替方式：0 多组交替；1 单组交替；2 仅记录打卡时间和位置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkin_method_type: Option<i64>,
+    /// 自由上下班规则的跨天时间，距 0 点的秒数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_day_time: Option<i64>,
+    /// 自由上下班规则的工作时长（秒），-1 表示不限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_work_duration: Option<i64>,
 }
 impl crate::de::Decode for CheckinUserOptionGroup {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -6438,6 +6444,8 @@ impl crate::de::Decode for CheckinUserOptionGroup {
             open_sp_checkin: fields.optional("open_sp_checkin")?,
             buka_restriction: fields.optional("buka_restriction")?,
             checkin_method_type: fields.optional("checkin_method_type")?,
+            span_day_time: fields.optional("span_day_time")?,
+            standard_work_duration: fields.optional("standard_work_duration")?,
         })
     }
 }
