@@ -226,12 +226,14 @@ async fn approval_get_open_data_example_0() {
         }
       ]
     },
+    "ApproverStep": 0,
     "NotifyNodes": {
       "NotifyNode": [
         {
           "ItemImage": "http://www.qq.com/xxx.png",
           "ItemName": "jinhuiguo",
-          "ItemParty": "行政部"
+          "ItemParty": "行政部",
+          "ItemUserId": "GuoJinHui"
         }
       ]
     },
@@ -293,12 +295,14 @@ async fn approval_get_open_data_example_0() {
         }
       ]
     },
+    "ApproverStep": 0,
     "NotifyNodes": {
       "NotifyNode": [
         {
           "ItemImage": "http://www.qq.com/xxx.png",
           "ItemName": "jinhuiguo",
-          "ItemParty": "行政部"
+          "ItemParty": "行政部",
+          "ItemUserId": "GuoJinHui"
         }
       ]
     },

@@ -8445,8 +8445,8 @@ pub struct OpenApproval {
     #[serde(rename = "NotifyNodes", skip_serializing_if = "Option::is_none")]
     pub notify_nodes: Option<OpenNotifyNodes>,
     /// 当前审批节点：0 第一个审批节点；1 第二个审批节点…以此类推
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approverstep: Option<i64>,
+    #[serde(rename = "ApproverStep", skip_serializing_if = "Option::is_none")]
+    pub approver_step: Option<i64>,
 }
 impl crate::de::Decode for OpenApproval {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8463,7 +8463,7 @@ impl crate::de::Decode for OpenApproval {
             apply_user_id: fields.optional("ApplyUserId")?,
             approval_nodes: fields.optional("ApprovalNodes")?,
             notify_nodes: fields.optional("NotifyNodes")?,
-            approverstep: fields.optional("approverstep")?,
+            approver_step: fields.optional("ApproverStep")?,
         })
     }
 }
@@ -8645,7 +8645,7 @@ pub enum OpenApprovalStatus {
     Approved,
     /// `3`: 已驳回
     Rejected,
-    /// `4`: 已取消
+    /// `4`: 已撤销
     Cancelled,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
@@ -12408,12 +12408,14 @@ impl ApprovalApi {
     ///         }
     ///       ]
     ///     },
+    ///     "ApproverStep": 0,
     ///     "NotifyNodes": {
     ///       "NotifyNode": [
     ///         {
     ///           "ItemImage": "http://www.qq.com/xxx.png",
     ///           "ItemName": "jinhuiguo",
-    ///           "ItemParty": "行政部"
+    ///           "ItemParty": "行政部",
+    ///           "ItemUserId": "GuoJinHui"
     ///         }
     ///       ]
     ///     },
