@@ -7586,7 +7586,7 @@ pub struct LegacyExpenseItem {
     /// 发生时间，Unix 时间戳
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
-    /// 费用金额，单位：分
+    /// 费用金额，单位：元（历史单据字段）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sums: Option<i64>,
     /// 明细事由
@@ -7616,7 +7616,7 @@ pub struct LegacyLeave {
     /// 请假时间单位：0 半天；1 小时
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeunit: Option<i64>,
-    /// 请假类型：1 事假；2 病假；3 年假；4 调休假；5 婚假；6 产假；7 陪产假；8 其他
+    /// 请假类型：1 年假；2 事假；3 病假；4 调休假；5 婚假；6 产假；7 陪产假；8 其他
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_type: Option<i64>,
     /// 请假开始时间，Unix 时间戳
