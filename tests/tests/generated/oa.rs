@@ -1804,10 +1804,7 @@ async fn approval_list_apply_ids_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ApprovalListApplyIds = client
         .approval()
-        .list_apply_ids(body.business_type);
-    if let Some(value) = body.userid {
-        call = call.userid(value);
-    }
+        .list_apply_ids(body.business_type, body.userid);
     if let Some(value) = body.limit {
         call = call.limit(value);
     }
@@ -5751,7 +5748,8 @@ async fn meeting_room_cancel_book_example_0() {
             &[],
             Some(
                 r#"{
-  "booking_id": "bkgsaseb6e027c123cbafAAA",
+  "booking_id": "bk42b34949gsaseb6e027c123cbafAAA",
+  "cancel_date": 1672502400,
   "keep_schedule": 1
 }"#,
             ),
@@ -5764,20 +5762,17 @@ async fn meeting_room_cancel_book_example_0() {
     let client = server.client();
     let body: MeetingRoomCancelBookRequest = serde_json::from_str(
             r#"{
-  "booking_id": "bkgsaseb6e027c123cbafAAA",
+  "booking_id": "bk42b34949gsaseb6e027c123cbafAAA",
+  "cancel_date": 1672502400,
   "keep_schedule": 1
 }"#,
         )
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: calls::MeetingRoomCancelBook = client.meeting_room().cancel_book();
-    if let Some(value) = body.booking_id {
-        call = call.booking_id(value);
-    }
-    if let Some(value) = body.meeting_id {
-        call = call.meeting_id(value);
-    }
+    let mut call: calls::MeetingRoomCancelBook = client
+        .meeting_room()
+        .cancel_book(body.booking_id);
     if let Some(value) = body.keep_schedule {
         call = call.keep_schedule(value);
     }

@@ -11,8 +11,7 @@ pub struct AdvancedApplyIdListRequest {
     /// 申请的高级账号类型
     pub business_type: AdvancedBusinessType,
     /// 申请人 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
+    pub userid: String,
     /// 分页查询的数据上限，默认 100，最大 200
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
@@ -28,7 +27,7 @@ impl crate::de::Decode for AdvancedApplyIdListRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             business_type: fields.required("business_type")?,
-            userid: fields.optional("userid")?,
+            userid: fields.required("userid")?,
             limit: fields.optional("limit")?,
             cursor: fields.optional("cursor")?,
             req_type: fields.optional("req_type")?,
@@ -8149,11 +8148,7 @@ impl<'de> serde::Deserialize<'de> for MeetingRoomByMeetingIdRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomCancelBookRequest {
     /// 会议室的预定 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub booking_id: Option<String>,
-    /// 会议 id（旧字段，与 booking_id 二选一）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting_id: Option<String>,
+    pub booking_id: String,
     /// 是否保留关联日程：0 同步删除（默认）；1 保留
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -8168,8 +8163,7 @@ impl crate::de::Decode for MeetingRoomCancelBookRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            booking_id: fields.optional("booking_id")?,
-            meeting_id: fields.optional("meeting_id")?,
+            booking_id: fields.required("booking_id")?,
             keep_schedule: fields.optional("keep_schedule")?,
             cancel_date: fields.optional("cancel_date")?,
         })
@@ -11200,11 +11194,14 @@ impl<'de> serde::Deserialize<'de> for VacationUserQuotaResponse {
     }
 }
 impl AdvancedApplyIdListRequest {
-    /// A `AdvancedApplyIdListRequest` with its required `business_type` set and every optional field unset.
-    pub fn new(business_type: impl Into<AdvancedBusinessType>) -> Self {
+    /// A `AdvancedApplyIdListRequest` with its required `business_type`, `userid` set and every optional field unset.
+    pub fn new(
+        business_type: impl Into<AdvancedBusinessType>,
+        userid: impl Into<String>,
+    ) -> Self {
         Self {
             business_type: business_type.into(),
-            userid: None,
+            userid: userid.into(),
             limit: None,
             cursor: None,
             req_type: None,
@@ -11885,6 +11882,16 @@ impl MeetingRoomByMeetingIdRequest {
         Self {
             meetingroom_id,
             meeting_id: meeting_id.into(),
+        }
+    }
+}
+impl MeetingRoomCancelBookRequest {
+    /// A `MeetingRoomCancelBookRequest` with its required `booking_id` set and every optional field unset.
+    pub fn new(booking_id: impl Into<String>) -> Self {
+        Self {
+            booking_id: booking_id.into(),
+            keep_schedule: None,
+            cancel_date: None,
         }
     }
 }
@@ -13066,9 +13073,9 @@ impl ApprovalApi {
     /// use wecom_api::oa::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.approval().list_apply_ids(AdvancedBusinessType::Mail)
-    ///     .userid("zhangsan")
+    /// let response = client.approval().list_apply_ids(AdvancedBusinessType::Mail, "zhangsan")
     ///     .limit(10)
+    ///     .cursor("CURSOR")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -13093,12 +13100,13 @@ impl ApprovalApi {
     pub fn list_apply_ids(
         &self,
         business_type: impl Into<AdvancedBusinessType>,
+        userid: impl Into<String>,
     ) -> calls::ApprovalListApplyIds {
         calls::ApprovalListApplyIds {
             client: self.client.clone(),
             request: AdvancedApplyIdListRequest {
                 business_type: business_type.into(),
-                userid: None,
+                userid: userid.into(),
                 limit: None,
                 cursor: None,
                 req_type: None,
@@ -15558,8 +15566,9 @@ impl MeetingRoomApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_room().cancel_book()
-    ///     .booking_id("bkgsaseb6e027c123cbafAAA")
+    /// let response = client.meeting_room().cancel_book("bk42b34949gsaseb6e027c123cbafAAA")
+    ///     .keep_schedule(true)
+    ///     .cancel_date(1672502400)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -15575,10 +15584,14 @@ impl MeetingRoomApi {
     /// ```
     #[doc(alias = "/cgi-bin/oa/meetingroom/cancel_book")]
     #[doc(alias = "取消预定会议室")]
-    pub fn cancel_book(&self) -> calls::MeetingRoomCancelBook {
+    pub fn cancel_book(
+        &self,
+        booking_id: impl Into<String>,
+    ) -> calls::MeetingRoomCancelBook {
         calls::MeetingRoomCancelBook {
             client: self.client.clone(),
             request: MeetingRoomCancelBookRequest {
+                booking_id: booking_id.into(),
                 ..Default::default()
             },
         }
@@ -16952,11 +16965,6 @@ pub mod calls {
         pub(super) request: AdvancedApplyIdListRequest,
     }
     impl ApprovalListApplyIds {
-        /// 申请人 userid
-        pub fn userid(mut self, value: impl Into<String>) -> Self {
-            self.request.userid = Some(value.into());
-            self
-        }
         /// 分页查询的数据上限，默认 100，最大 200
         pub fn limit(mut self, value: i64) -> Self {
             self.request.limit = Some(value);
@@ -18278,16 +18286,6 @@ pub mod calls {
         pub(super) request: MeetingRoomCancelBookRequest,
     }
     impl MeetingRoomCancelBook {
-        /// 会议室的预定 id
-        pub fn booking_id(mut self, value: impl Into<String>) -> Self {
-            self.request.booking_id = Some(value.into());
-            self
-        }
-        /// 会议 id（旧字段，与 booking_id 二选一）
-        pub fn meeting_id(mut self, value: impl Into<String>) -> Self {
-            self.request.meeting_id = Some(value.into());
-            self
-        }
         /// 是否保留关联日程：0 同步删除（默认）；1 保留
         pub fn keep_schedule(mut self, value: bool) -> Self {
             self.request.keep_schedule = Some(value);
