@@ -15400,7 +15400,7 @@ impl MeetingRoomApi {
     }
     /// 预定会议室
     ///
-    /// 以 booker 的身份预定会议室并自动关联日程；返回预定 id（旧文档为 meeting_id）与日程 id。开始和结束时间须在每天 8:00~23:00 之间，最小预定 30 分钟，并会自动按 30 分钟取整；只能预定无需审批的会议室。当前时间已晚于开始时间时： 已过结束时间则不允许预定；在开始后 15 分钟内允许预定；超过 15 分钟则开始时间顺延到下一个 30 分钟窗口。 权限同「添加会议室」。
+    /// 以 booker 的身份预定会议室并自动关联日程；返回预定 id 与日程 id。开始和结束时间须在每天 8:00~23:00 之间，最小预定 30 分钟，并会自动按 30 分钟取整；只能预定无需审批的会议室。当前时间已晚于开始时间时： 已过结束时间则不允许预定；在开始后 15 分钟内允许预定；超过 15 分钟则开始时间顺延到下一个 30 分钟窗口。 权限同「添加会议室」。
     ///
     /// `POST /cgi-bin/oa/meetingroom/book` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
@@ -15554,7 +15554,7 @@ impl MeetingRoomApi {
     }
     /// 取消预定会议室
     ///
-    /// 取消会议室的预定；keep_schedule 为 1 时保留关联日程。对重复预定可用 cancel_date 只取消某一天。 当前文档以 booking_id 指定预定，旧文档使用 meeting_id（当时必填），两者填其一。权限同「添加会议室」。
+    /// 取消会议室的预定；keep_schedule 为 1 时保留关联日程。对重复预定可用 cancel_date 只取消某一天。 以 booking_id 指定预定。权限同「添加会议室」。
     ///
     /// `POST /cgi-bin/oa/meetingroom/cancel_book` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
