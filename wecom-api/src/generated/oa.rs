@@ -8014,9 +8014,6 @@ pub struct MeetingRoomBookResponse {
     /// 会议关联的日程 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
-    /// 会议 id（旧字段）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting_id: Option<String>,
 }
 impl crate::de::Decode for MeetingRoomBookResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8024,7 +8021,6 @@ impl crate::de::Decode for MeetingRoomBookResponse {
         Ok(Self {
             booking_id: fields.optional("booking_id")?,
             schedule_id: fields.optional("schedule_id")?,
-            meeting_id: fields.optional("meeting_id")?,
         })
     }
 }
