@@ -8118,6 +8118,31 @@ impl<'de> serde::Deserialize<'de> for MeetingRoomBookingInfoResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一个会议室的预定情况（按会议 id 查询的旧接口）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingRoomBookingLegacy {
+    /// 会议室 id
+    pub meetingroom_id: i64,
+    /// 该会议室的预定列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<MeetingRoomScheduleLegacy>,
+}
+impl crate::de::Decode for MeetingRoomBookingLegacy {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+            schedule: fields.or_empty("schedule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookingLegacy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomByMeetingIdRequest {
     /// 会议室 id
@@ -8351,16 +8376,52 @@ impl<'de> serde::Deserialize<'de> for MeetingRoomRange {
 /// 一次会议室预定。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomSchedule {
-    /// 预定 id
+    /// 开始时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 结束时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// 预定人的 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booker: Option<String>,
+    /// 预定状态：0 已预定；2 申请中；3 审批中
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// 会议室的预定 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
-    /// 重复预定中，该次预定所属的主预定 id
+    /// 会议关联的日程 id；已取消预定（未保留日程）时无法再用它获取日程详情
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub master_booking_id: Option<String>,
-    /// 会议 id（旧字段），仅在已预定时返回
+    pub schedule_id: Option<String>,
+}
+impl crate::de::Decode for MeetingRoomSchedule {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            booker: fields.optional("booker")?,
+            status: fields.optional("status")?,
+            booking_id: fields.optional("booking_id")?,
+            schedule_id: fields.optional("schedule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一次会议室预定（旧接口）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingRoomScheduleLegacy {
+    /// 会议 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
-    /// 会议关联的日程 id，仅在已预定时返回
+    /// 会议关联的日程 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
     /// 开始时间，Unix 时间戳
@@ -8369,29 +8430,23 @@ pub struct MeetingRoomSchedule {
     /// 结束时间，Unix 时间戳
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
-    /// 预定人的 userid，仅在已预定时返回
+    /// 预定人的 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booker: Option<String>,
-    /// 预定状态：0 已预定；1 已取消；2 申请中；3 审批中
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
 }
-impl crate::de::Decode for MeetingRoomSchedule {
+impl crate::de::Decode for MeetingRoomScheduleLegacy {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            booking_id: fields.optional("booking_id")?,
-            master_booking_id: fields.optional("master_booking_id")?,
             meeting_id: fields.optional("meeting_id")?,
             schedule_id: fields.optional("schedule_id")?,
             start_time: fields.optional("start_time")?,
             end_time: fields.optional("end_time")?,
             booker: fields.optional("booker")?,
-            status: fields.optional("status")?,
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for MeetingRoomSchedule {
+impl<'de> serde::Deserialize<'de> for MeetingRoomScheduleLegacy {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -18354,13 +18409,13 @@ pub mod calls {
     }
     impl MeetingRoomGetBookingInfoByMeetingId {}
     impl std::future::IntoFuture for MeetingRoomGetBookingInfoByMeetingId {
-        type Output = crate::Result<MeetingRoomBooking>;
+        type Output = crate::Result<MeetingRoomBookingLegacy>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    MeetingRoomBooking,
+                    MeetingRoomBookingLegacy,
                 >(
                     &OP_MEETING_ROOM_GET_BOOKING_INFO_BY_MEETING_ID,
                     query,
