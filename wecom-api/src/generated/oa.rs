@@ -10308,9 +10308,9 @@ pub struct TemplateControlPropertyInput {
     pub id: String,
     /// 控件名称：不得与其他控件重名，不超过 40 个字符
     pub title: Vec<RequiredLangText>,
-    /// 控件说明，不超过 80 个字符；填写 text 时 lang 必填
+    /// 控件说明；假勤组件（Vacation、Attendance）暂不支持
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub placeholder: Option<Vec<LangText>>,
+    pub placeholder: Option<Vec<TemplatePlaceholderInput>>,
     /// 控件是否必填：0 非必填（默认）；1 必填
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -10479,6 +10479,31 @@ impl crate::de::Decode for TemplateOptionRelation {
     }
 }
 impl<'de> serde::Deserialize<'de> for TemplateOptionRelation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplatePlaceholderInput {
+    /// 控件说明，不超过 80 个字符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// 显示语言，中文为 zh_CN（注意不是 zh-CN）；填写 text 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+impl crate::de::Decode for TemplatePlaceholderInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            lang: fields.optional("lang")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplatePlaceholderInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -12664,8 +12689,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
-    ///                     LangText {
-    ///                         text: String::new(),
+    ///                     TemplatePlaceholderInput {
     ///                         ..Default::default()
     ///                     }
     ///                 ]),
@@ -12691,8 +12715,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
-    ///                     LangText {
-    ///                         text: String::new(),
+    ///                     TemplatePlaceholderInput {
     ///                         ..Default::default()
     ///                     }
     ///                 ]),
@@ -12768,8 +12791,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
-    ///                     LangText {
-    ///                         text: String::new(),
+    ///                     TemplatePlaceholderInput {
     ///                         ..Default::default()
     ///                     }
     ///                 ]),
@@ -12795,8 +12817,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
-    ///                     LangText {
-    ///                         text: String::new(),
+    ///                     TemplatePlaceholderInput {
     ///                         ..Default::default()
     ///                     }
     ///                 ]),
