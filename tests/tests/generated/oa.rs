@@ -226,12 +226,14 @@ async fn approval_get_open_data_example_0() {
         }
       ]
     },
+    "ApproverStep": 0,
     "NotifyNodes": {
       "NotifyNode": [
         {
           "ItemImage": "http://www.qq.com/xxx.png",
           "ItemName": "jinhuiguo",
-          "ItemParty": "行政部"
+          "ItemParty": "行政部",
+          "ItemUserId": "GuoJinHui"
         }
       ]
     },
@@ -293,12 +295,14 @@ async fn approval_get_open_data_example_0() {
         }
       ]
     },
+    "ApproverStep": 0,
     "NotifyNodes": {
       "NotifyNode": [
         {
           "ItemImage": "http://www.qq.com/xxx.png",
           "ItemName": "jinhuiguo",
-          "ItemParty": "行政部"
+          "ItemParty": "行政部",
+          "ItemUserId": "GuoJinHui"
         }
       ]
     },
@@ -643,36 +647,10 @@ async fn approval_apply_example_1() {
             "type": "hour"
           }
         }
-      },
-      {
-        "control": "BankAccount",
-        "id": "BankAccount-01",
-        "value": {
-          "bank_account": {
-            "account_name": "张三",
-            "account_number": "6222000000000000000",
-            "account_type": 2,
-            "bank": {
-              "bank_alias": "招商银行",
-              "bank_alias_code": "308",
-              "bank_branch_id": "308584000013",
-              "bank_branch_name": "招商银行深圳分行",
-              "city": "深圳市",
-              "city_code": "584",
-              "province": "广东省",
-              "province_code": "44"
-            },
-            "remark": "备注"
-          }
-        }
       }
     ]
   },
   "creator_userid": "WangXiaoMing",
-  "notify_type": 1,
-  "notifyer": [
-    "LiSi"
-  ],
   "summary_list": [
     {
       "summary_info": [
@@ -854,36 +832,10 @@ async fn approval_apply_example_1() {
             "type": "hour"
           }
         }
-      },
-      {
-        "control": "BankAccount",
-        "id": "BankAccount-01",
-        "value": {
-          "bank_account": {
-            "account_name": "张三",
-            "account_number": "6222000000000000000",
-            "account_type": 2,
-            "bank": {
-              "bank_alias": "招商银行",
-              "bank_alias_code": "308",
-              "bank_branch_id": "308584000013",
-              "bank_branch_name": "招商银行深圳分行",
-              "city": "深圳市",
-              "city_code": "584",
-              "province": "广东省",
-              "province_code": "44"
-            },
-            "remark": "备注"
-          }
-        }
       }
     ]
   },
   "creator_userid": "WangXiaoMing",
-  "notify_type": 1,
-  "notifyer": [
-    "LiSi"
-  ],
   "summary_list": [
     {
       "summary_info": [
@@ -1137,10 +1089,7 @@ async fn approval_create_template_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ApprovalCreateTemplate = client
         .approval()
-        .create_template(body.template_name);
-    if let Some(value) = body.template_content {
-        call = call.template_content(value);
-    }
+        .create_template(body.template_name, body.template_content);
     let response = call
         .await
         .expect(
@@ -1331,10 +1280,7 @@ async fn approval_update_template_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ApprovalUpdateTemplate = client
         .approval()
-        .update_template(body.template_id, body.template_name);
-    if let Some(value) = body.template_content {
-        call = call.template_content(value);
-    }
+        .update_template(body.template_id, body.template_name, body.template_content);
     let response = call
         .await
         .expect(
@@ -1858,10 +1804,7 @@ async fn approval_list_apply_ids_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ApprovalListApplyIds = client
         .approval()
-        .list_apply_ids(body.business_type);
-    if let Some(value) = body.userid {
-        call = call.userid(value);
-    }
+        .list_apply_ids(body.business_type, body.userid);
     if let Some(value) = body.limit {
         call = call.limit(value);
     }
@@ -2050,13 +1993,7 @@ async fn approval_set_apply_approval_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ApprovalSetApplyApproval = client
         .approval()
-        .set_apply_approval(body.apply_id, body.approval_id, body.approval_status);
-    if let Some(value) = body.approval_url {
-        call = call.approval_url(value);
-    }
-    if let Some(value) = body.process_list {
-        call = call.process_list(value);
-    }
+        .set_apply_approval(body);
     let response = call
         .await
         .expect(
@@ -2583,13 +2520,89 @@ async fn checkin_update_option_example_0() {
                 r#"{
   "effective_now": true,
   "group": {
-    "groupid": 69,
+    "allow_apply_bk_cnt": -1,
+    "allow_apply_bk_day_limit": -1,
+    "allow_apply_offworkday": true,
+    "allow_checkin_offworkday": true,
+    "buka_limit_next_month": -1,
+    "buka_remind": {
+      "buka_remind_day": 28,
+      "buka_remind_month": 0,
+      "open_remind": true
+    },
+    "checkindate": [
+      {
+        "checkintime": [
+          {
+            "earliest_off_work_sec": 43140,
+            "earliest_work_sec": 35040,
+            "latest_off_work_sec": 43800,
+            "latest_work_sec": 37020,
+            "off_work_sec": 43200,
+            "remind_off_work_sec": 43200,
+            "remind_work_sec": 35400,
+            "time_id": 1,
+            "work_sec": 36000
+          }
+        ],
+        "flex_off_duty_time": 0,
+        "flex_on_duty_time": 0,
+        "workdays": [
+          1,
+          2,
+          3,
+          4,
+          5
+        ]
+      }
+    ],
+    "groupid": 1,
     "groupname": "打卡规则1",
-    "need_photo": false,
+    "grouptype": 1,
+    "loc_infos": [
+      {
+        "distance": 300,
+        "lat": 30547030,
+        "lng": 104062890,
+        "loc_detail": "四川省成都市武侯区高新南区天府三街",
+        "loc_title": "腾讯成都大厦"
+      }
+    ],
+    "need_photo": true,
+    "note_can_use_local_pic": false,
+    "open_face_live_detect": true,
+    "option_out_range": 0,
+    "ot_info_v2": {
+      "workdayconf": {
+        "allow_ot": true,
+        "type": 0
+      }
+    },
+    "range": {
+      "party_id": [],
+      "tagid": [],
+      "userid": [
+        "xiaoxioa"
+      ]
+    },
+    "reporterinfo": {
+      "reporters": [
+        {
+          "userid": "xiaoxioa"
+        }
+      ]
+    },
+    "sync_holidays": true,
+    "sync_out_checkin": true,
+    "type": 0,
+    "use_face_detect": true,
+    "white_users": [
+      "xiaoxioa"
+    ],
     "wifimac_infos": [
       {
-        "wifimac": "70:10:5c:7d:f6:d5",
-        "wifiname": "Tencent-WiFi-2"
+        "wifimac": "c0:7b:bc:37:f8:d3",
+        "wifiname": "Tencent-WiFi-1"
       }
     ]
   }
@@ -2606,13 +2619,89 @@ async fn checkin_update_option_example_0() {
             r#"{
   "effective_now": true,
   "group": {
-    "groupid": 69,
+    "allow_apply_bk_cnt": -1,
+    "allow_apply_bk_day_limit": -1,
+    "allow_apply_offworkday": true,
+    "allow_checkin_offworkday": true,
+    "buka_limit_next_month": -1,
+    "buka_remind": {
+      "buka_remind_day": 28,
+      "buka_remind_month": 0,
+      "open_remind": true
+    },
+    "checkindate": [
+      {
+        "checkintime": [
+          {
+            "earliest_off_work_sec": 43140,
+            "earliest_work_sec": 35040,
+            "latest_off_work_sec": 43800,
+            "latest_work_sec": 37020,
+            "off_work_sec": 43200,
+            "remind_off_work_sec": 43200,
+            "remind_work_sec": 35400,
+            "time_id": 1,
+            "work_sec": 36000
+          }
+        ],
+        "flex_off_duty_time": 0,
+        "flex_on_duty_time": 0,
+        "workdays": [
+          1,
+          2,
+          3,
+          4,
+          5
+        ]
+      }
+    ],
+    "groupid": 1,
     "groupname": "打卡规则1",
-    "need_photo": false,
+    "grouptype": 1,
+    "loc_infos": [
+      {
+        "distance": 300,
+        "lat": 30547030,
+        "lng": 104062890,
+        "loc_detail": "四川省成都市武侯区高新南区天府三街",
+        "loc_title": "腾讯成都大厦"
+      }
+    ],
+    "need_photo": true,
+    "note_can_use_local_pic": false,
+    "open_face_live_detect": true,
+    "option_out_range": 0,
+    "ot_info_v2": {
+      "workdayconf": {
+        "allow_ot": true,
+        "type": 0
+      }
+    },
+    "range": {
+      "party_id": [],
+      "tagid": [],
+      "userid": [
+        "xiaoxioa"
+      ]
+    },
+    "reporterinfo": {
+      "reporters": [
+        {
+          "userid": "xiaoxioa"
+        }
+      ]
+    },
+    "sync_holidays": true,
+    "sync_out_checkin": true,
+    "type": 0,
+    "use_face_detect": true,
+    "white_users": [
+      "xiaoxioa"
+    ],
     "wifimac_infos": [
       {
-        "wifimac": "70:10:5c:7d:f6:d5",
-        "wifiname": "Tencent-WiFi-2"
+        "wifimac": "c0:7b:bc:37:f8:d3",
+        "wifiname": "Tencent-WiFi-1"
       }
     ]
   }
@@ -5531,15 +5620,17 @@ async fn meeting_room_book_by_schedule_example_0() {
             &[],
             Some(
                 r#"{
-  "booker": "zhangsan",
+  "booker": "rocky",
   "meetingroom_id": 1,
-  "schedule_id": "17c7d2bd9f20d652840f72f59e796AAA"
+  "schedule_id": "1c7e7226edae66468bc48e9859812402"
 }"#,
             ),
             r#"{
   "booking_id": "bkgsaseb6e027c123cbafAAA",
   "conflict_date": [
-    1601481600
+    1672502400,
+    1675180800,
+    1677600000
   ],
   "errcode": 0,
   "errmsg": "ok"
@@ -5549,9 +5640,9 @@ async fn meeting_room_book_by_schedule_example_0() {
     let client = server.client();
     let body: MeetingRoomBookByScheduleRequest = serde_json::from_str(
             r#"{
-  "booker": "zhangsan",
+  "booker": "rocky",
   "meetingroom_id": 1,
-  "schedule_id": "17c7d2bd9f20d652840f72f59e796AAA"
+  "schedule_id": "1c7e7226edae66468bc48e9859812402"
 }"#,
         )
         .expect("the documented request decodes");
@@ -5572,7 +5663,9 @@ async fn meeting_room_book_by_schedule_example_0() {
         r#"{
   "booking_id": "bkgsaseb6e027c123cbafAAA",
   "conflict_date": [
-    1601481600
+    1672502400,
+    1675180800,
+    1677600000
   ],
   "errcode": 0,
   "errmsg": "ok"
@@ -5591,14 +5684,18 @@ async fn meeting_room_book_by_meeting_example_0() {
             &[],
             Some(
                 r#"{
-  "booker": "zhangsan",
-  "meetingid": "hyXXXXXXXXXXXXXXXXXX",
+  "booker": "rocky",
+  "meetingid": "hy7e7226edae66468bc48e9859812402",
   "meetingroom_id": 1
 }"#,
             ),
             r#"{
   "booking_id": "bkgsaseb6e027c123cbafAAA",
-  "conflict_date": [],
+  "conflict_date": [
+    1672502400,
+    1675180800,
+    1677600000
+  ],
   "errcode": 0,
   "errmsg": "ok"
 }"#,
@@ -5607,8 +5704,8 @@ async fn meeting_room_book_by_meeting_example_0() {
     let client = server.client();
     let body: MeetingRoomBookByMeetingRequest = serde_json::from_str(
             r#"{
-  "booker": "zhangsan",
-  "meetingid": "hyXXXXXXXXXXXXXXXXXX",
+  "booker": "rocky",
+  "meetingid": "hy7e7226edae66468bc48e9859812402",
   "meetingroom_id": 1
 }"#,
         )
@@ -5629,7 +5726,11 @@ async fn meeting_room_book_by_meeting_example_0() {
     crate::support::assert_decoded(
         r#"{
   "booking_id": "bkgsaseb6e027c123cbafAAA",
-  "conflict_date": [],
+  "conflict_date": [
+    1672502400,
+    1675180800,
+    1677600000
+  ],
   "errcode": 0,
   "errmsg": "ok"
 }"#,
@@ -5647,7 +5748,8 @@ async fn meeting_room_cancel_book_example_0() {
             &[],
             Some(
                 r#"{
-  "booking_id": "bkgsaseb6e027c123cbafAAA",
+  "booking_id": "bk42b34949gsaseb6e027c123cbafAAA",
+  "cancel_date": 1672502400,
   "keep_schedule": 1
 }"#,
             ),
@@ -5660,20 +5762,17 @@ async fn meeting_room_cancel_book_example_0() {
     let client = server.client();
     let body: MeetingRoomCancelBookRequest = serde_json::from_str(
             r#"{
-  "booking_id": "bkgsaseb6e027c123cbafAAA",
+  "booking_id": "bk42b34949gsaseb6e027c123cbafAAA",
+  "cancel_date": 1672502400,
   "keep_schedule": 1
 }"#,
         )
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: calls::MeetingRoomCancelBook = client.meeting_room().cancel_book();
-    if let Some(value) = body.booking_id {
-        call = call.booking_id(value);
-    }
-    if let Some(value) = body.meeting_id {
-        call = call.meeting_id(value);
-    }
+    let mut call: calls::MeetingRoomCancelBook = client
+        .meeting_room()
+        .cancel_book(body.booking_id);
     if let Some(value) = body.keep_schedule {
         call = call.keep_schedule(value);
     }

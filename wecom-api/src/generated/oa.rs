@@ -11,8 +11,7 @@ pub struct AdvancedApplyIdListRequest {
     /// 申请的高级账号类型
     pub business_type: AdvancedBusinessType,
     /// 申请人 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
+    pub userid: String,
     /// 分页查询的数据上限，默认 100，最大 200
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
@@ -28,7 +27,7 @@ impl crate::de::Decode for AdvancedApplyIdListRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             business_type: fields.required("business_type")?,
-            userid: fields.optional("userid")?,
+            userid: fields.required("userid")?,
             limit: fields.optional("limit")?,
             cursor: fields.optional("cursor")?,
             req_type: fields.optional("req_type")?,
@@ -357,14 +356,12 @@ impl<'de> serde::Deserialize<'de> for AdvancedProcess {
         crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AdvancedProcessNode {
     /// 审批节点状态
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub node_apv_status: Option<AdvancedApprovalStatus>,
+    pub node_apv_status: AdvancedApprovalStatus,
     /// 节点多人审批方式：1 会签；2 或签；3 依次审批
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub node_apv_rel: Option<i64>,
+    pub node_apv_rel: i64,
     /// 当前节点待处理人 userid 列表，最多 100 个；与已处理人列表不可同时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_approvers: Option<Vec<String>>,
@@ -379,8 +376,8 @@ impl crate::de::Decode for AdvancedProcessNode {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            node_apv_status: fields.optional("node_apv_status")?,
-            node_apv_rel: fields.optional("node_apv_rel")?,
+            node_apv_status: fields.required("node_apv_status")?,
+            node_apv_rel: fields.required("node_apv_rel")?,
             current_approvers: fields.optional("current_approvers")?,
             completed_approvers: fields.optional("completed_approvers")?,
             apv_update_time: fields.optional("apv_update_time")?,
@@ -403,11 +400,9 @@ pub struct AdvancedSetApprovalRequest {
     /// 审批单状态
     pub approval_status: AdvancedApprovalStatus,
     /// 审批单跳转链接，须以 http:// 或 https:// 开头
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approval_url: Option<String>,
+    pub approval_url: String,
     /// 审批单审批节点
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub process_list: Option<AdvancedProcess>,
+    pub process_list: AdvancedProcess,
 }
 impl crate::de::Decode for AdvancedSetApprovalRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -416,8 +411,8 @@ impl crate::de::Decode for AdvancedSetApprovalRequest {
             apply_id: fields.required("apply_id")?,
             approval_id: fields.required("approval_id")?,
             approval_status: fields.required("approval_status")?,
-            approval_url: fields.optional("approval_url")?,
-            process_list: fields.optional("process_list")?,
+            approval_url: fields.required("approval_url")?,
+            process_list: fields.required("process_list")?,
         })
     }
 }
@@ -449,12 +444,33 @@ impl<'de> serde::Deserialize<'de> for ApprovalApplyData {
         crate::de::deserialize(deserializer)
     }
 }
+/// 提交审批申请时的表单数据。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalApplyDataInput {
+    /// 表单控件及其取值
+    pub contents: Vec<ApprovalContentInput>,
+}
+impl crate::de::Decode for ApprovalApplyDataInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            contents: fields.required("contents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalApplyDataInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalApplyNode {
     /// 节点类型
     #[serde(rename = "type")]
     pub node_type: ApprovalNodeType,
-    /// 多人审批方式：1 会签；2 或签；3 依次审批；仅审批人节点需要填写
+    /// 多人审批方式：1 会签；2 或签；3 依次审批；审批人、办理人节点（type 为 1、3）必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub apv_rel: Option<ApprovalNodeRelation>,
     /// 节点成员 userid 列表
@@ -504,26 +520,17 @@ pub struct ApprovalApplyRequest {
     pub creator_userid: String,
     /// 企业内模板的 id（非服务商后台的模板 id），可在审批详情、审批状态变化回调或「复制/更新模板到企业」中获得
     pub template_id: String,
-    /// 审批人模式：0 通过接口指定审批人、抄送人（此时 process 或 approver 必填）；1 使用此模板在管理后台设置的审批流程
+    /// 审批人模式：0 通过接口指定审批人、抄送人（此时 process 必填）；1 使用此模板在管理后台设置的审批流程（流程中不能有「申请人自选」节点）
     #[serde(serialize_with = "crate::de::flag::serialize")]
     pub use_template_approver: bool,
     /// 提单者提单部门 id，不填默认为主部门
     #[serde(skip_serializing_if = "Option::is_none")]
     pub choose_department: Option<i64>,
-    /// 审批流程信息（推荐），use_template_approver 为 0 时与 approver 二选一
+    /// 审批流程；use_template_approver 为 0 时必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<ApprovalApplyProcess>,
-    /// 审批流程（旧字段），use_template_approver 为 0 时与 process 二选一
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approver: Option<Vec<ApprovalApprover>>,
-    /// 抄送人 userid 列表（旧字段，配合 approver 使用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notifyer: Option<Vec<String>>,
-    /// 抄送方式（旧字段，配合 approver 使用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notify_type: Option<ApprovalNotifyType>,
-    /// 审批申请数据，须与模板中的控件一一对应
-    pub apply_data: ApprovalApplyData,
+    /// 审批申请数据，须与模板中的控件一一对应；必填控件须有值
+    pub apply_data: ApprovalApplyDataInput,
     /// 摘要信息，用于显示在审批通知卡片、审批列表的摘要信息，最多 3 行
     pub summary_list: Vec<ApprovalSummary>,
 }
@@ -536,9 +543,6 @@ impl crate::de::Decode for ApprovalApplyRequest {
             use_template_approver: fields.required("use_template_approver")?,
             choose_department: fields.optional("choose_department")?,
             process: fields.optional("process")?,
-            approver: fields.optional("approver")?,
-            notifyer: fields.optional("notifyer")?,
-            notify_type: fields.optional("notify_type")?,
             apply_data: fields.required("apply_data")?,
             summary_list: fields.required("summary_list")?,
         })
@@ -595,30 +599,6 @@ impl<'de> serde::Deserialize<'de> for ApprovalApplyer {
         crate::de::deserialize(deserializer)
     }
 }
-/// 旧版审批人节点。
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ApprovalApprover {
-    /// 节点审批方式：1 或签；2 会签，仅在节点为多人审批时生效
-    pub attr: ApprovalRelation,
-    /// 审批节点审批人 userid 列表，若为多人会签、多人或签，填写每个人的 userid
-    pub userid: Vec<String>,
-}
-impl crate::de::Decode for ApprovalApprover {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            attr: fields.required("attr")?,
-            userid: fields.required("userid")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for ApprovalApprover {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalAttendance {
     /// 假勤时间范围
@@ -641,6 +621,34 @@ impl crate::de::Decode for ApprovalAttendance {
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalAttendance {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalAttendanceInput {
+    /// 假勤时间范围
+    pub date_range: ApprovalDateRangeInput,
+    /// 假勤类型：1 请假；3 出差；4 外出；5 加班
+    #[serde(rename = "type")]
+    pub attendance_type: AttendanceType,
+    /// 时长分片信息（选填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slice_info: Option<ApprovalSliceInfoInput>,
+}
+impl crate::de::Decode for ApprovalAttendanceInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_range: fields.required("date_range")?,
+            attendance_type: fields.required("type")?,
+            slice_info: fields.optional("slice_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalAttendanceInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -692,11 +700,14 @@ pub struct ApprovalContent {
     /// 控件 id，与模板中的控件 id 对应
     pub id: String,
     /// 控件名称（审批详情中返回；提交时无需填写）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<Vec<LangText>>,
-    /// 控件的取值（说明文字控件 Tips 提交时无需填写）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub title: Vec<LangText>,
+    /// 控件的取值
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<ApprovalValue>,
+    /// 控件隐藏标识，为 1 表示控件被隐藏
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<i64>,
 }
 impl crate::de::Decode for ApprovalContent {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -704,12 +715,40 @@ impl crate::de::Decode for ApprovalContent {
         Ok(Self {
             control: fields.required("control")?,
             id: fields.required("id")?,
-            title: fields.optional("title")?,
+            title: fields.or_empty("title")?,
             value: fields.optional("value")?,
+            hidden: fields.optional("hidden")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 提交审批申请时的一个表单控件。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalContentInput {
+    /// 控件类型
+    pub control: ApprovalControlType,
+    /// 控件 id，可通过「获取审批模板详情」获取
+    pub id: String,
+    /// 控件值；模板中为必填的控件须有值；说明文字控件由后台填充
+    pub value: ApprovalValueInput,
+}
+impl crate::de::Decode for ApprovalContentInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            control: fields.required("control")?,
+            id: fields.required("id")?,
+            value: fields.required("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalContentInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -852,15 +891,14 @@ pub struct ApprovalCreateTemplateRequest {
     /// 模板名称（text 与 lang 均必填）：不得与现有模板重名，不超过 40 个字符；lang 中文为 zh_CN
     pub template_name: Vec<RequiredLangText>,
     /// 模板控件设置
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template_content: Option<TemplateContentInput>,
+    pub template_content: TemplateContentInput,
 }
 impl crate::de::Decode for ApprovalCreateTemplateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_name: fields.required("template_name")?,
-            template_content: fields.optional("template_content")?,
+            template_content: fields.required("template_content")?,
         })
     }
 }
@@ -959,6 +997,30 @@ impl<'de> serde::Deserialize<'de> for ApprovalDate {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalDateInput {
+    /// 时间展示类型：day 日期；hour 日期+时间，须与模板控件属性一致
+    #[serde(rename = "type")]
+    pub date_type: String,
+    /// 时间戳，以字符串表示的 Unix 秒数
+    pub s_timestamp: String,
+}
+impl crate::de::Decode for ApprovalDateInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_type: fields.required("type")?,
+            s_timestamp: fields.required("s_timestamp")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDateInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 时间范围与时长。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalDateRange {
@@ -992,6 +1054,37 @@ impl crate::de::Decode for ApprovalDateRange {
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalDateRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalDateRangeInput {
+    /// 时长粒度：halfday 按天（起止只能为当天 0 点或 12 点）；hour 按小时
+    #[serde(rename = "type")]
+    pub range_type: String,
+    /// 开始时间，Unix 时间戳
+    pub new_begin: i64,
+    /// 结束时间，Unix 时间戳
+    pub new_end: i64,
+    /// 时长，单位：秒；假勤组件中 slice_info 有值时无需填写
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_duration: Option<i64>,
+}
+impl crate::de::Decode for ApprovalDateRangeInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            range_type: fields.required("type")?,
+            new_begin: fields.required("new_begin")?,
+            new_end: fields.required("new_end")?,
+            new_duration: fields.optional("new_duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDateRangeInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1118,6 +1211,42 @@ impl crate::de::Decode for ApprovalFile {
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalFileInput {
+    /// 上传临时素材得到的 media_id（提单后转为长期存储；一个审批单全局最多 6 个附件）
+    pub file_id: String,
+    /// 文件名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// 文件大小
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<i64>,
+    /// 文件类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_type: Option<String>,
+    /// 文件地址
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_url: Option<String>,
+}
+impl crate::de::Decode for ApprovalFileInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file_id: fields.required("file_id")?,
+            file_name: fields.optional("file_name")?,
+            file_size: fields.optional("file_size")?,
+            file_type: fields.optional("file_type")?,
+            file_url: fields.optional("file_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalFileInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1367,55 +1496,6 @@ impl<'de> serde::Deserialize<'de> for ApprovalNodeType {
         crate::de::deserialize(deserializer)
     }
 }
-/// 抄送时机。
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ApprovalNotifyType {
-    /// `1`: 提单时抄送（默认值）
-    OnSubmit,
-    /// `2`: 单据通过后抄送
-    OnApproved,
-    /// `3`: 提单和单据通过后抄送
-    Both,
-    /// A value this version of the crate does not know, kept as sent.
-    Unknown(i64),
-}
-impl From<i64> for ApprovalNotifyType {
-    fn from(value: i64) -> Self {
-        match value {
-            1 => Self::OnSubmit,
-            2 => Self::OnApproved,
-            3 => Self::Both,
-            other => Self::Unknown(other),
-        }
-    }
-}
-impl From<ApprovalNotifyType> for i64 {
-    fn from(value: ApprovalNotifyType) -> Self {
-        match value {
-            ApprovalNotifyType::OnSubmit => 1,
-            ApprovalNotifyType::OnApproved => 2,
-            ApprovalNotifyType::Both => 3,
-            ApprovalNotifyType::Unknown(other) => other,
-        }
-    }
-}
-impl serde::Serialize for ApprovalNotifyType {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(i64::from(*self))
-    }
-}
-impl crate::de::Decode for ApprovalNotifyType {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        <i64 as crate::de::Decode>::decode(value).map(Self::from)
-    }
-}
-impl<'de> serde::Deserialize<'de> for ApprovalNotifyType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalProcess {
     /// 流程节点
@@ -1610,6 +1690,51 @@ impl<'de> serde::Deserialize<'de> for ApprovalSelector {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalSelectorInput {
+    /// 选择方式
+    #[serde(rename = "type")]
+    pub selector_type: SelectorType,
+    /// 所选选项，多选时可有多个
+    pub options: Vec<SelectorOptionInput>,
+}
+impl crate::de::Decode for ApprovalSelectorInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector_type: fields.required("type")?,
+            options: fields.required("options")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalSelectorInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalSliceInfoInput {
+    /// 每一天的分片：daytime 为当天 0 点（东八区）时间戳，duration 为当天时长（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_items: Option<Vec<AttendanceDayItem>>,
+}
+impl crate::de::Decode for ApprovalSliceInfoInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            day_items: fields.optional("day_items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalSliceInfoInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批申请单状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ApprovalStatus {
@@ -1733,6 +1858,26 @@ impl<'de> serde::Deserialize<'de> for ApprovalSummary {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalTableRowInput {
+    /// 子明细中各子控件的值，须包括模板中的必填子控件
+    pub list: Vec<ApprovalContentInput>,
+}
+impl crate::de::Decode for ApprovalTableRowInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.required("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalTableRowInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批模板详情。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalTemplate {
@@ -1810,8 +1955,7 @@ pub struct ApprovalUpdateTemplateRequest {
     /// 模板名称（text 与 lang 均必填）：不得与现有模板重名，不超过 40 个字符
     pub template_name: Vec<RequiredLangText>,
     /// 模板控件设置
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template_content: Option<TemplateContentInput>,
+    pub template_content: TemplateContentInput,
 }
 impl crate::de::Decode for ApprovalUpdateTemplateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1819,7 +1963,7 @@ impl crate::de::Decode for ApprovalUpdateTemplateRequest {
         Ok(Self {
             template_id: fields.required("template_id")?,
             template_name: fields.required("template_name")?,
-            template_content: fields.optional("template_content")?,
+            template_content: fields.required("template_content")?,
         })
     }
 }
@@ -1873,6 +2017,53 @@ impl<'de> serde::Deserialize<'de> for ApprovalVacation {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalVacationInput {
+    /// 请假类型（假期管理中的假期）
+    pub selector: ApprovalVacationSelectorInput,
+    /// 请假时间范围与时长，type 为 1
+    pub attendance: ApprovalAttendanceInput,
+}
+impl crate::de::Decode for ApprovalVacationInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector: fields.required("selector")?,
+            attendance: fields.required("attendance")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalVacationInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ApprovalVacationSelectorInput {
+    /// 选择方式，请假组件固定为单选
+    #[serde(rename = "type")]
+    pub selector_type: SelectorType,
+    /// 所选假期：key 为模板详情 vacation_list 中假期的 id
+    pub options: Vec<SelectorOption>,
+}
+impl crate::de::Decode for ApprovalVacationSelectorInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector_type: fields.required("type")?,
+            options: fields.required("options")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalVacationSelectorInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 表单控件的取值。每种控件只用其中与类型对应的字段（见 ApprovalControlType）；详情返回时其余列表字段为空列表。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalValue {
@@ -1892,20 +2083,23 @@ pub struct ApprovalValue {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selector: Option<ApprovalSelector>,
     /// 成员控件所选的成员
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<ContactMember>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<ContactMember>,
     /// 部门控件所选的部门
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<ContactDepartment>>,
-    /// （详情返回）说明文字控件的内容
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub departments: Vec<ContactDepartment>,
+    /// （详情返回）说明文字控件的内容（官方示例中为空列表，表格未列出）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tips: Option<serde_json::Value>,
+    /// 说明文字控件的内容：tips_content 为各语言的说明文字（结构见「获取审批模板详情」Tips 控件 config）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_tips: Option<serde_json::Value>,
     /// 附件控件的附件
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub files: Option<Vec<ApprovalFile>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ApprovalFile>,
     /// 明细控件的内容，一个明细控件可能包含多个子明细
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub children: Option<Vec<TableRow>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<TableRow>,
     /// （详情返回）明细的统计字段
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_field: Option<serde_json::Value>,
@@ -1925,8 +2119,8 @@ pub struct ApprovalValue {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<ApprovalLocation>,
     /// 关联审批单控件所关联的审批单
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub related_approval: Option<Vec<RelatedApproval>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_approval: Vec<RelatedApproval>,
     /// 公式控件的值
     #[serde(skip_serializing_if = "Option::is_none")]
     pub formula: Option<ApprovalFormula>,
@@ -1958,18 +2152,19 @@ impl crate::de::Decode for ApprovalValue {
             new_money: fields.optional("new_money")?,
             date: fields.optional("date")?,
             selector: fields.optional("selector")?,
-            members: fields.optional("members")?,
-            departments: fields.optional("departments")?,
+            members: fields.or_empty("members")?,
+            departments: fields.or_empty("departments")?,
             tips: fields.optional("tips")?,
-            files: fields.optional("files")?,
-            children: fields.optional("children")?,
+            new_tips: fields.optional("new_tips")?,
+            files: fields.or_empty("files")?,
+            children: fields.or_empty("children")?,
             stat_field: fields.optional("stat_field")?,
             sum_field: fields.optional("sum_field")?,
             attendance: fields.optional("attendance")?,
             vacation: fields.optional("vacation")?,
             punch_correction: fields.optional("punch_correction")?,
             location: fields.optional("location")?,
-            related_approval: fields.optional("related_approval")?,
+            related_approval: fields.or_empty("related_approval")?,
             formula: fields.optional("formula")?,
             date_range: fields.optional("date_range")?,
             bank_account: fields.optional("bank_account")?,
@@ -1981,6 +2176,84 @@ impl crate::de::Decode for ApprovalValue {
     }
 }
 impl<'de> serde::Deserialize<'de> for ApprovalValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 提交审批申请时控件的取值，每种控件只填与其类型对应的字段。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ApprovalValueInput {
+    /// 文本、多行文本控件的内容（文本控件不支持换行符）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// 数字控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_number: Option<String>,
+    /// 金额控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_money: Option<String>,
+    /// 日期/日期+时间控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<ApprovalDateInput>,
+    /// 单选/多选控件所选的选项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<ApprovalSelectorInput>,
+    /// 成员控件所选的成员
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<ContactMember>>,
+    /// 部门控件所选的部门
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<ContactDepartment>>,
+    /// 附件控件的附件
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<ApprovalFileInput>>,
+    /// 明细控件的内容，至少一个子明细
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub children: Option<Vec<ApprovalTableRowInput>>,
+    /// 时长控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<ApprovalDateRangeInput>,
+    /// 请假组件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacation: Option<ApprovalVacationInput>,
+    /// 出差、外出、加班组件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendance: Option<ApprovalAttendanceInput>,
+    /// 位置控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<ApprovalLocation>,
+    /// 关联审批单控件所关联的审批单
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_approval: Option<Vec<RelatedApprovalInput>>,
+    /// 公式控件的值（提交时无需填写，后台自动计算）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formula: Option<ApprovalFormula>,
+}
+impl crate::de::Decode for ApprovalValueInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            new_number: fields.optional("new_number")?,
+            new_money: fields.optional("new_money")?,
+            date: fields.optional("date")?,
+            selector: fields.optional("selector")?,
+            members: fields.optional("members")?,
+            departments: fields.optional("departments")?,
+            files: fields.optional("files")?,
+            children: fields.optional("children")?,
+            date_range: fields.optional("date_range")?,
+            vacation: fields.optional("vacation")?,
+            attendance: fields.optional("attendance")?,
+            location: fields.optional("location")?,
+            related_approval: fields.optional("related_approval")?,
+            formula: fields.optional("formula")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalValueInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2015,8 +2288,8 @@ impl<'de> serde::Deserialize<'de> for AttendanceDayItem {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AttendanceSliceInfo {
     /// 按天拆分的时长
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub day_items: Option<Vec<AttendanceDayItem>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub day_items: Vec<AttendanceDayItem>,
     /// 总时长，单位：秒
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
@@ -2028,7 +2301,7 @@ impl crate::de::Decode for AttendanceSliceInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            day_items: fields.optional("day_items")?,
+            day_items: fields.or_empty("day_items")?,
             duration: fields.optional("duration")?,
             state: fields.optional("state")?,
         })
@@ -2046,6 +2319,8 @@ impl<'de> serde::Deserialize<'de> for AttendanceSliceInfo {
 pub enum AttendanceType {
     /// `1`: 请假
     Leave,
+    /// `2`: 补卡（审批详情中出现；提交审批申请不支持）
+    PunchCorrection,
     /// `3`: 出差
     BusinessTrip,
     /// `4`: 外出
@@ -2059,6 +2334,7 @@ impl From<i64> for AttendanceType {
     fn from(value: i64) -> Self {
         match value {
             1 => Self::Leave,
+            2 => Self::PunchCorrection,
             3 => Self::BusinessTrip,
             4 => Self::GoingOut,
             5 => Self::Overtime,
@@ -2070,6 +2346,7 @@ impl From<AttendanceType> for i64 {
     fn from(value: AttendanceType) -> Self {
         match value {
             AttendanceType::Leave => 1,
+            AttendanceType::PunchCorrection => 2,
             AttendanceType::BusinessTrip => 3,
             AttendanceType::GoingOut => 4,
             AttendanceType::Overtime => 5,
@@ -3237,11 +3514,11 @@ impl<'de> serde::Deserialize<'de> for CheckinDataType {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDate {
     /// 工作日：固定时间或自由上下班时 1~6 表示星期一到星期六，0 表示星期日；按班次上下班时表示拉取班次的日期
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub workdays: Option<Vec<i64>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workdays: Vec<i64>,
     /// 工作日的上下班打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkintime: Option<Vec<CheckinTime>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkintime: Vec<CheckinTime>,
     /// 弹性时间，单位为毫秒；仅 flex_on_duty_time、flex_off_duty_time 为 -1（不生效）时有意义
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flex_time: Option<i64>,
@@ -3277,8 +3554,8 @@ impl crate::de::Decode for CheckinDate {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            workdays: fields.optional("workdays")?,
-            checkintime: fields.optional("checkintime")?,
+            workdays: fields.or_empty("workdays")?,
+            checkintime: fields.or_empty("checkintime")?,
             flex_time: fields.optional("flex_time")?,
             noneed_offwork: fields.optional("noneed_offwork")?,
             limit_aheadtime: fields.optional("limit_aheadtime")?,
@@ -3293,6 +3570,64 @@ impl crate::de::Decode for CheckinDate {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinDate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 固定时间上下班规则的一组工作日及其打卡时间。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinDateInput {
+    /// 工作日：1~6 表示星期一到星期六，0 表示星期日；开启大小周时不传
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workdays: Option<Vec<i64>>,
+    /// 工作日上下班打卡时段，1~4 个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkintime: Option<Vec<CheckinTimeInput>>,
+    /// 弹性时间（毫秒），旧字段：创建和修改规则时不可使用
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_time: Option<i64>,
+    /// 是否允许弹性时间，默认 false；开启时须设置迟到早退或早到早走晚到晚走其中一组
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_flex: Option<bool>,
+    /// 允许迟到时间（秒），须 allow_flex 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_on_duty_time: Option<i64>,
+    /// 允许早退时间（秒），须 allow_flex 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_off_duty_time: Option<i64>,
+    /// 当日允许早到早走的最大时间（秒），须 allow_flex 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_early: Option<i64>,
+    /// 当日允许晚到晚走的最大时间（秒）；与 flex_on_duty_time、flex_off_duty_time 互斥
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_late: Option<i64>,
+    /// 晚走晚到规则，须 allow_flex 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_rule: Option<CheckinLateRuleInput>,
+    /// 大小周设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biweekly: Option<CheckinBiweekly>,
+}
+impl crate::de::Decode for CheckinDateInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            workdays: fields.optional("workdays")?,
+            checkintime: fields.optional("checkintime")?,
+            flex_time: fields.optional("flex_time")?,
+            allow_flex: fields.optional("allow_flex")?,
+            flex_on_duty_time: fields.optional("flex_on_duty_time")?,
+            flex_off_duty_time: fields.optional("flex_off_duty_time")?,
+            max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
+            max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
+            late_rule: fields.optional("late_rule")?,
+            biweekly: fields.optional("biweekly")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinDateInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3616,103 +3951,82 @@ impl<'de> serde::Deserialize<'de> for CheckinExceptionInfo {
         crate::de::deserialize(deserializer)
     }
 }
-/// 打卡规则。时间字段（work_sec 等）为距当天 0 点的秒数。官方字段较多，这里列出常用字段； 加班规则（ot_info、ot_info_v2）等复杂配置以 JSON 保留。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct CheckinGroup {
-    /// 打卡规则类型
+/// 创建打卡规则时的规则定义（页面 98041「打卡规则字段说明」）。时间字段（work_sec 等）为距当天 0 点的秒数。 不少字段只对某种规则类型有意义（见各字段说明）。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckinGroupNew {
+    /// 规则类型
+    pub grouptype: CheckinGroupType,
+    /// 规则名，不能为空，最多 40 个字符
+    pub groupname: String,
+    /// 打卡时间；固定时间上下班规则必填，按班次上下班规则不可设置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub grouptype: Option<CheckinGroupType>,
-    /// 打卡规则 id（创建时忽略；修改时必填）
+    pub checkindate: Option<Vec<CheckinDateInput>>,
+    /// 特殊工作日（仅固定时间上下班），不超过 366 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub groupid: Option<i64>,
-    /// 打卡规则名称
+    pub spe_workdays: Option<Vec<CheckinSpecialWorkdayInput>>,
+    /// 特殊非工作日，不超过 366 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub groupname: Option<String>,
-    /// 打卡时间，规则类型为按班次上下班时没有意义
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkindate: Option<Vec<CheckinDate>>,
-    /// 特殊日期：必须打卡的日期
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spe_workdays: Option<Vec<CheckinSpecialDayInput>>,
-    /// 特殊日期：不用打卡的日期
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spe_offdays: Option<Vec<CheckinSpecialDayInput>>,
-    /// 是否同步法定节假日（按班次上下班不支持）
+    pub spe_offdays: Option<Vec<CheckinSpecialOffdayInput>>,
+    /// 是否同步法定节假日，默认 true
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_holidays: Option<bool>,
-    /// 是否打卡必须拍照
+    /// 是否需要拍照，默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_photo: Option<bool>,
-    /// 是否备注时允许上传本地图片
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note_can_use_local_pic: Option<bool>,
-    /// 是否非工作日允许打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_checkin_offworkday: Option<bool>,
-    /// 是否允许提交补卡申请
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_apply_offworkday: Option<bool>,
-    /// 打卡地点：WiFi 打卡信息
+    /// WiFi 打卡信息；与 loc_infos 不能同时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wifimac_infos: Option<Vec<CheckinWifi>>,
-    /// 打卡地点：位置打卡信息
+    /// 备注是否可用本地图片，默认 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note_can_use_local_pic: Option<bool>,
+    /// 固定时间上下班：是否允许非工作日打卡，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_checkin_offworkday: Option<bool>,
+    /// 位置打卡信息；与 wifimac_infos 不能同时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loc_infos: Option<Vec<CheckinLocation>>,
-    /// 打卡人员范围
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub range: Option<CheckinRange>,
-    /// 创建打卡规则的时间戳
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
-    /// 打卡人员白名单，即不需要打卡的人员 userid
+    /// 打卡人员，party_id、userid、tagid 至少填一种
+    pub range: CheckinRange,
+    /// 白名单成员 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub white_users: Option<Vec<String>>,
-    /// 打卡方式：0 手机；2 智慧考勤机；3 手机+智慧考勤机
+    /// 打卡方式：0 手机（默认）；2 考勤机；3 手机/考勤机
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub checkin_type: Option<i64>,
     /// 汇报对象
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reporterinfo: Option<CheckinReporterInfo>,
-    /// 加班信息（type 核算方式、allow_ot_workingday、otcheckinfo 时长计算与休息扣除、otapplyinfo 等），设置后才返回
+    pub reporterinfo: Option<CheckinReporterInfoInput>,
+    /// 是否允许补卡，默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ot_info: Option<serde_json::Value>,
-    /// 加班配置（工作日、休息日、节假日的加班规则）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ot_info_v2: Option<serde_json::Value>,
-    /// 每月最多补卡次数，-1 表示不限制
+    pub allow_apply_offworkday: Option<bool>,
+    /// 每月最多补卡次数，默认 -1 不限制，最大 99
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_apply_bk_cnt: Option<i64>,
-    /// 范围外打卡处理：0 视为范围外异常（默认）；1 视为正常外勤；2 不允许范围外打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub option_out_range: Option<i64>,
-    /// 规则创建人 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_userid: Option<String>,
-    /// 是否开启人脸识别打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub use_face_detect: Option<bool>,
-    /// 允许补卡的时限（天），-1 表示不限制
+    /// 允许补卡时限（天），默认 -1 不限制；1 当天，2 当天和昨天 ...，最大 180
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_apply_bk_day_limit: Option<i64>,
-    /// 规则最近编辑人 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub update_userid: Option<String>,
-    /// 班次信息，只有按班次上下班规则才有
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedulelist: Option<Vec<CheckinScheduleDef>>,
-    /// 自由签到：上班打卡后多少秒可打下班卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub offwork_interval_time: Option<i64>,
-    /// 是否开启审批打卡（打卡时需审批）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_sp_checkin: Option<bool>,
-    /// 是否开启活体检测
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_face_live_detect: Option<bool>,
-    /// 补卡截止到下个月的第几天，-1 表示不限制
+    /// 补卡截止日期：次月第 n 天后不能补卡，默认 -1 不开启，最大 28
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_limit_next_month: Option<i64>,
-    /// 是否将外出打卡同步为上下班打卡
+    /// 范围外打卡：0 视为异常（默认）；1 视为外勤；2 禁止范围外打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_out_range: Option<i64>,
+    /// 班次；按班次上下班规则必填，须含 schedule_id 为 0、名为「休息」的班次
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedulelist: Option<Vec<CheckinScheduleInput>>,
+    /// 上班打卡后多少秒可打下班卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offwork_interval_time: Option<i64>,
+    /// 是否人脸检测，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_face_detect: Option<bool>,
+    /// 活体检测开关，默认 false；须先开启 use_face_detect
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_face_live_detect: Option<bool>,
+    /// 加班配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_info_v2: Option<CheckinOtInfoV2Input>,
+    /// 外出打卡是否同步至上下班，默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_out_checkin: Option<bool>,
     /// 补卡提醒
@@ -3721,61 +4035,59 @@ pub struct CheckinGroup {
     /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_restriction: Option<i64>,
-    /// 打卡方式（手机打卡的地点/WiFi 组合方式）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkin_method_type: Option<i64>,
-    /// 跨天时间：距当天 0 点的秒数
+    /// 自由上下班：跨天时间，距 0 点的秒数（整分钟，小于 24 小时），默认 0
     #[serde(skip_serializing_if = "Option::is_none")]
     pub span_day_time: Option<i64>,
-    /// 标准工作时长，单位为秒
+    /// 自由上下班：工作时长（秒），默认 -1 不限制；否则从 1 小时起以半小时为步长，最多 24 小时
     #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_work_duration: Option<i64>,
+    /// 是否开启审批打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_sp_checkin: Option<bool>,
+    /// 打卡交替方式：0 多组交替；1 单组交替；2 仅记录打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_method_type: Option<i64>,
 }
-impl crate::de::Decode for CheckinGroup {
+impl crate::de::Decode for CheckinGroupNew {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            grouptype: fields.optional("grouptype")?,
-            groupid: fields.optional("groupid")?,
-            groupname: fields.optional("groupname")?,
+            grouptype: fields.required("grouptype")?,
+            groupname: fields.required("groupname")?,
             checkindate: fields.optional("checkindate")?,
             spe_workdays: fields.optional("spe_workdays")?,
             spe_offdays: fields.optional("spe_offdays")?,
             sync_holidays: fields.optional("sync_holidays")?,
             need_photo: fields.optional("need_photo")?,
+            wifimac_infos: fields.optional("wifimac_infos")?,
             note_can_use_local_pic: fields.optional("note_can_use_local_pic")?,
             allow_checkin_offworkday: fields.optional("allow_checkin_offworkday")?,
-            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
-            wifimac_infos: fields.optional("wifimac_infos")?,
             loc_infos: fields.optional("loc_infos")?,
-            range: fields.optional("range")?,
-            create_time: fields.optional("create_time")?,
+            range: fields.required("range")?,
             white_users: fields.optional("white_users")?,
             checkin_type: fields.optional("type")?,
             reporterinfo: fields.optional("reporterinfo")?,
-            ot_info: fields.optional("ot_info")?,
-            ot_info_v2: fields.optional("ot_info_v2")?,
+            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
             allow_apply_bk_cnt: fields.optional("allow_apply_bk_cnt")?,
-            option_out_range: fields.optional("option_out_range")?,
-            create_userid: fields.optional("create_userid")?,
-            use_face_detect: fields.optional("use_face_detect")?,
             allow_apply_bk_day_limit: fields.optional("allow_apply_bk_day_limit")?,
-            update_userid: fields.optional("update_userid")?,
+            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
+            option_out_range: fields.optional("option_out_range")?,
             schedulelist: fields.optional("schedulelist")?,
             offwork_interval_time: fields.optional("offwork_interval_time")?,
-            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            use_face_detect: fields.optional("use_face_detect")?,
             open_face_live_detect: fields.optional("open_face_live_detect")?,
-            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
+            ot_info_v2: fields.optional("ot_info_v2")?,
             sync_out_checkin: fields.optional("sync_out_checkin")?,
             buka_remind: fields.optional("buka_remind")?,
             buka_restriction: fields.optional("buka_restriction")?,
-            checkin_method_type: fields.optional("checkin_method_type")?,
             span_day_time: fields.optional("span_day_time")?,
             standard_work_duration: fields.optional("standard_work_duration")?,
+            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            checkin_method_type: fields.optional("checkin_method_type")?,
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for CheckinGroup {
+impl<'de> serde::Deserialize<'de> for CheckinGroupNew {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3831,6 +4143,152 @@ impl<'de> serde::Deserialize<'de> for CheckinGroupType {
         crate::de::deserialize(deserializer)
     }
 }
+/// 修改打卡规则时的规则定义：与创建时字段相同，另须带 groupid。对 group 的一级字段，数组字段不传或传空数组则不更新， 传入则整体覆盖；非数组字段传入则覆盖，不传则不更新。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CheckinGroupUpdate {
+    /// 打卡规则 id（修改时必填）
+    pub groupid: i64,
+    /// 规则类型
+    pub grouptype: CheckinGroupType,
+    /// 规则名，不能为空，最多 40 个字符
+    pub groupname: String,
+    /// 打卡时间；固定时间上下班规则必填，按班次上下班规则不可设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkindate: Option<Vec<CheckinDateInput>>,
+    /// 特殊工作日（仅固定时间上下班），不超过 366 个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spe_workdays: Option<Vec<CheckinSpecialWorkdayInput>>,
+    /// 特殊非工作日，不超过 366 个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spe_offdays: Option<Vec<CheckinSpecialOffdayInput>>,
+    /// 是否同步法定节假日，默认 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_holidays: Option<bool>,
+    /// 是否需要拍照，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub need_photo: Option<bool>,
+    /// WiFi 打卡信息；与 loc_infos 不能同时为空
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wifimac_infos: Option<Vec<CheckinWifi>>,
+    /// 备注是否可用本地图片，默认 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note_can_use_local_pic: Option<bool>,
+    /// 固定时间上下班：是否允许非工作日打卡，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_checkin_offworkday: Option<bool>,
+    /// 位置打卡信息；与 wifimac_infos 不能同时为空
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loc_infos: Option<Vec<CheckinLocation>>,
+    /// 打卡人员，party_id、userid、tagid 至少填一种
+    pub range: CheckinRange,
+    /// 白名单成员 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub white_users: Option<Vec<String>>,
+    /// 打卡方式：0 手机（默认）；2 考勤机；3 手机/考勤机
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub checkin_type: Option<i64>,
+    /// 汇报对象
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporterinfo: Option<CheckinReporterInfoInput>,
+    /// 是否允许补卡，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_offworkday: Option<bool>,
+    /// 每月最多补卡次数，默认 -1 不限制，最大 99
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_bk_cnt: Option<i64>,
+    /// 允许补卡时限（天），默认 -1 不限制；1 当天，2 当天和昨天 ...，最大 180
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_apply_bk_day_limit: Option<i64>,
+    /// 补卡截止日期：次月第 n 天后不能补卡，默认 -1 不开启，最大 28
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_limit_next_month: Option<i64>,
+    /// 范围外打卡：0 视为异常（默认）；1 视为外勤；2 禁止范围外打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_out_range: Option<i64>,
+    /// 班次；按班次上下班规则必填，须含 schedule_id 为 0、名为「休息」的班次
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedulelist: Option<Vec<CheckinScheduleInput>>,
+    /// 上班打卡后多少秒可打下班卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offwork_interval_time: Option<i64>,
+    /// 是否人脸检测，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_face_detect: Option<bool>,
+    /// 活体检测开关，默认 false；须先开启 use_face_detect
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_face_live_detect: Option<bool>,
+    /// 加班配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_info_v2: Option<CheckinOtInfoV2Input>,
+    /// 外出打卡是否同步至上下班，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_out_checkin: Option<bool>,
+    /// 补卡提醒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_remind: Option<CheckinBukaRemind>,
+    /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buka_restriction: Option<i64>,
+    /// 自由上下班：跨天时间，距 0 点的秒数（整分钟，小于 24 小时），默认 0
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_day_time: Option<i64>,
+    /// 自由上下班：工作时长（秒），默认 -1 不限制；否则从 1 小时起以半小时为步长，最多 24 小时
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_work_duration: Option<i64>,
+    /// 是否开启审批打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_sp_checkin: Option<bool>,
+    /// 打卡交替方式：0 多组交替；1 单组交替；2 仅记录打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_method_type: Option<i64>,
+}
+impl crate::de::Decode for CheckinGroupUpdate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+            grouptype: fields.required("grouptype")?,
+            groupname: fields.required("groupname")?,
+            checkindate: fields.optional("checkindate")?,
+            spe_workdays: fields.optional("spe_workdays")?,
+            spe_offdays: fields.optional("spe_offdays")?,
+            sync_holidays: fields.optional("sync_holidays")?,
+            need_photo: fields.optional("need_photo")?,
+            wifimac_infos: fields.optional("wifimac_infos")?,
+            note_can_use_local_pic: fields.optional("note_can_use_local_pic")?,
+            allow_checkin_offworkday: fields.optional("allow_checkin_offworkday")?,
+            loc_infos: fields.optional("loc_infos")?,
+            range: fields.required("range")?,
+            white_users: fields.optional("white_users")?,
+            checkin_type: fields.optional("type")?,
+            reporterinfo: fields.optional("reporterinfo")?,
+            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
+            allow_apply_bk_cnt: fields.optional("allow_apply_bk_cnt")?,
+            allow_apply_bk_day_limit: fields.optional("allow_apply_bk_day_limit")?,
+            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
+            option_out_range: fields.optional("option_out_range")?,
+            schedulelist: fields.optional("schedulelist")?,
+            offwork_interval_time: fields.optional("offwork_interval_time")?,
+            use_face_detect: fields.optional("use_face_detect")?,
+            open_face_live_detect: fields.optional("open_face_live_detect")?,
+            ot_info_v2: fields.optional("ot_info_v2")?,
+            sync_out_checkin: fields.optional("sync_out_checkin")?,
+            buka_remind: fields.optional("buka_remind")?,
+            buka_restriction: fields.optional("buka_restriction")?,
+            span_day_time: fields.optional("span_day_time")?,
+            standard_work_duration: fields.optional("standard_work_duration")?,
+            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            checkin_method_type: fields.optional("checkin_method_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinGroupUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinHolidayInfo {
     /// 假勤相关信息的审批单号
@@ -3867,19 +4325,53 @@ pub struct CheckinLateRule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_offwork_after_time: Option<bool>,
     /// 晚走晚到时间规则
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timerules: Option<Vec<CheckinLateTimeRule>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timerules: Vec<CheckinLateTimeRule>,
 }
 impl crate::de::Decode for CheckinLateRule {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             allow_offwork_after_time: fields.optional("allow_offwork_after_time")?,
-            timerules: fields.optional("timerules")?,
+            timerules: fields.or_empty("timerules")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinLateRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 晚走晚到规则（创建或修改打卡规则时）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinLateRuleInput {
+    /// 是否允许超时下班（下班晚走次日晚到），默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_offwork_after_time: Option<bool>,
+    /// 晚走的时间：距最晚一个下班时间的秒数，不超过 600 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offwork_after_time: Option<i64>,
+    /// 第二天第一个班次允许迟到的弹性时间（秒），不超过 600 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub onwork_flex_time: Option<i64>,
+    /// 晚走晚到时间规则，不为空时优先使用
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timerules: Option<Vec<CheckinLateTimeRule>>,
+}
+impl crate::de::Decode for CheckinLateRuleInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            allow_offwork_after_time: fields.optional("allow_offwork_after_time")?,
+            offwork_after_time: fields.optional("offwork_after_time")?,
+            onwork_flex_time: fields.optional("onwork_flex_time")?,
+            timerules: fields.optional("timerules")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinLateRuleInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4191,13 +4683,13 @@ impl<'de> serde::Deserialize<'de> for CheckinMonthSummary {
         crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CheckinOptionAddRequest {
     /// 是否立即生效，默认 false（次日零点生效）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_now: Option<bool>,
-    /// 打卡规则
-    pub group: CheckinGroup,
+    /// 打卡规则（表格标为「视情况而定」）
+    pub group: CheckinGroupNew,
 }
 impl crate::de::Decode for CheckinOptionAddRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4266,13 +4758,13 @@ impl<'de> serde::Deserialize<'de> for CheckinOptionDeleteRequest {
         crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CheckinOptionUpdateRequest {
     /// 是否立即生效，默认 false（次日零点生效）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_now: Option<bool>,
-    /// 打卡规则，须带 groupid；只修改传入的字段
-    pub group: CheckinGroup,
+    /// 打卡规则，须带 groupid（表格标为「视情况而定」）
+    pub group: CheckinGroupUpdate,
 }
 impl crate::de::Decode for CheckinOptionUpdateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4284,6 +4776,311 @@ impl crate::de::Decode for CheckinOptionUpdateRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinOptionUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtApplyConf {
+    /// 休息时间配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restinfo: Option<CheckinOtRestInfo>,
+}
+impl crate::de::Decode for CheckinOtApplyConf {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            restinfo: fields.optional("restinfo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtApplyConf {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtCalItem {
+    /// 加班满 ot_time 秒则扣除 rest_time
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time: Option<i64>,
+    /// 扣除的休息时长（秒），不大于 ot_time
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_time: Option<i64>,
+}
+impl crate::de::Decode for CheckinOtCalItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ot_time: fields.optional("ot_time")?,
+            rest_time: fields.optional("rest_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtCalItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtCalRule {
+    /// 扣除规则，不超过 5 个，ot_time 递增
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<CheckinOtCalItem>>,
+}
+impl crate::de::Decode for CheckinOtCalRule {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.optional("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtCalRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtCheckinConf {
+    /// 下班后多久开始计算加班（秒），默认 30 分钟，不超过 720 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time_start: Option<i64>,
+    /// 最小加班时长（秒），默认 30 分钟，不超过 720 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time_min: Option<i64>,
+    /// 最大加班时长（秒），默认 240 分钟，不超过 720 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time_max: Option<i64>,
+    /// 休息时间配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restinfo: Option<CheckinOtRestInfo>,
+}
+impl crate::de::Decode for CheckinOtCheckinConf {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ot_time_start: fields.optional("ot_time_start")?,
+            ot_time_min: fields.optional("ot_time_min")?,
+            ot_time_max: fields.optional("ot_time_max")?,
+            restinfo: fields.optional("restinfo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtCheckinConf {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一类日子（工作日、休息日、节假日）的加班配置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtDayConfInput {
+    /// 是否允许加班
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_ot: Option<bool>,
+    /// 加班核算：0 加班申请与打卡时间取交集；1 以打卡时间为准；2 只以审批单为准（默认）
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub calc_type: Option<i64>,
+    /// 只以审批为准时的配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply: Option<CheckinOtApplyConf>,
+    /// 只以打卡时间为准时的配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin: Option<CheckinOtCheckinConf>,
+    /// 审批和打卡取交集时的配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applycheckin: Option<CheckinOtApplyConf>,
+    /// 是否允许加班时长记为调休和加班费，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_trans_enable: Option<bool>,
+    /// 1 记为调休（默认）；2 记为加班费
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_trans_type: Option<i64>,
+    /// 同步假期信息（记为调休）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacation: Option<CheckinOtVacation>,
+    /// 加班时段：0 全天（默认）；1 仅上班前；2 仅下班后（固定上下班、按班次上下班）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time_range: Option<i64>,
+}
+impl crate::de::Decode for CheckinOtDayConfInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            allow_ot: fields.optional("allow_ot")?,
+            calc_type: fields.optional("type")?,
+            apply: fields.optional("apply")?,
+            checkin: fields.optional("checkin")?,
+            applycheckin: fields.optional("applycheckin")?,
+            ot_trans_enable: fields.optional("ot_trans_enable")?,
+            ot_trans_type: fields.optional("ot_trans_type")?,
+            vacation: fields.optional("vacation")?,
+            ot_time_range: fields.optional("ot_time_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtDayConfInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtFixTimeRule {
+    /// 休息开始时间（秒，00:00 至次日 23:59）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_time_begin_sec: Option<i64>,
+    /// 休息结束时间（秒，00:00 至次日 23:59）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_time_end_sec: Option<i64>,
+}
+impl crate::de::Decode for CheckinOtFixTimeRule {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fix_time_begin_sec: fields.optional("fix_time_begin_sec")?,
+            fix_time_end_sec: fields.optional("fix_time_end_sec")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtFixTimeRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 加班配置（创建或修改打卡规则时）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtInfoV2Input {
+    /// 工作日加班配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workdayconf: Option<CheckinOtDayConfInput>,
+    /// 休息日加班配置（表格标为必填，allow_ot、type 必填；官方示例未传）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restdayconf: Option<CheckinOtDayConfInput>,
+    /// 节假日加班配置（表格标为必填，allow_ot、type 必填；官方示例未传）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holidayconf: Option<CheckinOtDayConfInput>,
+    /// 加班时长单位与取整设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_unit_config: Option<CheckinOtTimeUnitConfig>,
+}
+impl crate::de::Decode for CheckinOtInfoV2Input {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            workdayconf: fields.optional("workdayconf")?,
+            restdayconf: fields.optional("restdayconf")?,
+            holidayconf: fields.optional("holidayconf")?,
+            time_unit_config: fields.optional("time_unit_config")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtInfoV2Input {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 加班的休息扣除配置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtRestInfo {
+    /// 0 不扣除；1 指定休息时间扣除；2 按加班时长扣除
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub deduct_type: Option<i64>,
+    /// 指定休息时间的扣除配置，不超过 10 个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix_time_rule_list: Option<Vec<CheckinOtFixTimeRule>>,
+    /// 按加班时长扣除的配置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cal_ottime_rule: Option<CheckinOtCalRule>,
+}
+impl crate::de::Decode for CheckinOtRestInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            deduct_type: fields.optional("type")?,
+            fix_time_rule_list: fields.optional("fix_time_rule_list")?,
+            cal_ottime_rule: fields.optional("cal_ottime_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtRestInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtTimeUnitConfig {
+    /// 加班单位：2 小时（默认）；3 天
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ot_time_unit: Option<i64>,
+    /// 1 天折合的秒数，默认 8 小时，3600~86400 且为 0.1 小时的倍数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perday_duration_secs: Option<i64>,
+    /// 取整方式：1 四舍五入（默认）；2 向上取整；3 向下取整
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_method: Option<i64>,
+    /// 四舍五入保留的小数位：0 或 1（默认）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_precision: Option<i64>,
+    /// 向上或向下取整的步长（秒），默认 3600
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_size: Option<i64>,
+}
+impl crate::de::Decode for CheckinOtTimeUnitConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ot_time_unit: fields.optional("ot_time_unit")?,
+            perday_duration_secs: fields.optional("perday_duration_secs")?,
+            rounding_method: fields.optional("rounding_method")?,
+            rounding_precision: fields.optional("rounding_precision")?,
+            step_size: fields.optional("step_size")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtTimeUnitConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinOtVacation {
+    /// 调休比例（百分比），默认 100 即 1:1，最大 3000
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trans_ratio: Option<i64>,
+    /// 是否自动关联假勤，默认 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_vacation: Option<bool>,
+}
+impl crate::de::Decode for CheckinOtVacation {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            trans_ratio: fields.optional("trans_ratio")?,
+            sync_vacation: fields.optional("sync_vacation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOtVacation {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4455,18 +5252,16 @@ impl CheckinRecord {
     }
 }
 /// 一条导入的打卡记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CheckinRecordInput {
     /// 打卡人员 userid
     pub userid: String,
     /// 打卡时间，Unix 时间戳
     pub checkin_time: i64,
     /// 打卡地点 title，限 1024 字符
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location_title: Option<String>,
+    pub location_title: String,
     /// 打卡地点详情，限 1024 字符
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location_detail: Option<String>,
+    pub location_detail: String,
     /// 打卡附件 media_id（media/upload 上传得到），目前最多 1 个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mediaids: Option<Vec<String>>,
@@ -4474,8 +5269,7 @@ pub struct CheckinRecordInput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// 打卡设备类型
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_type: Option<CheckinDeviceType>,
+    pub device_type: CheckinDeviceType,
     /// 位置打卡地点纬度，实际纬度的 1000000 倍，GCJ-02 坐标，范围 -90000000~90000000
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lat: Option<i64>,
@@ -4483,8 +5277,7 @@ pub struct CheckinRecordInput {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lng: Option<i64>,
     /// 打卡设备品牌，40 字符以内
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_detail: Option<String>,
+    pub device_detail: String,
     /// 打卡 WiFi 名称，限 1024 字符
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wifiname: Option<String>,
@@ -4498,14 +5291,14 @@ impl crate::de::Decode for CheckinRecordInput {
         Ok(Self {
             userid: fields.required("userid")?,
             checkin_time: fields.required("checkin_time")?,
-            location_title: fields.optional("location_title")?,
-            location_detail: fields.optional("location_detail")?,
+            location_title: fields.required("location_title")?,
+            location_detail: fields.required("location_detail")?,
             mediaids: fields.optional("mediaids")?,
             notes: fields.optional("notes")?,
-            device_type: fields.optional("device_type")?,
+            device_type: fields.required("device_type")?,
             lat: fields.optional("lat")?,
             lng: fields.optional("lng")?,
-            device_detail: fields.optional("device_detail")?,
+            device_detail: fields.required("device_detail")?,
             wifiname: fields.optional("wifiname")?,
             wifimac: fields.optional("wifimac")?,
         })
@@ -4740,8 +5533,8 @@ impl<'de> serde::Deserialize<'de> for CheckinReporter {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinReporterInfo {
     /// 汇报对象
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reporters: Option<Vec<CheckinReporter>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reporters: Vec<CheckinReporter>,
     /// 汇报对象更新时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updatetime: Option<i64>,
@@ -4750,12 +5543,60 @@ impl crate::de::Decode for CheckinReporterInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            reporters: fields.optional("reporters")?,
+            reporters: fields.or_empty("reporters")?,
             updatetime: fields.optional("updatetime")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinReporterInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 汇报对象（创建或修改打卡规则时）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinReporterInfoInput {
+    /// 汇报对象
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporters: Option<Vec<CheckinReporterInput>>,
+}
+impl crate::de::Decode for CheckinReporterInfoInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            reporters: fields.optional("reporters")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReporterInfoInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一个汇报对象：userid 或 tagid 至少填一个。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinReporterInput {
+    /// 成员 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 标签 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tagid: Option<i64>,
+}
+impl crate::de::Decode for CheckinReporterInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            tagid: fields.optional("tagid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReporterInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4798,8 +5639,8 @@ pub struct CheckinScheduleDef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_name: Option<String>,
     /// 班次上下班时段
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_section: Option<Vec<CheckinTimeSection>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub time_section: Vec<CheckinTimeSection>,
     /// 允许提前打卡时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_aheadtime: Option<i64>,
@@ -4834,7 +5675,7 @@ impl crate::de::Decode for CheckinScheduleDef {
         Ok(Self {
             schedule_id: fields.optional("schedule_id")?,
             schedule_name: fields.optional("schedule_name")?,
-            time_section: fields.optional("time_section")?,
+            time_section: fields.or_empty("time_section")?,
             limit_aheadtime: fields.optional("limit_aheadtime")?,
             noneed_offwork: fields.optional("noneed_offwork")?,
             limit_offtime: fields.optional("limit_offtime")?,
@@ -4877,6 +5718,60 @@ impl crate::de::Decode for CheckinScheduleInfo {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinScheduleInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 按班次上下班规则的一个班次（创建或修改打卡规则时）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinScheduleInput {
+    /// 班次 id，规则内唯一；须有 schedule_id 为 0 的「休息」班次（不可有时段）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<i64>,
+    /// 班次名称，规则内唯一
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_name: Option<String>,
+    /// 班次上下班时段
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_section: Option<Vec<CheckinTimeInput>>,
+    /// 是否允许弹性时间，默认 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_flex: Option<bool>,
+    /// 允许迟到时间（秒），不超过 360 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_on_duty_time: Option<i64>,
+    /// 允许早退时间（秒），不超过 360 分钟
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_off_duty_time: Option<i64>,
+    /// 晚走晚到规则
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_rule: Option<CheckinLateRuleInput>,
+    /// 当日允许早到早走的最大时间（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_early: Option<i64>,
+    /// 当日允许晚到晚走的最大时间（秒）；与 flex_on_duty_time、flex_off_duty_time 互斥
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_late: Option<i64>,
+}
+impl crate::de::Decode for CheckinScheduleInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.optional("schedule_id")?,
+            schedule_name: fields.optional("schedule_name")?,
+            time_section: fields.optional("time_section")?,
+            allow_flex: fields.optional("allow_flex")?,
+            flex_on_duty_time: fields.optional("flex_on_duty_time")?,
+            flex_off_duty_time: fields.optional("flex_off_duty_time")?,
+            late_rule: fields.optional("late_rule")?,
+            max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
+            max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinScheduleInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5113,42 +6008,111 @@ impl<'de> serde::Deserialize<'de> for CheckinSpecialDay {
         crate::de::deserialize(deserializer)
     }
 }
-/// 创建或修改打卡规则时的特殊日期。
+/// 特殊非工作日（创建或修改打卡规则时；不可设置打卡时间）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct CheckinSpecialDayInput {
-    /// 特殊日期类型
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub day_type: Option<i64>,
-    /// 特殊日期的 0 点时间戳
+pub struct CheckinSpecialOffdayInput {
+    /// 不用打卡的日期（0 点时间戳）；type 为 2 时为开始日期
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
-    /// 特殊日期的开始时间戳（按时间段设置时）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub begintime: Option<i64>,
-    /// 特殊日期的结束时间戳（按时间段设置时）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endtime: Option<i64>,
-    /// 特殊日期备注
+    /// 备注
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    /// 特殊日期的打卡时间
+    /// 0 单个日期；1 时间段；2 两周重复
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub day_type: Option<i64>,
+    /// type 为 1 时的开始日期
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub checkintime: Option<Vec<CheckinTime>>,
+    pub begtime: Option<i64>,
+    /// type 为 1、2 时的结束日期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endtime: Option<i64>,
 }
-impl crate::de::Decode for CheckinSpecialDayInput {
+impl crate::de::Decode for CheckinSpecialOffdayInput {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            day_type: fields.optional("type")?,
             timestamp: fields.optional("timestamp")?,
-            begintime: fields.optional("begintime")?,
-            endtime: fields.optional("endtime")?,
             notes: fields.optional("notes")?,
-            checkintime: fields.optional("checkintime")?,
+            day_type: fields.optional("type")?,
+            begtime: fields.optional("begtime")?,
+            endtime: fields.optional("endtime")?,
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for CheckinSpecialDayInput {
+impl<'de> serde::Deserialize<'de> for CheckinSpecialOffdayInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 特殊工作日的一个上下班时段（不可设置最早、最晚打卡时间），时间为距当天 0 点的秒数。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinSpecialTimeInput {
+    /// 时段标识，规则内唯一，大于 0 小于 99999
+    pub time_id: i64,
+    /// 上班时间
+    pub work_sec: i64,
+    /// 下班时间
+    pub off_work_sec: i64,
+    /// 上班提醒时间
+    pub remind_work_sec: i64,
+    /// 下班提醒时间
+    pub remind_off_work_sec: i64,
+}
+impl crate::de::Decode for CheckinSpecialTimeInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time_id: fields.required("time_id")?,
+            work_sec: fields.required("work_sec")?,
+            off_work_sec: fields.required("off_work_sec")?,
+            remind_work_sec: fields.required("remind_work_sec")?,
+            remind_off_work_sec: fields.required("remind_off_work_sec")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinSpecialTimeInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 特殊工作日（创建或修改打卡规则时）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinSpecialWorkdayInput {
+    /// 必须打卡的日期（0 点时间戳）；type 为 2 时为开始日期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
+    /// 备注，不可为空，不超过 40 字节
+    pub notes: String,
+    /// 当天的上下班打卡时间
+    pub checkintime: Vec<CheckinSpecialTimeInput>,
+    /// 0 单个日期（填 timestamp）；1 时间段（填 begtime、endtime，闭区间）；2 两周重复（填 timestamp、endtime）
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub day_type: Option<i64>,
+    /// type 为 1 时的开始日期（0 点时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub begtime: Option<i64>,
+    /// type 为 1、2 时的结束日期（0 点时间戳，含当天）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endtime: Option<i64>,
+}
+impl crate::de::Decode for CheckinSpecialWorkdayInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            timestamp: fields.optional("timestamp")?,
+            notes: fields.required("notes")?,
+            checkintime: fields.required("checkintime")?,
+            day_type: fields.optional("type")?,
+            begtime: fields.optional("begtime")?,
+            endtime: fields.optional("endtime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinSpecialWorkdayInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5195,8 +6159,8 @@ pub struct CheckinTime {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_rest: Option<bool>,
     /// 多段休息时间（较新的字段，见 CheckinBiweekly 上方的说明）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rest_times: Option<Vec<CheckinRestTime>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rest_times: Vec<CheckinRestTime>,
     /// 上班无需打卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_need_checkon: Option<bool>,
@@ -5220,13 +6184,91 @@ impl crate::de::Decode for CheckinTime {
             rest_begin_time: fields.optional("rest_begin_time")?,
             rest_end_time: fields.optional("rest_end_time")?,
             allow_rest: fields.optional("allow_rest")?,
-            rest_times: fields.optional("rest_times")?,
+            rest_times: fields.or_empty("rest_times")?,
             no_need_checkon: fields.optional("no_need_checkon")?,
             no_need_checkoff: fields.optional("no_need_checkoff")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinTime {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一个上下班打卡时段（创建或修改打卡规则时），时间为距当天 0 点的秒数（整分钟）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinTimeInput {
+    /// 时段标识，规则内唯一，大于 0 小于 99999
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_id: Option<i64>,
+    /// 上班时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_sec: Option<i64>,
+    /// 下班时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub off_work_sec: Option<i64>,
+    /// 上班提醒时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_work_sec: Option<i64>,
+    /// 下班提醒时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_off_work_sec: Option<i64>,
+    /// 是否需要休息，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_rest: Option<bool>,
+    /// 休息开始时间，须 allow_rest 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_begin_time: Option<i64>,
+    /// 休息结束时间，须 allow_rest 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_end_time: Option<i64>,
+    /// 上班最早打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_work_sec: Option<i64>,
+    /// 上班最晚打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_work_sec: Option<i64>,
+    /// 下班最早打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest_off_work_sec: Option<i64>,
+    /// 下班最晚打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_off_work_sec: Option<i64>,
+    /// 不需要打上班卡，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_need_checkon: Option<bool>,
+    /// 不需要打下班卡，默认 false
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_need_checkoff: Option<bool>,
+    /// 多组休息时间（最多 5 组），须 allow_rest 为 true
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_times: Option<Vec<CheckinRestTime>>,
+}
+impl crate::de::Decode for CheckinTimeInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time_id: fields.optional("time_id")?,
+            work_sec: fields.optional("work_sec")?,
+            off_work_sec: fields.optional("off_work_sec")?,
+            remind_work_sec: fields.optional("remind_work_sec")?,
+            remind_off_work_sec: fields.optional("remind_off_work_sec")?,
+            allow_rest: fields.optional("allow_rest")?,
+            rest_begin_time: fields.optional("rest_begin_time")?,
+            rest_end_time: fields.optional("rest_end_time")?,
+            earliest_work_sec: fields.optional("earliest_work_sec")?,
+            latest_work_sec: fields.optional("latest_work_sec")?,
+            earliest_off_work_sec: fields.optional("earliest_off_work_sec")?,
+            latest_off_work_sec: fields.optional("latest_off_work_sec")?,
+            no_need_checkon: fields.optional("no_need_checkon")?,
+            no_need_checkoff: fields.optional("no_need_checkoff")?,
+            rest_times: fields.optional("rest_times")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinTimeInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5264,8 +6306,8 @@ pub struct CheckinTimeSection {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_rest: Option<bool>,
     /// 多段休息时间（较新的字段，见 CheckinBiweekly 上方的说明）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rest_times: Option<Vec<CheckinRestTime>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rest_times: Vec<CheckinRestTime>,
 }
 impl crate::de::Decode for CheckinTimeSection {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5280,7 +6322,7 @@ impl crate::de::Decode for CheckinTimeSection {
             rest_begin_time: fields.optional("rest_begin_time")?,
             rest_end_time: fields.optional("rest_end_time")?,
             allow_rest: fields.optional("allow_rest")?,
-            rest_times: fields.optional("rest_times")?,
+            rest_times: fields.or_empty("rest_times")?,
         })
     }
 }
@@ -5369,9 +6411,15 @@ pub struct CheckinUserOptionGroup {
     /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_restriction: Option<i64>,
-    /// 打卡方式（手机打卡的地点/WiFi 组合方式）
+    /// 打卡交替方式：0 多组交替；1 单组交替；2 仅记录打卡时间和位置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkin_method_type: Option<i64>,
+    /// 自由上下班规则的跨天时间，距 0 点的秒数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_day_time: Option<i64>,
+    /// 自由上下班规则的工作时长（秒），-1 表示不限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_work_duration: Option<i64>,
 }
 impl crate::de::Decode for CheckinUserOptionGroup {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5395,6 +6443,8 @@ impl crate::de::Decode for CheckinUserOptionGroup {
             open_sp_checkin: fields.optional("open_sp_checkin")?,
             buka_restriction: fields.optional("buka_restriction")?,
             checkin_method_type: fields.optional("checkin_method_type")?,
+            span_day_time: fields.optional("span_day_time")?,
+            standard_work_duration: fields.optional("standard_work_duration")?,
         })
     }
 }
@@ -6535,7 +7585,7 @@ pub struct LegacyExpenseItem {
     /// 发生时间，Unix 时间戳
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
-    /// 费用金额，单位：分
+    /// 费用金额，单位：元（历史单据字段）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sums: Option<i64>,
     /// 明细事由
@@ -6565,7 +7615,7 @@ pub struct LegacyLeave {
     /// 请假时间单位：0 半天；1 小时
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeunit: Option<i64>,
-    /// 请假类型：1 事假；2 病假；3 年假；4 调休假；5 婚假；6 产假；7 陪产假；8 其他
+    /// 请假类型：1 年假；2 事假；3 病假；4 调休假；5 婚假；6 产假；7 陪产假；8 其他
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_type: Option<i64>,
     /// 请假开始时间，Unix 时间戳
@@ -6805,7 +7855,7 @@ pub struct MeetingRoomBookByScheduleRequest {
     pub meetingroom_id: i64,
     /// 日程 id
     pub schedule_id: String,
-    /// 预定人的 userid，须为日程的组织者或参与者
+    /// 预定人的 userid
     pub booker: String,
 }
 impl crate::de::Decode for MeetingRoomBookByScheduleRequest {
@@ -6964,9 +8014,6 @@ pub struct MeetingRoomBookResponse {
     /// 会议关联的日程 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
-    /// 会议 id（旧字段）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting_id: Option<String>,
 }
 impl crate::de::Decode for MeetingRoomBookResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -6974,7 +8021,6 @@ impl crate::de::Decode for MeetingRoomBookResponse {
         Ok(Self {
             booking_id: fields.optional("booking_id")?,
             schedule_id: fields.optional("schedule_id")?,
-            meeting_id: fields.optional("meeting_id")?,
         })
     }
 }
@@ -7072,6 +8118,31 @@ impl<'de> serde::Deserialize<'de> for MeetingRoomBookingInfoResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一个会议室的预定情况（按会议 id 查询的旧接口）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingRoomBookingLegacy {
+    /// 会议室 id
+    pub meetingroom_id: i64,
+    /// 该会议室的预定列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedule: Vec<MeetingRoomScheduleLegacy>,
+}
+impl crate::de::Decode for MeetingRoomBookingLegacy {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+            schedule: fields.or_empty("schedule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookingLegacy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomByMeetingIdRequest {
     /// 会议室 id
@@ -7098,11 +8169,7 @@ impl<'de> serde::Deserialize<'de> for MeetingRoomByMeetingIdRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomCancelBookRequest {
     /// 会议室的预定 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub booking_id: Option<String>,
-    /// 会议 id（旧字段，与 booking_id 二选一）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting_id: Option<String>,
+    pub booking_id: String,
     /// 是否保留关联日程：0 同步删除（默认）；1 保留
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -7117,8 +8184,7 @@ impl crate::de::Decode for MeetingRoomCancelBookRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            booking_id: fields.optional("booking_id")?,
-            meeting_id: fields.optional("meeting_id")?,
+            booking_id: fields.required("booking_id")?,
             keep_schedule: fields.optional("keep_schedule")?,
             cancel_date: fields.optional("cancel_date")?,
         })
@@ -7310,16 +8376,52 @@ impl<'de> serde::Deserialize<'de> for MeetingRoomRange {
 /// 一次会议室预定。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomSchedule {
-    /// 预定 id
+    /// 开始时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 结束时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// 预定人的 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booker: Option<String>,
+    /// 预定状态：0 已预定；2 申请中；3 审批中
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// 会议室的预定 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
-    /// 重复预定中，该次预定所属的主预定 id
+    /// 会议关联的日程 id；已取消预定（未保留日程）时无法再用它获取日程详情
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub master_booking_id: Option<String>,
-    /// 会议 id（旧字段），仅在已预定时返回
+    pub schedule_id: Option<String>,
+}
+impl crate::de::Decode for MeetingRoomSchedule {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            booker: fields.optional("booker")?,
+            status: fields.optional("status")?,
+            booking_id: fields.optional("booking_id")?,
+            schedule_id: fields.optional("schedule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一次会议室预定（旧接口）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingRoomScheduleLegacy {
+    /// 会议 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
-    /// 会议关联的日程 id，仅在已预定时返回
+    /// 会议关联的日程 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
     /// 开始时间，Unix 时间戳
@@ -7328,29 +8430,23 @@ pub struct MeetingRoomSchedule {
     /// 结束时间，Unix 时间戳
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
-    /// 预定人的 userid，仅在已预定时返回
+    /// 预定人的 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booker: Option<String>,
-    /// 预定状态：0 已预定；1 已取消；2 申请中；3 审批中
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
 }
-impl crate::de::Decode for MeetingRoomSchedule {
+impl crate::de::Decode for MeetingRoomScheduleLegacy {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            booking_id: fields.optional("booking_id")?,
-            master_booking_id: fields.optional("master_booking_id")?,
             meeting_id: fields.optional("meeting_id")?,
             schedule_id: fields.optional("schedule_id")?,
             start_time: fields.optional("start_time")?,
             end_time: fields.optional("end_time")?,
             booker: fields.optional("booker")?,
-            status: fields.optional("status")?,
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for MeetingRoomSchedule {
+impl<'de> serde::Deserialize<'de> for MeetingRoomScheduleLegacy {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7394,8 +8490,8 @@ pub struct OpenApproval {
     #[serde(rename = "NotifyNodes", skip_serializing_if = "Option::is_none")]
     pub notify_nodes: Option<OpenNotifyNodes>,
     /// 当前审批节点：0 第一个审批节点；1 第二个审批节点…以此类推
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approverstep: Option<i64>,
+    #[serde(rename = "ApproverStep", skip_serializing_if = "Option::is_none")]
+    pub approver_step: Option<i64>,
 }
 impl crate::de::Decode for OpenApproval {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -7412,7 +8508,7 @@ impl crate::de::Decode for OpenApproval {
             apply_user_id: fields.optional("ApplyUserId")?,
             approval_nodes: fields.optional("ApprovalNodes")?,
             notify_nodes: fields.optional("NotifyNodes")?,
-            approverstep: fields.optional("approverstep")?,
+            approver_step: fields.optional("ApproverStep")?,
         })
     }
 }
@@ -7594,7 +8690,7 @@ pub enum OpenApprovalStatus {
     Approved,
     /// `3`: 已驳回
     Rejected,
-    /// `4`: 已取消
+    /// `4`: 已撤销
     Cancelled,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
@@ -7857,8 +8953,8 @@ pub struct RelatedApproval {
     /// 关联审批单的审批单号
     pub sp_no: String,
     /// （详情返回）关联审批单的模板名
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template_names: Option<Vec<LangText>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub template_names: Vec<LangText>,
     /// （详情返回）关联审批单的状态
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
@@ -7874,7 +8970,7 @@ impl crate::de::Decode for RelatedApproval {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_no: fields.required("sp_no")?,
-            template_names: fields.optional("template_names")?,
+            template_names: fields.or_empty("template_names")?,
             sp_status: fields.optional("sp_status")?,
             name: fields.optional("name")?,
             create_time: fields.optional("create_time")?,
@@ -7882,6 +8978,26 @@ impl crate::de::Decode for RelatedApproval {
     }
 }
 impl<'de> serde::Deserialize<'de> for RelatedApproval {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RelatedApprovalInput {
+    /// 关联审批单的审批单号
+    pub sp_no: String,
+}
+impl crate::de::Decode for RelatedApprovalInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_no: fields.required("sp_no")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RelatedApprovalInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8729,6 +9845,26 @@ impl<'de> serde::Deserialize<'de> for SelectorOption {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SelectorOptionInput {
+    /// 选项 key，可通过「获取审批模板详情」获取
+    pub key: String,
+}
+impl crate::de::Decode for SelectorOptionInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.required("key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SelectorOptionInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单选或多选。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SelectorType {
@@ -8797,6 +9933,77 @@ impl<'de> serde::Deserialize<'de> for TableRow {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateAttendanceConfig {
+    /// 时间设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<TemplateAttendanceDateRange>,
+    /// 假勤类型：1 请假；3 出差；4 外出；5 加班
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub attendance_type: Option<AttendanceType>,
+}
+impl crate::de::Decode for TemplateAttendanceConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_range: fields.optional("date_range")?,
+            attendance_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateAttendanceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateAttendanceConfigInput {
+    /// 时间设置：type（halfday 按天、hour 按小时）、official_holiday（0 自然日；1 工作日）、perday_duration（一天的时长，秒，大于 0 且不超过 86400）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<TemplateDateRangeConfig>,
+    /// 假勤类型：3 出差；4 外出；5 加班
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub attendance_type: Option<AttendanceType>,
+}
+impl crate::de::Decode for TemplateAttendanceConfigInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_range: fields.optional("date_range")?,
+            attendance_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateAttendanceConfigInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateAttendanceDateRange {
+    /// 时间刻度：hour 精确到分钟；halfday 上午/下午
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub range_type: Option<String>,
+}
+impl crate::de::Decode for TemplateAttendanceDateRange {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            range_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateAttendanceDateRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 模板控件的配置；按控件类型返回其一。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateConfig {
@@ -8814,7 +10021,7 @@ pub struct TemplateConfig {
     pub table: Option<TemplateTable>,
     /// Attendance 控件：假勤类型与时间刻度
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendance: Option<serde_json::Value>,
+    pub attendance: Option<TemplateAttendanceConfig>,
     /// Vacation 控件：可选的假期
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vacation_list: Option<serde_json::Value>,
@@ -8874,12 +10081,9 @@ pub struct TemplateConfigInput {
     /// Table 控件：明细中的子控件
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<TemplateTableInput>,
-    /// Attendance 控件的配置
+    /// Attendance 控件（出差、外出、加班）的配置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendance: Option<serde_json::Value>,
-    /// Vacation 控件的配置
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vacation_list: Option<serde_json::Value>,
+    pub attendance: Option<TemplateAttendanceConfigInput>,
     /// Tips 控件的说明文字配置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tips: Option<serde_json::Value>,
@@ -8905,7 +10109,6 @@ impl crate::de::Decode for TemplateConfigInput {
             contact: fields.optional("contact")?,
             table: fields.optional("table")?,
             attendance: fields.optional("attendance")?,
-            vacation_list: fields.optional("vacation_list")?,
             tips: fields.optional("tips")?,
             file: fields.optional("file")?,
             date_range: fields.optional("date_range")?,
@@ -8970,14 +10173,13 @@ impl<'de> serde::Deserialize<'de> for TemplateContent {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateContentInput {
     /// 控件数组，顺序即管理端展示顺序；一个模板只能有一类假勤控件（Vacation 或 Attendance）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub controls: Option<Vec<TemplateControlInput>>,
+    pub controls: Vec<TemplateControlInput>,
 }
 impl crate::de::Decode for TemplateContentInput {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            controls: fields.optional("controls")?,
+            controls: fields.required("controls")?,
         })
     }
 }
@@ -9106,9 +10308,9 @@ pub struct TemplateControlPropertyInput {
     pub id: String,
     /// 控件名称：不得与其他控件重名，不超过 40 个字符
     pub title: Vec<RequiredLangText>,
-    /// 控件说明，不超过 80 个字符；填写 text 时 lang 必填
+    /// 控件说明；假勤组件（Vacation、Attendance）暂不支持
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub placeholder: Option<Vec<LangText>>,
+    pub placeholder: Option<Vec<TemplatePlaceholderInput>>,
     /// 控件是否必填：0 非必填（默认）；1 必填
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -9168,7 +10370,7 @@ pub struct TemplateDateRangeConfig {
     /// 时间刻度，如 halfday（半天）
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub range_type: Option<String>,
-    /// 是否按法定节假日自动计算时长：1 是；0 否
+    /// 时长按自然日或工作日计算：0 自然日；1 工作日
     #[serde(skip_serializing_if = "Option::is_none")]
     pub official_holiday: Option<i64>,
     /// 每天的时长，单位：秒
@@ -9259,6 +10461,56 @@ impl<'de> serde::Deserialize<'de> for TemplateOptionInput {
     }
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateOptionRelation {
+    /// 关联的选项 key
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// 关联的控件
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub relation_list: Vec<TemplateRelatedControl>,
+}
+impl crate::de::Decode for TemplateOptionRelation {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.optional("key")?,
+            relation_list: fields.or_empty("relation_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateOptionRelation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplatePlaceholderInput {
+    /// 控件说明，不超过 80 个字符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// 显示语言，中文为 zh_CN（注意不是 zh-CN）；填写 text 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+impl crate::de::Decode for TemplatePlaceholderInput {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            lang: fields.optional("lang")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplatePlaceholderInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateRelatedApprovalConfig {
     /// 可关联的审批模板 id
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -9279,6 +10531,31 @@ impl<'de> serde::Deserialize<'de> for TemplateRelatedApprovalConfig {
         crate::de::deserialize(deserializer)
     }
 }
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateRelatedControl {
+    /// 关联的控件 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_control_id: Option<String>,
+    /// 关联的动作：1 关联控件的显示/隐藏
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<i64>,
+}
+impl crate::de::Decode for TemplateRelatedControl {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            related_control_id: fields.optional("related_control_id")?,
+            action: fields.optional("action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateRelatedControl {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TemplateSelector {
     /// 选择方式
@@ -9290,6 +10567,9 @@ pub struct TemplateSelector {
     /// 选项
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<SelectorOption>,
+    /// 控件关联：设置了选项与其他控件的关联时返回
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub op_relations: Vec<TemplateOptionRelation>,
 }
 impl crate::de::Decode for TemplateSelector {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -9298,6 +10578,7 @@ impl crate::de::Decode for TemplateSelector {
             selector_type: fields.required("type")?,
             exp_type: fields.optional("exp_type")?,
             options: fields.or_empty("options")?,
+            op_relations: fields.or_empty("op_relations")?,
         })
     }
 }
@@ -9361,7 +10642,7 @@ impl<'de> serde::Deserialize<'de> for TemplateTable {
 pub struct TemplateTableInput {
     /// 明细内的子控件
     pub children: Vec<TemplateControlInput>,
-    /// 打印格式
+    /// 打印格式：0 合并成一行打印；1 拆分成多行打印
     #[serde(skip_serializing_if = "Option::is_none")]
     pub print_format: Option<i64>,
 }
@@ -9989,11 +11270,14 @@ impl<'de> serde::Deserialize<'de> for VacationUserQuotaResponse {
     }
 }
 impl AdvancedApplyIdListRequest {
-    /// A `AdvancedApplyIdListRequest` with its required `business_type` set and every optional field unset.
-    pub fn new(business_type: impl Into<AdvancedBusinessType>) -> Self {
+    /// A `AdvancedApplyIdListRequest` with its required `business_type`, `userid` set and every optional field unset.
+    pub fn new(
+        business_type: impl Into<AdvancedBusinessType>,
+        userid: impl Into<String>,
+    ) -> Self {
         Self {
             business_type: business_type.into(),
-            userid: None,
+            userid: userid.into(),
             limit: None,
             cursor: None,
             req_type: None,
@@ -10016,25 +11300,26 @@ impl AdvancedProcess {
         }
     }
 }
-impl AdvancedSetApprovalRequest {
-    /// A `AdvancedSetApprovalRequest` with its required `apply_id`, `approval_id`, `approval_status` set and every optional field unset.
+impl AdvancedProcessNode {
+    /// A `AdvancedProcessNode` with its required `node_apv_status`, `node_apv_rel` set and every optional field unset.
     pub fn new(
-        apply_id: impl Into<String>,
-        approval_id: impl Into<String>,
-        approval_status: impl Into<AdvancedApprovalStatus>,
+        node_apv_status: impl Into<AdvancedApprovalStatus>,
+        node_apv_rel: i64,
     ) -> Self {
         Self {
-            apply_id: apply_id.into(),
-            approval_id: approval_id.into(),
-            approval_status: approval_status.into(),
-            approval_url: None,
-            process_list: None,
+            node_apv_status: node_apv_status.into(),
+            node_apv_rel,
+            current_approvers: None,
+            completed_approvers: None,
+            apv_update_time: None,
         }
     }
 }
-impl ApprovalApplyData {
-    /// A `ApprovalApplyData` with its required `contents` set and every optional field unset.
-    pub fn new(contents: impl IntoIterator<Item = impl Into<ApprovalContent>>) -> Self {
+impl ApprovalApplyDataInput {
+    /// A `ApprovalApplyDataInput` with its required `contents` set and every optional field unset.
+    pub fn new(
+        contents: impl IntoIterator<Item = impl Into<ApprovalContentInput>>,
+    ) -> Self {
         Self {
             contents: contents.into_iter().map(Into::into).collect(),
         }
@@ -10063,22 +11348,10 @@ impl ApprovalApplyProcess {
         }
     }
 }
-impl ApprovalApprover {
-    /// A `ApprovalApprover` with its required `attr`, `userid` set and every optional field unset.
+impl ApprovalAttendanceInput {
+    /// A `ApprovalAttendanceInput` with its required `date_range`, `type` set and every optional field unset.
     pub fn new(
-        attr: impl Into<ApprovalRelation>,
-        userid: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        Self {
-            attr: attr.into(),
-            userid: userid.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-impl ApprovalAttendance {
-    /// A `ApprovalAttendance` with its required `date_range`, `type` set and every optional field unset.
-    pub fn new(
-        date_range: impl Into<ApprovalDateRange>,
+        date_range: impl Into<ApprovalDateRangeInput>,
         attendance_type: impl Into<AttendanceType>,
     ) -> Self {
         Self {
@@ -10088,14 +11361,17 @@ impl ApprovalAttendance {
         }
     }
 }
-impl ApprovalContent {
-    /// A `ApprovalContent` with its required `control`, `id` set and every optional field unset.
-    pub fn new(control: impl Into<ApprovalControlType>, id: impl Into<String>) -> Self {
+impl ApprovalContentInput {
+    /// A `ApprovalContentInput` with its required `control`, `id`, `value` set and every optional field unset.
+    pub fn new(
+        control: impl Into<ApprovalControlType>,
+        id: impl Into<String>,
+        value: impl Into<ApprovalValueInput>,
+    ) -> Self {
         Self {
             control: control.into(),
             id: id.into(),
-            title: None,
-            value: None,
+            value: value.into(),
         }
     }
 }
@@ -10108,13 +11384,14 @@ impl ApprovalCopyTemplateRequest {
     }
 }
 impl ApprovalCreateTemplateRequest {
-    /// A `ApprovalCreateTemplateRequest` with its required `template_name` set and every optional field unset.
+    /// A `ApprovalCreateTemplateRequest` with its required `template_name`, `template_content` set and every optional field unset.
     pub fn new(
         template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+        template_content: impl Into<TemplateContentInput>,
     ) -> Self {
         Self {
             template_name: template_name.into_iter().map(Into::into).collect(),
-            template_content: None,
+            template_content: template_content.into(),
         }
     }
 }
@@ -10128,13 +11405,23 @@ impl ApprovalDataLegacyRequest {
         }
     }
 }
-impl ApprovalDate {
-    /// A `ApprovalDate` with its required `type`, `s_timestamp` set and every optional field unset.
+impl ApprovalDateInput {
+    /// A `ApprovalDateInput` with its required `type`, `s_timestamp` set and every optional field unset.
     pub fn new(date_type: impl Into<String>, s_timestamp: impl Into<String>) -> Self {
         Self {
             date_type: date_type.into(),
             s_timestamp: s_timestamp.into(),
-            timezone_info: None,
+        }
+    }
+}
+impl ApprovalDateRangeInput {
+    /// A `ApprovalDateRangeInput` with its required `type`, `new_begin`, `new_end` set and every optional field unset.
+    pub fn new(range_type: impl Into<String>, new_begin: i64, new_end: i64) -> Self {
+        Self {
+            range_type: range_type.into(),
+            new_begin,
+            new_end,
+            new_duration: None,
         }
     }
 }
@@ -10144,10 +11431,16 @@ impl ApprovalDetailRequest {
         Self { sp_no: sp_no.into() }
     }
 }
-impl ApprovalFile {
-    /// A `ApprovalFile` with its required `file_id` set and every optional field unset.
+impl ApprovalFileInput {
+    /// A `ApprovalFileInput` with its required `file_id` set and every optional field unset.
     pub fn new(file_id: impl Into<String>) -> Self {
-        Self { file_id: file_id.into() }
+        Self {
+            file_id: file_id.into(),
+            file_name: None,
+            file_size: None,
+            file_type: None,
+            file_url: None,
+        }
     }
 }
 impl ApprovalFilter {
@@ -10194,16 +11487,15 @@ impl ApprovalLocation {
         }
     }
 }
-impl ApprovalSelector {
-    /// A `ApprovalSelector` with its required `type`, `options` set and every optional field unset.
+impl ApprovalSelectorInput {
+    /// A `ApprovalSelectorInput` with its required `type`, `options` set and every optional field unset.
     pub fn new(
         selector_type: impl Into<SelectorType>,
-        options: impl IntoIterator<Item = impl Into<SelectorOption>>,
+        options: impl IntoIterator<Item = impl Into<SelectorOptionInput>>,
     ) -> Self {
         Self {
             selector_type: selector_type.into(),
             options: options.into_iter().map(Into::into).collect(),
-            exp_type: None,
         }
     }
 }
@@ -10217,6 +11509,14 @@ impl ApprovalSummary {
         }
     }
 }
+impl ApprovalTableRowInput {
+    /// A `ApprovalTableRowInput` with its required `list` set and every optional field unset.
+    pub fn new(list: impl IntoIterator<Item = impl Into<ApprovalContentInput>>) -> Self {
+        Self {
+            list: list.into_iter().map(Into::into).collect(),
+        }
+    }
+}
 impl ApprovalTemplateRequest {
     /// A `ApprovalTemplateRequest` with its required `template_id` set and every optional field unset.
     pub fn new(template_id: impl Into<String>) -> Self {
@@ -10226,23 +11526,24 @@ impl ApprovalTemplateRequest {
     }
 }
 impl ApprovalUpdateTemplateRequest {
-    /// A `ApprovalUpdateTemplateRequest` with its required `template_id`, `template_name` set and every optional field unset.
+    /// A `ApprovalUpdateTemplateRequest` with its required `template_id`, `template_name`, `template_content` set and every optional field unset.
     pub fn new(
         template_id: impl Into<String>,
         template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+        template_content: impl Into<TemplateContentInput>,
     ) -> Self {
         Self {
             template_id: template_id.into(),
             template_name: template_name.into_iter().map(Into::into).collect(),
-            template_content: None,
+            template_content: template_content.into(),
         }
     }
 }
-impl ApprovalVacation {
-    /// A `ApprovalVacation` with its required `selector`, `attendance` set and every optional field unset.
+impl ApprovalVacationInput {
+    /// A `ApprovalVacationInput` with its required `selector`, `attendance` set and every optional field unset.
     pub fn new(
-        selector: impl Into<ApprovalSelector>,
-        attendance: impl Into<ApprovalAttendance>,
+        selector: impl Into<ApprovalVacationSelectorInput>,
+        attendance: impl Into<ApprovalAttendanceInput>,
     ) -> Self {
         Self {
             selector: selector.into(),
@@ -10250,19 +11551,15 @@ impl ApprovalVacation {
         }
     }
 }
-impl BankAccount {
-    /// A `BankAccount` with its required `account_type`, `account_name`, `account_number` set and every optional field unset.
+impl ApprovalVacationSelectorInput {
+    /// A `ApprovalVacationSelectorInput` with its required `type`, `options` set and every optional field unset.
     pub fn new(
-        account_type: impl Into<BankAccountType>,
-        account_name: impl Into<String>,
-        account_number: impl Into<String>,
+        selector_type: impl Into<SelectorType>,
+        options: impl IntoIterator<Item = impl Into<SelectorOption>>,
     ) -> Self {
         Self {
-            account_type: account_type.into(),
-            account_name: account_name.into(),
-            account_number: account_number.into(),
-            remark: None,
-            bank: None,
+            selector_type: selector_type.into(),
+            options: options.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -10355,9 +11652,52 @@ impl CheckinAddRecordRequest {
         }
     }
 }
+impl CheckinGroupNew {
+    /// A `CheckinGroupNew` with its required `grouptype`, `groupname`, `range` set and every optional field unset.
+    pub fn new(
+        grouptype: impl Into<CheckinGroupType>,
+        groupname: impl Into<String>,
+        range: impl Into<CheckinRange>,
+    ) -> Self {
+        Self {
+            grouptype: grouptype.into(),
+            groupname: groupname.into(),
+            checkindate: None,
+            spe_workdays: None,
+            spe_offdays: None,
+            sync_holidays: None,
+            need_photo: None,
+            wifimac_infos: None,
+            note_can_use_local_pic: None,
+            allow_checkin_offworkday: None,
+            loc_infos: None,
+            range: range.into(),
+            white_users: None,
+            checkin_type: None,
+            reporterinfo: None,
+            allow_apply_offworkday: None,
+            allow_apply_bk_cnt: None,
+            allow_apply_bk_day_limit: None,
+            buka_limit_next_month: None,
+            option_out_range: None,
+            schedulelist: None,
+            offwork_interval_time: None,
+            use_face_detect: None,
+            open_face_live_detect: None,
+            ot_info_v2: None,
+            sync_out_checkin: None,
+            buka_remind: None,
+            buka_restriction: None,
+            span_day_time: None,
+            standard_work_duration: None,
+            open_sp_checkin: None,
+            checkin_method_type: None,
+        }
+    }
+}
 impl CheckinOptionAddRequest {
     /// A `CheckinOptionAddRequest` with its required `group` set and every optional field unset.
-    pub fn new(group: impl Into<CheckinGroup>) -> Self {
+    pub fn new(group: impl Into<CheckinGroupNew>) -> Self {
         Self {
             effective_now: None,
             group: group.into(),
@@ -10388,7 +11728,7 @@ impl CheckinOptionDeleteRequest {
 }
 impl CheckinOptionUpdateRequest {
     /// A `CheckinOptionUpdateRequest` with its required `group` set and every optional field unset.
-    pub fn new(group: impl Into<CheckinGroup>) -> Self {
+    pub fn new(group: impl Into<CheckinGroupUpdate>) -> Self {
         Self {
             effective_now: None,
             group: group.into(),
@@ -10411,25 +11751,6 @@ impl CheckinPunchCorrectionRequest {
         }
     }
 }
-impl CheckinRecordInput {
-    /// A `CheckinRecordInput` with its required `userid`, `checkin_time` set and every optional field unset.
-    pub fn new(userid: impl Into<String>, checkin_time: i64) -> Self {
-        Self {
-            userid: userid.into(),
-            checkin_time,
-            location_title: None,
-            location_detail: None,
-            mediaids: None,
-            notes: None,
-            device_type: None,
-            lat: None,
-            lng: None,
-            device_detail: None,
-            wifiname: None,
-            wifimac: None,
-        }
-    }
-}
 impl CheckinReportRequest {
     /// A `CheckinReportRequest` with its required `starttime`, `endtime`, `useridlist` set and every optional field unset.
     pub fn new(
@@ -10442,12 +11763,6 @@ impl CheckinReportRequest {
             endtime,
             useridlist: useridlist.into_iter().map(Into::into).collect(),
         }
-    }
-}
-impl CheckinReporter {
-    /// A `CheckinReporter` with its required `userid` set and every optional field unset.
-    pub fn new(userid: impl Into<String>) -> Self {
-        Self { userid: userid.into() }
     }
 }
 impl CheckinScheduleItem {
@@ -10485,6 +11800,22 @@ impl CheckinSetSchedulesRequest {
             groupid,
             items: items.into_iter().map(Into::into).collect(),
             yearmonth,
+        }
+    }
+}
+impl CheckinSpecialWorkdayInput {
+    /// A `CheckinSpecialWorkdayInput` with its required `notes`, `checkintime` set and every optional field unset.
+    pub fn new(
+        notes: impl Into<String>,
+        checkintime: impl IntoIterator<Item = impl Into<CheckinSpecialTimeInput>>,
+    ) -> Self {
+        Self {
+            timestamp: None,
+            notes: notes.into(),
+            checkintime: checkintime.into_iter().map(Into::into).collect(),
+            day_type: None,
+            begtime: None,
+            endtime: None,
         }
     }
 }
@@ -10630,6 +11961,16 @@ impl MeetingRoomByMeetingIdRequest {
         }
     }
 }
+impl MeetingRoomCancelBookRequest {
+    /// A `MeetingRoomCancelBookRequest` with its required `booking_id` set and every optional field unset.
+    pub fn new(booking_id: impl Into<String>) -> Self {
+        Self {
+            booking_id: booking_id.into(),
+            keep_schedule: None,
+            cancel_date: None,
+        }
+    }
+}
 impl MeetingRoomEditRequest {
     /// A `MeetingRoomEditRequest` with its required `meetingroom_id` set and every optional field unset.
     pub fn new(meetingroom_id: i64) -> Self {
@@ -10675,27 +12016,10 @@ impl PstnccStatesRequest {
         }
     }
 }
-impl PunchCorrection {
-    /// A `PunchCorrection` with its required `state`, `time` set and every optional field unset.
-    pub fn new(state: impl Into<String>, time: i64) -> Self {
-        Self {
-            state: state.into(),
-            time,
-            version: None,
-            daymonthyear: None,
-        }
-    }
-}
-impl RelatedApproval {
-    /// A `RelatedApproval` with its required `sp_no` set and every optional field unset.
+impl RelatedApprovalInput {
+    /// A `RelatedApprovalInput` with its required `sp_no` set and every optional field unset.
     pub fn new(sp_no: impl Into<String>) -> Self {
-        Self {
-            sp_no: sp_no.into(),
-            template_names: None,
-            sp_status: None,
-            name: None,
-            create_time: None,
-        }
+        Self { sp_no: sp_no.into() }
     }
 }
 impl RequiredLangText {
@@ -10815,12 +12139,10 @@ impl SelectorOption {
         }
     }
 }
-impl TableRow {
-    /// A `TableRow` with its required `list` set and every optional field unset.
-    pub fn new(list: impl IntoIterator<Item = impl Into<ApprovalContent>>) -> Self {
-        Self {
-            list: list.into_iter().map(Into::into).collect(),
-        }
+impl SelectorOptionInput {
+    /// A `SelectorOptionInput` with its required `key` set and every optional field unset.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self { key: key.into() }
     }
 }
 impl TemplateContactConfig {
@@ -10829,6 +12151,16 @@ impl TemplateContactConfig {
         Self {
             selector_type: selector_type.into(),
             mode: mode.into(),
+        }
+    }
+}
+impl TemplateContentInput {
+    /// A `TemplateContentInput` with its required `controls` set and every optional field unset.
+    pub fn new(
+        controls: impl IntoIterator<Item = impl Into<TemplateControlInput>>,
+    ) -> Self {
+        Self {
+            controls: controls.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -11159,12 +12491,14 @@ impl ApprovalApi {
     ///         }
     ///       ]
     ///     },
+    ///     "ApproverStep": 0,
     ///     "NotifyNodes": {
     ///       "NotifyNode": [
     ///         {
     ///           "ItemImage": "http://www.qq.com/xxx.png",
     ///           "ItemName": "jinhuiguo",
-    ///           "ItemParty": "行政部"
+    ///           "ItemParty": "行政部",
+    ///           "ItemUserId": "GuoJinHui"
     ///         }
     ///       ]
     ///     },
@@ -11225,16 +12559,15 @@ impl ApprovalApi {
     ///             }
     ///         ]
     ///     }),
-    ///     apply_data: ApprovalApplyData {
+    ///     apply_data: ApprovalApplyDataInput {
     ///         contents: vec![
-    ///             ApprovalContent {
+    ///             ApprovalContentInput {
     ///                 control: ApprovalControlType::Text,
     ///                 id: "Text-15111111111".into(),
-    ///                 value: Some(ApprovalValue {
+    ///                 value: ApprovalValueInput {
     ///                     text: Some("文本填写的内容".into()),
     ///                     ..Default::default()
-    ///                 }),
-    ///                 title: None
+    ///                 }
     ///             }
     ///         ]
     ///     },
@@ -11255,8 +12588,7 @@ impl ApprovalApi {
     ///                 }
     ///             ]
     ///         }
-    ///     ],
-    ///     ..Default::default()
+    ///     ]
     /// };
     /// let response = client.approval().apply(request)
     ///     .await?;
@@ -11344,9 +12676,8 @@ impl ApprovalApi {
     ///         text: "我的api测试模版".into(),
     ///         lang: "zh_CN".into()
     ///     }
-    /// ])
-    ///     .template_content(TemplateContentInput {
-    ///     controls: Some(vec![
+    /// ], TemplateContentInput {
+    ///     controls: vec![
     ///         TemplateControlInput {
     ///             property: TemplateControlPropertyInput {
     ///                 control: "Selector".into(),
@@ -11358,8 +12689,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
-    ///                     LangText {
-    ///                         text: String::new(),
+    ///                     TemplatePlaceholderInput {
     ///                         ..Default::default()
     ///                     }
     ///                 ]),
@@ -11385,8 +12715,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
-    ///                     LangText {
-    ///                         text: String::new(),
+    ///                     TemplatePlaceholderInput {
     ///                         ..Default::default()
     ///                     }
     ///                 ]),
@@ -11397,7 +12726,7 @@ impl ApprovalApi {
     ///                 ..Default::default()
     ///             })
     ///         }
-    ///     ])
+    ///     ]
     /// })
     ///     .await?;
     /// # Ok(())
@@ -11418,12 +12747,13 @@ impl ApprovalApi {
     pub fn create_template(
         &self,
         template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+        template_content: impl Into<TemplateContentInput>,
     ) -> calls::ApprovalCreateTemplate {
         calls::ApprovalCreateTemplate {
             client: self.client.clone(),
             request: ApprovalCreateTemplateRequest {
                 template_name: template_name.into_iter().map(Into::into).collect(),
-                ..Default::default()
+                template_content: template_content.into(),
             },
         }
     }
@@ -11448,9 +12778,8 @@ impl ApprovalApi {
     ///         text: "我的api测试模版".into(),
     ///         lang: "zh_CN".into()
     ///     }
-    /// ])
-    ///     .template_content(TemplateContentInput {
-    ///     controls: Some(vec![
+    /// ], TemplateContentInput {
+    ///     controls: vec![
     ///         TemplateControlInput {
     ///             property: TemplateControlPropertyInput {
     ///                 control: "Selector".into(),
@@ -11462,8 +12791,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
-    ///                     LangText {
-    ///                         text: String::new(),
+    ///                     TemplatePlaceholderInput {
     ///                         ..Default::default()
     ///                     }
     ///                 ]),
@@ -11489,8 +12817,7 @@ impl ApprovalApi {
     ///                     }
     ///                 ],
     ///                 placeholder: Some(vec![
-    ///                     LangText {
-    ///                         text: String::new(),
+    ///                     TemplatePlaceholderInput {
     ///                         ..Default::default()
     ///                     }
     ///                 ]),
@@ -11501,7 +12828,7 @@ impl ApprovalApi {
     ///                 ..Default::default()
     ///             })
     ///         }
-    ///     ])
+    ///     ]
     /// })
     ///     .await?;
     /// # Ok(())
@@ -11522,13 +12849,14 @@ impl ApprovalApi {
         &self,
         template_id: impl Into<String>,
         template_name: impl IntoIterator<Item = impl Into<RequiredLangText>>,
+        template_content: impl Into<TemplateContentInput>,
     ) -> calls::ApprovalUpdateTemplate {
         calls::ApprovalUpdateTemplate {
             client: self.client.clone(),
             request: ApprovalUpdateTemplateRequest {
                 template_id: template_id.into(),
                 template_name: template_name.into_iter().map(Into::into).collect(),
-                ..Default::default()
+                template_content: template_content.into(),
             },
         }
     }
@@ -11817,9 +13145,9 @@ impl ApprovalApi {
     /// use wecom_api::oa::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.approval().list_apply_ids(AdvancedBusinessType::Mail)
-    ///     .userid("zhangsan")
+    /// let response = client.approval().list_apply_ids(AdvancedBusinessType::Mail, "zhangsan")
     ///     .limit(10)
+    ///     .cursor("CURSOR")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11844,12 +13172,13 @@ impl ApprovalApi {
     pub fn list_apply_ids(
         &self,
         business_type: impl Into<AdvancedBusinessType>,
+        userid: impl Into<String>,
     ) -> calls::ApprovalListApplyIds {
         calls::ApprovalListApplyIds {
             client: self.client.clone(),
             request: AdvancedApplyIdListRequest {
                 business_type: business_type.into(),
-                userid: None,
+                userid: userid.into(),
                 limit: None,
                 cursor: None,
                 req_type: None,
@@ -11924,26 +13253,31 @@ impl ApprovalApi {
     /// use wecom_api::oa::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.approval().set_apply_approval("ApplyId", "APPROVALID", AdvancedApprovalStatus::Pending)
-    ///     .approval_url("https://www.qq.com")
-    ///     .process_list(AdvancedProcess {
-    ///     node_list: vec![
-    ///         AdvancedProcessNode {
-    ///             node_apv_status: Some(AdvancedApprovalStatus::Pending),
-    ///             node_apv_rel: Some(1),
-    ///             current_approvers: Some(vec!["LEADER1".into(), "LEADER2".into()]),
-    ///             completed_approvers: Some(vec!["LEADER0".into()]),
-    ///             apv_update_time: Some(1715741759)
-    ///         },
-    ///         AdvancedProcessNode {
-    ///             node_apv_status: Some(AdvancedApprovalStatus::Pending),
-    ///             node_apv_rel: Some(1),
-    ///             current_approvers: Some(vec!["LEADER3".into(), "LEADER4".into()]),
-    ///             completed_approvers: Some(vec!["LEADER5".into()]),
-    ///             apv_update_time: Some(1715741759)
-    ///         }
-    ///     ]
-    /// })
+    /// let request = AdvancedSetApprovalRequest {
+    ///     apply_id: "ApplyId".into(),
+    ///     approval_id: "APPROVALID".into(),
+    ///     approval_status: AdvancedApprovalStatus::Pending,
+    ///     approval_url: "https://www.qq.com".into(),
+    ///     process_list: AdvancedProcess {
+    ///         node_list: vec![
+    ///             AdvancedProcessNode {
+    ///                 node_apv_status: AdvancedApprovalStatus::Pending,
+    ///                 node_apv_rel: 1,
+    ///                 current_approvers: Some(vec!["LEADER1".into(), "LEADER2".into()]),
+    ///                 completed_approvers: Some(vec!["LEADER0".into()]),
+    ///                 apv_update_time: Some(1715741759)
+    ///             },
+    ///             AdvancedProcessNode {
+    ///                 node_apv_status: AdvancedApprovalStatus::Pending,
+    ///                 node_apv_rel: 1,
+    ///                 current_approvers: Some(vec!["LEADER3".into(), "LEADER4".into()]),
+    ///                 completed_approvers: Some(vec!["LEADER5".into()]),
+    ///                 apv_update_time: Some(1715741759)
+    ///             }
+    ///         ]
+    ///     }
+    /// };
+    /// let response = client.approval().set_apply_approval(request)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11961,19 +13295,11 @@ impl ApprovalApi {
     #[doc(alias = "设置审批单审批信息")]
     pub fn set_apply_approval(
         &self,
-        apply_id: impl Into<String>,
-        approval_id: impl Into<String>,
-        approval_status: impl Into<AdvancedApprovalStatus>,
+        request: AdvancedSetApprovalRequest,
     ) -> calls::ApprovalSetApplyApproval {
         calls::ApprovalSetApplyApproval {
             client: self.client.clone(),
-            request: AdvancedSetApprovalRequest {
-                apply_id: apply_id.into(),
-                approval_id: approval_id.into(),
-                approval_status: approval_status.into(),
-                approval_url: None,
-                process_list: None,
-            },
+            request,
         }
     }
 }
@@ -12224,14 +13550,14 @@ impl CheckinApi {
     /// use wecom_api::oa::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.checkin().add_option(CheckinGroup {
-    ///     grouptype: Some(CheckinGroupType::Fixed),
-    ///     groupname: Some("打卡规则1".into()),
+    /// let response = client.checkin().add_option(CheckinGroupNew {
+    ///     grouptype: CheckinGroupType::Fixed,
+    ///     groupname: "打卡规则1".into(),
     ///     checkindate: Some(vec![
-    ///         CheckinDate {
+    ///         CheckinDateInput {
     ///             workdays: Some(vec![1, 2]),
     ///             checkintime: Some(vec![
-    ///                 CheckinTime {
+    ///                 CheckinTimeInput {
     ///                     time_id: Some(1),
     ///                     work_sec: Some(36000),
     ///                     off_work_sec: Some(43200),
@@ -12251,15 +13577,14 @@ impl CheckinApi {
     ///     ]),
     ///     sync_holidays: Some(true),
     ///     need_photo: Some(true),
-    ///     note_can_use_local_pic: Some(false),
-    ///     allow_checkin_offworkday: Some(true),
-    ///     allow_apply_offworkday: Some(true),
     ///     wifimac_infos: Some(vec![
     ///         CheckinWifi {
     ///             wifiname: Some("Tencent-WiFi-1".into()),
     ///             wifimac: Some("c0:7b:bc:37:f8:d3".into())
     ///         }
     ///     ]),
+    ///     note_can_use_local_pic: Some(false),
+    ///     allow_checkin_offworkday: Some(true),
     ///     loc_infos: Some(vec![
     ///         CheckinLocation {
     ///             lat: Some(30547030),
@@ -12269,28 +13594,36 @@ impl CheckinApi {
     ///             distance: Some(300)
     ///         }
     ///     ]),
-    ///     range: Some(CheckinRange {
+    ///     range: CheckinRange {
     ///         party_id: Some(vec![]),
     ///         userid: Some(vec!["xiaoxioa".into()]),
     ///         tagid: Some(vec![])
-    ///     }),
+    ///     },
     ///     white_users: Some(vec!["xiaoxioa".into()]),
     ///     checkin_type: Some(0),
-    ///     reporterinfo: Some(CheckinReporterInfo {
+    ///     reporterinfo: Some(CheckinReporterInfoInput {
     ///         reporters: Some(vec![
-    ///             CheckinReporter {
-    ///                 userid: "xiaoxioa".into()
+    ///             CheckinReporterInput {
+    ///                 userid: Some("xiaoxioa".into()),
+    ///                 ..Default::default()
     ///             }
-    ///         ]),
-    ///         ..Default::default()
+    ///         ])
     ///     }),
-    ///     ot_info_v2: Some(serde_json::json!({"workdayconf":{"allow_ot":true,"type":0}})),
+    ///     allow_apply_offworkday: Some(true),
     ///     allow_apply_bk_cnt: Some(-1),
+    ///     allow_apply_bk_day_limit: Some(-1),
+    ///     buka_limit_next_month: Some(-1),
     ///     option_out_range: Some(0),
     ///     use_face_detect: Some(true),
-    ///     allow_apply_bk_day_limit: Some(-1),
     ///     open_face_live_detect: Some(true),
-    ///     buka_limit_next_month: Some(-1),
+    ///     ot_info_v2: Some(CheckinOtInfoV2Input {
+    ///         workdayconf: Some(CheckinOtDayConfInput {
+    ///             allow_ot: Some(true),
+    ///             calc_type: Some(0),
+    ///             ..Default::default()
+    ///         }),
+    ///         ..Default::default()
+    ///     }),
     ///     sync_out_checkin: Some(true),
     ///     buka_remind: Some(CheckinBukaRemind {
     ///         open_remind: Some(true),
@@ -12299,7 +13632,13 @@ impl CheckinApi {
     ///     }),
     ///     buka_restriction: Some(0),
     ///     checkin_method_type: Some(0),
-    ///     ..Default::default()
+    ///     spe_workdays: None,
+    ///     spe_offdays: None,
+    ///     schedulelist: None,
+    ///     offwork_interval_time: None,
+    ///     span_day_time: None,
+    ///     standard_work_duration: None,
+    ///     open_sp_checkin: None
     /// })
     ///     .effective_now(true)
     ///     .await?;
@@ -12317,12 +13656,15 @@ impl CheckinApi {
     /// ```
     #[doc(alias = "/cgi-bin/checkin/add_checkin_option")]
     #[doc(alias = "创建打卡规则")]
-    pub fn add_option(&self, group: impl Into<CheckinGroup>) -> calls::CheckinAddOption {
+    pub fn add_option(
+        &self,
+        group: impl Into<CheckinGroupNew>,
+    ) -> calls::CheckinAddOption {
         calls::CheckinAddOption {
             client: self.client.clone(),
             request: CheckinOptionAddRequest {
                 group: group.into(),
-                ..Default::default()
+                effective_now: None,
             },
         }
     }
@@ -12342,17 +13684,96 @@ impl CheckinApi {
     /// use wecom_api::oa::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.checkin().update_option(CheckinGroup {
-    ///     groupid: Some(69),
-    ///     groupname: Some("打卡规则1".into()),
-    ///     need_photo: Some(false),
-    ///     wifimac_infos: Some(vec![
-    ///         CheckinWifi {
-    ///             wifiname: Some("Tencent-WiFi-2".into()),
-    ///             wifimac: Some("70:10:5c:7d:f6:d5".into())
+    /// let response = client.checkin().update_option(CheckinGroupUpdate {
+    ///     groupid: 1,
+    ///     grouptype: CheckinGroupType::Fixed,
+    ///     groupname: "打卡规则1".into(),
+    ///     checkindate: Some(vec![
+    ///         CheckinDateInput {
+    ///             workdays: Some(vec![1, 2]),
+    ///             checkintime: Some(vec![
+    ///                 CheckinTimeInput {
+    ///                     time_id: Some(1),
+    ///                     work_sec: Some(36000),
+    ///                     off_work_sec: Some(43200),
+    ///                     remind_work_sec: Some(35400),
+    ///                     remind_off_work_sec: Some(43200),
+    ///                     earliest_work_sec: Some(35040),
+    ///                     latest_work_sec: Some(37020),
+    ///                     earliest_off_work_sec: Some(43140),
+    ///                     latest_off_work_sec: Some(43800),
+    ///                     ..Default::default()
+    ///                 }
+    ///             ]),
+    ///             flex_on_duty_time: Some(0),
+    ///             flex_off_duty_time: Some(0),
+    ///             ..Default::default()
     ///         }
     ///     ]),
-    ///     ..Default::default()
+    ///     sync_holidays: Some(true),
+    ///     need_photo: Some(true),
+    ///     wifimac_infos: Some(vec![
+    ///         CheckinWifi {
+    ///             wifiname: Some("Tencent-WiFi-1".into()),
+    ///             wifimac: Some("c0:7b:bc:37:f8:d3".into())
+    ///         }
+    ///     ]),
+    ///     note_can_use_local_pic: Some(false),
+    ///     allow_checkin_offworkday: Some(true),
+    ///     loc_infos: Some(vec![
+    ///         CheckinLocation {
+    ///             lat: Some(30547030),
+    ///             lng: Some(104062890),
+    ///             loc_title: Some("腾讯成都大厦".into()),
+    ///             loc_detail: Some("四川省成都市武侯区高新南区天府三街".into()),
+    ///             distance: Some(300)
+    ///         }
+    ///     ]),
+    ///     range: CheckinRange {
+    ///         party_id: Some(vec![]),
+    ///         userid: Some(vec!["xiaoxioa".into()]),
+    ///         tagid: Some(vec![])
+    ///     },
+    ///     white_users: Some(vec!["xiaoxioa".into()]),
+    ///     checkin_type: Some(0),
+    ///     reporterinfo: Some(CheckinReporterInfoInput {
+    ///         reporters: Some(vec![
+    ///             CheckinReporterInput {
+    ///                 userid: Some("xiaoxioa".into()),
+    ///                 ..Default::default()
+    ///             }
+    ///         ])
+    ///     }),
+    ///     allow_apply_offworkday: Some(true),
+    ///     allow_apply_bk_cnt: Some(-1),
+    ///     allow_apply_bk_day_limit: Some(-1),
+    ///     buka_limit_next_month: Some(-1),
+    ///     option_out_range: Some(0),
+    ///     use_face_detect: Some(true),
+    ///     open_face_live_detect: Some(true),
+    ///     ot_info_v2: Some(CheckinOtInfoV2Input {
+    ///         workdayconf: Some(CheckinOtDayConfInput {
+    ///             allow_ot: Some(true),
+    ///             calc_type: Some(0),
+    ///             ..Default::default()
+    ///         }),
+    ///         ..Default::default()
+    ///     }),
+    ///     sync_out_checkin: Some(true),
+    ///     buka_remind: Some(CheckinBukaRemind {
+    ///         open_remind: Some(true),
+    ///         buka_remind_day: Some(28),
+    ///         buka_remind_month: Some(0)
+    ///     }),
+    ///     spe_workdays: None,
+    ///     spe_offdays: None,
+    ///     schedulelist: None,
+    ///     offwork_interval_time: None,
+    ///     buka_restriction: None,
+    ///     span_day_time: None,
+    ///     standard_work_duration: None,
+    ///     open_sp_checkin: None,
+    ///     checkin_method_type: None
     /// })
     ///     .effective_now(true)
     ///     .await?;
@@ -12372,13 +13793,13 @@ impl CheckinApi {
     #[doc(alias = "修改打卡规则")]
     pub fn update_option(
         &self,
-        group: impl Into<CheckinGroup>,
+        group: impl Into<CheckinGroupUpdate>,
     ) -> calls::CheckinUpdateOption {
         calls::CheckinUpdateOption {
             client: self.client.clone(),
             request: CheckinOptionUpdateRequest {
                 group: group.into(),
-                ..Default::default()
+                effective_now: None,
             },
         }
     }
@@ -12489,14 +13910,14 @@ impl CheckinApi {
     ///     CheckinRecordInput {
     ///         userid: "userId".into(),
     ///         checkin_time: 1705899000,
-    ///         location_title: Some("1234".into()),
-    ///         location_detail: Some("1234".into()),
+    ///         location_title: "1234".into(),
+    ///         location_detail: "1234".into(),
     ///         mediaids: Some(vec!["mediaId".into()]),
     ///         notes: Some("".into()),
-    ///         device_type: Some(CheckinDeviceType::AccessControl),
+    ///         device_type: CheckinDeviceType::AccessControl,
     ///         lat: Some(22234233),
     ///         lng: Some(1233123),
-    ///         device_detail: Some("device_detail_test".into()),
+    ///         device_detail: "device_detail_test".into(),
     ///         wifiname: Some("Tencent-WiFi".into()),
     ///         wifimac: Some("a2:8b:7f:c0:27:4b".into())
     ///     }
@@ -14051,7 +15472,7 @@ impl MeetingRoomApi {
     }
     /// 预定会议室
     ///
-    /// 以 booker 的身份预定会议室并自动关联日程；返回预定 id（旧文档为 meeting_id）与日程 id。开始和结束时间须在每天 8:00~23:00 之间，最小预定 30 分钟，并会自动按 30 分钟取整；只能预定无需审批的会议室。当前时间已晚于开始时间时： 已过结束时间则不允许预定；在开始后 15 分钟内允许预定；超过 15 分钟则开始时间顺延到下一个 30 分钟窗口。 权限同「添加会议室」。
+    /// 以 booker 的身份预定会议室并自动关联日程；返回预定 id 与日程 id。开始和结束时间须在每天 8:00~23:00 之间，最小预定 30 分钟，并会自动按 30 分钟取整；只能预定无需审批的会议室。当前时间已晚于开始时间时： 已过结束时间则不允许预定；在开始后 15 分钟内允许预定；超过 15 分钟则开始时间顺延到下一个 30 分钟窗口。 权限同「添加会议室」。
     ///
     /// `POST /cgi-bin/oa/meetingroom/book` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
@@ -14115,7 +15536,7 @@ impl MeetingRoomApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_room().book_by_schedule(1, "17c7d2bd9f20d652840f72f59e796AAA", "zhangsan")
+    /// let response = client.meeting_room().book_by_schedule(1, "1c7e7226edae66468bc48e9859812402", "rocky")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14127,7 +15548,9 @@ impl MeetingRoomApi {
     /// {
     ///   "booking_id": "bkgsaseb6e027c123cbafAAA",
     ///   "conflict_date": [
-    ///     1601481600
+    ///     1672502400,
+    ///     1675180800,
+    ///     1677600000
     ///   ],
     ///   "errcode": 0,
     ///   "errmsg": "ok"
@@ -14164,7 +15587,7 @@ impl MeetingRoomApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_room().book_by_meeting(1, "hyXXXXXXXXXXXXXXXXXX", "zhangsan")
+    /// let response = client.meeting_room().book_by_meeting(1, "hy7e7226edae66468bc48e9859812402", "rocky")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14175,7 +15598,11 @@ impl MeetingRoomApi {
     /// ```json
     /// {
     ///   "booking_id": "bkgsaseb6e027c123cbafAAA",
-    ///   "conflict_date": [],
+    ///   "conflict_date": [
+    ///     1672502400,
+    ///     1675180800,
+    ///     1677600000
+    ///   ],
     ///   "errcode": 0,
     ///   "errmsg": "ok"
     /// }
@@ -14199,7 +15626,7 @@ impl MeetingRoomApi {
     }
     /// 取消预定会议室
     ///
-    /// 取消会议室的预定；keep_schedule 为 1 时保留关联日程。对重复预定可用 cancel_date 只取消某一天。 当前文档以 booking_id 指定预定，旧文档使用 meeting_id（当时必填），两者填其一。权限同「添加会议室」。
+    /// 取消会议室的预定；keep_schedule 为 1 时保留关联日程。对重复预定可用 cancel_date 只取消某一天。 以 booking_id 指定预定。权限同「添加会议室」。
     ///
     /// `POST /cgi-bin/oa/meetingroom/cancel_book` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
@@ -14211,8 +15638,9 @@ impl MeetingRoomApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_room().cancel_book()
-    ///     .booking_id("bkgsaseb6e027c123cbafAAA")
+    /// let response = client.meeting_room().cancel_book("bk42b34949gsaseb6e027c123cbafAAA")
+    ///     .keep_schedule(true)
+    ///     .cancel_date(1672502400)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14228,10 +15656,14 @@ impl MeetingRoomApi {
     /// ```
     #[doc(alias = "/cgi-bin/oa/meetingroom/cancel_book")]
     #[doc(alias = "取消预定会议室")]
-    pub fn cancel_book(&self) -> calls::MeetingRoomCancelBook {
+    pub fn cancel_book(
+        &self,
+        booking_id: impl Into<String>,
+    ) -> calls::MeetingRoomCancelBook {
         calls::MeetingRoomCancelBook {
             client: self.client.clone(),
             request: MeetingRoomCancelBookRequest {
+                booking_id: booking_id.into(),
                 ..Default::default()
             },
         }
@@ -15359,30 +16791,9 @@ pub mod calls {
             self.request.choose_department = Some(value);
             self
         }
-        /// 审批流程信息（推荐），use_template_approver 为 0 时与 approver 二选一
+        /// 审批流程；use_template_approver 为 0 时必填
         pub fn process(mut self, value: impl Into<ApprovalApplyProcess>) -> Self {
             self.request.process = Some(value.into());
-            self
-        }
-        /// 审批流程（旧字段），use_template_approver 为 0 时与 process 二选一
-        pub fn approver(
-            mut self,
-            value: impl IntoIterator<Item = impl Into<ApprovalApprover>>,
-        ) -> Self {
-            self.request.approver = Some(value.into_iter().map(Into::into).collect());
-            self
-        }
-        /// 抄送人 userid 列表（旧字段，配合 approver 使用）
-        pub fn notifyer(
-            mut self,
-            value: impl IntoIterator<Item = impl Into<String>>,
-        ) -> Self {
-            self.request.notifyer = Some(value.into_iter().map(Into::into).collect());
-            self
-        }
-        /// 抄送方式（旧字段，配合 approver 使用）
-        pub fn notify_type(mut self, value: impl Into<ApprovalNotifyType>) -> Self {
-            self.request.notify_type = Some(value.into());
             self
         }
     }
@@ -15441,16 +16852,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: ApprovalCreateTemplateRequest,
     }
-    impl ApprovalCreateTemplate {
-        /// 模板控件设置
-        pub fn template_content(
-            mut self,
-            value: impl Into<TemplateContentInput>,
-        ) -> Self {
-            self.request.template_content = Some(value.into());
-            self
-        }
-    }
+    impl ApprovalCreateTemplate {}
     impl std::future::IntoFuture for ApprovalCreateTemplate {
         type Output = crate::Result<ApprovalTemplateIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -15480,16 +16882,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: ApprovalUpdateTemplateRequest,
     }
-    impl ApprovalUpdateTemplate {
-        /// 模板控件设置
-        pub fn template_content(
-            mut self,
-            value: impl Into<TemplateContentInput>,
-        ) -> Self {
-            self.request.template_content = Some(value.into());
-            self
-        }
-    }
+    impl ApprovalUpdateTemplate {}
     impl std::future::IntoFuture for ApprovalUpdateTemplate {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -15644,11 +17037,6 @@ pub mod calls {
         pub(super) request: AdvancedApplyIdListRequest,
     }
     impl ApprovalListApplyIds {
-        /// 申请人 userid
-        pub fn userid(mut self, value: impl Into<String>) -> Self {
-            self.request.userid = Some(value.into());
-            self
-        }
         /// 分页查询的数据上限，默认 100，最大 200
         pub fn limit(mut self, value: i64) -> Self {
             self.request.limit = Some(value);
@@ -15739,18 +17127,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: AdvancedSetApprovalRequest,
     }
-    impl ApprovalSetApplyApproval {
-        /// 审批单跳转链接，须以 http:// 或 https:// 开头
-        pub fn approval_url(mut self, value: impl Into<String>) -> Self {
-            self.request.approval_url = Some(value.into());
-            self
-        }
-        /// 审批单审批节点
-        pub fn process_list(mut self, value: impl Into<AdvancedProcess>) -> Self {
-            self.request.process_list = Some(value.into());
-            self
-        }
-    }
+    impl ApprovalSetApplyApproval {}
     impl std::future::IntoFuture for ApprovalSetApplyApproval {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -16981,16 +18358,6 @@ pub mod calls {
         pub(super) request: MeetingRoomCancelBookRequest,
     }
     impl MeetingRoomCancelBook {
-        /// 会议室的预定 id
-        pub fn booking_id(mut self, value: impl Into<String>) -> Self {
-            self.request.booking_id = Some(value.into());
-            self
-        }
-        /// 会议 id（旧字段，与 booking_id 二选一）
-        pub fn meeting_id(mut self, value: impl Into<String>) -> Self {
-            self.request.meeting_id = Some(value.into());
-            self
-        }
         /// 是否保留关联日程：0 同步删除（默认）；1 保留
         pub fn keep_schedule(mut self, value: bool) -> Self {
             self.request.keep_schedule = Some(value);
@@ -17063,13 +18430,13 @@ pub mod calls {
     }
     impl MeetingRoomGetBookingInfoByMeetingId {}
     impl std::future::IntoFuture for MeetingRoomGetBookingInfoByMeetingId {
-        type Output = crate::Result<MeetingRoomBooking>;
+        type Output = crate::Result<MeetingRoomBookingLegacy>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    MeetingRoomBooking,
+                    MeetingRoomBookingLegacy,
                 >(
                     &OP_MEETING_ROOM_GET_BOOKING_INFO_BY_MEETING_ID,
                     query,
