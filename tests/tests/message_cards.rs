@@ -49,7 +49,7 @@ fn a_documented_card_decodes_into_its_typed_variant() {
 #[test]
 fn a_typed_card_encodes_with_card_type_beside_its_fields() {
     let card = VoteInteractionCard {
-        main_title: AppCardMainTitle {
+        main_title: wecom_api::common::CardRequiredMainTitle {
             title: "投票".into(),
             desc: None,
         },

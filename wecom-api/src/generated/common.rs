@@ -605,6 +605,31 @@ mod used_by_message_robot {
             crate::de::deserialize(deserializer)
         }
     }
+    /// 卡片的一级标题（必填）与标题辅助信息。
+    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+    pub struct CardRequiredMainTitle {
+        /// 一级标题，建议不超过 36 个字（应用消息投票选择型 16 个字，群机器人 26 个字；支持 id 转译）
+        pub title: String,
+        /// 标题辅助信息，建议不超过 44 个字（应用消息投票、多项选择型 160 个字，群机器人 30 个字；支持 id 转译）
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub desc: Option<String>,
+    }
+    impl crate::de::Decode for CardRequiredMainTitle {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+            let mut fields = crate::de::Fields::of(value)?;
+            Ok(Self {
+                title: fields.required("title")?,
+                desc: fields.optional("desc")?,
+            })
+        }
+    }
+    impl<'de> serde::Deserialize<'de> for CardRequiredMainTitle {
+        fn deserialize<D: serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::deserialize(deserializer)
+        }
+    }
     /// 下拉式选择器（按钮交互型的 button_selection，多项选择型的 select_list 元素）。
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct CardSelection {
@@ -865,6 +890,15 @@ mod used_by_message_robot {
                 url: None,
                 appid: None,
                 pagepath: None,
+            }
+        }
+    }
+    impl CardRequiredMainTitle {
+        /// A `CardRequiredMainTitle` with its required `title` set and every optional field unset.
+        pub fn new(title: impl Into<String>) -> Self {
+            Self {
+                title: title.into(),
+                desc: None,
             }
         }
     }

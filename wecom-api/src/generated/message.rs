@@ -8,8 +8,9 @@
 pub use super::common::{
     CardAction, CardActionMenuItem, CardCheckboxMode, CardClickType, CardEmphasisContent,
     CardHorizontalContent, CardHorizontalContentType, CardImage, CardImageTextArea,
-    CardJump, CardMainTitle, CardQuoteArea, CardSelection, CardSelectionOption,
-    CardSource, CardSourceColor, CardSubmitButton, CardVerticalContent, EmptyResponse,
+    CardJump, CardMainTitle, CardQuoteArea, CardRequiredMainTitle, CardSelection,
+    CardSelectionOption, CardSource, CardSourceColor, CardSubmitButton,
+    CardVerticalContent, EmptyResponse,
 };
 /// 投票选择型卡片的选择题（应用消息）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -64,31 +65,6 @@ impl crate::de::Decode for AppCardCheckboxOption {
     }
 }
 impl<'de> serde::Deserialize<'de> for AppCardCheckboxOption {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 卡片的一级标题（必填）与标题辅助信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct AppCardMainTitle {
-    /// 一级标题，建议不超过 36 个字（投票选择型 16 个字；支持 id 转译）
-    pub title: String,
-    /// 标题辅助信息，建议不超过 44 个字（投票、多项选择型 160 个字；支持 id 转译）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub desc: Option<String>,
-}
-impl crate::de::Decode for AppCardMainTitle {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            title: fields.required("title")?,
-            desc: fields.optional("desc")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for AppCardMainTitle {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -955,7 +931,7 @@ pub struct ButtonInteractionCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
     /// 一级标题与标题辅助信息
-    pub main_title: AppCardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 引用文献样式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
@@ -1010,7 +986,7 @@ pub struct ButtonInteractionCardUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
     /// 一级标题与标题辅助信息
-    pub main_title: AppCardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 引用文献样式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
@@ -2079,7 +2055,7 @@ pub struct MultipleInteractionCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
-    pub main_title: AppCardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 任务 id，同一应用内不能重复，只能由数字、字母和 `_-@` 组成，最长 128 字节
     pub task_id: String,
     /// 下拉式的选择器列表，1 到 3 个
@@ -2113,7 +2089,7 @@ pub struct MultipleInteractionCardUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
-    pub main_title: AppCardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 下拉式的选择器列表，1 到 3 个
     pub select_list: Vec<CardSelection>,
     /// 提交按钮样式
@@ -2217,7 +2193,7 @@ pub struct NewsNoticeCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 一级标题与标题辅助信息
-    pub main_title: AppCardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 引用文献样式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
@@ -2274,7 +2250,7 @@ pub struct NewsNoticeCardUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
     /// 一级标题与标题辅助信息
-    pub main_title: AppCardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 引用文献样式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
@@ -3139,7 +3115,7 @@ pub struct VoteInteractionCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
-    pub main_title: AppCardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 任务 id，同一应用内不能重复，只能由数字、字母和 `_-@` 组成，最长 128 字节
     pub task_id: String,
     /// 选择题样式
@@ -3173,7 +3149,7 @@ pub struct VoteInteractionCardUpdate {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
-    pub main_title: AppCardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 选择题样式
     pub checkbox: AppCardCheckbox,
     /// 提交按钮样式
@@ -3227,15 +3203,6 @@ impl AppCardCheckboxOption {
             id: id.into(),
             text: text.into(),
             is_checked,
-        }
-    }
-}
-impl AppCardMainTitle {
-    /// A `AppCardMainTitle` with its required `title` set and every optional field unset.
-    pub fn new(title: impl Into<String>) -> Self {
-        Self {
-            title: title.into(),
-            desc: None,
         }
     }
 }
@@ -3305,7 +3272,7 @@ impl AppChatUpdateRequest {
 impl ButtonInteractionCard {
     /// A `ButtonInteractionCard` with its required `main_title`, `task_id`, `button_list` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<AppCardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
         task_id: impl Into<String>,
         button_list: impl IntoIterator<Item = impl Into<CardButton>>,
     ) -> Self {
@@ -3326,7 +3293,7 @@ impl ButtonInteractionCard {
 impl ButtonInteractionCardUpdate {
     /// A `ButtonInteractionCardUpdate` with its required `main_title`, `button_list` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<AppCardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
         button_list: impl IntoIterator<Item = impl Into<CardButton>>,
     ) -> Self {
         Self {
@@ -3523,7 +3490,7 @@ impl MpNewsArticle {
 impl MultipleInteractionCardUpdate {
     /// A `MultipleInteractionCardUpdate` with its required `main_title`, `select_list` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<AppCardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
         select_list: impl IntoIterator<Item = impl Into<CardSelection>>,
     ) -> Self {
         Self {
@@ -3559,7 +3526,7 @@ impl NewsArticle {
 impl NewsNoticeCard {
     /// A `NewsNoticeCard` with its required `main_title`, `card_action` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<AppCardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
         card_action: impl Into<CardAction>,
     ) -> Self {
         Self {
@@ -3580,7 +3547,7 @@ impl NewsNoticeCard {
 impl NewsNoticeCardUpdate {
     /// A `NewsNoticeCardUpdate` with its required `main_title`, `card_action` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<AppCardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
         card_action: impl Into<CardAction>,
     ) -> Self {
         Self {
@@ -3737,7 +3704,7 @@ impl Voice {
 impl VoteInteractionCardUpdate {
     /// A `VoteInteractionCardUpdate` with its required `main_title`, `checkbox` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<AppCardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
         checkbox: impl Into<AppCardCheckbox>,
     ) -> Self {
         Self {

@@ -8,9 +8,9 @@
 pub use super::common::{
     CardAction, CardActionMenuItem, CardCheckbox, CardCheckboxMode, CardCheckboxOption,
     CardClickType, CardEmphasisContent, CardHorizontalContent, CardHorizontalContentType,
-    CardImage, CardImageTextArea, CardJump, CardMainTitle, CardQuoteArea, CardSelection,
-    CardSelectionOption, CardSource, CardSourceColor, CardSubmitButton,
-    CardVerticalContent, EmptyResponse,
+    CardImage, CardImageTextArea, CardJump, CardMainTitle, CardQuoteArea,
+    CardRequiredMainTitle, CardSelection, CardSelectionOption, CardSource,
+    CardSourceColor, CardSubmitButton, CardVerticalContent, EmptyResponse,
 };
 /// 智能机器人卡片的二级标题 + 文本列表的一项。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -1088,7 +1088,7 @@ pub struct RobotNewsNoticeCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
-    pub main_title: CardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 图片样式
     pub card_image: CardImage,
     /// 左图右文样式
@@ -1626,7 +1626,7 @@ impl RobotNews {
 impl RobotNewsNoticeCard {
     /// A `RobotNewsNoticeCard` with its required `main_title`, `card_image`, `card_action` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<CardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
         card_image: impl Into<CardImage>,
         card_action: impl Into<CardAction>,
     ) -> Self {
