@@ -34,7 +34,7 @@ fn a_documented_card_decodes_into_its_typed_variant() {
     else {
         panic!("not a typed button card: {:?}", request.message);
     };
-    assert_eq!(card.task_id.as_deref(), Some("task_id"));
+    assert_eq!(card.task_id, "task_id");
     assert_eq!(card.button_list[0].key.as_deref(), Some("button_key_1"));
     assert_eq!(
         card.button_selection
@@ -49,17 +49,17 @@ fn a_documented_card_decodes_into_its_typed_variant() {
 #[test]
 fn a_typed_card_encodes_with_card_type_beside_its_fields() {
     let card = VoteInteractionCard {
-        main_title: CardMainTitle {
-            title: Some("投票".into()),
+        main_title: wecom_api::common::CardRequiredMainTitle {
+            title: "投票".into(),
             desc: None,
         },
-        task_id: Some("t1".into()),
-        checkbox: CardCheckbox {
+        task_id: "t1".into(),
+        checkbox: AppCardCheckbox {
             question_key: "q".into(),
-            option_list: vec![CardCheckboxOption {
+            option_list: vec![AppCardCheckboxOption {
                 id: "a".into(),
                 text: "A".into(),
-                is_checked: Some(true),
+                is_checked: true,
             }],
             disable: None,
             mode: Some(CardCheckboxMode::Multiple),

@@ -207,38 +207,6 @@ mod used_by_message_robot {
             crate::de::deserialize(deserializer)
         }
     }
-    /// 投票选择型卡片的选择题。
-    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-    pub struct CardCheckbox {
-        /// 选择题的 key，用户提交后随回调事件返回，最长 1024 字节
-        pub question_key: String,
-        /// 选项列表，1 到 20 个
-        pub option_list: Vec<CardCheckboxOption>,
-        /// 是否不可选，仅更新卡片时有效
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub disable: Option<bool>,
-        /// 单选或多选，默认单选
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub mode: Option<CardCheckboxMode>,
-    }
-    impl crate::de::Decode for CardCheckbox {
-        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-            let mut fields = crate::de::Fields::of(value)?;
-            Ok(Self {
-                question_key: fields.required("question_key")?,
-                option_list: fields.required("option_list")?,
-                disable: fields.optional("disable")?,
-                mode: fields.optional("mode")?,
-            })
-        }
-    }
-    impl<'de> serde::Deserialize<'de> for CardCheckbox {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::deserialize(deserializer)
-        }
-    }
     /// 选择题的模式。
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum CardCheckboxMode {
@@ -281,34 +249,6 @@ mod used_by_message_robot {
         }
     }
     impl<'de> serde::Deserialize<'de> for CardCheckboxMode {
-        fn deserialize<D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Self, D::Error> {
-            crate::de::deserialize(deserializer)
-        }
-    }
-    /// 选择题的一个选项。
-    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-    pub struct CardCheckboxOption {
-        /// 选项 id，随回调事件返回，最长 128 字节，不可重复
-        pub id: String,
-        /// 选项文案，建议不超过 11 个字
-        pub text: String,
-        /// 是否默认选中
-        #[serde(skip_serializing_if = "Option::is_none")]
-        pub is_checked: Option<bool>,
-    }
-    impl crate::de::Decode for CardCheckboxOption {
-        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-            let mut fields = crate::de::Fields::of(value)?;
-            Ok(Self {
-                id: fields.required("id")?,
-                text: fields.required("text")?,
-                is_checked: fields.optional("is_checked")?,
-            })
-        }
-    }
-    impl<'de> serde::Deserialize<'de> for CardCheckboxOption {
         fn deserialize<D: serde::Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Self, D::Error> {
@@ -665,6 +605,31 @@ mod used_by_message_robot {
             crate::de::deserialize(deserializer)
         }
     }
+    /// 卡片的一级标题（必填）与标题辅助信息。
+    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+    pub struct CardRequiredMainTitle {
+        /// 一级标题，建议不超过 36 个字（应用消息投票选择型 16 个字，群机器人 26 个字；支持 id 转译）
+        pub title: String,
+        /// 标题辅助信息，建议不超过 44 个字（应用消息投票、多项选择型 160 个字，群机器人 30 个字；支持 id 转译）
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub desc: Option<String>,
+    }
+    impl crate::de::Decode for CardRequiredMainTitle {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+            let mut fields = crate::de::Fields::of(value)?;
+            Ok(Self {
+                title: fields.required("title")?,
+                desc: fields.optional("desc")?,
+            })
+        }
+    }
+    impl<'de> serde::Deserialize<'de> for CardRequiredMainTitle {
+        fn deserialize<D: serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::deserialize(deserializer)
+        }
+    }
     /// 下拉式选择器（按钮交互型的 button_selection，多项选择型的 select_list 元素）。
     #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
     pub struct CardSelection {
@@ -880,30 +845,6 @@ mod used_by_message_robot {
             }
         }
     }
-    impl CardCheckbox {
-        /// A `CardCheckbox` with its required `question_key`, `option_list` set and every optional field unset.
-        pub fn new(
-            question_key: impl Into<String>,
-            option_list: impl IntoIterator<Item = impl Into<CardCheckboxOption>>,
-        ) -> Self {
-            Self {
-                question_key: question_key.into(),
-                option_list: option_list.into_iter().map(Into::into).collect(),
-                disable: None,
-                mode: None,
-            }
-        }
-    }
-    impl CardCheckboxOption {
-        /// A `CardCheckboxOption` with its required `id`, `text` set and every optional field unset.
-        pub fn new(id: impl Into<String>, text: impl Into<String>) -> Self {
-            Self {
-                id: id.into(),
-                text: text.into(),
-                is_checked: None,
-            }
-        }
-    }
     impl CardHorizontalContent {
         /// A `CardHorizontalContent` with its required `keyname` set and every optional field unset.
         pub fn new(keyname: impl Into<String>) -> Self {
@@ -949,6 +890,15 @@ mod used_by_message_robot {
                 url: None,
                 appid: None,
                 pagepath: None,
+            }
+        }
+    }
+    impl CardRequiredMainTitle {
+        /// A `CardRequiredMainTitle` with its required `title` set and every optional field unset.
+        pub fn new(title: impl Into<String>) -> Self {
+            Self {
+                title: title.into(),
+                desc: None,
             }
         }
     }
@@ -998,3 +948,96 @@ mod used_by_message_robot {
 #[cfg(any(feature = "message", feature = "robot"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "message", feature = "robot"))))]
 pub use used_by_message_robot::*;
+#[cfg(any(feature = "robot"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "robot"))))]
+mod used_by_robot {
+    #[allow(unused_imports)]
+    use super::*;
+    /// 投票选择型卡片的选择题。
+    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+    pub struct CardCheckbox {
+        /// 选择题的 key，用户提交后随回调事件返回，最长 1024 字节
+        pub question_key: String,
+        /// 选项列表，1 到 20 个
+        pub option_list: Vec<CardCheckboxOption>,
+        /// 是否不可选，仅更新卡片时有效
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub disable: Option<bool>,
+        /// 单选或多选，默认单选
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub mode: Option<CardCheckboxMode>,
+    }
+    impl crate::de::Decode for CardCheckbox {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+            let mut fields = crate::de::Fields::of(value)?;
+            Ok(Self {
+                question_key: fields.required("question_key")?,
+                option_list: fields.required("option_list")?,
+                disable: fields.optional("disable")?,
+                mode: fields.optional("mode")?,
+            })
+        }
+    }
+    impl<'de> serde::Deserialize<'de> for CardCheckbox {
+        fn deserialize<D: serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::deserialize(deserializer)
+        }
+    }
+    /// 选择题的一个选项。
+    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+    pub struct CardCheckboxOption {
+        /// 选项 id，随回调事件返回，最长 128 字节，不可重复
+        pub id: String,
+        /// 选项文案，建议不超过 11 个字
+        pub text: String,
+        /// 是否默认选中
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub is_checked: Option<bool>,
+    }
+    impl crate::de::Decode for CardCheckboxOption {
+        fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+            let mut fields = crate::de::Fields::of(value)?;
+            Ok(Self {
+                id: fields.required("id")?,
+                text: fields.required("text")?,
+                is_checked: fields.optional("is_checked")?,
+            })
+        }
+    }
+    impl<'de> serde::Deserialize<'de> for CardCheckboxOption {
+        fn deserialize<D: serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            crate::de::deserialize(deserializer)
+        }
+    }
+    impl CardCheckbox {
+        /// A `CardCheckbox` with its required `question_key`, `option_list` set and every optional field unset.
+        pub fn new(
+            question_key: impl Into<String>,
+            option_list: impl IntoIterator<Item = impl Into<CardCheckboxOption>>,
+        ) -> Self {
+            Self {
+                question_key: question_key.into(),
+                option_list: option_list.into_iter().map(Into::into).collect(),
+                disable: None,
+                mode: None,
+            }
+        }
+    }
+    impl CardCheckboxOption {
+        /// A `CardCheckboxOption` with its required `id`, `text` set and every optional field unset.
+        pub fn new(id: impl Into<String>, text: impl Into<String>) -> Self {
+            Self {
+                id: id.into(),
+                text: text.into(),
+                is_checked: None,
+            }
+        }
+    }
+}
+#[cfg(any(feature = "robot"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "robot"))))]
+pub use used_by_robot::*;

@@ -242,6 +242,9 @@ pub struct AcquisitionLink {
     /// 是否无需验证，默认为 true
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_verify: Option<bool>,
+    /// 是否标记客户添加来源为该应用创建的获客链接，仅对「营销获客」应用生效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark_source: Option<bool>,
 }
 impl crate::de::Decode for AcquisitionLink {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -252,6 +255,7 @@ impl crate::de::Decode for AcquisitionLink {
             url: fields.optional("url")?,
             create_time: fields.optional("create_time")?,
             skip_verify: fields.optional("skip_verify")?,
+            mark_source: fields.optional("mark_source")?,
         })
     }
 }
@@ -5281,6 +5285,9 @@ pub struct JoinWay {
     /// 企业自定义的 state 参数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// 是否标记客户入群来源为该应用创建的「加入群聊」，默认 true，仅对「营销获客」应用生效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark_source: Option<bool>,
 }
 impl crate::de::Decode for JoinWay {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5295,6 +5302,7 @@ impl crate::de::Decode for JoinWay {
             chat_id_list: fields.or_empty("chat_id_list")?,
             qr_code: fields.optional("qr_code")?,
             state: fields.optional("state")?,
+            mark_source: fields.optional("mark_source")?,
         })
     }
 }

@@ -857,7 +857,10 @@ pub struct DeviceDetail {
         serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub bind_status: Option<bool>,
-    /// 绑定企业信息
+    /// 绑定企业信息（官方字段表的名称）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind_corpinfo: Option<DeviceBindCorp>,
+    /// 绑定企业信息（官方示例中的名称；字段表写作 bind_corpinfo）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_corp_info: Option<DeviceBindCorp>,
     /// 设备备注名，用户未设置时为空字符串
@@ -872,6 +875,7 @@ impl crate::de::Decode for DeviceDetail {
             default_name: fields.optional("default_name")?,
             qr_code: fields.optional("qr_code")?,
             bind_status: fields.optional("bind_status")?,
+            bind_corpinfo: fields.optional("bind_corpinfo")?,
             auth_corp_info: fields.optional("auth_corp_info")?,
             remark_name: fields.optional("remark_name")?,
         })
@@ -4584,7 +4588,7 @@ impl HardwareModelApi {
     }
     /// 获取设备详情
     ///
-    /// 获取 model_access_token 对应型号下某个 SN 设备的详情：型号名、出厂名、静态二维码、绑定状态， 已绑定时还返回绑定企业与备注名。官方文档的字段表把绑定企业写作 bind_corpinfo，示例为 auth_corp_info，此处按示例。
+    /// 获取 model_access_token 对应型号下某个 SN 设备的详情：型号名、出厂名、静态二维码、绑定状态， 已绑定时还返回绑定企业与备注名。官方文档的字段表把绑定企业写作 bind_corpinfo，示例为 auth_corp_info，两个名字都有描述。
     ///
     /// `POST /cgi-bin/openhw/device/get_device_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/95982))
     ///

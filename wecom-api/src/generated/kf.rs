@@ -297,13 +297,13 @@ impl<'de> serde::Deserialize<'de> for KfCancelUpgradeServiceRequest {
 /// 视频号消息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfChannels {
-    /// 视频号消息的类型
+    /// 视频号消息的类型：1 视频号动态，2 视频号直播，3 视频号名片
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_type: Option<i64>,
     /// 视频号名称
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
-    /// 视频号动态标题
+    /// 视频号动态标题，类型为 1 视频号动态时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
@@ -374,11 +374,11 @@ pub struct KfChannelsShopProduct {
     pub product_id: Option<String>,
     /// 商品图片
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub head_img: Option<String>,
+    pub head_image: Option<String>,
     /// 商品标题
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// 商品价格
+    /// 商品价格，以分为单位
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sales_price: Option<String>,
     /// 店铺名称
@@ -386,18 +386,18 @@ pub struct KfChannelsShopProduct {
     pub shop_nickname: Option<String>,
     /// 店铺头像
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shop_head_img: Option<String>,
+    pub shop_head_image: Option<String>,
 }
 impl crate::de::Decode for KfChannelsShopProduct {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product_id: fields.optional("product_id")?,
-            head_img: fields.optional("head_img")?,
+            head_image: fields.optional("head_image")?,
             title: fields.optional("title")?,
             sales_price: fields.optional("sales_price")?,
             shop_nickname: fields.optional("shop_nickname")?,
-            shop_head_img: fields.optional("shop_head_img")?,
+            shop_head_image: fields.optional("shop_head_image")?,
         })
     }
 }
@@ -1890,9 +1890,8 @@ pub struct KfKnowledgeMiniProgram {
     /// 小程序消息标题
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// 小程序消息封面的 media_id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub thumb_media_id: Option<String>,
+    /// 小程序消息封面的 media_id，建议 520*416
+    pub thumb_media_id: String,
 }
 impl crate::de::Decode for KfKnowledgeMiniProgram {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1901,7 +1900,7 @@ impl crate::de::Decode for KfKnowledgeMiniProgram {
             appid: fields.required("appid")?,
             pagepath: fields.required("pagepath")?,
             title: fields.optional("title")?,
-            thumb_media_id: fields.optional("thumb_media_id")?,
+            thumb_media_id: fields.required("thumb_media_id")?,
         })
     }
 }
@@ -2066,14 +2065,15 @@ impl<'de> serde::Deserialize<'de> for KfKnowledgeText {
 /// 知识库回答的视频附件（添加、修改时）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeVideo {
-    /// 视频的 media_id
-    pub media_id: String,
+    /// 视频的 media_id，可通过上传临时素材获取（页面表格：否）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeVideo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            media_id: fields.required("media_id")?,
+            media_id: fields.optional("media_id")?,
         })
     }
 }
@@ -2623,7 +2623,7 @@ pub struct KfMsgMenu {
     /// 起始文本，不多于 1024 字节
     #[serde(skip_serializing_if = "Option::is_none")]
     pub head_content: Option<String>,
-    /// 菜单项配置，不能多于 10 个
+    /// 菜单项配置：发送消息时不超过 50 个，其中 click、view、miniprogram 类型合计不超过 10 个；事件响应消息不超过 10 个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<KfMenuItem>>,
     /// 结束文本，不多于 1024 字节
@@ -4750,13 +4750,17 @@ impl KfKnowledgeLink {
     }
 }
 impl KfKnowledgeMiniProgram {
-    /// A `KfKnowledgeMiniProgram` with its required `appid`, `pagepath` set and every optional field unset.
-    pub fn new(appid: impl Into<String>, pagepath: impl Into<String>) -> Self {
+    /// A `KfKnowledgeMiniProgram` with its required `appid`, `pagepath`, `thumb_media_id` set and every optional field unset.
+    pub fn new(
+        appid: impl Into<String>,
+        pagepath: impl Into<String>,
+        thumb_media_id: impl Into<String>,
+    ) -> Self {
         Self {
             appid: appid.into(),
             pagepath: pagepath.into(),
             title: None,
-            thumb_media_id: None,
+            thumb_media_id: thumb_media_id.into(),
         }
     }
 }
@@ -4790,12 +4794,6 @@ impl KfKnowledgeText {
     /// A `KfKnowledgeText` with its required `content` set and every optional field unset.
     pub fn new(content: impl Into<String>) -> Self {
         Self { content: content.into() }
-    }
-}
-impl KfKnowledgeVideo {
-    /// A `KfKnowledgeVideo` with its required `media_id` set and every optional field unset.
-    pub fn new(media_id: impl Into<String>) -> Self {
-        Self { media_id: media_id.into() }
     }
 }
 impl KfLink {
@@ -5086,10 +5084,6 @@ impl KfKnowledgeAttachmentKind {
     /// 图片附件 (`KfKnowledgeAttachmentKind::Image`) from its one required input.
     pub fn image(media_id: impl Into<String>) -> Self {
         Self::Image(KfKnowledgeImage::new(media_id))
-    }
-    /// 视频附件 (`KfKnowledgeAttachmentKind::Video`) from its one required input.
-    pub fn video(media_id: impl Into<String>) -> Self {
-        Self::Video(KfKnowledgeVideo::new(media_id))
     }
 }
 impl KfMenuItemKind {

@@ -5257,7 +5257,8 @@ pub struct NicknameUser {
     /// 成员的终端设备类型
     pub instance_id: InstanceId,
     /// 新的会中昵称，最多 20 个字符
-    pub nickname: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
 }
 impl crate::de::Decode for NicknameUser {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5265,7 +5266,7 @@ impl crate::de::Decode for NicknameUser {
         Ok(Self {
             tmp_openid: fields.required("tmp_openid")?,
             instance_id: fields.required("instance_id")?,
-            nickname: fields.required("nickname")?,
+            nickname: fields.optional("nickname")?,
         })
     }
 }
@@ -7066,9 +7067,12 @@ pub struct RecordListResponse {
     /// 下一页的游标；为空表示没有更多数据
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-    /// 会议录制列表
+    /// 会议录制列表（官方示例与公开 SDK 的名称）
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub record_meetings: Vec<RecordMeeting>,
+    /// 会议录制列表（官方字段表的名称；示例返回的是 record_meetings）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub record_list: Vec<RecordMeeting>,
 }
 impl crate::de::Decode for RecordListResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -7077,6 +7081,7 @@ impl crate::de::Decode for RecordListResponse {
             has_more: fields.optional("has_more")?,
             next_cursor: fields.optional("next_cursor")?,
             record_meetings: fields.or_empty("record_meetings")?,
+            record_list: fields.or_empty("record_list")?,
         })
     }
 }
@@ -7110,9 +7115,12 @@ pub struct RecordMeeting {
     /// 录制状态
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<i64>,
-    /// 录制文件列表
+    /// 录制文件列表（官方示例与公开 SDK 的名称）
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub record_files: Vec<RecordFile>,
+    /// 录制文件列表（官方字段表的名称；示例返回的是 record_files）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub record_file_list: Vec<RecordFile>,
 }
 impl crate::de::Decode for RecordMeeting {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -7126,6 +7134,7 @@ impl crate::de::Decode for RecordMeeting {
             title: fields.optional("title")?,
             state: fields.optional("state")?,
             record_files: fields.or_empty("record_files")?,
+            record_file_list: fields.or_empty("record_file_list")?,
         })
     }
 }
@@ -11302,16 +11311,15 @@ impl MraSetRaiseHandRequest {
     }
 }
 impl NicknameUser {
-    /// A `NicknameUser` with its required `tmp_openid`, `instance_id`, `nickname` set and every optional field unset.
+    /// A `NicknameUser` with its required `tmp_openid`, `instance_id` set and every optional field unset.
     pub fn new(
         tmp_openid: impl Into<String>,
         instance_id: impl Into<InstanceId>,
-        nickname: impl Into<String>,
     ) -> Self {
         Self {
             tmp_openid: tmp_openid.into(),
             instance_id: instance_id.into(),
-            nickname: nickname.into(),
+            nickname: None,
         }
     }
 }
@@ -13032,7 +13040,7 @@ impl MeetingControlApi {
     ///     NicknameUser {
     ///         tmp_openid: "MSOPENID".into(),
     ///         instance_id: InstanceId::Pc,
-    ///         nickname: "nick".into()
+    ///         nickname: Some("nick".into())
     ///     }
     /// ])
     ///     .await?;

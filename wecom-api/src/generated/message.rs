@@ -6,12 +6,71 @@
 //!
 //! Enabled by the cargo feature `message`.
 pub use super::common::{
-    CardAction, CardActionMenuItem, CardCheckbox, CardCheckboxMode, CardCheckboxOption,
-    CardClickType, CardEmphasisContent, CardHorizontalContent, CardHorizontalContentType,
-    CardImage, CardImageTextArea, CardJump, CardMainTitle, CardQuoteArea, CardSelection,
+    CardAction, CardActionMenuItem, CardCheckboxMode, CardClickType, CardEmphasisContent,
+    CardHorizontalContent, CardHorizontalContentType, CardImage, CardImageTextArea,
+    CardJump, CardMainTitle, CardQuoteArea, CardRequiredMainTitle, CardSelection,
     CardSelectionOption, CardSource, CardSourceColor, CardSubmitButton,
     CardVerticalContent, EmptyResponse,
 };
+/// 投票选择型卡片的选择题（应用消息）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AppCardCheckbox {
+    /// 选择题的 key，用户提交后随回调事件返回，最长 1024 字节
+    pub question_key: String,
+    /// 选项列表，1 到 20 个
+    pub option_list: Vec<AppCardCheckboxOption>,
+    /// 是否不可选；只见于更新卡片的表格
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disable: Option<bool>,
+    /// 单选或多选，默认单选
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<CardCheckboxMode>,
+}
+impl crate::de::Decode for AppCardCheckbox {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_key: fields.required("question_key")?,
+            option_list: fields.required("option_list")?,
+            disable: fields.optional("disable")?,
+            mode: fields.optional("mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppCardCheckbox {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 选择题的一个选项（应用消息）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AppCardCheckboxOption {
+    /// 选项 id，随回调事件返回，最长 128 字节，不可重复
+    pub id: String,
+    /// 选项文案，建议不超过 17 个字
+    pub text: String,
+    /// 是否默认选中
+    pub is_checked: bool,
+}
+impl crate::de::Decode for AppCardCheckboxOption {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            text: fields.required("text")?,
+            is_checked: fields.required("is_checked")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppCardCheckboxOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建群聊会话的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppChatCreateRequest {
@@ -828,6 +887,40 @@ impl<'de> serde::Deserialize<'de> for AppMessageStatistics {
         crate::de::deserialize(deserializer)
     }
 }
+/// 按钮交互型卡片整体的点击跳转事件。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ButtonCardAction {
+    /// 跳转事件类型，0 或不填不是链接，1 跳转 url，2 打开小程序
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CardClickType>,
+    /// 跳转的 url，type 为 1 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// 跳转的小程序 appid，须与应用关联；type 为 2 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appid: Option<String>,
+    /// 跳转的小程序 pagepath，type 为 2 时选填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagepath: Option<String>,
+}
+impl crate::de::Decode for ButtonCardAction {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            url: fields.optional("url")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ButtonCardAction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按钮交互型模板卡片：用户点击按钮后产生回调事件。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ButtonInteractionCard {
@@ -838,7 +931,7 @@ pub struct ButtonInteractionCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
     /// 一级标题与标题辅助信息
-    pub main_title: CardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 引用文献样式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
@@ -850,18 +943,14 @@ pub struct ButtonInteractionCard {
     pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
     /// 整张卡片的点击跳转事件
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub card_action: Option<CardAction>,
-    /// 任务 id，发送时必填，更新卡片时无效；同一应用内不能重复，只能由数字、字母和 `_-@` 组成，最长 128 字节
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
+    pub card_action: Option<ButtonCardAction>,
+    /// 任务 id，同一应用内不能重复，只能由数字、字母和 `_-@` 组成，最长 128 字节
+    pub task_id: String,
     /// 下拉式的选择器
     #[serde(skip_serializing_if = "Option::is_none")]
     pub button_selection: Option<CardSelection>,
     /// 按钮列表，1 到 6 个
     pub button_list: Vec<CardButton>,
-    /// 仅更新卡片时使用：按钮替换文案，填写后按钮变为灰色不可点击
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replace_text: Option<String>,
 }
 impl crate::de::Decode for ButtonInteractionCard {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -874,14 +963,69 @@ impl crate::de::Decode for ButtonInteractionCard {
             sub_title_text: fields.optional("sub_title_text")?,
             horizontal_content_list: fields.optional("horizontal_content_list")?,
             card_action: fields.optional("card_action")?,
-            task_id: fields.optional("task_id")?,
+            task_id: fields.required("task_id")?,
+            button_selection: fields.optional("button_selection")?,
+            button_list: fields.required("button_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ButtonInteractionCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 更新成的按钮交互型模板卡片（更新的表格没有 task_id，多了 replace_text）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ButtonInteractionCardUpdate {
+    /// 卡片来源样式，不需要可不填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<CardSource>,
+    /// 卡片右上角的更多操作按钮
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_menu: Option<CardActionMenu>,
+    /// 一级标题与标题辅助信息
+    pub main_title: CardRequiredMainTitle,
+    /// 引用文献样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote_area: Option<CardQuoteArea>,
+    /// 二级普通文本，建议不超过 160 个字（支持 id 转译）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_title_text: Option<String>,
+    /// 二级标题 + 文本列表，最多 6 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
+    /// 整张卡片的点击跳转事件
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card_action: Option<ButtonCardAction>,
+    /// 下拉式的选择器
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub button_selection: Option<CardSelection>,
+    /// 按钮列表，1 到 6 个
+    pub button_list: Vec<CardButton>,
+    /// 按钮替换文案，填写后按钮变为灰色不可点击
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace_text: Option<String>,
+}
+impl crate::de::Decode for ButtonInteractionCardUpdate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            action_menu: fields.optional("action_menu")?,
+            main_title: fields.required("main_title")?,
+            quote_area: fields.optional("quote_area")?,
+            sub_title_text: fields.optional("sub_title_text")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            card_action: fields.optional("card_action")?,
             button_selection: fields.optional("button_selection")?,
             button_list: fields.required("button_list")?,
             replace_text: fields.optional("replace_text")?,
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for ButtonInteractionCard {
+impl<'de> serde::Deserialize<'de> for ButtonInteractionCardUpdate {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1588,10 +1732,10 @@ pub struct MessageSendRequest {
     /// 重复消息检查的时间间隔（秒），默认 1800，最大 4 小时
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_check_interval: Option<i64>,
-    /// （第三方应用模板消息）选人接口返回的 ticket：成员授权模式下给可见范围外的成员推送
+    /// （第三方应用模板消息）选人 sdk 或选人 jsapi 返回的 ticket，最多 10 个：成员授权模式下给可见范围外的成员推送；不含操作者本人
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_ticket_list: Option<Vec<String>>,
-    /// （第三方应用模板消息）见页面 94515
+    /// （第三方应用模板消息）仅向 selected_ticket_list 中未授权的用户发送，只在 selected_ticket_list 存在时生效；为 true 时忽略 touser、toparty、totag
     #[serde(skip_serializing_if = "Option::is_none")]
     pub only_unauth: Option<bool>,
 }
@@ -1731,7 +1875,7 @@ pub struct MessageUpdateTemplateCardRequest {
     pub button: Option<TemplateCardButtonUpdate>,
     /// 更新成的新模板卡片
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub template_card: Option<TemplateCard>,
+    pub template_card: Option<TemplateCardUpdate>,
 }
 impl crate::de::Decode for MessageUpdateTemplateCardRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1911,17 +2055,13 @@ pub struct MultipleInteractionCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
-    pub main_title: CardMainTitle,
-    /// 任务 id，发送时必填，更新卡片时无效；同一应用内不能重复，最长 128 字节
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
+    pub main_title: CardRequiredMainTitle,
+    /// 任务 id，同一应用内不能重复，只能由数字、字母和 `_-@` 组成，最长 128 字节
+    pub task_id: String,
     /// 下拉式的选择器列表，1 到 3 个
     pub select_list: Vec<CardSelection>,
     /// 提交按钮样式
     pub submit_button: CardSubmitButton,
-    /// 仅更新卡片时使用：按钮替换文案，填写后按钮变为灰色不可点击
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replace_text: Option<String>,
 }
 impl crate::de::Decode for MultipleInteractionCard {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1929,14 +2069,49 @@ impl crate::de::Decode for MultipleInteractionCard {
         Ok(Self {
             source: fields.optional("source")?,
             main_title: fields.required("main_title")?,
-            task_id: fields.optional("task_id")?,
+            task_id: fields.required("task_id")?,
             select_list: fields.required("select_list")?,
             submit_button: fields.required("submit_button")?,
-            replace_text: fields.optional("replace_text")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for MultipleInteractionCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 更新成的多项选择型模板卡片（更新的表格没有 task_id，submit_button 可选，多了 replace_text）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MultipleInteractionCardUpdate {
+    /// 卡片来源样式，不需要可不填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<CardSource>,
+    /// 一级标题与标题辅助信息
+    pub main_title: CardRequiredMainTitle,
+    /// 下拉式的选择器列表，1 到 3 个
+    pub select_list: Vec<CardSelection>,
+    /// 提交按钮样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submit_button: Option<CardSubmitButton>,
+    /// 按钮替换文案，填写后按钮变为灰色不可点击
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace_text: Option<String>,
+}
+impl crate::de::Decode for MultipleInteractionCardUpdate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            main_title: fields.required("main_title")?,
+            select_list: fields.required("select_list")?,
+            submit_button: fields.optional("submit_button")?,
+            replace_text: fields.optional("replace_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MultipleInteractionCardUpdate {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2018,7 +2193,7 @@ pub struct NewsNoticeCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 一级标题与标题辅助信息
-    pub main_title: CardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 引用文献样式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
@@ -2059,6 +2234,62 @@ impl crate::de::Decode for NewsNoticeCard {
     }
 }
 impl<'de> serde::Deserialize<'de> for NewsNoticeCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 更新成的图文展示型模板卡片（更新的表格没有 task_id）。card_image 与 image_text_area 至少填一个。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NewsNoticeCardUpdate {
+    /// 卡片来源样式，不需要可不填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<CardSource>,
+    /// 卡片右上角的更多操作按钮
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_menu: Option<CardActionMenu>,
+    /// 一级标题与标题辅助信息
+    pub main_title: CardRequiredMainTitle,
+    /// 引用文献样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote_area: Option<CardQuoteArea>,
+    /// 左图右文样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_text_area: Option<CardImageTextArea>,
+    /// 图片样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card_image: Option<CardImage>,
+    /// 卡片二级垂直内容，最多 4 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vertical_content_list: Option<Vec<CardVerticalContent>>,
+    /// 二级标题 + 文本列表，最多 6 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
+    /// 跳转指引样式的列表，最多 3 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jump_list: Option<Vec<CardJump>>,
+    /// 整张卡片的点击跳转事件
+    pub card_action: CardAction,
+}
+impl crate::de::Decode for NewsNoticeCardUpdate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            action_menu: fields.optional("action_menu")?,
+            main_title: fields.required("main_title")?,
+            quote_area: fields.optional("quote_area")?,
+            image_text_area: fields.optional("image_text_area")?,
+            card_image: fields.optional("card_image")?,
+            vertical_content_list: fields.optional("vertical_content_list")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            jump_list: fields.optional("jump_list")?,
+            card_action: fields.required("card_action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewsNoticeCardUpdate {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2410,30 +2641,205 @@ impl<'de> serde::Deserialize<'de> for TemplateCardContent {
         crate::de::deserialize(deserializer)
     }
 }
-/// 第三方应用的模板消息，内容须与申请的模板匹配。
+/// 更新成的新模板卡片：card_type 决定卡片样式，其余字段与 card_type 并列。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TemplateCardUpdate {
+    /// 卡片类型（card_type）及其字段
+    #[serde(flatten)]
+    pub card: TemplateCardUpdateContent,
+}
+impl crate::de::Decode for TemplateCardUpdate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self { card: fields.flattened()? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateCardUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 可更新成的五种模板卡片；各类型的字段与 card_type 并列。
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplateCardUpdateContent {
+    /// `card_type` `text_notice`, its fields beside the tag. 文本通知型
+    TextNotice(TextNoticeCardUpdate),
+    /// `card_type` `news_notice`, its fields beside the tag. 图文展示型
+    NewsNotice(NewsNoticeCardUpdate),
+    /// `card_type` `button_interaction`, its fields beside the tag. 按钮交互型
+    ButtonInteraction(ButtonInteractionCardUpdate),
+    /// `card_type` `vote_interaction`, its fields beside the tag. 投票选择型
+    VoteInteraction(VoteInteractionCardUpdate),
+    /// `card_type` `multiple_interaction`, its fields beside the tag. 多项选择型
+    MultipleInteraction(MultipleInteractionCardUpdate),
+    /// A variant this version of the crate does not know: every field, as sent.
+    Unknown(serde_json::Map<String, serde_json::Value>),
+}
+impl From<TextNoticeCardUpdate> for TemplateCardUpdateContent {
+    fn from(content: TextNoticeCardUpdate) -> Self {
+        Self::TextNotice(content)
+    }
+}
+impl From<NewsNoticeCardUpdate> for TemplateCardUpdateContent {
+    fn from(content: NewsNoticeCardUpdate) -> Self {
+        Self::NewsNotice(content)
+    }
+}
+impl From<ButtonInteractionCardUpdate> for TemplateCardUpdateContent {
+    fn from(content: ButtonInteractionCardUpdate) -> Self {
+        Self::ButtonInteraction(content)
+    }
+}
+impl From<VoteInteractionCardUpdate> for TemplateCardUpdateContent {
+    fn from(content: VoteInteractionCardUpdate) -> Self {
+        Self::VoteInteraction(content)
+    }
+}
+impl From<MultipleInteractionCardUpdate> for TemplateCardUpdateContent {
+    fn from(content: MultipleInteractionCardUpdate) -> Self {
+        Self::MultipleInteraction(content)
+    }
+}
+impl serde::Serialize for TemplateCardUpdateContent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (tag, content) = match self {
+            Self::TextNotice(content) => {
+                (serde_json::Value::from("text_notice"), serde_json::to_value(content))
+            }
+            Self::NewsNotice(content) => {
+                (serde_json::Value::from("news_notice"), serde_json::to_value(content))
+            }
+            Self::ButtonInteraction(content) => {
+                (
+                    serde_json::Value::from("button_interaction"),
+                    serde_json::to_value(content),
+                )
+            }
+            Self::VoteInteraction(content) => {
+                (
+                    serde_json::Value::from("vote_interaction"),
+                    serde_json::to_value(content),
+                )
+            }
+            Self::MultipleInteraction(content) => {
+                (
+                    serde_json::Value::from("multiple_interaction"),
+                    serde_json::to_value(content),
+                )
+            }
+            Self::Unknown(fields) => {
+                return serde::Serialize::serialize(fields, serializer);
+            }
+        };
+        let mut fields = match content.map_err(serde::ser::Error::custom)? {
+            serde_json::Value::Object(fields) => fields,
+            _ => {
+                return Err(
+                    serde::ser::Error::custom(
+                        concat!("card_type", " union content is not an object"),
+                    ),
+                );
+            }
+        };
+        fields.insert("card_type".to_string(), tag);
+        serde::Serialize::serialize(&fields, serializer)
+    }
+}
+impl crate::de::Decode for TemplateCardUpdateContent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("card_type") {
+            return Err(crate::de::DecodeError::here("missing field `card_type`"));
+        }
+        if crate::union::matches(
+            &fields,
+            "card_type",
+            crate::union::Tag::Str("text_notice"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `card_type` `text_notice`",
+                )
+                .map(Self::TextNotice);
+        }
+        if crate::union::matches(
+            &fields,
+            "card_type",
+            crate::union::Tag::Str("news_notice"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `card_type` `news_notice`",
+                )
+                .map(Self::NewsNotice);
+        }
+        if crate::union::matches(
+            &fields,
+            "card_type",
+            crate::union::Tag::Str("button_interaction"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `card_type` `button_interaction`",
+                )
+                .map(Self::ButtonInteraction);
+        }
+        if crate::union::matches(
+            &fields,
+            "card_type",
+            crate::union::Tag::Str("vote_interaction"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `card_type` `vote_interaction`",
+                )
+                .map(Self::VoteInteraction);
+        }
+        if crate::union::matches(
+            &fields,
+            "card_type",
+            crate::union::Tag::Str("multiple_interaction"),
+        ) {
+            return crate::union::inline_content(
+                    &fields,
+                    "in the fields of `card_type` `multiple_interaction`",
+                )
+                .map(Self::MultipleInteraction);
+        }
+        Ok(Self::Unknown(fields.into_map()))
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateCardUpdateContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 第三方应用的模板消息，内容须与申请的模板匹配；url 与 miniprogram 至少填一个，都填时优先小程序。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateMsg {
-    /// 模板 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub template_id: Option<String>,
-    /// 点击消息后跳转的链接
+    /// 模板 id，第三方管理端创建模板后获得（正式授权的应用须审批通过），最长 64 字节
+    pub template_id: String,
+    /// 点击消息后跳转的链接，须带 http:// 或 https://，最长 2048 字节
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 点击消息后跳转的小程序
     #[serde(skip_serializing_if = "Option::is_none")]
     pub miniprogram: Option<TemplateMsgMiniprogram>,
-    /// 模板内容的键值对
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content_item: Option<Vec<TemplateMsgItem>>,
+    /// 模板内容的键值对，1~5 个，实际个数由模板样式决定
+    pub content_item: Vec<TemplateMsgItem>,
 }
 impl crate::de::Decode for TemplateMsg {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            template_id: fields.optional("template_id")?,
+            template_id: fields.required("template_id")?,
             url: fields.optional("url")?,
             miniprogram: fields.optional("miniprogram")?,
-            content_item: fields.optional("content_item")?,
+            content_item: fields.required("content_item")?,
         })
     }
 }
@@ -2446,19 +2852,17 @@ impl<'de> serde::Deserialize<'de> for TemplateMsg {
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateMsgItem {
-    /// 键
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// 值
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    /// 键，1~20 个 utf8 字符，须与模板匹配
+    pub key: String,
+    /// 值，1~40 个 utf8 字符
+    pub value: String,
 }
 impl crate::de::Decode for TemplateMsgItem {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            key: fields.optional("key")?,
-            value: fields.optional("value")?,
+            key: fields.required("key")?,
+            value: fields.required("value")?,
         })
     }
 }
@@ -2471,19 +2875,17 @@ impl<'de> serde::Deserialize<'de> for TemplateMsgItem {
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateMsgMiniprogram {
-    /// 小程序 appid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub appid: Option<String>,
-    /// 小程序页面路径
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pagepath: Option<String>,
+    /// 小程序 appid，须是与当前应用关联的小程序
+    pub appid: String,
+    /// 点击消息后打开的小程序页面，仅限本小程序内的页面
+    pub pagepath: String,
 }
 impl crate::de::Decode for TemplateMsgMiniprogram {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            appid: fields.optional("appid")?,
-            pagepath: fields.optional("pagepath")?,
+            appid: fields.required("appid")?,
+            pagepath: fields.required("pagepath")?,
         })
     }
 }
@@ -2603,6 +3005,59 @@ impl<'de> serde::Deserialize<'de> for TextNoticeCard {
         crate::de::deserialize(deserializer)
     }
 }
+/// 更新成的文本通知型模板卡片（更新的表格没有 task_id）。main_title.title 与 sub_title_text 至少填一个。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TextNoticeCardUpdate {
+    /// 卡片来源样式，不需要可不填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<CardSource>,
+    /// 卡片右上角的更多操作按钮
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_menu: Option<CardActionMenu>,
+    /// 一级标题与标题辅助信息
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_title: Option<CardMainTitle>,
+    /// 引用文献样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote_area: Option<CardQuoteArea>,
+    /// 关键数据样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emphasis_content: Option<CardEmphasisContent>,
+    /// 二级普通文本，建议不超过 160 个字（支持 id 转译）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_title_text: Option<String>,
+    /// 二级标题 + 文本列表，最多 6 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
+    /// 跳转指引样式的列表，最多 3 项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jump_list: Option<Vec<CardJump>>,
+    /// 整张卡片的点击跳转事件
+    pub card_action: CardAction,
+}
+impl crate::de::Decode for TextNoticeCardUpdate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            action_menu: fields.optional("action_menu")?,
+            main_title: fields.optional("main_title")?,
+            quote_area: fields.optional("quote_area")?,
+            emphasis_content: fields.optional("emphasis_content")?,
+            sub_title_text: fields.optional("sub_title_text")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            jump_list: fields.optional("jump_list")?,
+            card_action: fields.required("card_action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextNoticeCardUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视频消息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Video {
@@ -2660,17 +3115,13 @@ pub struct VoteInteractionCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
-    pub main_title: CardMainTitle,
-    /// 任务 id，发送时必填，更新卡片时无效；同一应用内不能重复，最长 128 字节
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
+    pub main_title: CardRequiredMainTitle,
+    /// 任务 id，同一应用内不能重复，只能由数字、字母和 `_-@` 组成，最长 128 字节
+    pub task_id: String,
     /// 选择题样式
-    pub checkbox: CardCheckbox,
+    pub checkbox: AppCardCheckbox,
     /// 提交按钮样式
     pub submit_button: CardSubmitButton,
-    /// 仅更新卡片时使用：按钮替换文案，填写后按钮变为灰色不可点击
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replace_text: Option<String>,
 }
 impl crate::de::Decode for VoteInteractionCard {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2678,10 +3129,9 @@ impl crate::de::Decode for VoteInteractionCard {
         Ok(Self {
             source: fields.optional("source")?,
             main_title: fields.required("main_title")?,
-            task_id: fields.optional("task_id")?,
+            task_id: fields.required("task_id")?,
             checkbox: fields.required("checkbox")?,
             submit_button: fields.required("submit_button")?,
-            replace_text: fields.optional("replace_text")?,
         })
     }
 }
@@ -2690,6 +3140,70 @@ impl<'de> serde::Deserialize<'de> for VoteInteractionCard {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::de::deserialize(deserializer)
+    }
+}
+/// 更新成的投票选择型模板卡片（更新的表格没有 task_id，submit_button 可选，多了 replace_text）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct VoteInteractionCardUpdate {
+    /// 卡片来源样式，不需要可不填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<CardSource>,
+    /// 一级标题与标题辅助信息
+    pub main_title: CardRequiredMainTitle,
+    /// 选择题样式
+    pub checkbox: AppCardCheckbox,
+    /// 提交按钮样式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submit_button: Option<CardSubmitButton>,
+    /// 按钮替换文案，填写后按钮变为灰色不可点击
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace_text: Option<String>,
+}
+impl crate::de::Decode for VoteInteractionCardUpdate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            main_title: fields.required("main_title")?,
+            checkbox: fields.required("checkbox")?,
+            submit_button: fields.optional("submit_button")?,
+            replace_text: fields.optional("replace_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VoteInteractionCardUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+impl AppCardCheckbox {
+    /// A `AppCardCheckbox` with its required `question_key`, `option_list` set and every optional field unset.
+    pub fn new(
+        question_key: impl Into<String>,
+        option_list: impl IntoIterator<Item = impl Into<AppCardCheckboxOption>>,
+    ) -> Self {
+        Self {
+            question_key: question_key.into(),
+            option_list: option_list.into_iter().map(Into::into).collect(),
+            disable: None,
+            mode: None,
+        }
+    }
+}
+impl AppCardCheckboxOption {
+    /// A `AppCardCheckboxOption` with its required `id`, `text`, `is_checked` set and every optional field unset.
+    pub fn new(
+        id: impl Into<String>,
+        text: impl Into<String>,
+        is_checked: bool,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            text: text.into(),
+            is_checked,
+        }
     }
 }
 impl AppChatCreateRequest {
@@ -2756,9 +3270,10 @@ impl AppChatUpdateRequest {
     }
 }
 impl ButtonInteractionCard {
-    /// A `ButtonInteractionCard` with its required `main_title`, `button_list` set and every optional field unset.
+    /// A `ButtonInteractionCard` with its required `main_title`, `task_id`, `button_list` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<CardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
+        task_id: impl Into<String>,
         button_list: impl IntoIterator<Item = impl Into<CardButton>>,
     ) -> Self {
         Self {
@@ -2769,7 +3284,26 @@ impl ButtonInteractionCard {
             sub_title_text: None,
             horizontal_content_list: None,
             card_action: None,
-            task_id: None,
+            task_id: task_id.into(),
+            button_selection: None,
+            button_list: button_list.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl ButtonInteractionCardUpdate {
+    /// A `ButtonInteractionCardUpdate` with its required `main_title`, `button_list` set and every optional field unset.
+    pub fn new(
+        main_title: impl Into<CardRequiredMainTitle>,
+        button_list: impl IntoIterator<Item = impl Into<CardButton>>,
+    ) -> Self {
+        Self {
+            source: None,
+            action_menu: None,
+            main_title: main_title.into(),
+            quote_area: None,
+            sub_title_text: None,
+            horizontal_content_list: None,
+            card_action: None,
             button_selection: None,
             button_list: button_list.into_iter().map(Into::into).collect(),
             replace_text: None,
@@ -2953,19 +3487,17 @@ impl MpNewsArticle {
         }
     }
 }
-impl MultipleInteractionCard {
-    /// A `MultipleInteractionCard` with its required `main_title`, `select_list`, `submit_button` set and every optional field unset.
+impl MultipleInteractionCardUpdate {
+    /// A `MultipleInteractionCardUpdate` with its required `main_title`, `select_list` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<CardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
         select_list: impl IntoIterator<Item = impl Into<CardSelection>>,
-        submit_button: impl Into<CardSubmitButton>,
     ) -> Self {
         Self {
             source: None,
             main_title: main_title.into(),
-            task_id: None,
             select_list: select_list.into_iter().map(Into::into).collect(),
-            submit_button: submit_button.into(),
+            submit_button: None,
             replace_text: None,
         }
     }
@@ -2994,13 +3526,33 @@ impl NewsArticle {
 impl NewsNoticeCard {
     /// A `NewsNoticeCard` with its required `main_title`, `card_action` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<CardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
         card_action: impl Into<CardAction>,
     ) -> Self {
         Self {
             source: None,
             action_menu: None,
             task_id: None,
+            main_title: main_title.into(),
+            quote_area: None,
+            image_text_area: None,
+            card_image: None,
+            vertical_content_list: None,
+            horizontal_content_list: None,
+            jump_list: None,
+            card_action: card_action.into(),
+        }
+    }
+}
+impl NewsNoticeCardUpdate {
+    /// A `NewsNoticeCardUpdate` with its required `main_title`, `card_action` set and every optional field unset.
+    pub fn new(
+        main_title: impl Into<CardRequiredMainTitle>,
+        card_action: impl Into<CardAction>,
+    ) -> Self {
+        Self {
+            source: None,
+            action_menu: None,
             main_title: main_title.into(),
             quote_area: None,
             image_text_area: None,
@@ -3038,6 +3590,44 @@ impl TemplateCardButtonUpdate {
     pub fn new(replace_name: impl Into<String>) -> Self {
         Self {
             replace_name: replace_name.into(),
+        }
+    }
+}
+impl TemplateCardUpdate {
+    /// A `TemplateCardUpdate` with its required `card` set and every optional field unset.
+    pub fn new(card: impl Into<TemplateCardUpdateContent>) -> Self {
+        Self { card: card.into() }
+    }
+}
+impl TemplateMsg {
+    /// A `TemplateMsg` with its required `template_id`, `content_item` set and every optional field unset.
+    pub fn new(
+        template_id: impl Into<String>,
+        content_item: impl IntoIterator<Item = impl Into<TemplateMsgItem>>,
+    ) -> Self {
+        Self {
+            template_id: template_id.into(),
+            url: None,
+            miniprogram: None,
+            content_item: content_item.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl TemplateMsgItem {
+    /// A `TemplateMsgItem` with its required `key`, `value` set and every optional field unset.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+impl TemplateMsgMiniprogram {
+    /// A `TemplateMsgMiniprogram` with its required `appid`, `pagepath` set and every optional field unset.
+    pub fn new(appid: impl Into<String>, pagepath: impl Into<String>) -> Self {
+        Self {
+            appid: appid.into(),
+            pagepath: pagepath.into(),
         }
     }
 }
@@ -3079,6 +3669,22 @@ impl TextNoticeCard {
         }
     }
 }
+impl TextNoticeCardUpdate {
+    /// A `TextNoticeCardUpdate` with its required `card_action` set and every optional field unset.
+    pub fn new(card_action: impl Into<CardAction>) -> Self {
+        Self {
+            source: None,
+            action_menu: None,
+            main_title: None,
+            quote_area: None,
+            emphasis_content: None,
+            sub_title_text: None,
+            horizontal_content_list: None,
+            jump_list: None,
+            card_action: card_action.into(),
+        }
+    }
+}
 impl Video {
     /// A `Video` with its required `media_id` set and every optional field unset.
     pub fn new(media_id: impl Into<String>) -> Self {
@@ -3095,19 +3701,17 @@ impl Voice {
         Self { media_id: media_id.into() }
     }
 }
-impl VoteInteractionCard {
-    /// A `VoteInteractionCard` with its required `main_title`, `checkbox`, `submit_button` set and every optional field unset.
+impl VoteInteractionCardUpdate {
+    /// A `VoteInteractionCardUpdate` with its required `main_title`, `checkbox` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<CardMainTitle>,
-        checkbox: impl Into<CardCheckbox>,
-        submit_button: impl Into<CardSubmitButton>,
+        main_title: impl Into<CardRequiredMainTitle>,
+        checkbox: impl Into<AppCardCheckbox>,
     ) -> Self {
         Self {
             source: None,
             main_title: main_title.into(),
-            task_id: None,
             checkbox: checkbox.into(),
-            submit_button: submit_button.into(),
+            submit_button: None,
             replace_text: None,
         }
     }
@@ -3262,6 +3866,36 @@ impl From<MultipleInteractionCard> for TemplateCard {
         TemplateCard::new(TemplateCardContent::from(value))
     }
 }
+impl From<TemplateCardUpdateContent> for TemplateCardUpdate {
+    fn from(value: TemplateCardUpdateContent) -> Self {
+        TemplateCardUpdate::new(value)
+    }
+}
+impl From<TextNoticeCardUpdate> for TemplateCardUpdate {
+    fn from(value: TextNoticeCardUpdate) -> Self {
+        TemplateCardUpdate::new(TemplateCardUpdateContent::from(value))
+    }
+}
+impl From<NewsNoticeCardUpdate> for TemplateCardUpdate {
+    fn from(value: NewsNoticeCardUpdate) -> Self {
+        TemplateCardUpdate::new(TemplateCardUpdateContent::from(value))
+    }
+}
+impl From<ButtonInteractionCardUpdate> for TemplateCardUpdate {
+    fn from(value: ButtonInteractionCardUpdate) -> Self {
+        TemplateCardUpdate::new(TemplateCardUpdateContent::from(value))
+    }
+}
+impl From<VoteInteractionCardUpdate> for TemplateCardUpdate {
+    fn from(value: VoteInteractionCardUpdate) -> Self {
+        TemplateCardUpdate::new(TemplateCardUpdateContent::from(value))
+    }
+}
+impl From<MultipleInteractionCardUpdate> for TemplateCardUpdate {
+    fn from(value: MultipleInteractionCardUpdate) -> Self {
+        TemplateCardUpdate::new(TemplateCardUpdateContent::from(value))
+    }
+}
 impl AppChatMessage {
     /// 文本消息 (`AppChatMessage::Text`) from its one required input.
     pub fn text(content: impl Into<String>) -> Self {
@@ -3407,6 +4041,12 @@ impl TemplateCardContent {
     /// 文本通知型 (`TemplateCardContent::TextNotice`) from its one required input.
     pub fn text_notice(card_action: impl Into<CardAction>) -> Self {
         Self::TextNotice(TextNoticeCard::new(card_action))
+    }
+}
+impl TemplateCardUpdateContent {
+    /// 文本通知型 (`TemplateCardUpdateContent::TextNotice`) from its one required input.
+    pub fn text_notice(card_action: impl Into<CardAction>) -> Self {
+        Self::TextNotice(TextNoticeCardUpdate::new(card_action))
     }
 }
 impl crate::Client {
@@ -4153,7 +4793,7 @@ pub mod calls {
             self.request.duplicate_check_interval = Some(value);
             self
         }
-        /// （第三方应用模板消息）选人接口返回的 ticket：成员授权模式下给可见范围外的成员推送
+        /// （第三方应用模板消息）选人 sdk 或选人 jsapi 返回的 ticket，最多 10 个：成员授权模式下给可见范围外的成员推送；不含操作者本人
         pub fn selected_ticket_list(
             mut self,
             value: impl IntoIterator<Item = impl Into<String>>,
@@ -4163,7 +4803,7 @@ pub mod calls {
             );
             self
         }
-        /// （第三方应用模板消息）见页面 94515
+        /// （第三方应用模板消息）仅向 selected_ticket_list 中未授权的用户发送，只在 selected_ticket_list 存在时生效；为 true 时忽略 touser、toparty、totag
         pub fn only_unauth(mut self, value: bool) -> Self {
             self.request.only_unauth = Some(value);
             self
@@ -4269,7 +4909,7 @@ pub mod calls {
             self
         }
         /// 更新成的新模板卡片
-        pub fn template_card(mut self, value: impl Into<TemplateCard>) -> Self {
+        pub fn template_card(mut self, value: impl Into<TemplateCardUpdate>) -> Self {
             self.request.template_card = Some(value.into());
             self
         }

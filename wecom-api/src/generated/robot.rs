@@ -8,21 +8,156 @@
 pub use super::common::{
     CardAction, CardActionMenuItem, CardCheckbox, CardCheckboxMode, CardCheckboxOption,
     CardClickType, CardEmphasisContent, CardHorizontalContent, CardHorizontalContentType,
-    CardImage, CardImageTextArea, CardJump, CardMainTitle, CardQuoteArea, CardSelection,
-    CardSelectionOption, CardSource, CardSourceColor, CardSubmitButton,
-    CardVerticalContent, EmptyResponse,
+    CardImage, CardImageTextArea, CardJump, CardMainTitle, CardQuoteArea,
+    CardRequiredMainTitle, CardSelection, CardSelectionOption, CardSource,
+    CardSourceColor, CardSubmitButton, CardVerticalContent, EmptyResponse,
 };
+/// 智能机器人卡片的二级标题 + 文本列表的一项。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AibotCardHorizontalContent {
+    /// 链接类型：0 或不填普通文本，1 跳转 url，3 跳转成员详情（没有 2 附件）
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<CardHorizontalContentType>,
+    /// 二级标题，建议不超过 5 个字
+    pub keyname: String,
+    /// 二级文本，建议不超过 26 个字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// 跳转的 url，type 为 1 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// 成员详情的 userid，type 为 3 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+}
+impl crate::de::Decode for AibotCardHorizontalContent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            keyname: fields.required("keyname")?,
+            value: fields.optional("value")?,
+            url: fields.optional("url")?,
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AibotCardHorizontalContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 智能机器人卡片跳转指引样式的一项。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AibotCardJump {
+    /// 跳转链接类型，默认不是链接
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<AibotCardJumpType>,
+    /// 智能问答问题，最长 200 字节；type 为 3 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// 跳转链接的文案，建议不超过 13 个字
+    pub title: String,
+    /// 跳转的 url，type 为 1 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// 跳转的小程序 appid；type 为 2 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appid: Option<String>,
+    /// 跳转的小程序 pagepath，type 为 2 时选填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagepath: Option<String>,
+}
+impl crate::de::Decode for AibotCardJump {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            question: fields.optional("question")?,
+            title: fields.required("title")?,
+            url: fields.optional("url")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AibotCardJump {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 智能机器人卡片跳转指引的链接类型。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AibotCardJumpType {
+    /// `0`: 不是链接（默认）
+    NoAction,
+    /// `1`: 跳转 url
+    Url,
+    /// `2`: 跳转小程序
+    Miniprogram,
+    /// `3`: 触发消息智能回复
+    SmartReply,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for AibotCardJumpType {
+    fn from(value: i64) -> Self {
+        match value {
+            0 => Self::NoAction,
+            1 => Self::Url,
+            2 => Self::Miniprogram,
+            3 => Self::SmartReply,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<AibotCardJumpType> for i64 {
+    fn from(value: AibotCardJumpType) -> Self {
+        match value {
+            AibotCardJumpType::NoAction => 0,
+            AibotCardJumpType::Url => 1,
+            AibotCardJumpType::Miniprogram => 2,
+            AibotCardJumpType::SmartReply => 3,
+            AibotCardJumpType::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for AibotCardJumpType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl crate::de::Decode for AibotCardJumpType {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
+impl<'de> serde::Deserialize<'de> for AibotCardJumpType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 智能机器人的 markdown 消息，支持标题、列表、引用、链接、图片、代码、表格等语法。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AibotMarkdown {
-    /// markdown 内容，须是 utf8 编码
+    /// markdown 内容，最长 20480 字节，须是 utf8 编码
     pub content: String,
+    /// 反馈信息
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<AibotReplyFeedback>,
 }
 impl crate::de::Decode for AibotMarkdown {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
+            feedback: fields.optional("feedback")?,
         })
     }
 }
@@ -109,6 +244,26 @@ impl<'de> serde::Deserialize<'de> for AibotMessage {
         crate::de::deserialize(deserializer)
     }
 }
+/// 回复的反馈信息：回复被用户反馈时触发用户反馈事件。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AibotReplyFeedback {
+    /// 反馈 id，256 字节以内，utf-8 编码；不为空时回复被反馈会触发回调事件
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+impl crate::de::Decode for AibotReplyFeedback {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self { id: fields.optional("id")? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AibotReplyFeedback {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 智能机器人主动回复消息的请求：一种消息（msgtype 与同名内容字段）。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AibotResponseRequest {
@@ -137,11 +292,17 @@ pub struct AibotTemplateCard {
     /// 卡片类型（card_type）及其字段
     #[serde(flatten)]
     pub card: AibotTemplateCardContent,
+    /// 反馈信息（本回复场景特有）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<AibotReplyFeedback>,
 }
 impl crate::de::Decode for AibotTemplateCard {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?;
-        Ok(Self { card: fields.flattened()? })
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            feedback: fields.optional("feedback")?,
+            card: fields.flattened()?,
+        })
     }
 }
 impl<'de> serde::Deserialize<'de> for AibotTemplateCard {
@@ -327,7 +488,7 @@ pub struct ButtonInteractionCard {
     pub sub_title_text: Option<String>,
     /// 二级标题 + 文本列表，最多 6 项
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
+    pub horizontal_content_list: Option<Vec<AibotCardHorizontalContent>>,
     /// 整张卡片的点击跳转事件
     #[serde(skip_serializing_if = "Option::is_none")]
     pub card_action: Option<CardAction>,
@@ -367,8 +528,7 @@ impl<'de> serde::Deserialize<'de> for ButtonInteractionCard {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardActionMenu {
     /// 更多操作界面的描述
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub desc: Option<String>,
+    pub desc: String,
     /// 操作列表，1 到 3 项
     pub action_list: Vec<CardActionMenuItem>,
 }
@@ -376,7 +536,7 @@ impl crate::de::Decode for CardActionMenu {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            desc: fields.optional("desc")?,
+            desc: fields.required("desc")?,
             action_list: fields.required("action_list")?,
         })
     }
@@ -388,82 +548,28 @@ impl<'de> serde::Deserialize<'de> for CardActionMenu {
         crate::de::deserialize(deserializer)
     }
 }
-/// 按钮交互型卡片的一个按钮。
+/// 按钮交互型卡片的一个按钮（智能机器人：只有回调按钮）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardButton {
-    /// 点击按钮的动作，默认回调
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<CardButtonType>,
     /// 按钮文案，建议不超过 10 个字
     pub text: String,
     /// 按钮样式，可填 1 到 4，不填或错填默认 1
     #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<i64>,
-    /// 按钮 key，用户点击后随回调事件返回，最长 1024 字节，不可重复；回调按钮必填
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// 跳转的 url，type 为 1 时必填
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    /// 按钮 key，用户点击后作为 event_key 随回调事件返回，最长 1024 字节，不可重复
+    pub key: String,
 }
 impl crate::de::Decode for CardButton {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            kind: fields.optional("type")?,
             text: fields.required("text")?,
             style: fields.optional("style")?,
-            key: fields.optional("key")?,
-            url: fields.optional("url")?,
+            key: fields.required("key")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for CardButton {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 点击按钮的动作。
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CardButtonType {
-    /// `0`: 产生回调事件（默认）
-    Callback,
-    /// `1`: 跳转 url
-    Url,
-    /// A value this version of the crate does not know, kept as sent.
-    Unknown(i64),
-}
-impl From<i64> for CardButtonType {
-    fn from(value: i64) -> Self {
-        match value {
-            0 => Self::Callback,
-            1 => Self::Url,
-            other => Self::Unknown(other),
-        }
-    }
-}
-impl From<CardButtonType> for i64 {
-    fn from(value: CardButtonType) -> Self {
-        match value {
-            CardButtonType::Callback => 0,
-            CardButtonType::Url => 1,
-            CardButtonType::Unknown(other) => other,
-        }
-    }
-}
-impl serde::Serialize for CardButtonType {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(i64::from(*self))
-    }
-}
-impl crate::de::Decode for CardButtonType {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        <i64 as crate::de::Decode>::decode(value).map(Self::from)
-    }
-}
-impl<'de> serde::Deserialize<'de> for CardButtonType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -478,8 +584,9 @@ pub struct MultipleInteractionCard {
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
     pub main_title: CardMainTitle,
-    /// 任务 id，同一机器人内不能重复，最长 128 字节
-    pub task_id: String,
+    /// 任务 id，同一机器人内不能重复，只能由数字、字母和 `_-@` 组成，最长 128 字节（页面表格：否）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
     /// 下拉式的选择器列表，1 到 3 个
     pub select_list: Vec<CardSelection>,
     /// 提交按钮样式
@@ -491,7 +598,7 @@ impl crate::de::Decode for MultipleInteractionCard {
         Ok(Self {
             source: fields.optional("source")?,
             main_title: fields.required("main_title")?,
-            task_id: fields.required("task_id")?,
+            task_id: fields.optional("task_id")?,
             select_list: fields.required("select_list")?,
             submit_button: fields.required("submit_button")?,
         })
@@ -532,10 +639,10 @@ pub struct NewsNoticeCard {
     pub vertical_content_list: Option<Vec<CardVerticalContent>>,
     /// 二级标题 + 文本列表，最多 6 项
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
+    pub horizontal_content_list: Option<Vec<AibotCardHorizontalContent>>,
     /// 跳转指引样式的列表，最多 3 项
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub jump_list: Option<Vec<CardJump>>,
+    pub jump_list: Option<Vec<AibotCardJump>>,
     /// 整张卡片的点击跳转事件
     pub card_action: CardAction,
 }
@@ -981,7 +1088,7 @@ pub struct RobotNewsNoticeCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
-    pub main_title: CardMainTitle,
+    pub main_title: CardRequiredMainTitle,
     /// 图片样式
     pub card_image: CardImage,
     /// 左图右文样式
@@ -1276,10 +1383,10 @@ pub struct TextNoticeCard {
     pub sub_title_text: Option<String>,
     /// 二级标题 + 文本列表，最多 6 项
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
+    pub horizontal_content_list: Option<Vec<AibotCardHorizontalContent>>,
     /// 跳转指引样式的列表，最多 3 项
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub jump_list: Option<Vec<CardJump>>,
+    pub jump_list: Option<Vec<AibotCardJump>>,
     /// 整张卡片的点击跳转事件
     pub card_action: CardAction,
 }
@@ -1341,10 +1448,38 @@ impl<'de> serde::Deserialize<'de> for VoteInteractionCard {
         crate::de::deserialize(deserializer)
     }
 }
+impl AibotCardHorizontalContent {
+    /// A `AibotCardHorizontalContent` with its required `keyname` set and every optional field unset.
+    pub fn new(keyname: impl Into<String>) -> Self {
+        Self {
+            kind: None,
+            keyname: keyname.into(),
+            value: None,
+            url: None,
+            userid: None,
+        }
+    }
+}
+impl AibotCardJump {
+    /// A `AibotCardJump` with its required `title` set and every optional field unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            kind: None,
+            question: None,
+            title: title.into(),
+            url: None,
+            appid: None,
+            pagepath: None,
+        }
+    }
+}
 impl AibotMarkdown {
     /// A `AibotMarkdown` with its required `content` set and every optional field unset.
     pub fn new(content: impl Into<String>) -> Self {
-        Self { content: content.into() }
+        Self {
+            content: content.into(),
+            feedback: None,
+        }
     }
 }
 impl AibotResponseRequest {
@@ -1356,7 +1491,10 @@ impl AibotResponseRequest {
 impl AibotTemplateCard {
     /// A `AibotTemplateCard` with its required `card` set and every optional field unset.
     pub fn new(card: impl Into<AibotTemplateCardContent>) -> Self {
-        Self { card: card.into() }
+        Self {
+            card: card.into(),
+            feedback: None,
+        }
     }
 }
 impl ButtonInteractionCard {
@@ -1381,25 +1519,40 @@ impl ButtonInteractionCard {
     }
 }
 impl CardActionMenu {
-    /// A `CardActionMenu` with its required `action_list` set and every optional field unset.
+    /// A `CardActionMenu` with its required `desc`, `action_list` set and every optional field unset.
     pub fn new(
+        desc: impl Into<String>,
         action_list: impl IntoIterator<Item = impl Into<CardActionMenuItem>>,
     ) -> Self {
         Self {
-            desc: None,
+            desc: desc.into(),
             action_list: action_list.into_iter().map(Into::into).collect(),
         }
     }
 }
 impl CardButton {
-    /// A `CardButton` with its required `text` set and every optional field unset.
-    pub fn new(text: impl Into<String>) -> Self {
+    /// A `CardButton` with its required `text`, `key` set and every optional field unset.
+    pub fn new(text: impl Into<String>, key: impl Into<String>) -> Self {
         Self {
-            kind: None,
             text: text.into(),
             style: None,
-            key: None,
-            url: None,
+            key: key.into(),
+        }
+    }
+}
+impl MultipleInteractionCard {
+    /// A `MultipleInteractionCard` with its required `main_title`, `select_list`, `submit_button` set and every optional field unset.
+    pub fn new(
+        main_title: impl Into<CardMainTitle>,
+        select_list: impl IntoIterator<Item = impl Into<CardSelection>>,
+        submit_button: impl Into<CardSubmitButton>,
+    ) -> Self {
+        Self {
+            source: None,
+            main_title: main_title.into(),
+            task_id: None,
+            select_list: select_list.into_iter().map(Into::into).collect(),
+            submit_button: submit_button.into(),
         }
     }
 }
@@ -1473,7 +1626,7 @@ impl RobotNews {
 impl RobotNewsNoticeCard {
     /// A `RobotNewsNoticeCard` with its required `main_title`, `card_image`, `card_action` set and every optional field unset.
     pub fn new(
-        main_title: impl Into<CardMainTitle>,
+        main_title: impl Into<CardRequiredMainTitle>,
         card_image: impl Into<CardImage>,
         card_action: impl Into<CardAction>,
     ) -> Self {
@@ -1866,7 +2019,8 @@ impl RobotApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.robot().aibot_respond("RESPONSE_CODE", AibotMessage::Markdown(AibotMarkdown {
-    ///     content: "hello world".into()
+    ///     content: "hello world".into(),
+    ///     ..Default::default()
     /// }))
     ///     .await?;
     /// # Ok(())

@@ -111,6 +111,12 @@ pub struct CapacityResponse {
     /// 专业容量总数（字节）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total_capacity_for_vip: Option<i64>,
+    /// 全员容量可用总数（字节）；第三方应用不返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_capacity_for_all: Option<i64>,
+    /// 专业容量可用总数（字节）；第三方应用不返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_capacity_for_vip: Option<i64>,
 }
 impl crate::de::Decode for CapacityResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -118,6 +124,8 @@ impl crate::de::Decode for CapacityResponse {
         Ok(Self {
             total_capacity_for_all: fields.optional("total_capacity_for_all")?,
             total_capacity_for_vip: fields.optional("total_capacity_for_vip")?,
+            rest_capacity_for_all: fields.optional("rest_capacity_for_all")?,
+            rest_capacity_for_vip: fields.optional("rest_capacity_for_vip")?,
         })
     }
 }
@@ -2246,7 +2254,7 @@ impl WedriveApi {
     }
     /// 获取盘容量信息
     ///
-    /// 获取微盘的全员容量总数与专业容量总数（字节）。请求包体为空对象。
+    /// 获取微盘的全员容量与专业容量的总数及可用数（字节）。请求包体为空对象。
     ///
     /// `POST /cgi-bin/wedrive/mng_capacity` ([official documentation](https://developer.work.weixin.qq.com/document/path/95861))
     ///
