@@ -572,13 +572,13 @@ pub struct AuthEdition {
     /// 企业授权存档的范围；实际生效人员取决于服务商购买的人数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_scope: Option<AuthScope>,
-    /// 授权状态
+    /// 会话版本的当前状态：1-试用中，2-试用已到期，3-付费使用中，4-付费使用已到期，5-免费使用中，6-免费使用已到期，7-付费待生效
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// 开始生效时间
+    /// 试用或付费的开始生效时间（付费待生效时为预期时间）；试用期到期后授权且未购买的版本不返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
-    /// 结束生效时间
+    /// 试用或付费的结束生效时间（付费待生效时为预期时间）；试用期到期后授权且未购买的版本不返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 授权的会话时长（天）
@@ -790,7 +790,7 @@ impl<'de> serde::Deserialize<'de> for ChatMessage {
 /// 消息的发送者或接收者。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatParticipant {
-    /// 身份类型：1-员工，2-外部联系人
+    /// 身份类型：1-员工，2-外部联系人，3-机器人
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub participant_type: Option<i64>,
     /// 员工的密文 userid 或外部联系人的 external_userid
@@ -887,7 +887,7 @@ impl<'de> serde::Deserialize<'de> for DebugModeOpenRequest {
 /// 专区程序的调试模式状态。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DebugModeStatus {
-    /// 程序当前的调试模式状态：1-关闭，2-开启（公开转录的取值，官方表格未读到）
+    /// 程序当前的调试模式状态：1-关闭，2-开启
     #[serde(skip_serializing_if = "Option::is_none")]
     pub debug_mode_status: Option<i64>,
 }
@@ -1084,13 +1084,13 @@ impl<'de> serde::Deserialize<'de> for ExportJobStatus {
 /// 会话组件敏感信息隐藏配置。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoConfig {
-    /// 是否隐藏手机号
+    /// 是否隐藏手机号，未设置时默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_mobile: Option<bool>,
-    /// 是否隐藏身份证号
+    /// 是否隐藏身份证号，未设置时默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_idcard: Option<bool>,
-    /// 是否隐藏银行卡号
+    /// 是否隐藏银行卡号，未设置时默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_bankno: Option<bool>,
 }
@@ -1154,40 +1154,13 @@ impl<'de> serde::Deserialize<'de> for HideSensitiveInfoGetRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 要设置的会话组件敏感信息隐藏配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct HideSensitiveInfoSetConfig {
-    /// 是否隐藏手机号，未设置时默认 false
-    pub hide_mobile: bool,
-    /// 是否隐藏身份证号，未设置时默认 false
-    pub hide_idcard: bool,
-    /// 是否隐藏银行卡号，未设置时默认 false
-    pub hide_bankno: bool,
-}
-impl crate::de::Decode for HideSensitiveInfoSetConfig {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            hide_mobile: fields.required("hide_mobile")?,
-            hide_idcard: fields.required("hide_idcard")?,
-            hide_bankno: fields.required("hide_bankno")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for HideSensitiveInfoSetConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// 设置敏感信息隐藏配置的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoSetRequest {
     /// 成员的 userid（第三方、代开发应用为密文 userid）
     pub userid: String,
     /// 隐藏配置
-    pub config: HideSensitiveInfoSetConfig,
+    pub config: HideSensitiveInfoConfig,
 }
 impl crate::de::Decode for HideSensitiveInfoSetRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2813,7 +2786,7 @@ impl<'de> serde::Deserialize<'de> for SyncCallProgramResponse {
 /// 获取会话记录的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SyncMsgRequest {
-    /// 上一次返回的 next_cursor，首次不填则从 5 天内最早的消息开始，不多于 128 字节
+    /// 上一次返回的 next_cursor，首次不填则从 3 天内最早的消息开始，不多于 128 字节
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 「产生会话回调通知」返回的 token，10 分钟内有效；不填则有严格的频率限制
@@ -3070,21 +3043,11 @@ impl HideSensitiveInfoGetRequest {
         Self { userid: userid.into() }
     }
 }
-impl HideSensitiveInfoSetConfig {
-    /// A `HideSensitiveInfoSetConfig` with its required `hide_mobile`, `hide_idcard`, `hide_bankno` set and every optional field unset.
-    pub fn new(hide_mobile: bool, hide_idcard: bool, hide_bankno: bool) -> Self {
-        Self {
-            hide_mobile,
-            hide_idcard,
-            hide_bankno,
-        }
-    }
-}
 impl HideSensitiveInfoSetRequest {
     /// A `HideSensitiveInfoSetRequest` with its required `userid`, `config` set and every optional field unset.
     pub fn new(
         userid: impl Into<String>,
-        config: impl Into<HideSensitiveInfoSetConfig>,
+        config: impl Into<HideSensitiveInfoConfig>,
     ) -> Self {
         Self {
             userid: userid.into(),
@@ -3597,10 +3560,10 @@ impl ChatdataApi {
     /// use wecom_api::chatdata::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().set_hide_sensitiveinfo_config("xxxxx", HideSensitiveInfoSetConfig {
-    ///     hide_mobile: false,
-    ///     hide_idcard: true,
-    ///     hide_bankno: true
+    /// let response = client.chatdata().set_hide_sensitiveinfo_config("xxxxx", HideSensitiveInfoConfig {
+    ///     hide_mobile: Some(false),
+    ///     hide_idcard: Some(true),
+    ///     hide_bankno: Some(true)
     /// })
     ///     .await?;
     /// # Ok(())
@@ -3620,7 +3583,7 @@ impl ChatdataApi {
     pub fn set_hide_sensitiveinfo_config(
         &self,
         userid: impl Into<String>,
-        config: impl Into<HideSensitiveInfoSetConfig>,
+        config: impl Into<HideSensitiveInfoConfig>,
     ) -> calls::ChatdataSetHideSensitiveinfoConfig {
         calls::ChatdataSetHideSensitiveinfoConfig {
             client: self.client.clone(),
@@ -5745,7 +5708,7 @@ pub mod calls {
         pub(super) request: SyncMsgRequest,
     }
     impl ChatdataSyncMsg {
-        /// 上一次返回的 next_cursor，首次不填则从 5 天内最早的消息开始，不多于 128 字节
+        /// 上一次返回的 next_cursor，首次不填则从 3 天内最早的消息开始，不多于 128 字节
         pub fn cursor(mut self, value: impl Into<String>) -> Self {
             self.request.cursor = Some(value.into());
             self
