@@ -1759,6 +1759,9 @@ async fn chatdata_analyze_add_example_0() {
   "errmsg": "ok",
   "fail_list": [
     {
+      "encrypt_info": {
+        "secret_key": "SECRETKEY2"
+      },
       "errcode": 710601,
       "errmsg": "xxx",
       "msgid": "MSGID2"
@@ -1808,6 +1811,9 @@ async fn chatdata_analyze_add_example_0() {
   "errmsg": "ok",
   "fail_list": [
     {
+      "encrypt_info": {
+        "secret_key": "SECRETKEY2"
+      },
       "errcode": 710601,
       "errmsg": "xxx",
       "msgid": "MSGID2"
@@ -2145,7 +2151,10 @@ async fn chatdata_keyword_create_rule_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ChatdataKeywordCreateRule = client
         .chatdata_keyword()
-        .create_rule(body.name, body.keyword);
+        .create_rule(body.name);
+    if let Some(value) = body.keyword {
+        call = call.keyword(value);
+    }
     if let Some(value) = body.semantics {
         call = call.semantics(value);
     }

@@ -207,10 +207,10 @@ pub struct AnalyzeItemResult {
     /// 该消息的错误说明
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
-    /// 情感分析结果
+    /// 情感分析结果：0-无情感，1-正面，2-负面
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sentiment_result: Option<i64>,
-    /// 反垃圾分析结果
+    /// 反垃圾分析结果：0-无违规，1-政治敏感，2-色情
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spam_result: Option<i64>,
 }
@@ -290,7 +290,7 @@ impl<'de> serde::Deserialize<'de> for AnalyzeTaskAddResponse {
 /// 会话分析任务的状态与结果。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AnalyzeTaskResultResponse {
-    /// 任务状态
+    /// 任务执行状态：0-执行未完成，1-执行完成，2-执行失败
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 批量任务的分析结果
@@ -1028,7 +1028,7 @@ impl<'de> serde::Deserialize<'de> for EncryptedMsgRef {
 pub struct ExportJobCreateRequest {
     /// 会话展示组件导出按钮返回的 code
     pub code: crate::Secret,
-    /// 导出模板文件的 media_id（上传临时文件到专区获得）
+    /// 导出模板文件的 media_id，须以 file 类型通过上传临时素材接口上传；支持 doc/docx、xls/xlsx、txt
     pub media_id: String,
 }
 impl crate::de::Decode for ExportJobCreateRequest {
@@ -1050,16 +1050,16 @@ impl<'de> serde::Deserialize<'de> for ExportJobCreateRequest {
 /// 会话内容导出任务的状态。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportJobStatus {
-    /// 任务状态
+    /// 任务当前状态：1-等待开始，2-进行中，3-已完成
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// 导出结果 id
+    /// 结果 id，任务已完成且任务返回码为 0 时返回，用于会话展示组件
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_id: Option<String>,
-    /// 导出结果错误码
+    /// 任务返回码，任务已完成时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_errcode: Option<i64>,
-    /// 导出结果错误说明
+    /// 任务返回信息，任务已完成时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_errmsg: Option<String>,
 }
@@ -1422,27 +1422,15 @@ impl<'de> serde::Deserialize<'de> for JobIdResponse {
 /// 规则的关键词。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordList {
-    /// 关键词列表，每个 1~32 个字符，不超过 20 个（修改规则时为选填）
+    /// 关键词列表，每个 1~32 个字符，不超过 20 个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub word_list: Option<Vec<String>>,
-    /// 匹配关键词时是否区分大小写（说明为 0-不区分，1-区分）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_case_sensitive: Option<bool>,
-    /// 关键词匹配方式：0-包含，1-完全匹配
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub match_rule: Option<i64>,
-    /// 是否去掉消息前后的空格、制表符和换行符后再匹配（说明为 0-否，1-是），仅 match_rule 为 1 时生效
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_trim_msg: Option<bool>,
 }
 impl crate::de::Decode for KeywordList {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             word_list: fields.optional("word_list")?,
-            is_case_sensitive: fields.optional("is_case_sensitive")?,
-            match_rule: fields.optional("match_rule")?,
-            is_trim_msg: fields.optional("is_trim_msg")?,
         })
     }
 }
@@ -1456,10 +1444,11 @@ impl<'de> serde::Deserialize<'de> for KeywordList {
 /// 新增关键词规则的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordRuleCreateRequest {
-    /// 规则名称
+    /// 规则名称，1~20 个字符
     pub name: String,
-    /// 关键词
-    pub keyword: KeywordList,
+    /// 关键词；与关键行为至少填写一项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<KeywordList>,
     /// 关键行为
     #[serde(skip_serializing_if = "Option::is_none")]
     pub semantics: Option<SemanticsList>,
@@ -1472,7 +1461,7 @@ impl crate::de::Decode for KeywordRuleCreateRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
-            keyword: fields.required("keyword")?,
+            keyword: fields.optional("keyword")?,
             semantics: fields.optional("semantics")?,
             applicable_range: fields.optional("applicable_range")?,
         })
@@ -1787,6 +1776,9 @@ pub struct MsgFailure {
     /// 错误说明
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
+    /// 该消息的加密信息，与入参对应
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypt_info: Option<MsgSecret>,
 }
 impl crate::de::Decode for MsgFailure {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1795,6 +1787,7 @@ impl crate::de::Decode for MsgFailure {
             msg_id: fields.required("msgid")?,
             errcode: fields.optional("errcode")?,
             errmsg: fields.optional("errmsg")?,
+            encrypt_info: fields.optional("encrypt_info")?,
         })
     }
 }
@@ -3062,11 +3055,11 @@ impl JobIdRequest {
     }
 }
 impl KeywordRuleCreateRequest {
-    /// A `KeywordRuleCreateRequest` with its required `name`, `keyword` set and every optional field unset.
-    pub fn new(name: impl Into<String>, keyword: impl Into<KeywordList>) -> Self {
+    /// A `KeywordRuleCreateRequest` with its required `name` set and every optional field unset.
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            keyword: keyword.into(),
+            keyword: None,
             semantics: None,
             applicable_range: None,
         }
@@ -4043,6 +4036,9 @@ impl ChatdataAnalyzeApi {
     ///   "errmsg": "ok",
     ///   "fail_list": [
     ///     {
+    ///       "encrypt_info": {
+    ///         "secret_key": "SECRETKEY2"
+    ///       },
     ///       "errcode": 710601,
     ///       "errmsg": "xxx",
     ///       "msgid": "MSGID2"
@@ -4341,27 +4337,12 @@ impl ChatdataKeywordApi {
     /// use wecom_api::chatdata::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata_keyword().create_rule("敏感词规则", KeywordList {
-    ///     word_list: Some(vec!["转账".into(), "私下交易".into()]),
-    ///     ..Default::default()
+    /// let response = client.chatdata_keyword().create_rule("敏感词规则")
+    ///     .keyword(KeywordList {
+    ///     word_list: Some(vec!["转账".into(), "私下交易".into()])
     /// })
     ///     .semantics(SemanticsList {
     ///     semantics_list: Some(vec![1, 2])
-    /// })
-    ///     .applicable_range(ApplicableRange {
-    ///     target_type: Some(TypeList {
-    ///         type_list: Some(vec![1, 2])
-    ///     }),
-    ///     chat_type: Some(TypeList {
-    ///         type_list: Some(vec![1])
-    ///     }),
-    ///     department: Some(IntIdList {
-    ///         id_list: Some(vec![2])
-    ///     }),
-    ///     user: Some(StringIdList {
-    ///         id_list: Some(vec!["woAAAAAAAAAAA".into()])
-    ///     }),
-    ///     ..Default::default()
     /// })
     ///     .await?;
     /// # Ok(())
@@ -4382,13 +4363,11 @@ impl ChatdataKeywordApi {
     pub fn create_rule(
         &self,
         name: impl Into<String>,
-        keyword: impl Into<KeywordList>,
     ) -> calls::ChatdataKeywordCreateRule {
         calls::ChatdataKeywordCreateRule {
             client: self.client.clone(),
             request: KeywordRuleCreateRequest {
                 name: name.into(),
-                keyword: keyword.into(),
                 ..Default::default()
             },
         }
@@ -4527,8 +4506,7 @@ impl ChatdataKeywordApi {
     /// let response = client.chatdata_keyword().update_rule("RULE_ID")
     ///     .name("敏感词规则2")
     ///     .keyword(KeywordList {
-    ///     word_list: Some(vec!["转账".into()]),
-    ///     ..Default::default()
+    ///     word_list: Some(vec!["转账".into()])
     /// })
     ///     .await?;
     /// # Ok(())
@@ -6198,6 +6176,11 @@ pub mod calls {
         pub(super) request: KeywordRuleCreateRequest,
     }
     impl ChatdataKeywordCreateRule {
+        /// 关键词；与关键行为至少填写一项
+        pub fn keyword(mut self, value: impl Into<KeywordList>) -> Self {
+            self.request.keyword = Some(value.into());
+            self
+        }
         /// 关键行为
         pub fn semantics(mut self, value: impl Into<SemanticsList>) -> Self {
             self.request.semantics = Some(value.into());
