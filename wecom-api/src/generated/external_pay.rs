@@ -722,10 +722,10 @@ pub struct FundFlow {
     /// 业务请求单号
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_no: Option<String>,
-    /// 业务类型
+    /// 动账类型：1-退款，2-交易手续费，3-收款，4-提现，5-其他
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_type: Option<i64>,
-    /// 收支类型
+    /// 收支类型：1-收入，2-支出
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fund_flow_type: Option<i64>,
     /// 收支金额（分）
@@ -1737,6 +1737,10 @@ pub enum PaymentType {
     LiveRoom,
     /// `3`: 用产品图册收款
     ProductAlbum,
+    /// `14`: 转账
+    Transfer,
+    /// `15`: 小程序（仅部分灰度企业可在小程序中接入对外收款账户收款）
+    MiniProgram,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
 }
@@ -1747,6 +1751,8 @@ impl From<i64> for PaymentType {
             1 => Self::QrCode,
             2 => Self::LiveRoom,
             3 => Self::ProductAlbum,
+            14 => Self::Transfer,
+            15 => Self::MiniProgram,
             other => Self::Unknown(other),
         }
     }
@@ -1758,6 +1764,8 @@ impl From<PaymentType> for i64 {
             PaymentType::QrCode => 1,
             PaymentType::LiveRoom => 2,
             PaymentType::ProductAlbum => 3,
+            PaymentType::Transfer => 14,
+            PaymentType::MiniProgram => 15,
             PaymentType::Unknown(other) => other,
         }
     }
