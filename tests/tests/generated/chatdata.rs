@@ -1206,7 +1206,7 @@ async fn chatdata_get_agree_status_single_example_0() {
             &[],
             Some(
                 r#"{
-  "item": [
+  "info": [
     {
       "external_userid": "wmXXXXXXXXXXXXX",
       "open_userid": "woAAAAAAAAAAA"
@@ -1231,7 +1231,7 @@ async fn chatdata_get_agree_status_single_example_0() {
     let client = server.client();
     let body: AgreeStatusSingleRequest = serde_json::from_str(
             r#"{
-  "item": [
+  "info": [
     {
       "external_userid": "wmXXXXXXXXXXXXX",
       "open_userid": "woAAAAAAAAAAA"
@@ -1244,7 +1244,10 @@ async fn chatdata_get_agree_status_single_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ChatdataGetAgreeStatusSingle = client
         .chatdata()
-        .get_agree_status_single(body.items);
+        .get_agree_status_single(body.info);
+    if let Some(value) = body.items {
+        call = call.items(value);
+    }
     let response = call
         .await
         .expect(

@@ -60,10 +60,7 @@ impl<'de> serde::Deserialize<'de> for AgreeStatus {
 /// 一个客户的存档同意情况。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeStatusInfo {
-    /// 内部成员的 userid（单聊）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
-    /// 成员的密文 userid（单聊，第三方、代开发应用）
+    /// 内部成员的 open_userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 客户的 external_userid
@@ -80,7 +77,6 @@ impl crate::de::Decode for AgreeStatusInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            userid: fields.optional("userid")?,
             open_userid: fields.optional("open_userid")?,
             external_userid: fields.optional("external_userid")?,
             agree_status: fields.optional("agree_status")?,
@@ -117,26 +113,20 @@ impl<'de> serde::Deserialize<'de> for AgreeStatusResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 一对待查询的单聊：成员（userid 或密文 open_userid）与客户 external_userid。
+/// 一对待查询的单聊：成员 open_userid 与客户 external_userid。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeStatusSingleItem {
-    /// 内部成员的 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
-    /// 成员的密文 userid（第三方、代开发应用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_userid: Option<String>,
-    /// 客户的 external_userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_userid: Option<String>,
+    /// 内部成员的 open_userid，须在企业授权会话存档接口权限的员工范围中
+    pub open_userid: String,
+    /// 外部成员的 external_userid
+    pub external_userid: String,
 }
 impl crate::de::Decode for AgreeStatusSingleItem {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            userid: fields.optional("userid")?,
-            open_userid: fields.optional("open_userid")?,
-            external_userid: fields.optional("external_userid")?,
+            open_userid: fields.required("open_userid")?,
+            external_userid: fields.required("external_userid")?,
         })
     }
 }
@@ -150,15 +140,18 @@ impl<'de> serde::Deserialize<'de> for AgreeStatusSingleItem {
 /// 获取单聊会话同意情况的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeStatusSingleRequest {
-    /// 待查询的单聊列表
-    #[serde(rename = "item")]
-    pub items: Vec<AgreeStatusSingleItem>,
+    /// 待查询的单聊列表，最多 100 个（参数表的字段名）
+    pub info: Vec<AgreeStatusSingleItem>,
+    /// 待查询的单聊列表（页面示例的字段名）
+    #[serde(rename = "item", skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<AgreeStatusSingleItem>>,
 }
 impl crate::de::Decode for AgreeStatusSingleRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            items: fields.required("item")?,
+            info: fields.required("info")?,
+            items: fields.optional("item")?,
         })
     }
 }
@@ -2951,13 +2944,26 @@ impl<'de> serde::Deserialize<'de> for ZoneMediaUploadResponse {
         crate::de::deserialize(deserializer)
     }
 }
-impl AgreeStatusSingleRequest {
-    /// A `AgreeStatusSingleRequest` with its required `item` set and every optional field unset.
+impl AgreeStatusSingleItem {
+    /// A `AgreeStatusSingleItem` with its required `open_userid`, `external_userid` set and every optional field unset.
     pub fn new(
-        items: impl IntoIterator<Item = impl Into<AgreeStatusSingleItem>>,
+        open_userid: impl Into<String>,
+        external_userid: impl Into<String>,
     ) -> Self {
         Self {
-            items: items.into_iter().map(Into::into).collect(),
+            open_userid: open_userid.into(),
+            external_userid: external_userid.into(),
+        }
+    }
+}
+impl AgreeStatusSingleRequest {
+    /// A `AgreeStatusSingleRequest` with its required `info` set and every optional field unset.
+    pub fn new(
+        info: impl IntoIterator<Item = impl Into<AgreeStatusSingleItem>>,
+    ) -> Self {
+        Self {
+            info: info.into_iter().map(Into::into).collect(),
+            items: None,
         }
     }
 }
@@ -3893,9 +3899,8 @@ impl ChatdataApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.chatdata().get_agree_status_single(vec![
     ///     AgreeStatusSingleItem {
-    ///         open_userid: Some("woAAAAAAAAAAA".into()),
-    ///         external_userid: Some("wmXXXXXXXXXXXXX".into()),
-    ///         ..Default::default()
+    ///         open_userid: "woAAAAAAAAAAA".into(),
+    ///         external_userid: "wmXXXXXXXXXXXXX".into()
     ///     }
     /// ])
     ///     .await?;
@@ -3923,12 +3928,13 @@ impl ChatdataApi {
     #[doc(alias = "获取单聊会话同意情况")]
     pub fn get_agree_status_single(
         &self,
-        items: impl IntoIterator<Item = impl Into<AgreeStatusSingleItem>>,
+        info: impl IntoIterator<Item = impl Into<AgreeStatusSingleItem>>,
     ) -> calls::ChatdataGetAgreeStatusSingle {
         calls::ChatdataGetAgreeStatusSingle {
             client: self.client.clone(),
             request: AgreeStatusSingleRequest {
-                items: items.into_iter().map(Into::into).collect(),
+                info: info.into_iter().map(Into::into).collect(),
+                ..Default::default()
             },
         }
     }
@@ -5903,7 +5909,16 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: AgreeStatusSingleRequest,
     }
-    impl ChatdataGetAgreeStatusSingle {}
+    impl ChatdataGetAgreeStatusSingle {
+        /// 待查询的单聊列表（页面示例的字段名）
+        pub fn items(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<AgreeStatusSingleItem>>,
+        ) -> Self {
+            self.request.items = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+    }
     impl std::future::IntoFuture for ChatdataGetAgreeStatusSingle {
         type Output = crate::Result<AgreeStatusResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
