@@ -1206,7 +1206,7 @@ async fn chatdata_get_agree_status_single_example_0() {
             &[],
             Some(
                 r#"{
-  "item": [
+  "info": [
     {
       "external_userid": "wmXXXXXXXXXXXXX",
       "open_userid": "woAAAAAAAAAAA"
@@ -1231,7 +1231,7 @@ async fn chatdata_get_agree_status_single_example_0() {
     let client = server.client();
     let body: AgreeStatusSingleRequest = serde_json::from_str(
             r#"{
-  "item": [
+  "info": [
     {
       "external_userid": "wmXXXXXXXXXXXXX",
       "open_userid": "woAAAAAAAAAAA"
@@ -1244,7 +1244,10 @@ async fn chatdata_get_agree_status_single_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ChatdataGetAgreeStatusSingle = client
         .chatdata()
-        .get_agree_status_single(body.items);
+        .get_agree_status_single(body.info);
+    if let Some(value) = body.items {
+        call = call.items(value);
+    }
     let response = call
         .await
         .expect(
@@ -1759,6 +1762,9 @@ async fn chatdata_analyze_add_example_0() {
   "errmsg": "ok",
   "fail_list": [
     {
+      "encrypt_info": {
+        "secret_key": "SECRETKEY2"
+      },
       "errcode": 710601,
       "errmsg": "xxx",
       "msgid": "MSGID2"
@@ -1808,6 +1814,9 @@ async fn chatdata_analyze_add_example_0() {
   "errmsg": "ok",
   "fail_list": [
     {
+      "encrypt_info": {
+        "secret_key": "SECRETKEY2"
+      },
       "errcode": 710601,
       "errmsg": "xxx",
       "msgid": "MSGID2"
@@ -2145,7 +2154,10 @@ async fn chatdata_keyword_create_rule_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ChatdataKeywordCreateRule = client
         .chatdata_keyword()
-        .create_rule(body.name, body.keyword);
+        .create_rule(body.name);
+    if let Some(value) = body.keyword {
+        call = call.keyword(value);
+    }
     if let Some(value) = body.semantics {
         call = call.semantics(value);
     }

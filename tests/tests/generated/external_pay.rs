@@ -1447,49 +1447,7 @@ async fn external_pay_miniapp_apply_mch_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ExternalPayMiniappApplyMch = client
         .external_pay_miniapp()
-        .apply_mch(body.out_request_no);
-    if let Some(value) = body.organization_type {
-        call = call.organization_type(value);
-    }
-    if let Some(value) = body.business_license_info {
-        call = call.business_license_info(value);
-    }
-    if let Some(value) = body.finance_institution_info {
-        call = call.finance_institution_info(value);
-    }
-    if let Some(value) = body.merchant_short_name {
-        call = call.merchant_short_name(value);
-    }
-    if let Some(value) = body.id_card_info {
-        call = call.id_card_info(value);
-    }
-    if let Some(value) = body.owner {
-        call = call.owner(value);
-    }
-    if let Some(value) = body.ubo_info {
-        call = call.ubo_info(value);
-    }
-    if let Some(value) = body.contact_info {
-        call = call.contact_info(value);
-    }
-    if let Some(value) = body.account_info {
-        call = call.account_info(value);
-    }
-    if let Some(value) = body.sales_scene_info {
-        call = call.sales_scene_info(value);
-    }
-    if let Some(value) = body.business_id {
-        call = call.business_id(value);
-    }
-    if let Some(value) = body.qualifications {
-        call = call.qualifications(value);
-    }
-    if let Some(value) = body.business_addition_pics {
-        call = call.business_addition_pics(value);
-    }
-    if let Some(value) = body.userid {
-        call = call.userid(value);
-    }
+        .apply_mch(body);
     let response = call
         .await
         .expect(

@@ -60,10 +60,7 @@ impl<'de> serde::Deserialize<'de> for AgreeStatus {
 /// 一个客户的存档同意情况。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeStatusInfo {
-    /// 内部成员的 userid（单聊）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
-    /// 成员的密文 userid（单聊，第三方、代开发应用）
+    /// 内部成员的 open_userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 客户的 external_userid
@@ -80,7 +77,6 @@ impl crate::de::Decode for AgreeStatusInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            userid: fields.optional("userid")?,
             open_userid: fields.optional("open_userid")?,
             external_userid: fields.optional("external_userid")?,
             agree_status: fields.optional("agree_status")?,
@@ -117,26 +113,20 @@ impl<'de> serde::Deserialize<'de> for AgreeStatusResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 一对待查询的单聊：成员（userid 或密文 open_userid）与客户 external_userid。
+/// 一对待查询的单聊：成员 open_userid 与客户 external_userid。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeStatusSingleItem {
-    /// 内部成员的 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
-    /// 成员的密文 userid（第三方、代开发应用）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_userid: Option<String>,
-    /// 客户的 external_userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_userid: Option<String>,
+    /// 内部成员的 open_userid，须在企业授权会话存档接口权限的员工范围中
+    pub open_userid: String,
+    /// 外部成员的 external_userid
+    pub external_userid: String,
 }
 impl crate::de::Decode for AgreeStatusSingleItem {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            userid: fields.optional("userid")?,
-            open_userid: fields.optional("open_userid")?,
-            external_userid: fields.optional("external_userid")?,
+            open_userid: fields.required("open_userid")?,
+            external_userid: fields.required("external_userid")?,
         })
     }
 }
@@ -150,15 +140,18 @@ impl<'de> serde::Deserialize<'de> for AgreeStatusSingleItem {
 /// 获取单聊会话同意情况的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeStatusSingleRequest {
-    /// 待查询的单聊列表
-    #[serde(rename = "item")]
-    pub items: Vec<AgreeStatusSingleItem>,
+    /// 待查询的单聊列表，最多 100 个（参数表的字段名）
+    pub info: Vec<AgreeStatusSingleItem>,
+    /// 待查询的单聊列表（页面示例的字段名）
+    #[serde(rename = "item", skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<AgreeStatusSingleItem>>,
 }
 impl crate::de::Decode for AgreeStatusSingleRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            items: fields.required("item")?,
+            info: fields.required("info")?,
+            items: fields.optional("item")?,
         })
     }
 }
@@ -207,10 +200,10 @@ pub struct AnalyzeItemResult {
     /// 该消息的错误说明
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
-    /// 情感分析结果
+    /// 情感分析结果：0-无情感，1-正面，2-负面
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sentiment_result: Option<i64>,
-    /// 反垃圾分析结果
+    /// 反垃圾分析结果：0-无违规，1-政治敏感，2-色情
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spam_result: Option<i64>,
 }
@@ -290,7 +283,7 @@ impl<'de> serde::Deserialize<'de> for AnalyzeTaskAddResponse {
 /// 会话分析任务的状态与结果。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AnalyzeTaskResultResponse {
-    /// 任务状态
+    /// 任务执行状态：0-执行未完成，1-执行完成，2-执行失败
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 批量任务的分析结果
@@ -572,13 +565,13 @@ pub struct AuthEdition {
     /// 企业授权存档的范围；实际生效人员取决于服务商购买的人数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_scope: Option<AuthScope>,
-    /// 授权状态
+    /// 会话版本的当前状态：1-试用中，2-试用已到期，3-付费使用中，4-付费使用已到期，5-免费使用中，6-免费使用已到期，7-付费待生效
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// 开始生效时间
+    /// 试用或付费的开始生效时间（付费待生效时为预期时间）；试用期到期后授权且未购买的版本不返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
-    /// 结束生效时间
+    /// 试用或付费的结束生效时间（付费待生效时为预期时间）；试用期到期后授权且未购买的版本不返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 授权的会话时长（天）
@@ -790,7 +783,7 @@ impl<'de> serde::Deserialize<'de> for ChatMessage {
 /// 消息的发送者或接收者。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatParticipant {
-    /// 身份类型：1-员工，2-外部联系人
+    /// 身份类型：1-员工，2-外部联系人，3-机器人
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub participant_type: Option<i64>,
     /// 员工的密文 userid 或外部联系人的 external_userid
@@ -887,7 +880,7 @@ impl<'de> serde::Deserialize<'de> for DebugModeOpenRequest {
 /// 专区程序的调试模式状态。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DebugModeStatus {
-    /// 程序当前的调试模式状态：1-关闭，2-开启（公开转录的取值，官方表格未读到）
+    /// 程序当前的调试模式状态：1-关闭，2-开启
     #[serde(skip_serializing_if = "Option::is_none")]
     pub debug_mode_status: Option<i64>,
 }
@@ -1028,7 +1021,7 @@ impl<'de> serde::Deserialize<'de> for EncryptedMsgRef {
 pub struct ExportJobCreateRequest {
     /// 会话展示组件导出按钮返回的 code
     pub code: crate::Secret,
-    /// 导出模板文件的 media_id（上传临时文件到专区获得）
+    /// 导出模板文件的 media_id，须以 file 类型通过上传临时素材接口上传；支持 doc/docx、xls/xlsx、txt
     pub media_id: String,
 }
 impl crate::de::Decode for ExportJobCreateRequest {
@@ -1050,16 +1043,16 @@ impl<'de> serde::Deserialize<'de> for ExportJobCreateRequest {
 /// 会话内容导出任务的状态。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportJobStatus {
-    /// 任务状态
+    /// 任务当前状态：1-等待开始，2-进行中，3-已完成
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// 导出结果 id
+    /// 结果 id，任务已完成且任务返回码为 0 时返回，用于会话展示组件
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_id: Option<String>,
-    /// 导出结果错误码
+    /// 任务返回码，任务已完成时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_errcode: Option<i64>,
-    /// 导出结果错误说明
+    /// 任务返回信息，任务已完成时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_errmsg: Option<String>,
 }
@@ -1084,13 +1077,13 @@ impl<'de> serde::Deserialize<'de> for ExportJobStatus {
 /// 会话组件敏感信息隐藏配置。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoConfig {
-    /// 是否隐藏手机号
+    /// 是否隐藏手机号，未设置时默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_mobile: Option<bool>,
-    /// 是否隐藏身份证号
+    /// 是否隐藏身份证号，未设置时默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_idcard: Option<bool>,
-    /// 是否隐藏银行卡号
+    /// 是否隐藏银行卡号，未设置时默认 false
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_bankno: Option<bool>,
 }
@@ -1154,40 +1147,13 @@ impl<'de> serde::Deserialize<'de> for HideSensitiveInfoGetRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 要设置的会话组件敏感信息隐藏配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct HideSensitiveInfoSetConfig {
-    /// 是否隐藏手机号，未设置时默认 false
-    pub hide_mobile: bool,
-    /// 是否隐藏身份证号，未设置时默认 false
-    pub hide_idcard: bool,
-    /// 是否隐藏银行卡号，未设置时默认 false
-    pub hide_bankno: bool,
-}
-impl crate::de::Decode for HideSensitiveInfoSetConfig {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            hide_mobile: fields.required("hide_mobile")?,
-            hide_idcard: fields.required("hide_idcard")?,
-            hide_bankno: fields.required("hide_bankno")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for HideSensitiveInfoSetConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// 设置敏感信息隐藏配置的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoSetRequest {
     /// 成员的 userid（第三方、代开发应用为密文 userid）
     pub userid: String,
     /// 隐藏配置
-    pub config: HideSensitiveInfoSetConfig,
+    pub config: HideSensitiveInfoConfig,
 }
 impl crate::de::Decode for HideSensitiveInfoSetRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1449,27 +1415,15 @@ impl<'de> serde::Deserialize<'de> for JobIdResponse {
 /// 规则的关键词。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordList {
-    /// 关键词列表，每个 1~32 个字符，不超过 20 个（修改规则时为选填）
+    /// 关键词列表，每个 1~32 个字符，不超过 20 个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub word_list: Option<Vec<String>>,
-    /// 匹配关键词时是否区分大小写（说明为 0-不区分，1-区分）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_case_sensitive: Option<bool>,
-    /// 关键词匹配方式：0-包含，1-完全匹配
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub match_rule: Option<i64>,
-    /// 是否去掉消息前后的空格、制表符和换行符后再匹配（说明为 0-否，1-是），仅 match_rule 为 1 时生效
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub is_trim_msg: Option<bool>,
 }
 impl crate::de::Decode for KeywordList {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             word_list: fields.optional("word_list")?,
-            is_case_sensitive: fields.optional("is_case_sensitive")?,
-            match_rule: fields.optional("match_rule")?,
-            is_trim_msg: fields.optional("is_trim_msg")?,
         })
     }
 }
@@ -1483,10 +1437,11 @@ impl<'de> serde::Deserialize<'de> for KeywordList {
 /// 新增关键词规则的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordRuleCreateRequest {
-    /// 规则名称
+    /// 规则名称，1~20 个字符
     pub name: String,
-    /// 关键词
-    pub keyword: KeywordList,
+    /// 关键词；与关键行为至少填写一项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<KeywordList>,
     /// 关键行为
     #[serde(skip_serializing_if = "Option::is_none")]
     pub semantics: Option<SemanticsList>,
@@ -1499,7 +1454,7 @@ impl crate::de::Decode for KeywordRuleCreateRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
-            keyword: fields.required("keyword")?,
+            keyword: fields.optional("keyword")?,
             semantics: fields.optional("semantics")?,
             applicable_range: fields.optional("applicable_range")?,
         })
@@ -1814,6 +1769,9 @@ pub struct MsgFailure {
     /// 错误说明
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
+    /// 该消息的加密信息，与入参对应
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypt_info: Option<MsgSecret>,
 }
 impl crate::de::Decode for MsgFailure {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1822,6 +1780,7 @@ impl crate::de::Decode for MsgFailure {
             msg_id: fields.required("msgid")?,
             errcode: fields.optional("errcode")?,
             errmsg: fields.optional("errmsg")?,
+            encrypt_info: fields.optional("encrypt_info")?,
         })
     }
 }
@@ -2813,7 +2772,7 @@ impl<'de> serde::Deserialize<'de> for SyncCallProgramResponse {
 /// 获取会话记录的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SyncMsgRequest {
-    /// 上一次返回的 next_cursor，首次不填则从 5 天内最早的消息开始，不多于 128 字节
+    /// 上一次返回的 next_cursor，首次不填则从 3 天内最早的消息开始，不多于 128 字节
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 「产生会话回调通知」返回的 token，10 分钟内有效；不填则有严格的频率限制
@@ -2985,13 +2944,26 @@ impl<'de> serde::Deserialize<'de> for ZoneMediaUploadResponse {
         crate::de::deserialize(deserializer)
     }
 }
-impl AgreeStatusSingleRequest {
-    /// A `AgreeStatusSingleRequest` with its required `item` set and every optional field unset.
+impl AgreeStatusSingleItem {
+    /// A `AgreeStatusSingleItem` with its required `open_userid`, `external_userid` set and every optional field unset.
     pub fn new(
-        items: impl IntoIterator<Item = impl Into<AgreeStatusSingleItem>>,
+        open_userid: impl Into<String>,
+        external_userid: impl Into<String>,
     ) -> Self {
         Self {
-            items: items.into_iter().map(Into::into).collect(),
+            open_userid: open_userid.into(),
+            external_userid: external_userid.into(),
+        }
+    }
+}
+impl AgreeStatusSingleRequest {
+    /// A `AgreeStatusSingleRequest` with its required `info` set and every optional field unset.
+    pub fn new(
+        info: impl IntoIterator<Item = impl Into<AgreeStatusSingleItem>>,
+    ) -> Self {
+        Self {
+            info: info.into_iter().map(Into::into).collect(),
+            items: None,
         }
     }
 }
@@ -3070,21 +3042,11 @@ impl HideSensitiveInfoGetRequest {
         Self { userid: userid.into() }
     }
 }
-impl HideSensitiveInfoSetConfig {
-    /// A `HideSensitiveInfoSetConfig` with its required `hide_mobile`, `hide_idcard`, `hide_bankno` set and every optional field unset.
-    pub fn new(hide_mobile: bool, hide_idcard: bool, hide_bankno: bool) -> Self {
-        Self {
-            hide_mobile,
-            hide_idcard,
-            hide_bankno,
-        }
-    }
-}
 impl HideSensitiveInfoSetRequest {
     /// A `HideSensitiveInfoSetRequest` with its required `userid`, `config` set and every optional field unset.
     pub fn new(
         userid: impl Into<String>,
-        config: impl Into<HideSensitiveInfoSetConfig>,
+        config: impl Into<HideSensitiveInfoConfig>,
     ) -> Self {
         Self {
             userid: userid.into(),
@@ -3099,11 +3061,11 @@ impl JobIdRequest {
     }
 }
 impl KeywordRuleCreateRequest {
-    /// A `KeywordRuleCreateRequest` with its required `name`, `keyword` set and every optional field unset.
-    pub fn new(name: impl Into<String>, keyword: impl Into<KeywordList>) -> Self {
+    /// A `KeywordRuleCreateRequest` with its required `name` set and every optional field unset.
+    pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            keyword: keyword.into(),
+            keyword: None,
             semantics: None,
             applicable_range: None,
         }
@@ -3597,10 +3559,10 @@ impl ChatdataApi {
     /// use wecom_api::chatdata::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().set_hide_sensitiveinfo_config("xxxxx", HideSensitiveInfoSetConfig {
-    ///     hide_mobile: false,
-    ///     hide_idcard: true,
-    ///     hide_bankno: true
+    /// let response = client.chatdata().set_hide_sensitiveinfo_config("xxxxx", HideSensitiveInfoConfig {
+    ///     hide_mobile: Some(false),
+    ///     hide_idcard: Some(true),
+    ///     hide_bankno: Some(true)
     /// })
     ///     .await?;
     /// # Ok(())
@@ -3620,7 +3582,7 @@ impl ChatdataApi {
     pub fn set_hide_sensitiveinfo_config(
         &self,
         userid: impl Into<String>,
-        config: impl Into<HideSensitiveInfoSetConfig>,
+        config: impl Into<HideSensitiveInfoConfig>,
     ) -> calls::ChatdataSetHideSensitiveinfoConfig {
         calls::ChatdataSetHideSensitiveinfoConfig {
             client: self.client.clone(),
@@ -3937,9 +3899,8 @@ impl ChatdataApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.chatdata().get_agree_status_single(vec![
     ///     AgreeStatusSingleItem {
-    ///         open_userid: Some("woAAAAAAAAAAA".into()),
-    ///         external_userid: Some("wmXXXXXXXXXXXXX".into()),
-    ///         ..Default::default()
+    ///         open_userid: "woAAAAAAAAAAA".into(),
+    ///         external_userid: "wmXXXXXXXXXXXXX".into()
     ///     }
     /// ])
     ///     .await?;
@@ -3967,12 +3928,13 @@ impl ChatdataApi {
     #[doc(alias = "获取单聊会话同意情况")]
     pub fn get_agree_status_single(
         &self,
-        items: impl IntoIterator<Item = impl Into<AgreeStatusSingleItem>>,
+        info: impl IntoIterator<Item = impl Into<AgreeStatusSingleItem>>,
     ) -> calls::ChatdataGetAgreeStatusSingle {
         calls::ChatdataGetAgreeStatusSingle {
             client: self.client.clone(),
             request: AgreeStatusSingleRequest {
-                items: items.into_iter().map(Into::into).collect(),
+                info: info.into_iter().map(Into::into).collect(),
+                ..Default::default()
             },
         }
     }
@@ -4080,6 +4042,9 @@ impl ChatdataAnalyzeApi {
     ///   "errmsg": "ok",
     ///   "fail_list": [
     ///     {
+    ///       "encrypt_info": {
+    ///         "secret_key": "SECRETKEY2"
+    ///       },
     ///       "errcode": 710601,
     ///       "errmsg": "xxx",
     ///       "msgid": "MSGID2"
@@ -4378,27 +4343,12 @@ impl ChatdataKeywordApi {
     /// use wecom_api::chatdata::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata_keyword().create_rule("敏感词规则", KeywordList {
-    ///     word_list: Some(vec!["转账".into(), "私下交易".into()]),
-    ///     ..Default::default()
+    /// let response = client.chatdata_keyword().create_rule("敏感词规则")
+    ///     .keyword(KeywordList {
+    ///     word_list: Some(vec!["转账".into(), "私下交易".into()])
     /// })
     ///     .semantics(SemanticsList {
     ///     semantics_list: Some(vec![1, 2])
-    /// })
-    ///     .applicable_range(ApplicableRange {
-    ///     target_type: Some(TypeList {
-    ///         type_list: Some(vec![1, 2])
-    ///     }),
-    ///     chat_type: Some(TypeList {
-    ///         type_list: Some(vec![1])
-    ///     }),
-    ///     department: Some(IntIdList {
-    ///         id_list: Some(vec![2])
-    ///     }),
-    ///     user: Some(StringIdList {
-    ///         id_list: Some(vec!["woAAAAAAAAAAA".into()])
-    ///     }),
-    ///     ..Default::default()
     /// })
     ///     .await?;
     /// # Ok(())
@@ -4419,13 +4369,11 @@ impl ChatdataKeywordApi {
     pub fn create_rule(
         &self,
         name: impl Into<String>,
-        keyword: impl Into<KeywordList>,
     ) -> calls::ChatdataKeywordCreateRule {
         calls::ChatdataKeywordCreateRule {
             client: self.client.clone(),
             request: KeywordRuleCreateRequest {
                 name: name.into(),
-                keyword: keyword.into(),
                 ..Default::default()
             },
         }
@@ -4564,8 +4512,7 @@ impl ChatdataKeywordApi {
     /// let response = client.chatdata_keyword().update_rule("RULE_ID")
     ///     .name("敏感词规则2")
     ///     .keyword(KeywordList {
-    ///     word_list: Some(vec!["转账".into()]),
-    ///     ..Default::default()
+    ///     word_list: Some(vec!["转账".into()])
     /// })
     ///     .await?;
     /// # Ok(())
@@ -5745,7 +5692,7 @@ pub mod calls {
         pub(super) request: SyncMsgRequest,
     }
     impl ChatdataSyncMsg {
-        /// 上一次返回的 next_cursor，首次不填则从 5 天内最早的消息开始，不多于 128 字节
+        /// 上一次返回的 next_cursor，首次不填则从 3 天内最早的消息开始，不多于 128 字节
         pub fn cursor(mut self, value: impl Into<String>) -> Self {
             self.request.cursor = Some(value.into());
             self
@@ -5962,7 +5909,16 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: AgreeStatusSingleRequest,
     }
-    impl ChatdataGetAgreeStatusSingle {}
+    impl ChatdataGetAgreeStatusSingle {
+        /// 待查询的单聊列表（页面示例的字段名）
+        pub fn items(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<AgreeStatusSingleItem>>,
+        ) -> Self {
+            self.request.items = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+    }
     impl std::future::IntoFuture for ChatdataGetAgreeStatusSingle {
         type Output = crate::Result<AgreeStatusResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -6235,6 +6191,11 @@ pub mod calls {
         pub(super) request: KeywordRuleCreateRequest,
     }
     impl ChatdataKeywordCreateRule {
+        /// 关键词；与关键行为至少填写一项
+        pub fn keyword(mut self, value: impl Into<KeywordList>) -> Self {
+            self.request.keyword = Some(value.into());
+            self
+        }
         /// 关键行为
         pub fn semantics(mut self, value: impl Into<SemanticsList>) -> Self {
             self.request.semantics = Some(value.into());

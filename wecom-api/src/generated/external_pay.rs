@@ -64,31 +64,27 @@ impl<'de> serde::Deserialize<'de> for AccountValidation {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApplyContactInfo {
     /// 超级管理员类型：65 经营者／法定代表人，66 经办人
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_type: Option<String>,
-    /// 超级管理员的证件信息（经办人时填写）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_info: Option<IdCardInfo>,
+    pub contact_type: String,
+    /// 超级管理员的证件信息：为经营者／法定代表人时只填姓名与证件号码，为经办人时其余字段也须填写
+    pub contact_info: ContactIdCardInfo,
     /// 业务办理授权函图片 ID（经办人时填写）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub business_authorization_letter_open_wx_pay_media_id: Option<String>,
     /// 联系手机
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mobile_phone: Option<String>,
+    pub mobile_phone: String,
     /// 联系邮箱
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_email: Option<String>,
+    pub contact_email: String,
 }
 impl crate::de::Decode for ApplyContactInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            contact_type: fields.optional("contact_type")?,
-            contact_info: fields.optional("contact_info")?,
+            contact_type: fields.required("contact_type")?,
+            contact_info: fields.required("contact_info")?,
             business_authorization_letter_open_wx_pay_media_id: fields
                 .optional("business_authorization_letter_open_wx_pay_media_id")?,
-            mobile_phone: fields.optional("mobile_phone")?,
-            contact_email: fields.optional("contact_email")?,
+            mobile_phone: fields.required("mobile_phone")?,
+            contact_email: fields.required("contact_email")?,
         })
     }
 }
@@ -580,17 +576,13 @@ pub struct BusinessLicenseInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_type: Option<i64>,
     /// 证件扫描件的图片 ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub business_license_copy_open_wx_pay_media_id: Option<String>,
+    pub business_license_copy_open_wx_pay_media_id: String,
     /// 证件注册号（统一社会信用代码）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub business_license_number: Option<String>,
+    pub business_license_number: String,
     /// 商户名称，与证件一致
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub merchant_name: Option<String>,
+    pub merchant_name: String,
     /// 经营者／法定代表人姓名
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub legal_person: Option<String>,
+    pub legal_person: String,
     /// 注册地址
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company_address: Option<String>,
@@ -607,10 +599,10 @@ impl crate::de::Decode for BusinessLicenseInfo {
         Ok(Self {
             cert_type: fields.optional("cert_type")?,
             business_license_copy_open_wx_pay_media_id: fields
-                .optional("business_license_copy_open_wx_pay_media_id")?,
-            business_license_number: fields.optional("business_license_number")?,
-            merchant_name: fields.optional("merchant_name")?,
-            legal_person: fields.optional("legal_person")?,
+                .required("business_license_copy_open_wx_pay_media_id")?,
+            business_license_number: fields.required("business_license_number")?,
+            merchant_name: fields.required("merchant_name")?,
+            legal_person: fields.required("legal_person")?,
             company_address: fields.optional("company_address")?,
             business_time_begin_time: fields.optional("business_time_begin_time")?,
             business_time_end_time: fields.optional("business_time_end_time")?,
@@ -650,23 +642,67 @@ impl<'de> serde::Deserialize<'de> for Commodity {
         crate::de::deserialize(deserializer)
     }
 }
+/// 超级管理员的证件信息。填写规范与经营者／法定代表人证件信息相同，但不填证件居住地址； 超级管理员为经营者／法定代表人时只须填姓名与证件号码，为经办人时其余字段（含证件类型）也须填写。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ContactIdCardInfo {
+    /// 证件人像面图片 ID（经办人时必填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_card_copy_open_wx_pay_media_id: Option<String>,
+    /// 证件国徽面图片 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_card_national_open_wx_pay_media_id: Option<String>,
+    /// 证件姓名
+    pub id_card_name: String,
+    /// 证件号码
+    pub id_card_number: String,
+    /// 证件有效期开始日期，yyyy-MM-DD（经办人时必填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_card_valid_time_begin: Option<String>,
+    /// 证件有效期结束日期，yyyy-MM-DD 或「长期」（经办人时必填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_card_valid_time: Option<String>,
+    /// 证件类型（经办人时必填），如 8 表示中国大陆居民身份证
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_doc_type: Option<i64>,
+}
+impl crate::de::Decode for ContactIdCardInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id_card_copy_open_wx_pay_media_id: fields
+                .optional("id_card_copy_open_wx_pay_media_id")?,
+            id_card_national_open_wx_pay_media_id: fields
+                .optional("id_card_national_open_wx_pay_media_id")?,
+            id_card_name: fields.required("id_card_name")?,
+            id_card_number: fields.required("id_card_number")?,
+            id_card_valid_time_begin: fields.optional("id_card_valid_time_begin")?,
+            id_card_valid_time: fields.optional("id_card_valid_time")?,
+            id_doc_type: fields.optional("id_doc_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactIdCardInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 金融机构许可证信息（主体为金融机构时填写）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FinanceInstitutionInfo {
     /// 金融机构类型，如 BANK_AGENT
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finance_type: Option<String>,
+    pub finance_type: String,
     /// 金融机构许可证图片 ID 列表
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub finance_license_pics_open_wx_pay_media_id: Option<Vec<String>>,
+    pub finance_license_pics_open_wx_pay_media_id: Vec<String>,
 }
 impl crate::de::Decode for FinanceInstitutionInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            finance_type: fields.optional("finance_type")?,
+            finance_type: fields.required("finance_type")?,
             finance_license_pics_open_wx_pay_media_id: fields
-                .optional("finance_license_pics_open_wx_pay_media_id")?,
+                .required("finance_license_pics_open_wx_pay_media_id")?,
         })
     }
 }
@@ -686,10 +722,10 @@ pub struct FundFlow {
     /// 业务请求单号
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_no: Option<String>,
-    /// 业务类型
+    /// 动账类型：1-退款，2-交易手续费，3-收款，4-提现，5-其他
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_type: Option<i64>,
-    /// 收支类型
+    /// 收支类型：1-收入，2-支出
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fund_flow_type: Option<i64>,
     /// 收支金额（分）
@@ -827,26 +863,21 @@ impl<'de> serde::Deserialize<'de> for FundFlowResponse {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct IdCardInfo {
     /// 证件人像面图片 ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_card_copy_open_wx_pay_media_id: Option<String>,
+    pub id_card_copy_open_wx_pay_media_id: String,
     /// 证件国徽面图片 ID
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_national_open_wx_pay_media_id: Option<String>,
     /// 证件姓名
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_card_name: Option<String>,
+    pub id_card_name: String,
     /// 证件号码
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_card_number: Option<String>,
+    pub id_card_number: String,
     /// 证件居住地址
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_address: Option<String>,
     /// 证件有效期开始日期，yyyy-MM-DD
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_card_valid_time_begin: Option<String>,
+    pub id_card_valid_time_begin: String,
     /// 证件有效期结束日期，yyyy-MM-DD 或「长期」
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_card_valid_time: Option<String>,
+    pub id_card_valid_time: String,
     /// 证件类型，如 8 表示中国大陆居民身份证
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_doc_type: Option<i64>,
@@ -856,14 +887,14 @@ impl crate::de::Decode for IdCardInfo {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id_card_copy_open_wx_pay_media_id: fields
-                .optional("id_card_copy_open_wx_pay_media_id")?,
+                .required("id_card_copy_open_wx_pay_media_id")?,
             id_card_national_open_wx_pay_media_id: fields
                 .optional("id_card_national_open_wx_pay_media_id")?,
-            id_card_name: fields.optional("id_card_name")?,
-            id_card_number: fields.optional("id_card_number")?,
+            id_card_name: fields.required("id_card_name")?,
+            id_card_number: fields.required("id_card_number")?,
             id_card_address: fields.optional("id_card_address")?,
-            id_card_valid_time_begin: fields.optional("id_card_valid_time_begin")?,
-            id_card_valid_time: fields.optional("id_card_valid_time")?,
+            id_card_valid_time_begin: fields.required("id_card_valid_time_begin")?,
+            id_card_valid_time: fields.required("id_card_valid_time")?,
             id_doc_type: fields.optional("id_doc_type")?,
         })
     }
@@ -881,20 +912,16 @@ pub struct MchApplyRequest {
     /// 业务申请编号，1~32 个字符，企业内唯一
     pub out_request_no: String,
     /// 主体类型
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organization_type: Option<i64>,
+    pub organization_type: i64,
     /// 营业执照或登记证书信息
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub business_license_info: Option<BusinessLicenseInfo>,
+    pub business_license_info: BusinessLicenseInfo,
     /// 金融机构许可证信息
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finance_institution_info: Option<FinanceInstitutionInfo>,
     /// 商户简称，在支付完成页向买家展示
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub merchant_short_name: Option<String>,
+    pub merchant_short_name: String,
     /// 经营者／法定代表人证件信息
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_card_info: Option<IdCardInfo>,
+    pub id_card_info: IdCardInfo,
     /// 经营者／法定代表人是否为最终受益人
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<bool>,
@@ -902,17 +929,13 @@ pub struct MchApplyRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ubo_info: Option<IdCardInfo>,
     /// 超级管理员信息
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub contact_info: Option<ApplyContactInfo>,
+    pub contact_info: ApplyContactInfo,
     /// 结算银行账户
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_info: Option<SettlementAccountInfo>,
+    pub account_info: SettlementAccountInfo,
     /// 经营场景信息
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sales_scene_info: Option<SalesSceneInfo>,
+    pub sales_scene_info: SalesSceneInfo,
     /// 经营类目 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub business_id: Option<i64>,
+    pub business_id: i64,
     /// 特殊资质图片
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qualifications: Option<PicIdList>,
@@ -920,28 +943,27 @@ pub struct MchApplyRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub business_addition_pics: Option<PicIdList>,
     /// 提现人员的 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
+    pub userid: String,
 }
 impl crate::de::Decode for MchApplyRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_request_no: fields.required("out_request_no")?,
-            organization_type: fields.optional("organization_type")?,
-            business_license_info: fields.optional("business_license_info")?,
+            organization_type: fields.required("organization_type")?,
+            business_license_info: fields.required("business_license_info")?,
             finance_institution_info: fields.optional("finance_institution_info")?,
-            merchant_short_name: fields.optional("merchant_short_name")?,
-            id_card_info: fields.optional("id_card_info")?,
+            merchant_short_name: fields.required("merchant_short_name")?,
+            id_card_info: fields.required("id_card_info")?,
             owner: fields.optional("owner")?,
             ubo_info: fields.optional("ubo_info")?,
-            contact_info: fields.optional("contact_info")?,
-            account_info: fields.optional("account_info")?,
-            sales_scene_info: fields.optional("sales_scene_info")?,
-            business_id: fields.optional("business_id")?,
+            contact_info: fields.required("contact_info")?,
+            account_info: fields.required("account_info")?,
+            sales_scene_info: fields.required("sales_scene_info")?,
+            business_id: fields.required("business_id")?,
             qualifications: fields.optional("qualifications")?,
             business_addition_pics: fields.optional("business_addition_pics")?,
-            userid: fields.optional("userid")?,
+            userid: fields.required("userid")?,
         })
     }
 }
@@ -1507,7 +1529,10 @@ impl<'de> serde::Deserialize<'de> for PaidAmount {
 /// 支付场景信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PaidSceneInfo {
-    /// 商户端设备号
+    /// 商户端设备号（页面表格的字段名）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
+    /// 商户端设备号（微信支付的字段名，页面表格未列出）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
 }
@@ -1515,6 +1540,7 @@ impl crate::de::Decode for PaidSceneInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
+            total: fields.optional("total")?,
             device_id: fields.optional("device_id")?,
         })
     }
@@ -1711,6 +1737,10 @@ pub enum PaymentType {
     LiveRoom,
     /// `3`: 用产品图册收款
     ProductAlbum,
+    /// `14`: 转账
+    Transfer,
+    /// `15`: 小程序（仅部分灰度企业可在小程序中接入对外收款账户收款）
+    MiniProgram,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
 }
@@ -1721,6 +1751,8 @@ impl From<i64> for PaymentType {
             1 => Self::QrCode,
             2 => Self::LiveRoom,
             3 => Self::ProductAlbum,
+            14 => Self::Transfer,
+            15 => Self::MiniProgram,
             other => Self::Unknown(other),
         }
     }
@@ -1732,6 +1764,8 @@ impl From<PaymentType> for i64 {
             PaymentType::QrCode => 1,
             PaymentType::LiveRoom => 2,
             PaymentType::ProductAlbum => 3,
+            PaymentType::Transfer => 14,
+            PaymentType::MiniProgram => 15,
             PaymentType::Unknown(other) => other,
         }
     }
@@ -1938,24 +1972,12 @@ impl<'de> serde::Deserialize<'de> for Refund {
 /// 退款金额信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RefundAmount {
-    /// 原订单金额（分）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total: Option<i64>,
     /// 退款金额（分）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refund: Option<i64>,
-    /// 用户实际支付金额（分）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub payer_total: Option<i64>,
     /// 退款给用户的金额（分），不含优惠券金额
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payer_refund: Option<i64>,
-    /// 应结退款金额（分）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settlement_refund: Option<i64>,
-    /// 应结订单金额（分）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settlement_total: Option<i64>,
     /// 优惠退款金额（分）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_refund: Option<i64>,
@@ -1967,12 +1989,8 @@ impl crate::de::Decode for RefundAmount {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            total: fields.optional("total")?,
             refund: fields.optional("refund")?,
-            payer_total: fields.optional("payer_total")?,
             payer_refund: fields.optional("payer_refund")?,
-            settlement_refund: fields.optional("settlement_refund")?,
-            settlement_total: fields.optional("settlement_total")?,
             discount_refund: fields.optional("discount_refund")?,
             currency: fields.optional("currency")?,
         })
@@ -2205,7 +2223,7 @@ impl<'de> serde::Deserialize<'de> for RefundResponse {
 pub enum RefundState {
     /// `SUCCESS`: 退款成功
     Success,
-    /// `CLOSED`: 退款关闭
+    /// `CLOSE`: 退款关闭
     Closed,
     /// `PROCESSING`: 退款处理中
     Processing,
@@ -2219,7 +2237,7 @@ impl RefundState {
     pub fn as_str(&self) -> &str {
         match self {
             Self::Success => "SUCCESS",
-            Self::Closed => "CLOSED",
+            Self::Closed => "CLOSE",
             Self::Processing => "PROCESSING",
             Self::Abnormal => "ABNORMAL",
             Self::Unknown(other) => other,
@@ -2230,7 +2248,7 @@ impl From<&str> for RefundState {
     fn from(value: &str) -> Self {
         match value {
             "SUCCESS" => Self::Success,
-            "CLOSED" => Self::Closed,
+            "CLOSE" => Self::Closed,
             "PROCESSING" => Self::Processing,
             "ABNORMAL" => Self::Abnormal,
             other => Self::Unknown(other.to_string()),
@@ -2327,9 +2345,9 @@ impl<'de> serde::Deserialize<'de> for RefundStatus {
 /// 经营场景信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SalesSceneInfo {
-    /// 经营场景类型
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<i64>,
+    /// 经营场景类型：1 线下门店，2 线上店铺
+    #[serde(rename = "type")]
+    pub kind: i64,
     /// 线上店铺链接
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_url: Option<String>,
@@ -2353,7 +2371,7 @@ impl crate::de::Decode for SalesSceneInfo {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            kind: fields.optional("type")?,
+            kind: fields.required("type")?,
             store_url: fields.optional("store_url")?,
             store_pic_open_wx_pay_media_id: fields
                 .optional("store_pic_open_wx_pay_media_id")?,
@@ -2380,20 +2398,16 @@ pub struct SettlementAccountInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_account_type: Option<i64>,
     /// 开户银行
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_bank: Option<String>,
+    pub account_bank: String,
     /// 开户名称
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_name: Option<String>,
+    pub account_name: String,
     /// 开户银行省市编码
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bank_address_code: Option<String>,
+    pub bank_address_code: String,
     /// 开户银行全称（含支行）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_name: Option<String>,
     /// 银行账号
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_number: Option<String>,
+    pub account_number: String,
     /// 补充材料
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_card_supplement: Option<BankCardSupplement>,
@@ -2403,11 +2417,11 @@ impl crate::de::Decode for SettlementAccountInfo {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bank_account_type: fields.optional("bank_account_type")?,
-            account_bank: fields.optional("account_bank")?,
-            account_name: fields.optional("account_name")?,
-            bank_address_code: fields.optional("bank_address_code")?,
+            account_bank: fields.required("account_bank")?,
+            account_name: fields.required("account_name")?,
+            bank_address_code: fields.required("bank_address_code")?,
             bank_name: fields.optional("bank_name")?,
-            account_number: fields.optional("account_number")?,
+            account_number: fields.required("account_number")?,
             bank_card_supplement: fields.optional("bank_card_supplement")?,
         })
     }
@@ -2723,6 +2737,40 @@ impl BillListRequest {
         }
     }
 }
+impl ContactIdCardInfo {
+    /// A `ContactIdCardInfo` with its required `id_card_name`, `id_card_number` set and every optional field unset.
+    pub fn new(
+        id_card_name: impl Into<String>,
+        id_card_number: impl Into<String>,
+    ) -> Self {
+        Self {
+            id_card_copy_open_wx_pay_media_id: None,
+            id_card_national_open_wx_pay_media_id: None,
+            id_card_name: id_card_name.into(),
+            id_card_number: id_card_number.into(),
+            id_card_valid_time_begin: None,
+            id_card_valid_time: None,
+            id_doc_type: None,
+        }
+    }
+}
+impl FinanceInstitutionInfo {
+    /// A `FinanceInstitutionInfo` with its required `finance_type`, `finance_license_pics_open_wx_pay_media_id` set and every optional field unset.
+    pub fn new(
+        finance_type: impl Into<String>,
+        finance_license_pics_open_wx_pay_media_id: impl IntoIterator<
+            Item = impl Into<String>,
+        >,
+    ) -> Self {
+        Self {
+            finance_type: finance_type.into(),
+            finance_license_pics_open_wx_pay_media_id: finance_license_pics_open_wx_pay_media_id
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        }
+    }
+}
 impl FundFlowRequest {
     /// A `FundFlowRequest` with its required `begin_time`, `end_time` set and every optional field unset.
     pub fn new(begin_time: i64, end_time: i64) -> Self {
@@ -2732,28 +2780,6 @@ impl FundFlowRequest {
             mch_id: None,
             cursor: None,
             limit: None,
-        }
-    }
-}
-impl MchApplyRequest {
-    /// A `MchApplyRequest` with its required `out_request_no` set and every optional field unset.
-    pub fn new(out_request_no: impl Into<String>) -> Self {
-        Self {
-            out_request_no: out_request_no.into(),
-            organization_type: None,
-            business_license_info: None,
-            finance_institution_info: None,
-            merchant_short_name: None,
-            id_card_info: None,
-            owner: None,
-            ubo_info: None,
-            contact_info: None,
-            account_info: None,
-            sales_scene_info: None,
-            business_id: None,
-            qualifications: None,
-            business_addition_pics: None,
-            userid: None,
         }
     }
 }
@@ -2858,6 +2884,20 @@ impl RefundQueryRequest {
         Self {
             mchid: mchid.into(),
             out_refund_no: out_refund_no.into(),
+        }
+    }
+}
+impl SalesSceneInfo {
+    /// A `SalesSceneInfo` with its required `type` set and every optional field unset.
+    pub fn new(kind: i64) -> Self {
+        Self {
+            kind,
+            store_url: None,
+            store_pic_open_wx_pay_media_id: None,
+            address_code: None,
+            offline_address: None,
+            entrance_pic_open_wx_pay_media_id: None,
+            indoor_pic_open_wx_pay_media_id: None,
         }
     }
 }
@@ -3793,7 +3833,7 @@ impl ExternalPayMiniappApi {
     }
     /// 提交创建对外收款账户的申请单
     ///
-    /// 递交材料创建对外收款账户（二级商户号）申请单；图片 ID 须由本应用通过 external_pay_miniapp.upload_image 获取。 同一提现人员最多申请 200 个商户号，同一企业最多 2000 个。仅配置到「对外收款 - 可调用接口的应用」中的自建应用可调用。 除业务申请编号外均按选填建模。
+    /// 递交材料创建对外收款账户（二级商户号）申请单；图片 ID 须由本应用通过 external_pay_miniapp.upload_image 获取。 同一提现人员最多申请 200 个商户号，同一企业最多 2000 个。仅配置到「对外收款 - 可调用接口的应用」中的自建应用可调用。 按主体类型或经营场景才须填写的字段按选填建模。
     ///
     /// `POST /cgi-bin/miniapppay/apply_mch` ([official documentation](https://developer.work.weixin.qq.com/document/path/98973))
     ///
@@ -3807,18 +3847,83 @@ impl ExternalPayMiniappApi {
     /// use wecom_api::external_pay::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.external_pay_miniapp().apply_mch("12345678901234567890123456789012")
-    ///     .organization_type(0)
-    ///     .business_license_info(BusinessLicenseInfo {
-    ///     cert_type: Some(2389),
-    ///     business_license_copy_open_wx_pay_media_id: Some("media_id_1".into()),
-    ///     business_license_number: Some("91440300MA5XXXXX".into()),
-    ///     merchant_name: Some("深圳市某某科技有限公司".into()),
-    ///     legal_person: Some("张三".into()),
-    ///     company_address: Some("广东省深圳市南山区科技园".into()),
-    ///     business_time_begin_time: Some("2020-01-01".into()),
-    ///     business_time_end_time: Some("长期".into())
-    /// })
+    /// let request = MchApplyRequest {
+    ///     out_request_no: "12345678901234567890123456789012".into(),
+    ///     organization_type: 0,
+    ///     business_license_info: BusinessLicenseInfo {
+    ///         cert_type: Some(2389),
+    ///         business_license_copy_open_wx_pay_media_id: "media_id_1".into(),
+    ///         business_license_number: "91440300MA5XXXXX".into(),
+    ///         merchant_name: "深圳市某某科技有限公司".into(),
+    ///         legal_person: "张三".into(),
+    ///         company_address: Some("广东省深圳市南山区科技园".into()),
+    ///         business_time_begin_time: Some("2020-01-01".into()),
+    ///         business_time_end_time: Some("长期".into())
+    ///     },
+    ///     finance_institution_info: Some(FinanceInstitutionInfo {
+    ///         finance_type: "BANK_AGENT".into(),
+    ///         finance_license_pics_open_wx_pay_media_id: vec!["media_id_2".into(), "media_id_3".into()]
+    ///     }),
+    ///     merchant_short_name: "某某科技".into(),
+    ///     id_card_info: IdCardInfo {
+    ///         id_card_copy_open_wx_pay_media_id: "media_id_4".into(),
+    ///         id_card_national_open_wx_pay_media_id: Some("media_id_5".into()),
+    ///         id_card_name: "张三".into(),
+    ///         id_card_number: "110101199001011234".into(),
+    ///         id_card_address: Some("北京市海淀区".into()),
+    ///         id_card_valid_time_begin: "2010-01-01".into(),
+    ///         id_card_valid_time: "2030-01-01".into(),
+    ///         id_doc_type: Some(8)
+    ///     },
+    ///     owner: Some(true),
+    ///     contact_info: ApplyContactInfo {
+    ///         contact_type: "66".into(),
+    ///         contact_info: ContactIdCardInfo {
+    ///             id_card_copy_open_wx_pay_media_id: Some("media_id_6".into()),
+    ///             id_card_national_open_wx_pay_media_id: Some("media_id_7".into()),
+    ///             id_card_name: "李四".into(),
+    ///             id_card_number: "110101198001015678".into(),
+    ///             id_card_valid_time_begin: Some("2010-01-01".into()),
+    ///             id_card_valid_time: Some("2030-01-01".into()),
+    ///             id_doc_type: Some(8)
+    ///         },
+    ///         business_authorization_letter_open_wx_pay_media_id: Some("media_id_8".into()),
+    ///         mobile_phone: "13800138000".into(),
+    ///         contact_email: "contact@example.com".into()
+    ///     },
+    ///     account_info: SettlementAccountInfo {
+    ///         bank_account_type: Some(74),
+    ///         account_bank: "中国工商银行".into(),
+    ///         account_name: "某某科技有限公司".into(),
+    ///         bank_address_code: "100000".into(),
+    ///         bank_name: Some("工行北京分行".into()),
+    ///         account_number: "6222001234567890".into(),
+    ///         bank_card_supplement: Some(BankCardSupplement {
+    ///             settlement_certificate_open_wx_pay_media_id: Some("media_id_9".into()),
+    ///             relationship_certificate_open_wx_pay_media_id: Some("media_id_10".into()),
+    ///             other_certificate_open_wx_pay_media_id: Some(vec!["media_id_11".into()])
+    ///         })
+    ///     },
+    ///     sales_scene_info: SalesSceneInfo {
+    ///         kind: 1,
+    ///         store_url: Some("https://example.com/store".into()),
+    ///         store_pic_open_wx_pay_media_id: Some("media_id_12".into()),
+    ///         address_code: Some("110100".into()),
+    ///         offline_address: Some("北京市朝阳区建国路88号".into()),
+    ///         entrance_pic_open_wx_pay_media_id: Some("media_id_13".into()),
+    ///         indoor_pic_open_wx_pay_media_id: Some("media_id_14".into())
+    ///     },
+    ///     business_id: 1,
+    ///     qualifications: Some(PicIdList {
+    ///         id: Some(vec!["media_id_15".into(), "media_id_16".into()])
+    ///     }),
+    ///     business_addition_pics: Some(PicIdList {
+    ///         id: Some(vec!["media_id_17".into()])
+    ///     }),
+    ///     userid: "zhangsan".into(),
+    ///     ..Default::default()
+    /// };
+    /// let response = client.external_pay_miniapp().apply_mch(request)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3836,14 +3941,11 @@ impl ExternalPayMiniappApi {
     #[doc(alias = "提交创建对外收款账户的申请单")]
     pub fn apply_mch(
         &self,
-        out_request_no: impl Into<String>,
+        request: MchApplyRequest,
     ) -> calls::ExternalPayMiniappApplyMch {
         calls::ExternalPayMiniappApplyMch {
             client: self.client.clone(),
-            request: MchApplyRequest {
-                out_request_no: out_request_no.into(),
-                ..Default::default()
-            },
+            request,
         }
     }
     /// 查询申请单状态
@@ -4516,35 +4618,12 @@ pub mod calls {
         pub(super) request: MchApplyRequest,
     }
     impl ExternalPayMiniappApplyMch {
-        /// 主体类型
-        pub fn organization_type(mut self, value: i64) -> Self {
-            self.request.organization_type = Some(value);
-            self
-        }
-        /// 营业执照或登记证书信息
-        pub fn business_license_info(
-            mut self,
-            value: impl Into<BusinessLicenseInfo>,
-        ) -> Self {
-            self.request.business_license_info = Some(value.into());
-            self
-        }
         /// 金融机构许可证信息
         pub fn finance_institution_info(
             mut self,
             value: impl Into<FinanceInstitutionInfo>,
         ) -> Self {
             self.request.finance_institution_info = Some(value.into());
-            self
-        }
-        /// 商户简称，在支付完成页向买家展示
-        pub fn merchant_short_name(mut self, value: impl Into<String>) -> Self {
-            self.request.merchant_short_name = Some(value.into());
-            self
-        }
-        /// 经营者／法定代表人证件信息
-        pub fn id_card_info(mut self, value: impl Into<IdCardInfo>) -> Self {
-            self.request.id_card_info = Some(value.into());
             self
         }
         /// 经营者／法定代表人是否为最终受益人
@@ -4557,26 +4636,6 @@ pub mod calls {
             self.request.ubo_info = Some(value.into());
             self
         }
-        /// 超级管理员信息
-        pub fn contact_info(mut self, value: impl Into<ApplyContactInfo>) -> Self {
-            self.request.contact_info = Some(value.into());
-            self
-        }
-        /// 结算银行账户
-        pub fn account_info(mut self, value: impl Into<SettlementAccountInfo>) -> Self {
-            self.request.account_info = Some(value.into());
-            self
-        }
-        /// 经营场景信息
-        pub fn sales_scene_info(mut self, value: impl Into<SalesSceneInfo>) -> Self {
-            self.request.sales_scene_info = Some(value.into());
-            self
-        }
-        /// 经营类目 id
-        pub fn business_id(mut self, value: i64) -> Self {
-            self.request.business_id = Some(value);
-            self
-        }
         /// 特殊资质图片
         pub fn qualifications(mut self, value: impl Into<PicIdList>) -> Self {
             self.request.qualifications = Some(value.into());
@@ -4585,11 +4644,6 @@ pub mod calls {
         /// 补充材料图片
         pub fn business_addition_pics(mut self, value: impl Into<PicIdList>) -> Self {
             self.request.business_addition_pics = Some(value.into());
-            self
-        }
-        /// 提现人员的 userid
-        pub fn userid(mut self, value: impl Into<String>) -> Self {
-            self.request.userid = Some(value.into());
             self
         }
     }
