@@ -5073,11 +5073,27 @@ async fn provider_pay_open_order_example_0() {
       "buy_info_list": [
         {
           "appid": 1,
+          "discount_info": {
+            "discount_amount": 0,
+            "discount_ratio": 75,
+            "discount_remarks": "老客户优惠",
+            "discount_type": 2
+          },
           "duration_days": 1,
           "edition_id": "sp7fd5170a8e807a44",
-          "suiteid": "wx63bea8582b858ee7"
+          "suiteid": "wx63bea8582b858ee7",
+          "take_effect_date": "20221220",
+          "user_count": 10
+        },
+        {
+          "appid": 1,
+          "duration_days": 1,
+          "edition_id": "spb5625fc505870d09",
+          "suiteid": "wx46b0217691d307f7",
+          "user_count": 10
         }
       ],
+      "notify_custom_corp": 1,
       "order_type": 0
     }
   },
@@ -5109,11 +5125,27 @@ async fn provider_pay_open_order_example_0() {
       "buy_info_list": [
         {
           "appid": 1,
+          "discount_info": {
+            "discount_amount": 0,
+            "discount_ratio": 75,
+            "discount_remarks": "老客户优惠",
+            "discount_type": 2
+          },
           "duration_days": 1,
           "edition_id": "sp7fd5170a8e807a44",
-          "suiteid": "wx63bea8582b858ee7"
+          "suiteid": "wx63bea8582b858ee7",
+          "take_effect_date": "20221220",
+          "user_count": 10
+        },
+        {
+          "appid": 1,
+          "duration_days": 1,
+          "edition_id": "spb5625fc505870d09",
+          "suiteid": "wx46b0217691d307f7",
+          "user_count": 10
         }
       ],
+      "notify_custom_corp": 1,
       "order_type": 0
     }
   },
@@ -5228,7 +5260,8 @@ async fn provider_pay_get_order_list_example_0() {
       "order_id": "ORDERID",
       "order_status": 1,
       "origin_price": 1000,
-      "paid_price": 9000
+      "paid_price": 9000,
+      "pay_type": 2
     }
   ]
 }"#,
@@ -5252,7 +5285,19 @@ async fn provider_pay_get_order_list_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ProviderPayGetOrderList = client
         .provider_pay()
-        .get_order_list(body);
+        .get_order_list(body.limit, body.nonce_str, body.ts, body.sig);
+    if let Some(value) = body.business_type {
+        call = call.business_type(value);
+    }
+    if let Some(value) = body.start_time {
+        call = call.start_time(value);
+    }
+    if let Some(value) = body.end_time {
+        call = call.end_time(value);
+    }
+    if let Some(value) = body.cursor {
+        call = call.cursor(value);
+    }
     let response = call
         .await
         .expect(
@@ -5277,7 +5322,8 @@ async fn provider_pay_get_order_list_example_0() {
       "order_id": "ORDERID",
       "order_status": 1,
       "origin_price": 1000,
-      "paid_price": 9000
+      "paid_price": 9000,
+      "pay_type": 2
     }
   ]
 }"#,
@@ -5324,7 +5370,19 @@ async fn provider_pay_get_order_detail_example_0() {
     "pay_channel": 1,
     "pay_type": 1,
     "product_list": {
-      "customized_app": {}
+      "customized_app": {
+        "buy_info_list": [
+          {
+            "duration_days": 365,
+            "origin_price": 10000,
+            "paid_price": 9000,
+            "suiteid": "SUITEID",
+            "take_effect_date": "20221220",
+            "user_count": 10
+          }
+        ],
+        "order_type": 2
+      }
     }
   }
 }"#,
@@ -5377,7 +5435,19 @@ async fn provider_pay_get_order_detail_example_0() {
     "pay_channel": 1,
     "pay_type": 1,
     "product_list": {
-      "customized_app": {}
+      "customized_app": {
+        "buy_info_list": [
+          {
+            "duration_days": 365,
+            "origin_price": 10000,
+            "paid_price": 9000,
+            "suiteid": "SUITEID",
+            "take_effect_date": "20221220",
+            "user_count": 10
+          }
+        ],
+        "order_type": 2
+      }
     }
   }
 }"#,
@@ -5537,13 +5607,12 @@ async fn provider_pay_mark_invoice_status_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ProviderPayMarkInvoiceStatus = client
         .provider_pay()
-        .mark_invoice_status(body.order_id, body.invoice_status);
-    if let Some(value) = body.oper_userid {
-        call = call.oper_userid(value);
-    }
-    if let Some(value) = body.invoice_note {
-        call = call.invoice_note(value);
-    }
+        .mark_invoice_status(
+            body.order_id,
+            body.oper_userid,
+            body.invoice_status,
+            body.invoice_note,
+        );
     let response = call
         .await
         .expect(

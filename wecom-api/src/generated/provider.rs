@@ -1234,10 +1234,10 @@ impl<'de> serde::Deserialize<'de> for ChatArchiveEdition {
 /// 一个版本的生效区间。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatArchiveEditionPeriod {
-    /// 生效时间
+    /// 所选版本的生效时间；须与 end_time 同时指定
     #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
-    /// 到期时间
+    /// 所选版本的结束时间；须与 begin_time 同时指定
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
 }
@@ -1313,10 +1313,10 @@ pub struct ChatArchiveOrderSpec {
     /// 指定生效时间戳（新购、续期过期版本可指定，须大于等于当天 0 点且在 90 天内）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub take_effect_time: Option<i64>,
-    /// 旧版本的生效区间
+    /// 增购、升级订单：要操作的版本同时有已生效与待生效时，指定其生效与结束时间；不填默认未过期且生效最早的版本
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_edition_info: Option<ChatArchiveEditionPeriod>,
-    /// 目标版本的生效区间
+    /// 增购、升级订单：目标版本同时有已生效与待生效时，指定其生效与结束时间；不填默认生效最晚的版本
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_edition_info: Option<ChatArchiveEditionPeriod>,
 }
@@ -2578,7 +2578,7 @@ pub struct LicenseActiveResult {
     /// 帐号激活码
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_code: Option<String>,
-    /// 成员 userid
+    /// 本次激活的企业成员的加密 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 激活结果错误码，0 为成功
@@ -4889,6 +4889,38 @@ impl<'de> serde::Deserialize<'de> for PayBusinessType {
         crate::de::deserialize(deserializer)
     }
 }
+/// 创建收款订单：第三方应用的优惠信息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayDiscountInfo {
+    /// 优惠类型：1 固定优惠，2 价格折扣；非新购时须指定 custom_corpid 才能选固定优惠
+    pub discount_type: i64,
+    /// 优惠金额（分），1 ~ 10000000；固定优惠时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_amount: Option<i64>,
+    /// 优惠折扣（%），10 ~ 99，如 75 表示 7.5 折；价格折扣时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_ratio: Option<i64>,
+    /// 优惠原因，不多于 256 字节
+    pub discount_remarks: String,
+}
+impl crate::de::Decode for PayDiscountInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            discount_type: fields.required("discount_type")?,
+            discount_amount: fields.optional("discount_amount")?,
+            discount_ratio: fields.optional("discount_ratio")?,
+            discount_remarks: fields.required("discount_remarks")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayDiscountInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条开票申请。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayInvoice {
@@ -5053,29 +5085,121 @@ impl<'de> serde::Deserialize<'de> for PayInvoiceListResponse {
 /// 标记开票状态的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayMarkInvoiceRequest {
-    /// 开票的收款订单号
+    /// 要标记开票状态的订单号
     pub order_id: String,
-    /// 操作人的 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oper_userid: Option<String>,
-    /// 开票状态
+    /// 标记开票状态的操作人 userid，须有「收银台-发票管理」权限
+    pub oper_userid: String,
+    /// 开票状态：1 已开具纸质发票并邮寄给客户，2 已开具电子发票并发送至客户邮箱，3 取消开具（企业可再次申请）；订单已开票时标记不生效
     pub invoice_status: i64,
-    /// 开票备注
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub invoice_note: Option<String>,
+    /// 开票备注（如发票邮寄单号），客户侧可见，不超过 200 字节
+    pub invoice_note: String,
 }
 impl crate::de::Decode for PayMarkInvoiceRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
-            oper_userid: fields.optional("oper_userid")?,
+            oper_userid: fields.required("oper_userid")?,
             invoice_status: fields.required("invoice_status")?,
-            invoice_note: fields.optional("invoice_note")?,
+            invoice_note: fields.required("invoice_note")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for PayMarkInvoiceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建收款订单：代开发应用的购买详情。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOpenCustomizedApp {
+    /// 购买类型：0 新购，1 扩容，2 续期；应用剩余有效时长不超过 1 年时也可新购
+    pub order_type: i64,
+    /// 购买应用列表，1 ~ 20 个
+    pub buy_info_list: Vec<PayOpenCustomizedAppBuyInfo>,
+    /// 是否向企业管理员推送确认（或支付）提醒：0 否，1 是，不填默认是
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_custom_corp: Option<i64>,
+}
+impl crate::de::Decode for PayOpenCustomizedApp {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_type: fields.required("order_type")?,
+            buy_info_list: fields.required("buy_info_list")?,
+            notify_custom_corp: fields.optional("notify_custom_corp")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOpenCustomizedApp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建收款订单：购买的一个代开发应用。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOpenCustomizedAppBuyInfo {
+    /// 套件 ID，不多于 64 字节
+    pub suiteid: String,
+    /// 购买人数，1 ~ 1000000；新购或扩容时需要填，扩容时为增加的人数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+    /// 购买时长（天），1 ~ 1825；新购或续期时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_days: Option<i64>,
+    /// 生效日期，如 20221212；新购、扩容不填为当天，续期不填为原生效版本结束日期，最迟一年内
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_effect_date: Option<String>,
+    /// 应用总价（分），大于 0 且不超过 500 万
+    pub total_price: i64,
+}
+impl crate::de::Decode for PayOpenCustomizedAppBuyInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suiteid: fields.required("suiteid")?,
+            user_count: fields.optional("user_count")?,
+            duration_days: fields.optional("duration_days")?,
+            take_effect_date: fields.optional("take_effect_date")?,
+            total_price: fields.required("total_price")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOpenCustomizedAppBuyInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建收款订单时购买的商品；按业务类型只填对应的一项。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOpenOrderProductList {
+    /// 普通第三方应用购买详情；business_type 为 1 时必填（支持通讯录实体应用）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub third_app: Option<PayOpenThirdApp>,
+    /// 代开发应用购买详情；business_type 为 2 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customized_app: Option<PayOpenCustomizedApp>,
+    /// 行业解决方案购买详情；business_type 为 3 时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_case: Option<PayOpenPromotionCase>,
+}
+impl crate::de::Decode for PayOpenOrderProductList {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            third_app: fields.optional("third_app")?,
+            customized_app: fields.optional("customized_app")?,
+            promotion_case: fields.optional("promotion_case")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOpenOrderProductList {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5087,18 +5211,19 @@ impl<'de> serde::Deserialize<'de> for PayMarkInvoiceRequest {
 pub struct PayOpenOrderRequest {
     /// 业务类型
     pub business_type: PayBusinessType,
-    /// 客户企业 corpid
-    pub custom_corpid: String,
-    /// 支付方式（客户支付、服务商代支付、免支付等，取值见官方文档）
+    /// 客户企业 corpid，不多于 64 字节；代开发应用（business_type 2）必填，其余可以不指定
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_corpid: Option<String>,
+    /// 支付方式：0 客户支付，1 服务商代支付，2 免支付（行业解决方案只有订单全部为非推荐第三方应用时才可免支付）
     pub pay_type: i64,
-    /// 银行回单的 media_id（服务商代支付等场景）
+    /// 服务商代支付时企业已支付订单费用的凭证（银行收款回单或发票），以 attachment_type=3 上传临时素材得到的 media_id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_receipt_media_id: Option<String>,
-    /// 订单创建人 userid
+    /// 订单创建人 userid，须有收银台收款权限；设置后订单取消、确认失败的提醒推送给他，否则推送给服务商所有超管
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
-    /// 商品详情，结构随 business_type 不同（如 third_app、customized_app 等），见官方文档
-    pub product_list: serde_json::Value,
+    /// 具体购买商品，按 business_type 填其中一项
+    pub product_list: PayOpenOrderProductList,
     /// 随机字符串，32 字节以内，15 分钟内不能重复
     pub nonce_str: String,
     /// unix 时间戳（秒），与腾讯时间相差不能超过 15 分钟
@@ -5111,7 +5236,7 @@ impl crate::de::Decode for PayOpenOrderRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             business_type: fields.required("business_type")?,
-            custom_corpid: fields.required("custom_corpid")?,
+            custom_corpid: fields.optional("custom_corpid")?,
             pay_type: fields.required("pay_type")?,
             bank_receipt_media_id: fields.optional("bank_receipt_media_id")?,
             creator: fields.optional("creator")?,
@@ -5163,6 +5288,150 @@ impl<'de> serde::Deserialize<'de> for PayOpenOrderResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 创建收款订单：行业解决方案的购买详情。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOpenPromotionCase {
+    /// 购买类型：0 新购，1 扩容，2 续期
+    pub order_type: i64,
+    /// 行业方案 ID，不多于 64 字节
+    pub case_id: String,
+    /// 行业方案版本名，不多于 128 字节
+    pub promotion_edition_name: String,
+    /// 购买时长（天），1 ~ 1825；新购或续期时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_days: Option<i64>,
+    /// 生效日期，如 20221212；只能是当天之后、一年以内，不填立即生效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_effect_date: Option<String>,
+    /// 购买应用列表，1 ~ 20 个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buy_info_list: Option<Vec<PayOpenPromotionCaseBuyInfo>>,
+    /// 是否向企业管理员推送确认（或支付）提醒：0 否，1 是，不填默认是
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_custom_corp: Option<i64>,
+}
+impl crate::de::Decode for PayOpenPromotionCase {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_type: fields.required("order_type")?,
+            case_id: fields.required("case_id")?,
+            promotion_edition_name: fields.required("promotion_edition_name")?,
+            duration_days: fields.optional("duration_days")?,
+            take_effect_date: fields.optional("take_effect_date")?,
+            buy_info_list: fields.optional("buy_info_list")?,
+            notify_custom_corp: fields.optional("notify_custom_corp")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOpenPromotionCase {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建收款订单：行业解决方案中的一个应用。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOpenPromotionCaseBuyInfo {
+    /// 套件 ID，不多于 64 字节
+    pub suiteid: String,
+    /// 应用 ID（仅旧套件应用需要填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appid: Option<i64>,
+    /// 购买人数，1 ~ 1000000；新购或扩容且版本非固定总价时需要填，扩容时为增加的人数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+}
+impl crate::de::Decode for PayOpenPromotionCaseBuyInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suiteid: fields.required("suiteid")?,
+            appid: fields.optional("appid")?,
+            user_count: fields.optional("user_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOpenPromotionCaseBuyInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建收款订单：普通第三方应用的购买详情。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOpenThirdApp {
+    /// 购买类型：0 新购，1 扩容，2 续期；应用剩余有效时长不超过 1 年时也可新购
+    pub order_type: i64,
+    /// 购买应用列表，1 ~ 20 个
+    pub buy_info_list: Vec<PayOpenThirdAppBuyInfo>,
+    /// 是否向企业管理员推送确认（或支付）提醒：0 否，1 是，不填默认是
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_custom_corp: Option<i64>,
+}
+impl crate::de::Decode for PayOpenThirdApp {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_type: fields.required("order_type")?,
+            buy_info_list: fields.required("buy_info_list")?,
+            notify_custom_corp: fields.optional("notify_custom_corp")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOpenThirdApp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建收款订单：购买的一个第三方应用。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOpenThirdAppBuyInfo {
+    /// 套件 ID，不多于 64 字节
+    pub suiteid: String,
+    /// 应用 ID（仅旧套件应用需要填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appid: Option<i64>,
+    /// 版本号 ID，不多于 64 字节
+    pub edition_id: String,
+    /// 购买人数，1 ~ 1000000；新购或扩容且版本非固定总价时需要填，扩容时为增加的人数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+    /// 购买时长（天），1 ~ 1825；新购或续期时必填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_days: Option<i64>,
+    /// 生效日期，如 20221212；只能是当天之后、一年以内，不填立即生效；有剩余时长的新购不支持设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_effect_date: Option<String>,
+    /// 优惠信息
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discount_info: Option<PayDiscountInfo>,
+}
+impl crate::de::Decode for PayOpenThirdAppBuyInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suiteid: fields.required("suiteid")?,
+            appid: fields.optional("appid")?,
+            edition_id: fields.required("edition_id")?,
+            user_count: fields.optional("user_count")?,
+            duration_days: fields.optional("duration_days")?,
+            take_effect_date: fields.optional("take_effect_date")?,
+            discount_info: fields.optional("discount_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOpenThirdAppBuyInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个收款订单。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayOrder {
@@ -5175,7 +5444,7 @@ pub struct PayOrder {
     /// 客户企业 corpid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_corpid: Option<String>,
-    /// 客户企业名称
+    /// 客户企业简称
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_corp_name: Option<String>,
     /// 购买内容
@@ -5187,42 +5456,45 @@ pub struct PayOrder {
     /// 实付价（分）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_price: Option<i64>,
-    /// 订单状态
+    /// 订单状态：1 待支付，2 已支付，3 订单取消，4 支付过期，5 退款申请中，6 已退款，7 交易完成，8 待企业确认，9 已部分退款
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// 订单来源
+    /// 支付方式：0 客户支付，1 服务商代支付，2 免支付（表格所列，官方示例中没有，示例用 pay_type）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_from: Option<i64>,
+    /// 订单来源：1 客户下单，2 服务商创建
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_from: Option<i64>,
     /// 订单创建人
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
-    /// 支付方式
+    /// 支付方式：0 客户支付，1 服务商代支付，2 免支付
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
-    /// 支付渠道
+    /// 付款方式：1 微信支付，2 网银支付；未支付时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_channel: Option<i64>,
-    /// 支付渠道订单号
+    /// 付款流水号；未支付时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_order_id: Option<String>,
-    /// 支付时间
+    /// 付款时间；未支付时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_time: Option<i64>,
     /// 业务类型
     #[serde(skip_serializing_if = "Option::is_none")]
     pub business_type: Option<PayBusinessType>,
-    /// 到账类型
+    /// 收入到账商户号：1 微信支付商户号，2 财付通商户号；收入未到账时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub income_type: Option<i64>,
-    /// 到账时间
+    /// 到账时间；收入未到账时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub income_time: Option<i64>,
-    /// 到账金额（分）
+    /// 到账金额；收入未到账时为空
     #[serde(skip_serializing_if = "Option::is_none")]
     pub income_amount: Option<i64>,
-    /// 商品详情，结构随 business_type 不同
+    /// 购买明细，按业务类型返回其中一项
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub product_list: Option<serde_json::Value>,
+    pub product_list: Option<PayOrderProductList>,
 }
 impl crate::de::Decode for PayOrder {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5236,6 +5508,7 @@ impl crate::de::Decode for PayOrder {
             origin_price: fields.optional("origin_price")?,
             paid_price: fields.optional("paid_price")?,
             order_status: fields.optional("order_status")?,
+            pay_from: fields.optional("pay_from")?,
             order_from: fields.optional("order_from")?,
             creator: fields.optional("creator")?,
             pay_type: fields.optional("pay_type")?,
@@ -5251,6 +5524,74 @@ impl crate::de::Decode for PayOrder {
     }
 }
 impl<'de> serde::Deserialize<'de> for PayOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 订单详情：代开发应用的购买明细。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOrderCustomizedApp {
+    /// 购买类型：0 新购，1 扩容，2 续期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// 购买应用列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buy_info_list: Vec<PayOrderCustomizedAppBuyInfo>,
+}
+impl crate::de::Decode for PayOrderCustomizedApp {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_type: fields.optional("order_type")?,
+            buy_info_list: fields.or_empty("buy_info_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderCustomizedApp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 订单详情：购买的一个代开发应用。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOrderCustomizedAppBuyInfo {
+    /// 套件 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suiteid: Option<String>,
+    /// 购买人数；扩容时为增加的人数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+    /// 购买时长（天）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_days: Option<i64>,
+    /// 原价金额
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_price: Option<i64>,
+    /// 实付金额
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid_price: Option<i64>,
+    /// 生效日期，如 20221212
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_effect_date: Option<String>,
+}
+impl crate::de::Decode for PayOrderCustomizedAppBuyInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suiteid: fields.optional("suiteid")?,
+            user_count: fields.optional("user_count")?,
+            duration_days: fields.optional("duration_days")?,
+            origin_price: fields.optional("origin_price")?,
+            paid_price: fields.optional("paid_price")?,
+            take_effect_date: fields.optional("take_effect_date")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderCustomizedAppBuyInfo {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5330,15 +5671,18 @@ pub struct PayOrderListItem {
     /// 实付价（分）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_price: Option<i64>,
-    /// 订单状态
+    /// 订单状态：1 待支付，2 已支付，3 订单取消，4 支付过期，5 退款申请中，6 已退款，7 交易完成，8 待企业确认，9 已部分退款
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
-    /// 订单来源
+    /// 订单来源：1 客户下单，2 服务商创建
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_from: Option<i64>,
     /// 订单创建人
     #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
+    /// 支付方式：0 客户支付，1 服务商代支付，2 免支付
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_type: Option<i64>,
 }
 impl crate::de::Decode for PayOrderListItem {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5353,6 +5697,7 @@ impl crate::de::Decode for PayOrderListItem {
             order_status: fields.optional("order_status")?,
             order_from: fields.optional("order_from")?,
             creator: fields.optional("creator")?,
+            pay_type: fields.optional("pay_type")?,
         })
     }
 }
@@ -5364,20 +5709,22 @@ impl<'de> serde::Deserialize<'de> for PayOrderListItem {
     }
 }
 /// 获取收款订单列表的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayOrderListRequest {
     /// 业务类型
-    pub business_type: PayBusinessType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_type: Option<PayBusinessType>,
     /// 起始时间
-    pub start_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
     /// 结束时间
-    pub end_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用不填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 预期请求的数据量，1 ~ 2000
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
+    pub limit: i64,
     /// 随机字符串，32 字节以内，15 分钟内不能重复
     pub nonce_str: String,
     /// unix 时间戳（秒）
@@ -5389,11 +5736,11 @@ impl crate::de::Decode for PayOrderListRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            business_type: fields.required("business_type")?,
-            start_time: fields.required("start_time")?,
-            end_time: fields.required("end_time")?,
+            business_type: fields.optional("business_type")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
             cursor: fields.optional("cursor")?,
-            limit: fields.optional("limit")?,
+            limit: fields.required("limit")?,
             nonce_str: fields.required("nonce_str")?,
             ts: fields.required("ts")?,
             sig: fields.required("sig")?,
@@ -5434,6 +5781,184 @@ impl crate::de::Decode for PayOrderListResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for PayOrderListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 收款订单详情中的购买明细（与创建订单时的 product_list 不同：多了分项价格，没有优惠与总价）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOrderProductList {
+    /// 普通第三方应用的购买明细
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub third_app: Option<PayOrderThirdApp>,
+    /// 代开发应用的购买明细
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customized_app: Option<PayOrderCustomizedApp>,
+    /// 行业解决方案的购买明细
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_case: Option<PayOrderPromotionCase>,
+}
+impl crate::de::Decode for PayOrderProductList {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            third_app: fields.optional("third_app")?,
+            customized_app: fields.optional("customized_app")?,
+            promotion_case: fields.optional("promotion_case")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderProductList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 订单详情：行业解决方案的购买明细。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOrderPromotionCase {
+    /// 购买类型：0 新购，1 扩容，2 续期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// 行业方案 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    /// 行业方案版本名
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion_edition_name: Option<String>,
+    /// 购买时长（天）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_days: Option<i64>,
+    /// 购买应用列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buy_info_list: Vec<PayOrderPromotionCaseBuyInfo>,
+}
+impl crate::de::Decode for PayOrderPromotionCase {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_type: fields.optional("order_type")?,
+            case_id: fields.optional("case_id")?,
+            promotion_edition_name: fields.optional("promotion_edition_name")?,
+            duration_days: fields.optional("duration_days")?,
+            buy_info_list: fields.or_empty("buy_info_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderPromotionCase {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 订单详情：行业解决方案中的一个应用。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOrderPromotionCaseBuyInfo {
+    /// 套件 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suiteid: Option<String>,
+    /// 应用 ID（仅旧套件应用）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appid: Option<i64>,
+    /// 购买人数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+    /// 生效日期，如 20221212
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_effect_date: Option<String>,
+}
+impl crate::de::Decode for PayOrderPromotionCaseBuyInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suiteid: fields.optional("suiteid")?,
+            appid: fields.optional("appid")?,
+            user_count: fields.optional("user_count")?,
+            take_effect_date: fields.optional("take_effect_date")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderPromotionCaseBuyInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 订单详情：普通第三方应用的购买明细。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOrderThirdApp {
+    /// 订单类型：0 新购，1 扩容，2 续期
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<i64>,
+    /// 购买应用列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buy_info_list: Vec<PayOrderThirdAppBuyInfo>,
+}
+impl crate::de::Decode for PayOrderThirdApp {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_type: fields.optional("order_type")?,
+            buy_info_list: fields.or_empty("buy_info_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderThirdApp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 订单详情：购买的一个第三方应用。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PayOrderThirdAppBuyInfo {
+    /// 套件 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suiteid: Option<String>,
+    /// 应用 ID（仅旧套件应用）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appid: Option<i64>,
+    /// 版本号 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edition_id: Option<String>,
+    /// 购买人数；扩容时为增加的人数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<i64>,
+    /// 购买时长（天）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_days: Option<i64>,
+    /// 原价金额
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_price: Option<i64>,
+    /// 实付金额
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paid_price: Option<i64>,
+    /// 生效日期，如 20221212
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_effect_date: Option<String>,
+}
+impl crate::de::Decode for PayOrderThirdAppBuyInfo {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suiteid: fields.optional("suiteid")?,
+            appid: fields.optional("appid")?,
+            edition_id: fields.optional("edition_id")?,
+            user_count: fields.optional("user_count")?,
+            duration_days: fields.optional("duration_days")?,
+            origin_price: fields.optional("origin_price")?,
+            paid_price: fields.optional("paid_price")?,
+            take_effect_date: fields.optional("take_effect_date")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderThirdAppBuyInfo {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7660,14 +8185,94 @@ impl LoginInfoRequest {
         }
     }
 }
-impl PayMarkInvoiceRequest {
-    /// A `PayMarkInvoiceRequest` with its required `order_id`, `invoice_status` set and every optional field unset.
-    pub fn new(order_id: impl Into<String>, invoice_status: i64) -> Self {
+impl PayDiscountInfo {
+    /// A `PayDiscountInfo` with its required `discount_type`, `discount_remarks` set and every optional field unset.
+    pub fn new(discount_type: i64, discount_remarks: impl Into<String>) -> Self {
         Self {
-            order_id: order_id.into(),
-            oper_userid: None,
-            invoice_status,
-            invoice_note: None,
+            discount_type,
+            discount_amount: None,
+            discount_ratio: None,
+            discount_remarks: discount_remarks.into(),
+        }
+    }
+}
+impl PayOpenCustomizedApp {
+    /// A `PayOpenCustomizedApp` with its required `order_type`, `buy_info_list` set and every optional field unset.
+    pub fn new(
+        order_type: i64,
+        buy_info_list: impl IntoIterator<Item = impl Into<PayOpenCustomizedAppBuyInfo>>,
+    ) -> Self {
+        Self {
+            order_type,
+            buy_info_list: buy_info_list.into_iter().map(Into::into).collect(),
+            notify_custom_corp: None,
+        }
+    }
+}
+impl PayOpenCustomizedAppBuyInfo {
+    /// A `PayOpenCustomizedAppBuyInfo` with its required `suiteid`, `total_price` set and every optional field unset.
+    pub fn new(suiteid: impl Into<String>, total_price: i64) -> Self {
+        Self {
+            suiteid: suiteid.into(),
+            user_count: None,
+            duration_days: None,
+            take_effect_date: None,
+            total_price,
+        }
+    }
+}
+impl PayOpenPromotionCase {
+    /// A `PayOpenPromotionCase` with its required `order_type`, `case_id`, `promotion_edition_name` set and every optional field unset.
+    pub fn new(
+        order_type: i64,
+        case_id: impl Into<String>,
+        promotion_edition_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            order_type,
+            case_id: case_id.into(),
+            promotion_edition_name: promotion_edition_name.into(),
+            duration_days: None,
+            take_effect_date: None,
+            buy_info_list: None,
+            notify_custom_corp: None,
+        }
+    }
+}
+impl PayOpenPromotionCaseBuyInfo {
+    /// A `PayOpenPromotionCaseBuyInfo` with its required `suiteid` set and every optional field unset.
+    pub fn new(suiteid: impl Into<String>) -> Self {
+        Self {
+            suiteid: suiteid.into(),
+            appid: None,
+            user_count: None,
+        }
+    }
+}
+impl PayOpenThirdApp {
+    /// A `PayOpenThirdApp` with its required `order_type`, `buy_info_list` set and every optional field unset.
+    pub fn new(
+        order_type: i64,
+        buy_info_list: impl IntoIterator<Item = impl Into<PayOpenThirdAppBuyInfo>>,
+    ) -> Self {
+        Self {
+            order_type,
+            buy_info_list: buy_info_list.into_iter().map(Into::into).collect(),
+            notify_custom_corp: None,
+        }
+    }
+}
+impl PayOpenThirdAppBuyInfo {
+    /// A `PayOpenThirdAppBuyInfo` with its required `suiteid`, `edition_id` set and every optional field unset.
+    pub fn new(suiteid: impl Into<String>, edition_id: impl Into<String>) -> Self {
+        Self {
+            suiteid: suiteid.into(),
+            appid: None,
+            edition_id: edition_id.into(),
+            user_count: None,
+            duration_days: None,
+            take_effect_date: None,
+            discount_info: None,
         }
     }
 }
@@ -10886,7 +11491,7 @@ pub struct ProviderPayApi {
 impl ProviderPayApi {
     /// 创建收款订单
     ///
-    /// 服务商为客户企业创建收款订单（普通第三方应用、代开发应用或行业解决方案），返回订单号与支付或确认链接。 服务商须已在收银台完成商户号注册（免支付订单除外）。请求须带 nonce_str、ts 与收银台 API 密钥计算的 sig； product_list 的内容随 business_type 不同，以 JSON 原样传递。
+    /// 服务商为客户企业创建收款订单（普通第三方应用、代开发应用或行业解决方案），返回订单号与支付或确认链接。 服务商须已在收银台完成商户号注册（免支付订单除外）。请求须带 nonce_str、ts 与收银台 API 密钥计算的 sig； product_list 按 business_type 填 third_app、customized_app 或 promotion_case 之一。
     ///
     /// `POST /cgi-bin/paytool/open_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/98045))
     ///
@@ -10902,11 +11507,40 @@ impl ProviderPayApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let request = PayOpenOrderRequest {
     ///     business_type: PayBusinessType::ThirdApp,
-    ///     custom_corpid: "wx979abee1572365f9".into(),
+    ///     custom_corpid: Some("wx979abee1572365f9".into()),
     ///     pay_type: 1,
     ///     bank_receipt_media_id: Some("MEDIA_ID_XXX".into()),
     ///     creator: Some("CREATOR".into()),
-    ///     product_list: serde_json::json!({"third_app":{"buy_info_list":[{"appid":1,"duration_days":1,"edition_id":"sp7fd5170a8e807a44","suiteid":"wx63bea8582b858ee7"}],"order_type":0}}),
+    ///     product_list: PayOpenOrderProductList {
+    ///         third_app: Some(PayOpenThirdApp {
+    ///             order_type: 0,
+    ///             buy_info_list: vec![
+    ///                 PayOpenThirdAppBuyInfo {
+    ///                     suiteid: "wx63bea8582b858ee7".into(),
+    ///                     appid: Some(1),
+    ///                     edition_id: "sp7fd5170a8e807a44".into(),
+    ///                     user_count: Some(10),
+    ///                     duration_days: Some(1),
+    ///                     take_effect_date: Some("20221220".into()),
+    ///                     discount_info: Some(PayDiscountInfo {
+    ///                         discount_type: 0,
+    ///                         discount_remarks: String::new(),
+    ///                         ..Default::default()
+    ///                     })
+    ///                 },
+    ///                 PayOpenThirdAppBuyInfo {
+    ///                     suiteid: "wx46b0217691d307f7".into(),
+    ///                     appid: Some(1),
+    ///                     edition_id: "spb5625fc505870d09".into(),
+    ///                     user_count: Some(10),
+    ///                     duration_days: Some(1),
+    ///                     ..Default::default()
+    ///                 }
+    ///             ],
+    ///             notify_custom_corp: Some(1)
+    ///         }),
+    ///         ..Default::default()
+    ///     },
     ///     nonce_str: "129031823".into(),
     ///     ts: 1548302135,
     ///     sig: "mPOwVW/vQ74xN+b+Yu1KMa9RrmhKJaJjAtXHTof+EpU=".into()
@@ -11003,17 +11637,9 @@ impl ProviderPayApi {
     /// use wecom_api::provider::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request = PayOrderListRequest {
-    ///     business_type: PayBusinessType::ThirdApp,
-    ///     start_time: 1670643437,
-    ///     end_time: 1671507437,
-    ///     cursor: Some("tJzlB9tdqfh-g7i_J-ehOz_TWcd7dSKa39_AqCIeMFw".into()),
-    ///     limit: Some(100),
-    ///     nonce_str: "129031823".into(),
-    ///     ts: 1548302135,
-    ///     sig: "mPOwVW/vQ74xN+b+Yu1KMa9RrmhKJaJjAtXHTof+EpU=".into()
-    /// };
-    /// let response = client.provider_pay().get_order_list(request)
+    /// let response = client.provider_pay().get_order_list(100, "129031823", 1548302135, "mPOwVW/vQ74xN+b+Yu1KMa9RrmhKJaJjAtXHTof+EpU=")
+    ///     .business_type(PayBusinessType::ThirdApp)
+    ///     .start_time(1670643437)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11037,7 +11663,8 @@ impl ProviderPayApi {
     ///       "order_id": "ORDERID",
     ///       "order_status": 1,
     ///       "origin_price": 1000,
-    ///       "paid_price": 9000
+    ///       "paid_price": 9000,
+    ///       "pay_type": 2
     ///     }
     ///   ]
     /// }
@@ -11046,16 +11673,25 @@ impl ProviderPayApi {
     #[doc(alias = "获取收款订单列表")]
     pub fn get_order_list(
         &self,
-        request: PayOrderListRequest,
+        limit: i64,
+        nonce_str: impl Into<String>,
+        ts: i64,
+        sig: impl Into<crate::Secret>,
     ) -> calls::ProviderPayGetOrderList {
         calls::ProviderPayGetOrderList {
             client: self.client.clone(),
-            request,
+            request: PayOrderListRequest {
+                limit,
+                nonce_str: nonce_str.into(),
+                ts,
+                sig: sig.into(),
+                ..Default::default()
+            },
         }
     }
     /// 获取收款订单详情
     ///
-    /// 查询指定收款订单的详情，含支付渠道、到账信息与商品详情（product_list 随 business_type 不同，以 JSON 返回）。 请求须带签名（nonce_str、ts、sig）。
+    /// 查询指定收款订单的详情，含支付渠道、到账信息与购买明细（product_list 按 business_type 返回 third_app、customized_app 或 promotion_case）。 请求须带签名（nonce_str、ts、sig）。
     ///
     /// `POST /cgi-bin/paytool/get_order_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/98054))
     ///
@@ -11099,7 +11735,19 @@ impl ProviderPayApi {
     ///     "pay_channel": 1,
     ///     "pay_type": 1,
     ///     "product_list": {
-    ///       "customized_app": {}
+    ///       "customized_app": {
+    ///         "buy_info_list": [
+    ///           {
+    ///             "duration_days": 365,
+    ///             "origin_price": 10000,
+    ///             "paid_price": 9000,
+    ///             "suiteid": "SUITEID",
+    ///             "take_effect_date": "20221220",
+    ///             "user_count": 10
+    ///           }
+    ///         ],
+    ///         "order_type": 2
+    ///       }
     ///     }
     ///   }
     /// }
@@ -11202,9 +11850,7 @@ impl ProviderPayApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_pay().mark_invoice_status("ORDERID", 2)
-    ///     .oper_userid("zhangsan")
-    ///     .invoice_note("已开票")
+    /// let response = client.provider_pay().mark_invoice_status("ORDERID", "zhangsan", 2, "已开票")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11223,14 +11869,17 @@ impl ProviderPayApi {
     pub fn mark_invoice_status(
         &self,
         order_id: impl Into<String>,
+        oper_userid: impl Into<String>,
         invoice_status: i64,
+        invoice_note: impl Into<String>,
     ) -> calls::ProviderPayMarkInvoiceStatus {
         calls::ProviderPayMarkInvoiceStatus {
             client: self.client.clone(),
             request: PayMarkInvoiceRequest {
                 order_id: order_id.into(),
+                oper_userid: oper_userid.into(),
                 invoice_status,
-                ..Default::default()
+                invoice_note: invoice_note.into(),
             },
         }
     }
@@ -14333,12 +14982,17 @@ pub mod calls {
         pub(super) request: PayOpenOrderRequest,
     }
     impl ProviderPayOpenOrder {
-        /// 银行回单的 media_id（服务商代支付等场景）
+        /// 客户企业 corpid，不多于 64 字节；代开发应用（business_type 2）必填，其余可以不指定
+        pub fn custom_corpid(mut self, value: impl Into<String>) -> Self {
+            self.request.custom_corpid = Some(value.into());
+            self
+        }
+        /// 服务商代支付时企业已支付订单费用的凭证（银行收款回单或发票），以 attachment_type=3 上传临时素材得到的 media_id
         pub fn bank_receipt_media_id(mut self, value: impl Into<String>) -> Self {
             self.request.bank_receipt_media_id = Some(value.into());
             self
         }
-        /// 订单创建人 userid
+        /// 订单创建人 userid，须有收银台收款权限；设置后订单取消、确认失败的提醒推送给他，否则推送给服务商所有超管
         pub fn creator(mut self, value: impl Into<String>) -> Self {
             self.request.creator = Some(value.into());
             self
@@ -14404,14 +15058,24 @@ pub mod calls {
         pub(super) request: PayOrderListRequest,
     }
     impl ProviderPayGetOrderList {
+        /// 业务类型
+        pub fn business_type(mut self, value: impl Into<PayBusinessType>) -> Self {
+            self.request.business_type = Some(value.into());
+            self
+        }
+        /// 起始时间
+        pub fn start_time(mut self, value: i64) -> Self {
+            self.request.start_time = Some(value);
+            self
+        }
+        /// 结束时间
+        pub fn end_time(mut self, value: i64) -> Self {
+            self.request.end_time = Some(value);
+            self
+        }
         /// 用于分页查询的游标，由上一次调用返回，首次调用不填
         pub fn cursor(mut self, value: impl Into<String>) -> Self {
             self.request.cursor = Some(value.into());
-            self
-        }
-        /// 预期请求的数据量，1 ~ 2000
-        pub fn limit(mut self, value: i64) -> Self {
-            self.request.limit = Some(value);
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
@@ -14555,18 +15219,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: PayMarkInvoiceRequest,
     }
-    impl ProviderPayMarkInvoiceStatus {
-        /// 操作人的 userid
-        pub fn oper_userid(mut self, value: impl Into<String>) -> Self {
-            self.request.oper_userid = Some(value.into());
-            self
-        }
-        /// 开票备注
-        pub fn invoice_note(mut self, value: impl Into<String>) -> Self {
-            self.request.invoice_note = Some(value.into());
-            self
-        }
-    }
+    impl ProviderPayMarkInvoiceStatus {}
     impl std::future::IntoFuture for ProviderPayMarkInvoiceStatus {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
