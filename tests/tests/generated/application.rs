@@ -1298,7 +1298,7 @@ async fn agent_migrate_to_customized_app_example_0() {
         .expect_call(
             Credential::AccessToken,
             "POST",
-            "/cgi-bin/agent/migrate_to_customized_app",
+            "/cgi-bin/agent/claim_customized_app",
             &[],
             Some(r#"{
   "suite_access_token": "SUITE_ACCESS_TOKEN"

@@ -1984,11 +1984,11 @@ impl AgentApi {
             request: AgentGetAdminListRequest {},
         }
     }
-    /// 自建应用迁移成代开发自建应用
+    /// 自建应用迁移成代开发应用
     ///
-    /// 把企业的自建应用迁移到服务商的代开发应用模版下，成为代开发自建应用。用该自建应用的 access_token 调用， 请求包体中传入代开发应用模版的 suite_access_token。迁移不可逆，所以本调用不自动重试。
+    /// 把企业的自建应用迁移到服务商的代开发应用模版下，成为代开发应用；在管理端迁移之后，重置应用 secret 或提交上线审核前 也须先调用本接口完成应用的归属校验。用该自建应用的 access_token 调用，请求包体中传入代开发应用模版的 suite_access_token。迁移不可逆，所以本调用不自动重试。旧版页面 96072 的地址为 agent/migrate_to_customized_app， 现行页面 99617 为 agent/claim_customized_app，这里用现行地址。
     ///
-    /// `POST /cgi-bin/agent/migrate_to_customized_app` ([official documentation](https://developer.work.weixin.qq.com/document/path/96072))
+    /// `POST /cgi-bin/agent/claim_customized_app` ([official documentation](https://developer.work.weixin.qq.com/document/path/99617))
     ///
     /// Endpoint id `agent.migrate_to_customized_app`; not safe to repeat, so it is sent at most once.
     ///
@@ -2012,8 +2012,8 @@ impl AgentApi {
     ///   "errmsg": "ok"
     /// }
     /// ```
-    #[doc(alias = "/cgi-bin/agent/migrate_to_customized_app")]
-    #[doc(alias = "自建应用迁移成代开发自建应用")]
+    #[doc(alias = "/cgi-bin/agent/claim_customized_app")]
+    #[doc(alias = "自建应用迁移成代开发应用")]
     pub fn migrate_to_customized_app(
         &self,
         suite_access_token: impl Into<crate::Secret>,
@@ -2748,11 +2748,11 @@ pub mod calls {
     static OP_AGENT_MIGRATE_TO_CUSTOMIZED_APP: crate::operation::Operation = crate::operation::Operation {
         id: "agent.migrate_to_customized_app",
         method: crate::operation::Method::Post,
-        path: "/cgi-bin/agent/migrate_to_customized_app",
+        path: "/cgi-bin/agent/claim_customized_app",
         credential: crate::operation::Credential::AccessToken,
         retry_safe: false,
     };
-    /// Request builder of [`AgentApi::migrate_to_customized_app`] (自建应用迁移成代开发自建应用): set optional inputs, then `.await` it.
+    /// Request builder of [`AgentApi::migrate_to_customized_app`] (自建应用迁移成代开发应用): set optional inputs, then `.await` it.
     #[derive(Debug, Clone)]
     #[must_use = "a request does nothing until it is awaited"]
     pub struct AgentMigrateToCustomizedApp {
