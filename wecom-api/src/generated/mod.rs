@@ -1199,7 +1199,6 @@ pub(crate) const ENDPOINT_IDS: &[(&str, &str)] = &[
     ("/cgi-bin/service/auth/getuserdetail3rd", "suite.get_user_detail"),
     ("/cgi-bin/service/auth/getuserinfo3rd", "suite.get_user_info"),
     ("/cgi-bin/service/batch/getresult", "provider_contact.get_job_result"),
-    ("/cgi-bin/service/batch/userid_to_openuserid", "provider_id.userid_to_open_userid"),
     ("/cgi-bin/service/contact/batchsearch", "provider_contact.batch_search"),
     ("/cgi-bin/service/contact/id_translate", "provider_contact.id_translate"),
     ("/cgi-bin/service/contact/search", "provider_contact.search"),

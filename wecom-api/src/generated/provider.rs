@@ -4784,32 +4784,6 @@ impl<'de> serde::Deserialize<'de> for MiniprogramSession {
         crate::de::deserialize(deserializer)
     }
 }
-/// 一个 userid 与对应的 open_userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct OpenUseridPair {
-    /// 转换前的 userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userid: Option<String>,
-    /// 转换后的 open_userid
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_userid: Option<String>,
-}
-impl crate::de::Decode for OpenUseridPair {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            userid: fields.optional("userid")?,
-            open_userid: fields.optional("open_userid")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for OpenUseridPair {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// 访问用户作为家长的身份。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentIdentity {
@@ -6681,57 +6655,6 @@ impl<'de> serde::Deserialize<'de> for ProviderTokenResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// userid 转换的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct ProviderUseridToOpenUseridRequest {
-    /// 授权企业的 corpid（未能与官方文档核对）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub corpid: Option<String>,
-    /// 获取到的成员 ID 列表，最多不超过 1000 个
-    pub userid_list: Vec<String>,
-}
-impl crate::de::Decode for ProviderUseridToOpenUseridRequest {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            corpid: fields.optional("corpid")?,
-            userid_list: fields.required("userid_list")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for ProviderUseridToOpenUseridRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// userid 转换结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct ProviderUseridToOpenUseridResponse {
-    /// 该服务商主体下的密文 userid
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub open_userid_list: Vec<OpenUseridPair>,
-    /// 不合法的 userid 列表
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub invalid_userid_list: Vec<String>,
-}
-impl crate::de::Decode for ProviderUseridToOpenUseridResponse {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            open_userid_list: fields.or_empty("open_userid_list")?,
-            invalid_userid_list: fields.or_empty("invalid_userid_list")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for ProviderUseridToOpenUseridResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// 注册企业的管理员。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RegisterAdmin {
@@ -8342,15 +8265,6 @@ impl ProviderTokenRequest {
         }
     }
 }
-impl ProviderUseridToOpenUseridRequest {
-    /// A `ProviderUseridToOpenUseridRequest` with its required `userid_list` set and every optional field unset.
-    pub fn new(userid_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self {
-            corpid: None,
-            userid_list: userid_list.into_iter().map(Into::into).collect(),
-        }
-    }
-}
 impl RegisterCodeRequest {
     /// A `RegisterCodeRequest` with its required `template_id` set and every optional field unset.
     pub fn new(template_id: impl Into<String>) -> Self {
@@ -9905,58 +9819,6 @@ impl ProviderIdApi {
             client: self.client.clone(),
             request: CorpidToOpenCorpidRequest {
                 corpid: corpid.into(),
-            },
-        }
-    }
-    /// userid转换
-    ///
-    /// 服务商将授权企业的明文 userid 批量转换为服务商主体下的密文 userid，每次最多 1000 个。官方文档 97062 所述的接口地址为 /cgi-bin/batch/userid_to_openuserid（以授权企业的 access_token 调用，见 id_convert.userid_to_open_userid）；本服务商地址未能在官方文档中找到。
-    ///
-    /// `POST /cgi-bin/service/batch/userid_to_openuserid` ([official documentation](https://developer.work.weixin.qq.com/document/path/97062))
-    ///
-    /// Endpoint id `provider_id.userid_to_open_userid`; safe to retry, so busy answers and transport failures are retried.
-    ///
-    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_id().userid_to_open_userid(["aaa", "bbb"])
-    ///     .corpid("wwxxxxxxxxxxxxxxxx")
-    ///     .await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// Documented response:
-    ///
-    /// ```json
-    /// {
-    ///   "errcode": 0,
-    ///   "errmsg": "",
-    ///   "invalid_userid_list": [
-    ///     "bbb"
-    ///   ],
-    ///   "open_userid_list": [
-    ///     {
-    ///       "open_userid": "xxxxx",
-    ///       "userid": "aaa"
-    ///     }
-    ///   ]
-    /// }
-    /// ```
-    #[doc(alias = "/cgi-bin/service/batch/userid_to_openuserid")]
-    #[doc(alias = "userid转换")]
-    pub fn userid_to_open_userid(
-        &self,
-        userid_list: impl IntoIterator<Item = impl Into<String>>,
-    ) -> calls::ProviderIdUseridToOpenUserid {
-        calls::ProviderIdUseridToOpenUserid {
-            client: self.client.clone(),
-            request: ProviderUseridToOpenUseridRequest {
-                userid_list: userid_list.into_iter().map(Into::into).collect(),
-                ..Default::default()
             },
         }
     }
@@ -13910,42 +13772,6 @@ pub mod calls {
                     CorpidToOpenCorpidResponse,
                 >(
                     &OP_PROVIDER_ID_CORPID_TO_OPEN_CORPID,
-                    query,
-                    crate::client::encode_body(&self.request),
-                )
-        }
-    }
-    static OP_PROVIDER_ID_USERID_TO_OPEN_USERID: crate::operation::Operation = crate::operation::Operation {
-        id: "provider_id.userid_to_open_userid",
-        method: crate::operation::Method::Post,
-        path: "/cgi-bin/service/batch/userid_to_openuserid",
-        credential: crate::operation::Credential::ProviderAccessToken,
-        retry_safe: true,
-    };
-    /// Request builder of [`ProviderIdApi::userid_to_open_userid`] (userid转换): set optional inputs, then `.await` it.
-    #[derive(Debug, Clone)]
-    #[must_use = "a request does nothing until it is awaited"]
-    pub struct ProviderIdUseridToOpenUserid {
-        pub(super) client: crate::Client,
-        pub(super) request: ProviderUseridToOpenUseridRequest,
-    }
-    impl ProviderIdUseridToOpenUserid {
-        /// 授权企业的 corpid（未能与官方文档核对）
-        pub fn corpid(mut self, value: impl Into<String>) -> Self {
-            self.request.corpid = Some(value.into());
-            self
-        }
-    }
-    impl std::future::IntoFuture for ProviderIdUseridToOpenUserid {
-        type Output = crate::Result<ProviderUseridToOpenUseridResponse>;
-        type IntoFuture = crate::BoxFuture<Self::Output>;
-        fn into_future(self) -> Self::IntoFuture {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    ProviderUseridToOpenUseridResponse,
-                >(
-                    &OP_PROVIDER_ID_USERID_TO_OPEN_USERID,
                     query,
                     crate::client::encode_body(&self.request),
                 )
