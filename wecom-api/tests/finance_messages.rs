@@ -206,8 +206,8 @@ fn redpacket_meeting_switch_doc_markdown_news() {
         r#"{"msgid":"125289002219525886280","action":"switch","time":1554119421840,"user":"XuJinSheng"}"#,
     );
     assert_eq!(
-        (s.action.as_deref(), s.time, s.user.as_deref()),
-        (Some("switch"), Some(1554119421840), Some("XuJinSheng"))
+        (s.action.as_deref(), s.time.as_deref(), s.user.as_deref()),
+        (Some("switch"), Some("1554119421840"), Some("XuJinSheng"))
     );
     assert!(s.content.is_none());
     let ArchivedContent::DocMsg(d) = content(
@@ -309,6 +309,28 @@ fn external_redpacket_sphfeed_voiptext_qydiskfile() {
         panic!()
     };
     assert_eq!(q.filename.as_deref(), Some("微盘文件.pdf"));
+}
+
+/// 会议控制消息: the page's example (a public markdown crawl of doc 91774) carries its id as
+/// `meeting_id` and the message's `time` as text, where the switch log's is a number.
+#[test]
+fn meeting_notification() {
+    let m = decode(
+        r#"{"action": "send","from": "18510382533","info": {"content": "yinhuiyou的快速会议 已结束","meeting_id": 6072773153468854000,"notification_type": 2},"msgid": "14158408185591086566_1700815962253","msgtime": 1700815958880,"msgtype": "meeting_notification","roomid": "","tolist": ["DuDuDu"],"time": "2023-11-24 16:52:38:880"}"#,
+    );
+    assert_eq!(m.time.as_deref(), Some("2023-11-24 16:52:38:880"));
+    let Some(ArchivedContent::MeetingNotification(n)) = m.content else {
+        panic!("{:?}", m.content)
+    };
+    assert_eq!(
+        (n.meeting_id, n.notification_type, n.content.as_deref()),
+        (
+            Some(6072773153468854000),
+            Some(2),
+            Some("yinhuiyou的快速会议 已结束")
+        )
+    );
+    assert_eq!(n.meetingid, None);
 }
 
 #[test]

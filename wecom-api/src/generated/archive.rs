@@ -2,7 +2,7 @@
 
 //! 会话内容存档消息
 //!
-//! 会话内容存档（Finance SDK）解密后的消息：GetChatData 拉取、DecryptData 解密所得的 JSON，按 msgtype 区分类型。 只有类型，没有 HTTPS 接口：拉取须经原生 SDK（wecom-api 的 `finance` 特性）。未列出的类型以 Unknown 保留原始字段。 文档目录还列有会议控制消息、接龙消息、笔记消息（2026 年版），其 msgtype 与字段表未能从官方页面核对，故未成型，按 Unknown 原样保留。 Decrypted archived chat messages (Finance SDK, doc 91774), one union on `msgtype`; types only, no endpoints. The page's contents also list 会议控制消息 (meeting control), 接龙消息 (sign-up chains) and 笔记消息 (notes); their msgtype and field tables could not be read from the official page, so they are not typed here and decode as Unknown, whole.
+//! 会话内容存档（Finance SDK）解密后的消息：GetChatData 拉取、DecryptData 解密所得的 JSON，按 msgtype 区分类型。 只有类型，没有 HTTPS 接口：拉取须经原生 SDK（wecom-api 的 `finance` 特性）。未列出的类型以 Unknown 保留原始字段。 会议控制消息（meeting_notification）按该页的公开 Markdown 抓取（wxkingstar/doc-hub-mcp）成型；文档目录（2026 年版）还列有接龙消息、笔记消息， 其 msgtype 与字段表在官方页面的摘录与该抓取（较早版本，没有这两节）中都读不到，故未成型，按 Unknown 原样保留。 Decrypted archived chat messages (Finance SDK, doc 91774), one union on `msgtype`; types only, no endpoints. 会议控制消息 (meeting_notification) is typed from a public markdown crawl of the page. Its 2026 contents also list 接龙消息 (sign-up chains) and 笔记消息 (notes), whose msgtype and tables are neither in the stored excerpt of the page nor in the crawl (an older version without those sections): they are not typed and decode as Unknown, whole.
 //!
 //! Enabled by the cargo feature `archive`.
 /// 同意或不同意会话聊天内容。
@@ -235,7 +235,7 @@ impl<'de> serde::Deserialize<'de> for ArchivedCollectDetail {
         crate::de::deserialize(deserializer)
     }
 }
-/// 存档消息的类型与内容：`{"msgtype": "text", "text": {...}}`；内容的键多与 msgtype 相同，少数类型另有其键（docmsg 为 doc，markdown、news、voiptext、qydiskfile 为 info，external_redpacket 为 redpacket）。
+/// 存档消息的类型与内容：`{"msgtype": "text", "text": {...}}`；内容的键多与 msgtype 相同，少数类型另有其键（docmsg 为 doc，markdown、news、voiptext、qydiskfile、meeting_notification 为 info，external_redpacket 为 redpacket）。
 #[derive(Debug, Clone, PartialEq)]
 pub enum ArchivedContent {
     /// `msgtype` `text`, content under `text`. 文本
@@ -298,6 +298,8 @@ pub enum ArchivedContent {
     VoipText(ArchivedVoipText),
     /// `msgtype` `qydiskfile`, content under `info`. 微盘文件
     QyDiskFile(ArchivedQyDiskFile),
+    /// `msgtype` `meeting_notification`, content under `info`. 会议控制消息
+    MeetingNotification(ArchivedMeetingNotification),
     /// A variant this version of the crate does not know: every field, as sent.
     Unknown(serde_json::Map<String, serde_json::Value>),
 }
@@ -429,6 +431,11 @@ impl From<ArchivedVoipText> for ArchivedContent {
 impl From<ArchivedQyDiskFile> for ArchivedContent {
     fn from(content: ArchivedQyDiskFile) -> Self {
         Self::QyDiskFile(content)
+    }
+}
+impl From<ArchivedMeetingNotification> for ArchivedContent {
+    fn from(content: ArchivedMeetingNotification) -> Self {
+        Self::MeetingNotification(content)
     }
 }
 impl serde::Serialize for ArchivedContent {
@@ -704,6 +711,15 @@ impl serde::Serialize for ArchivedContent {
                     content,
                 )
             }
+            Self::MeetingNotification(content) => {
+                crate::union::serialize(
+                    serializer,
+                    "msgtype",
+                    crate::union::Tag::Str("meeting_notification"),
+                    "info",
+                    content,
+                )
+            }
             Self::Unknown(fields) => serde::Serialize::serialize(fields, serializer),
         }
     }
@@ -850,6 +866,13 @@ impl crate::de::Decode for ArchivedContent {
             crate::union::Tag::Str("qydiskfile"),
         ) {
             return crate::union::content(&fields, "info").map(Self::QyDiskFile);
+        }
+        if crate::union::matches(
+            &fields,
+            "msgtype",
+            crate::union::Tag::Str("meeting_notification"),
+        ) {
+            return crate::union::content(&fields, "info").map(Self::MeetingNotification);
         }
         Ok(Self::Unknown(fields.into_map()))
     }
@@ -1179,6 +1202,40 @@ impl<'de> serde::Deserialize<'de> for ArchivedMeeting {
         crate::de::deserialize(deserializer)
     }
 }
+/// 会议控制消息（内容在 `info` 键下）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ArchivedMeetingNotification {
+    /// 会议 id（表格的写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meetingid: Option<i64>,
+    /// 会议 id（文档示例的写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<i64>,
+    /// 1 有人加入了会议；2 会议已经结束
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification_type: Option<i64>,
+    /// 会议系统消息内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+impl crate::de::Decode for ArchivedMeetingNotification {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.optional("meetingid")?,
+            meeting_id: fields.optional("meeting_id")?,
+            notification_type: fields.optional("notification_type")?,
+            content: fields.optional("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ArchivedMeetingNotification {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 音频存档消息（音频 id 在消息的 voiceid 中）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArchivedMeetingVoiceCall {
@@ -1239,9 +1296,9 @@ pub struct ArchivedMessage {
     /// 音频共享文档消息（voip_doc_share）的音频 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub voipid: Option<String>,
-    /// 切换企业日志：切换企业的时间，毫秒
+    /// 切换企业日志：切换企业的时间，毫秒时间戳（数字）；会议控制消息：文字时间，如 2023-11-24 16:52:38:880
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<i64>,
+    pub time: Option<String>,
     /// 切换企业日志：切换企业的成员 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
