@@ -74,7 +74,7 @@ pub fn module(
     out
 }
 
-/// `#[cfg(any(feature = ...))]` of a set of groups; nothing when one is always compiled.
+/// `#[cfg(any(feature = ...))]` of a set of groups (or `feature = ...` for one); nothing when one is always compiled.
 pub fn users_cfg<'a>(
     groups: impl IntoIterator<Item = &'a str>,
     ungated: &BTreeSet<&str>,
@@ -83,9 +83,14 @@ pub fn users_cfg<'a>(
     if groups.is_empty() || groups.iter().any(|g| ungated.contains(g)) {
         return TokenStream::new();
     }
+    // One group needs no `any(...)` (clippy's non_minimal_cfg).
+    let condition = match groups.as_slice() {
+        [only] => quote! { feature = #only },
+        _ => quote! { any(#(feature = #groups),*) },
+    };
     quote! {
-        #[cfg(any(#(feature = #groups),*))]
-        #[cfg_attr(docsrs, doc(cfg(any(#(feature = #groups),*))))]
+        #[cfg(#condition)]
+        #[cfg_attr(docsrs, doc(cfg(#condition)))]
     }
 }
 
