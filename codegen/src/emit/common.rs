@@ -102,3 +102,22 @@ fn part_name(groups: &[&str], index: usize) -> String {
         format!("{}_groups_{index}", groups.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_group_is_gated_without_any() {
+        let ungated = BTreeSet::new();
+        let one = users_cfg(["robot"], &ungated).to_string();
+        assert!(one.contains("cfg (feature = \"robot\")"), "{one}");
+        assert!(!one.contains("any"), "{one}");
+        let two = users_cfg(["message", "robot"], &ungated).to_string();
+        assert!(
+            two.contains("any (feature = \"message\" , feature = \"robot\")"),
+            "{two}"
+        );
+        assert!(users_cfg(["robot"], &BTreeSet::from(["robot"])).is_empty());
+    }
+}
