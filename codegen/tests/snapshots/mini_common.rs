@@ -3,8 +3,8 @@
 //! 共用
 //!
 //! Each type is compiled when a group using it is enabled, and re-exported by that group's module.
-#[cfg(any(feature = "mini"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "mini"))))]
+#[cfg(feature = "mini")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mini")))]
 mod used_by_mini {
     #[allow(unused_imports)]
     use super::*;
@@ -99,6 +99,6 @@ mod used_by_mini {
         }
     }
 }
-#[cfg(any(feature = "mini"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "mini"))))]
+#[cfg(feature = "mini")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mini")))]
 pub use used_by_mini::*;

@@ -11,8 +11,8 @@
 #[cfg(not(test))]
 #[rustfmt::skip]
 pub mod mini;
-#[cfg(any(feature = "mini"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "mini"))))]
+#[cfg(feature = "mini")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mini")))]
 #[cfg(not(test))]
 #[rustfmt::skip]
 pub mod common;
