@@ -9547,7 +9547,7 @@ impl ProviderDeviceApi {
     ///
     /// 重置设备的 SecretNo（设备接入凭证）。
     ///
-    /// `POST /cgi-bin/service/reset_secret_no` ([official documentation](https://developer.work.weixin.qq.com/document/path/90753))
+    /// `POST /cgi-bin/service/reset_secret_no` ([official documentation](https://developer.work.weixin.qq.com/document/path/90631))
     ///
     /// Endpoint id `provider_device.reset_secret_no`; not safe to repeat, so it is sent at most once.
     ///
