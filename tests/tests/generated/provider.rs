@@ -5983,7 +5983,7 @@ async fn provider_device_set_printer_support_state_example_0() {
             &[],
             Some(r#"{
   "device_sn": "SN1",
-  "not_supported_printer": true
+  "not_supported_printer": 1
 }"#),
             r#"{
   "errcode": 0,
@@ -5995,7 +5995,7 @@ async fn provider_device_set_printer_support_state_example_0() {
     let body: PrinterSupportStateRequest = serde_json::from_str(
             r#"{
   "device_sn": "SN1",
-  "not_supported_printer": true
+  "not_supported_printer": 1
 }"#,
         )
         .expect("the documented request decodes");

@@ -6130,8 +6130,11 @@ impl<'de> serde::Deserialize<'de> for PreAuthCodeResponse {
 pub struct PrinterSupportStateRequest {
     /// 设备 SN
     pub device_sn: String,
-    /// 是否不支持打印机
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 是否不支持打印机：1 不支持，0 支持（按 0/1 发送）
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub not_supported_printer: Option<bool>,
 }
 impl crate::de::Decode for PrinterSupportStateRequest {
@@ -13707,7 +13710,7 @@ pub mod calls {
         pub(super) request: PrinterSupportStateRequest,
     }
     impl ProviderDeviceSetPrinterSupportState {
-        /// 是否不支持打印机
+        /// 是否不支持打印机：1 不支持，0 支持（按 0/1 发送）
         pub fn not_supported_printer(mut self, value: bool) -> Self {
             self.request.not_supported_printer = Some(value);
             self
