@@ -426,9 +426,7 @@ async fn send_msg_awaits_the_ack_and_times_out_without_one() {
     use wecom_api::robot::{AibotMarkdown, AibotMessage};
     let mut server = StandIn::start().await;
     let conn = connection(&server.url);
-    let message = AibotMessage::Markdown(AibotMarkdown {
-        content: "**hi**".into(),
-    });
+    let message = AibotMessage::Markdown(AibotMarkdown::new("**hi**"));
     let err = conn.send_msg("u1", &message).await.unwrap_err();
     assert!(err.to_string().contains("not connected"), "{err}");
 

@@ -212,9 +212,7 @@ async fn answers_through_the_response_url_once_and_keeps_it_secret() {
         .unwrap();
     let url =
         Secret::new("https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC-123");
-    let message = AibotMessage::Markdown(AibotMarkdown {
-        content: "done".into(),
-    });
+    let message = AibotMessage::Markdown(AibotMarkdown::new("done"));
     respond_via_url(&client, &url, message.clone())
         .await
         .unwrap();

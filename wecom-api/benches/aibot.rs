@@ -64,9 +64,9 @@ async fn frames_per_second() {
     while !conn.is_connected() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let message = AibotMessage::Markdown(AibotMarkdown {
-        content: "a reply of about sixty bytes, as a stream push would carry".into(),
-    });
+    let message = AibotMessage::Markdown(AibotMarkdown::new(
+        "a reply of about sixty bytes, as a stream push would carry",
+    ));
     for senders in [1usize, 16] {
         let total = 20_000;
         let start = Instant::now();

@@ -74,7 +74,7 @@ pub fn module(
     out
 }
 
-/// `#[cfg(any(feature = ...))]` of a set of groups; nothing when one is always compiled.
+/// `#[cfg(any(feature = ...))]` of a set of groups (or `feature = ...` for one); nothing when one is always compiled.
 pub fn users_cfg<'a>(
     groups: impl IntoIterator<Item = &'a str>,
     ungated: &BTreeSet<&str>,
@@ -83,9 +83,14 @@ pub fn users_cfg<'a>(
     if groups.is_empty() || groups.iter().any(|g| ungated.contains(g)) {
         return TokenStream::new();
     }
+    // One group needs no `any(...)` (clippy's non_minimal_cfg).
+    let condition = match groups.as_slice() {
+        [only] => quote! { feature = #only },
+        _ => quote! { any(#(feature = #groups),*) },
+    };
     quote! {
-        #[cfg(any(#(feature = #groups),*))]
-        #[cfg_attr(docsrs, doc(cfg(any(#(feature = #groups),*))))]
+        #[cfg(#condition)]
+        #[cfg_attr(docsrs, doc(cfg(#condition)))]
     }
 }
 
@@ -95,5 +100,24 @@ fn part_name(groups: &[&str], index: usize) -> String {
         groups.join("_")
     } else {
         format!("{}_groups_{index}", groups.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_group_is_gated_without_any() {
+        let ungated = BTreeSet::new();
+        let one = users_cfg(["robot"], &ungated).to_string();
+        assert!(one.contains("cfg (feature = \"robot\")"), "{one}");
+        assert!(!one.contains("any"), "{one}");
+        let two = users_cfg(["message", "robot"], &ungated).to_string();
+        assert!(
+            two.contains("any (feature = \"message\" , feature = \"robot\")"),
+            "{two}"
+        );
+        assert!(users_cfg(["robot"], &BTreeSet::from(["robot"])).is_empty());
     }
 }

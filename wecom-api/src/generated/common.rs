@@ -948,8 +948,8 @@ mod used_by_message_robot {
 #[cfg(any(feature = "message", feature = "robot"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "message", feature = "robot"))))]
 pub use used_by_message_robot::*;
-#[cfg(any(feature = "robot"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "robot"))))]
+#[cfg(feature = "robot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "robot")))]
 mod used_by_robot {
     #[allow(unused_imports)]
     use super::*;
@@ -1038,6 +1038,6 @@ mod used_by_robot {
         }
     }
 }
-#[cfg(any(feature = "robot"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "robot"))))]
+#[cfg(feature = "robot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "robot")))]
 pub use used_by_robot::*;
