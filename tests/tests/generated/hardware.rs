@@ -1943,6 +1943,52 @@ async fn hardware_get_device_feature_example_0() {
   "device_sn": "SN1"
 }"#),
             r#"{
+  "device_feature": "{\"printer_type\":\"CM12838-W2\"}",
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: DeviceSnRequest = serde_json::from_str(r#"{
+  "device_sn": "SN1"
+}"#)
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::HardwareGetDeviceFeature = client
+        .hardware()
+        .get_device_feature(body.device_sn);
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "hardware.get_device_feature", " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "device_feature": "{\"printer_type\":\"CM12838-W2\"}",
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn hardware_get_device_feature_example_1() {
+    let server = MockWeCom::holding(Credential::ProviderAccessToken).await;
+    let mock = server
+        .expect_call(
+            Credential::ProviderAccessToken,
+            "POST",
+            "/cgi-bin/hardware/get_device_feature",
+            &[],
+            Some(r#"{
+  "device_sn": "SN1"
+}"#),
+            r#"{
   "device_feature": "xxxx",
   "errcode": 0,
   "errmsg": "ok"

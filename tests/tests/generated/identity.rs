@@ -215,6 +215,47 @@ async fn auth_get_user_info_legacy_example_1() {
     );
 }
 #[tokio::test]
+async fn auth_get_user_info_legacy_example_2() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "GET",
+            "/cgi-bin/user/getuserinfo",
+            &[("code", "CODE")],
+            None,
+            r#"{
+  "DeviceId": "DEVICEID",
+  "OpenId": "OPENID",
+  "errcode": 0,
+  "errmsg": "ok",
+  "external_userid": "EXTERNAL_USERID"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    #[allow(unused_mut)]
+    let mut call: calls::AuthGetUserInfoLegacy = client
+        .auth()
+        .get_user_info_legacy("CODE");
+    let response = call
+        .await
+        .expect(
+            concat!("auth.get_user_info_legacy", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "DeviceId": "DEVICEID",
+  "OpenId": "OPENID",
+  "errcode": 0,
+  "errmsg": "ok",
+  "external_userid": "EXTERNAL_USERID"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
 async fn auth_get_tfa_info_example_0() {
     let server = MockWeCom::start().await;
     let mock = server

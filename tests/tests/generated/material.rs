@@ -386,6 +386,170 @@ async fn material_batch_get_example_1() {
             Some(
                 r#"{
   "agentid": 1,
+  "count": 3,
+  "offset": 0,
+  "type": "mpnews"
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "item_count": 3,
+  "itemlist": [
+    {
+      "articles": [
+        {
+          "author": "zs",
+          "content_source_url": "",
+          "digest": "airticle01",
+          "show_cover_pic": "0",
+          "thumb_media_id": "2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0",
+          "title": "Title01"
+        }
+      ],
+      "media_id": "2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu",
+      "update_time": "1380000000"
+    }
+  ],
+  "total_count": 20,
+  "type": "mpnews"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: MaterialBatchGetRequest = serde_json::from_str(
+            r#"{
+  "agentid": 1,
+  "count": 3,
+  "offset": 0,
+  "type": "mpnews"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::MaterialBatchGet = client
+        .material()
+        .batch_get(body.material_type, body.offset, body.count);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("material.batch_get", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "item_count": 3,
+  "itemlist": [
+    {
+      "articles": [
+        {
+          "author": "zs",
+          "content_source_url": "",
+          "digest": "airticle01",
+          "show_cover_pic": "0",
+          "thumb_media_id": "2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0",
+          "title": "Title01"
+        }
+      ],
+      "media_id": "2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu",
+      "update_time": "1380000000"
+    }
+  ],
+  "total_count": 20,
+  "type": "mpnews"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn material_batch_get_example_2() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/material/batchget",
+            &[],
+            Some(
+                r#"{
+  "agentid": 1,
+  "count": 1,
+  "offset": 0,
+  "type": "image"
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "item_count": 1,
+  "itemlist": [
+    {
+      "filename": "test01.png",
+      "media_id": "2qN9QW-6HI3-AXuvAMi0vYQTyAm7k0Vgiuf7t5Kl4hjOwhYGwY",
+      "update_time": 1434686658
+    }
+  ],
+  "total_count": 12,
+  "type": "image"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: MaterialBatchGetRequest = serde_json::from_str(
+            r#"{
+  "agentid": 1,
+  "count": 1,
+  "offset": 0,
+  "type": "image"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::MaterialBatchGet = client
+        .material()
+        .batch_get(body.material_type, body.offset, body.count);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("material.batch_get", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "item_count": 1,
+  "itemlist": [
+    {
+      "filename": "test01.png",
+      "media_id": "2qN9QW-6HI3-AXuvAMi0vYQTyAm7k0Vgiuf7t5Kl4hjOwhYGwY",
+      "update_time": 1434686658
+    }
+  ],
+  "total_count": 12,
+  "type": "image"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn material_batch_get_example_3() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/material/batchget",
+            &[],
+            Some(
+                r#"{
+  "agentid": 1,
   "count": 1,
   "offset": 0,
   "type": "mpnews"

@@ -1602,6 +1602,110 @@ async fn provider_get_login_info_example_0() {
             "/cgi-bin/service/get_login_info",
             &[],
             Some(r#"{
+  "auth_code": "xxxxx"
+}"#),
+            r#"{
+  "agent": [
+    {
+      "agentid": 0,
+      "auth_type": 1
+    },
+    {
+      "agentid": 1,
+      "auth_type": 1
+    },
+    {
+      "agentid": 2,
+      "auth_type": 1
+    }
+  ],
+  "auth_info": {
+    "department": [
+      {
+        "id": 2,
+        "writable": true
+      }
+    ]
+  },
+  "corp_info": {
+    "corpid": "wxCorpId"
+  },
+  "errcode": 0,
+  "errmsg": "ok",
+  "user_info": {
+    "avatar": "xxxx",
+    "name": "xxxx",
+    "userid": "xxxx"
+  },
+  "usertype": 1
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: LoginInfoRequest = serde_json::from_str(r#"{
+  "auth_code": "xxxxx"
+}"#)
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::ProviderGetLoginInfo = client
+        .provider()
+        .get_login_info(body.auth_code);
+    let response = call
+        .await
+        .expect(
+            concat!("provider.get_login_info", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "agent": [
+    {
+      "agentid": 0,
+      "auth_type": 1
+    },
+    {
+      "agentid": 1,
+      "auth_type": 1
+    },
+    {
+      "agentid": 2,
+      "auth_type": 1
+    }
+  ],
+  "auth_info": {
+    "department": [
+      {
+        "id": 2,
+        "writable": true
+      }
+    ]
+  },
+  "corp_info": {
+    "corpid": "wxCorpId"
+  },
+  "errcode": 0,
+  "errmsg": "ok",
+  "user_info": {
+    "avatar": "xxxx",
+    "name": "xxxx",
+    "userid": "xxxx"
+  },
+  "usertype": 1
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn provider_get_login_info_example_1() {
+    let server = MockWeCom::holding(Credential::ProviderAccessTokenAsAccessToken).await;
+    let mock = server
+        .expect_call(
+            Credential::ProviderAccessTokenAsAccessToken,
+            "POST",
+            "/cgi-bin/service/get_login_info",
+            &[],
+            Some(r#"{
   "auth_code": "AUTH_CODE"
 }"#),
             r#"{
@@ -5879,7 +5983,7 @@ async fn provider_device_set_printer_support_state_example_0() {
             &[],
             Some(r#"{
   "device_sn": "SN1",
-  "not_supported_printer": true
+  "not_supported_printer": 1
 }"#),
             r#"{
   "errcode": 0,
@@ -5891,7 +5995,7 @@ async fn provider_device_set_printer_support_state_example_0() {
     let body: PrinterSupportStateRequest = serde_json::from_str(
             r#"{
   "device_sn": "SN1",
-  "not_supported_printer": true
+  "not_supported_printer": 1
 }"#,
         )
         .expect("the documented request decodes");

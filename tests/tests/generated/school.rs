@@ -1273,6 +1273,179 @@ async fn school_user_get_teacher_customize_health_info_example_0() {
             "POST",
             "/cgi-bin/school/user/get_teacher_customize_health_info",
             &[],
+            Some(
+                r#"{
+  "date": "2020-03-27",
+  "limit": 100,
+  "next_key": "NEXT_KEY"
+}"#,
+            ),
+            r#"{
+  "ending": 1,
+  "errcode": 0,
+  "errmsg": "ok",
+  "health_infos": [
+    {
+      "health_qrcode_status": 1,
+      "report_values": [
+        {
+          "question_id": 1,
+          "single_chose": 1
+        },
+        {
+          "question_id": 2,
+          "text": "浑身难受"
+        }
+      ],
+      "self_submit": 2,
+      "userid": "zhangsan"
+    },
+    {
+      "health_qrcode_status": 2,
+      "report_values": [
+        {
+          "question_id": 1,
+          "single_chose": 2
+        }
+      ],
+      "self_submit": 1,
+      "userid": "lisi"
+    }
+  ],
+  "next_key": "NEXT_KEY",
+  "question_templates": [
+    {
+      "is_must_fill": 1,
+      "is_not_display": 2,
+      "option_list": [
+        {
+          "option_id": 1,
+          "option_text": "有"
+        },
+        {
+          "option_id": 2,
+          "option_text": "没有"
+        }
+      ],
+      "question_id": 1,
+      "question_type": 2,
+      "title": "请问你有任何身体不适吗？"
+    },
+    {
+      "is_must_fill": 2,
+      "is_not_display": 2,
+      "question_id": 2,
+      "question_type": 1,
+      "title": "具体哪里不适？（第一题为没有的可以不答）"
+    }
+  ],
+  "template_id": "XXXXXXXXXXXXXXXXX"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: HealthInfoQueryRequest = serde_json::from_str(
+            r#"{
+  "date": "2020-03-27",
+  "limit": 100,
+  "next_key": "NEXT_KEY"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::SchoolUserGetTeacherCustomizeHealthInfo = client
+        .school_user()
+        .get_teacher_customize_health_info(body.date);
+    if let Some(value) = body.next_key {
+        call = call.next_key(value);
+    }
+    if let Some(value) = body.limit {
+        call = call.limit(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "school_user.get_teacher_customize_health_info",
+                " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "ending": 1,
+  "errcode": 0,
+  "errmsg": "ok",
+  "health_infos": [
+    {
+      "health_qrcode_status": 1,
+      "report_values": [
+        {
+          "question_id": 1,
+          "single_chose": 1
+        },
+        {
+          "question_id": 2,
+          "text": "浑身难受"
+        }
+      ],
+      "self_submit": 2,
+      "userid": "zhangsan"
+    },
+    {
+      "health_qrcode_status": 2,
+      "report_values": [
+        {
+          "question_id": 1,
+          "single_chose": 2
+        }
+      ],
+      "self_submit": 1,
+      "userid": "lisi"
+    }
+  ],
+  "next_key": "NEXT_KEY",
+  "question_templates": [
+    {
+      "is_must_fill": 1,
+      "is_not_display": 2,
+      "option_list": [
+        {
+          "option_id": 1,
+          "option_text": "有"
+        },
+        {
+          "option_id": 2,
+          "option_text": "没有"
+        }
+      ],
+      "question_id": 1,
+      "question_type": 2,
+      "title": "请问你有任何身体不适吗？"
+    },
+    {
+      "is_must_fill": 2,
+      "is_not_display": 2,
+      "question_id": 2,
+      "question_type": 1,
+      "title": "具体哪里不适？（第一题为没有的可以不答）"
+    }
+  ],
+  "template_id": "XXXXXXXXXXXXXXXXX"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn school_user_get_teacher_customize_health_info_example_1() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/school/user/get_teacher_customize_health_info",
+            &[],
             Some(r#"{
   "date": "2020-03-27",
   "limit": 100,
@@ -1393,6 +1566,179 @@ async fn school_user_get_teacher_customize_health_info_example_0() {
 }
 #[tokio::test]
 async fn school_user_get_student_customize_health_info_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/school/user/get_student_customize_health_info",
+            &[],
+            Some(
+                r#"{
+  "date": "2020-03-27",
+  "limit": 100,
+  "next_key": "NEXT_KEY"
+}"#,
+            ),
+            r#"{
+  "ending": 1,
+  "errcode": 0,
+  "errmsg": "ok",
+  "health_infos": [
+    {
+      "health_qrcode_status": 1,
+      "report_values": [
+        {
+          "question_id": 1,
+          "single_chose": 1
+        },
+        {
+          "question_id": 2,
+          "text": "浑身难受"
+        }
+      ],
+      "self_submit": 2,
+      "userid": "zhangsan"
+    },
+    {
+      "health_qrcode_status": 2,
+      "report_values": [
+        {
+          "question_id": 1,
+          "single_chose": 2
+        }
+      ],
+      "self_submit": 1,
+      "userid": "lisi"
+    }
+  ],
+  "next_key": "NEXT_KEY",
+  "question_templates": [
+    {
+      "is_must_fill": 1,
+      "is_not_display": 2,
+      "option_list": [
+        {
+          "option_id": 1,
+          "option_text": "有"
+        },
+        {
+          "option_id": 2,
+          "option_text": "没有"
+        }
+      ],
+      "question_id": 1,
+      "question_type": 2,
+      "title": "请问你有任何身体不适吗？"
+    },
+    {
+      "is_must_fill": 2,
+      "is_not_display": 2,
+      "question_id": 2,
+      "question_type": 1,
+      "title": "具体哪里不适？（第一题为没有的可以不答）"
+    }
+  ],
+  "template_id": "XXXXXXXXXXXXXXXXX"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: HealthInfoQueryRequest = serde_json::from_str(
+            r#"{
+  "date": "2020-03-27",
+  "limit": 100,
+  "next_key": "NEXT_KEY"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::SchoolUserGetStudentCustomizeHealthInfo = client
+        .school_user()
+        .get_student_customize_health_info(body.date);
+    if let Some(value) = body.next_key {
+        call = call.next_key(value);
+    }
+    if let Some(value) = body.limit {
+        call = call.limit(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "school_user.get_student_customize_health_info",
+                " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "ending": 1,
+  "errcode": 0,
+  "errmsg": "ok",
+  "health_infos": [
+    {
+      "health_qrcode_status": 1,
+      "report_values": [
+        {
+          "question_id": 1,
+          "single_chose": 1
+        },
+        {
+          "question_id": 2,
+          "text": "浑身难受"
+        }
+      ],
+      "self_submit": 2,
+      "userid": "zhangsan"
+    },
+    {
+      "health_qrcode_status": 2,
+      "report_values": [
+        {
+          "question_id": 1,
+          "single_chose": 2
+        }
+      ],
+      "self_submit": 1,
+      "userid": "lisi"
+    }
+  ],
+  "next_key": "NEXT_KEY",
+  "question_templates": [
+    {
+      "is_must_fill": 1,
+      "is_not_display": 2,
+      "option_list": [
+        {
+          "option_id": 1,
+          "option_text": "有"
+        },
+        {
+          "option_id": 2,
+          "option_text": "没有"
+        }
+      ],
+      "question_id": 1,
+      "question_type": 2,
+      "title": "请问你有任何身体不适吗？"
+    },
+    {
+      "is_must_fill": 2,
+      "is_not_display": 2,
+      "question_id": 2,
+      "question_type": 1,
+      "title": "具体哪里不适？（第一题为没有的可以不答）"
+    }
+  ],
+  "template_id": "XXXXXXXXXXXXXXXXX"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn school_user_get_student_customize_health_info_example_1() {
     let server = MockWeCom::start().await;
     let mock = server
         .expect_call(

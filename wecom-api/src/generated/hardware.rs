@@ -3310,7 +3310,7 @@ impl HardwareApi {
     ///
     /// ```json
     /// {
-    ///   "device_feature": "xxxx",
+    ///   "device_feature": "{\"printer_type\":\"CM12838-W2\"}",
     ///   "errcode": 0,
     ///   "errmsg": "ok"
     /// }

@@ -585,13 +585,13 @@ impl<'de> serde::Deserialize<'de> for LaunchSingleChat {
 /// 旧版获取访问用户身份的返回；字段名首字母大写。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LegacyUserInfoResponse {
-    /// 成员 UserID（企业成员时返回）
+    /// 成员 UserID（企业成员时返回）；较晚的页面版本注明互联企业时格式为 CorpId/userid
     #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 手机设备号，由企业微信在安装时随机生成，删除重装会改变，升级不受影响
     #[serde(rename = "DeviceId", skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
-    /// 非企业成员的标识，对当前企业唯一
+    /// 非企业成员的标识，对当前企业唯一，不超过 64 字节
     #[serde(rename = "OpenId", skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// 成员票据；scope 为 snsapi_userinfo 或 snsapi_privateinfo 且成员在应用可见范围内时返回

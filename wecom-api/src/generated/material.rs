@@ -214,9 +214,12 @@ pub struct MaterialItem {
     /// 最后修改时间，Unix 时间戳（秒）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
-    /// 图文内容（图文素材）
+    /// 图文内容（图文素材；FROST.WeixinQYH 等 SDK 的写法）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<MaterialMpnews>,
+    /// 图文素材的文章列表，直接挂在条目上（Senparc 的模型与一份转录原文档返回示例的 SDK 注释的写法）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub articles: Vec<MaterialListArticle>,
 }
 impl crate::de::Decode for MaterialItem {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -226,10 +229,57 @@ impl crate::de::Decode for MaterialItem {
             filename: fields.optional("filename")?,
             update_time: fields.optional("update_time")?,
             content: fields.optional("content")?,
+            articles: fields.or_empty("articles")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for MaterialItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 素材列表中图文素材的一篇文章（转录的原文档示例不含正文 content）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MaterialListArticle {
+    /// 标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 缩略图的 media_id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumb_media_id: Option<String>,
+    /// 作者
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// 点击「阅读原文」后的页面链接
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_source_url: Option<String>,
+    /// 正文（示例中没有）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// 摘要
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// 是否在正文中显示封面："1" 显示，"0" 不显示
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub show_cover_pic: Option<String>,
+}
+impl crate::de::Decode for MaterialListArticle {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            thumb_media_id: fields.optional("thumb_media_id")?,
+            author: fields.optional("author")?,
+            content_source_url: fields.optional("content_source_url")?,
+            content: fields.optional("content")?,
+            digest: fields.optional("digest")?,
+            show_cover_pic: fields.optional("show_cover_pic")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MaterialListArticle {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -774,7 +824,7 @@ impl MaterialApi {
     ///
     /// **Deprecated:** 企业微信现行文档已不再收录永久素材接口
     ///
-    /// 分页获取应用某一类型的永久素材列表。文件类素材的条目带 filename；图文素材的条目带 content.articles。 原文档示例已无从查证（SDK 说明中的示例是获取素材总数的返回），这里的示例依据公开 SDK 的模型重建。
+    /// 分页获取应用某一类型的永久素材列表。文件类素材的条目带 filename；图文素材的条目带文章列表，公开 SDK 有两种写法 （条目上的 articles，或 content.articles），两者都能读取。示例依据公开 SDK 转录的原文档返回示例与 SDK 模型重建。
     ///
     /// `POST /cgi-bin/material/batchget` ([official documentation](https://qydev.weixin.qq.com/wiki/index.php?title=%E8%8E%B7%E5%8F%96%E7%B4%A0%E6%9D%90%E5%88%97%E8%A1%A8))
     ///

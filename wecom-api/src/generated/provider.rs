@@ -4511,9 +4511,9 @@ impl<'de> serde::Deserialize<'de> for LicenseUserActiveInfo {
 pub struct LoginAgent {
     /// 应用 id
     pub agentid: i64,
-    /// 该管理员对应用的权限：0 发消息权限，1 管理权限
+    /// 该管理员对应用的权限：1 管理权限，0 使用权限
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_type: Option<AdminAuthType>,
+    pub auth_type: Option<LoginAgentAuthType>,
 }
 impl crate::de::Decode for LoginAgent {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -4525,6 +4525,51 @@ impl crate::de::Decode for LoginAgent {
     }
 }
 impl<'de> serde::Deserialize<'de> for LoginAgent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 登录管理员对应用的权限（获取登录用户信息页面的取值说明，与获取应用管理员列表的「发消息权限」说法不同，故单列）。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoginAgentAuthType {
+    /// `0`: 使用权限
+    Use,
+    /// `1`: 管理权限
+    Manage,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for LoginAgentAuthType {
+    fn from(value: i64) -> Self {
+        match value {
+            0 => Self::Use,
+            1 => Self::Manage,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<LoginAgentAuthType> for i64 {
+    fn from(value: LoginAgentAuthType) -> Self {
+        match value {
+            LoginAgentAuthType::Use => 0,
+            LoginAgentAuthType::Manage => 1,
+            LoginAgentAuthType::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for LoginAgentAuthType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl crate::de::Decode for LoginAgentAuthType {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
+impl<'de> serde::Deserialize<'de> for LoginAgentAuthType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4662,16 +4707,16 @@ impl<'de> serde::Deserialize<'de> for LoginInfoRequest {
 /// 登录用户。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LoginUser {
-    /// 登录用户的 userid，登录用户在通讯录中可见时返回
+    /// 登录用户的 userid，登录用户在通讯录中时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
-    /// 全局唯一；对于同一个服务商，不同应用获取到的同一成员 open_userid 相同
+    /// 全局唯一；对于同一个服务商，不同应用获取到的同一成员 open_userid 相同，最多 64 字节；登录用户在通讯录中时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
-    /// 登录用户的名字（第三方已不再返回真实姓名）
+    /// 登录用户的名字，登录用户在通讯录中时返回；2020 年 6 月 30 日起不再返回真实姓名，以 userid 代替
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// 登录用户的头像
+    /// 登录用户的头像，登录用户在通讯录中时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
 }
@@ -6085,8 +6130,11 @@ impl<'de> serde::Deserialize<'de> for PreAuthCodeResponse {
 pub struct PrinterSupportStateRequest {
     /// 设备 SN
     pub device_sn: String,
-    /// 是否不支持打印机
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 是否不支持打印机：1 不支持，0 支持（按 0/1 发送）
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub not_supported_printer: Option<bool>,
 }
 impl crate::de::Decode for PrinterSupportStateRequest {
@@ -8486,7 +8534,7 @@ impl ProviderApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider().get_login_info("AUTH_CODE")
+    /// let response = client.provider().get_login_info("xxxxx")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8504,6 +8552,10 @@ impl ProviderApi {
     ///     {
     ///       "agentid": 1,
     ///       "auth_type": 1
+    ///     },
+    ///     {
+    ///       "agentid": 2,
+    ///       "auth_type": 1
     ///     }
     ///   ],
     ///   "auth_info": {
@@ -8515,14 +8567,13 @@ impl ProviderApi {
     ///     ]
     ///   },
     ///   "corp_info": {
-    ///     "corpid": "wx6c698d13f7a409a4"
+    ///     "corpid": "wxCorpId"
     ///   },
     ///   "errcode": 0,
     ///   "errmsg": "ok",
     ///   "user_info": {
     ///     "avatar": "xxxx",
     ///     "name": "xxxx",
-    ///     "open_userid": "xxx",
     ///     "userid": "xxxx"
     ///   },
     ///   "usertype": 1
@@ -9547,7 +9598,7 @@ impl ProviderDeviceApi {
     ///
     /// 重置设备的 SecretNo（设备接入凭证）。
     ///
-    /// `POST /cgi-bin/service/reset_secret_no` ([official documentation](https://developer.work.weixin.qq.com/document/path/90753))
+    /// `POST /cgi-bin/service/reset_secret_no` ([official documentation](https://developer.work.weixin.qq.com/document/path/90631))
     ///
     /// Endpoint id `provider_device.reset_secret_no`; not safe to repeat, so it is sent at most once.
     ///
@@ -13659,7 +13710,7 @@ pub mod calls {
         pub(super) request: PrinterSupportStateRequest,
     }
     impl ProviderDeviceSetPrinterSupportState {
-        /// 是否不支持打印机
+        /// 是否不支持打印机：1 不支持，0 支持（按 0/1 发送）
         pub fn not_supported_printer(mut self, value: bool) -> Self {
             self.request.not_supported_printer = Some(value);
             self

@@ -456,12 +456,9 @@ pub struct HealthInfo {
     /// 健康码状态
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health_qrcode_status: Option<i64>,
-    /// 是否为本人填写
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub self_submit: Option<bool>,
+    /// 是否为本人填写；页面示例中取值为 1 与 2（同上）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_submit: Option<i64>,
     /// 填写的答案列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub report_values: Vec<HealthReportValue>,
@@ -716,18 +713,12 @@ pub struct HealthQuestionTemplate {
     /// 问题类型（单选、填空等）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub question_type: Option<i64>,
-    /// 是否必填
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub is_must_fill: Option<bool>,
-    /// 是否不展示
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub is_not_display: Option<bool>,
+    /// 是否必填；页面示例中取值为 1 与 2（含义未能读到，故不按 0/1 flag 处理）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_must_fill: Option<i64>,
+    /// 是否不展示；页面示例中取值为 2（同上）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_not_display: Option<i64>,
     /// 选项列表（单选题）
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub option_list: Vec<HealthQuestionOption>,
@@ -5992,7 +5983,7 @@ impl SchoolUserApi {
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.school_user().get_teacher_customize_health_info("2020-03-27")
-    ///     .next_key("")
+    ///     .next_key("NEXT_KEY")
     ///     .limit(100)
     ///     .await?;
     /// # Ok(())
@@ -6013,33 +6004,55 @@ impl SchoolUserApi {
     ///         {
     ///           "question_id": 1,
     ///           "single_chose": 1
+    ///         },
+    ///         {
+    ///           "question_id": 2,
+    ///           "text": "浑身难受"
+    ///         }
+    ///       ],
+    ///       "self_submit": 2,
+    ///       "userid": "zhangsan"
+    ///     },
+    ///     {
+    ///       "health_qrcode_status": 2,
+    ///       "report_values": [
+    ///         {
+    ///           "question_id": 1,
+    ///           "single_chose": 2
     ///         }
     ///       ],
     ///       "self_submit": 1,
-    ///       "userid": "zhangsan"
+    ///       "userid": "lisi"
     ///     }
     ///   ],
-    ///   "next_key": "",
+    ///   "next_key": "NEXT_KEY",
     ///   "question_templates": [
     ///     {
     ///       "is_must_fill": 1,
-    ///       "is_not_display": 0,
+    ///       "is_not_display": 2,
     ///       "option_list": [
     ///         {
     ///           "option_id": 1,
-    ///           "option_text": "正常"
+    ///           "option_text": "有"
     ///         },
     ///         {
     ///           "option_id": 2,
-    ///           "option_text": "异常"
+    ///           "option_text": "没有"
     ///         }
     ///       ],
     ///       "question_id": 1,
+    ///       "question_type": 2,
+    ///       "title": "请问你有任何身体不适吗？"
+    ///     },
+    ///     {
+    ///       "is_must_fill": 2,
+    ///       "is_not_display": 2,
+    ///       "question_id": 2,
     ///       "question_type": 1,
-    ///       "title": "今日体温"
+    ///       "title": "具体哪里不适？（第一题为没有的可以不答）"
     ///     }
     ///   ],
-    ///   "template_id": "TEMPLATE_ID"
+    ///   "template_id": "XXXXXXXXXXXXXXXXX"
     /// }
     /// ```
     #[doc(alias = "/cgi-bin/school/user/get_teacher_customize_health_info")]
@@ -6074,6 +6087,7 @@ impl SchoolUserApi {
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.school_user().get_student_customize_health_info("2020-03-27")
+    ///     .next_key("NEXT_KEY")
     ///     .limit(100)
     ///     .await?;
     /// # Ok(())
@@ -6084,7 +6098,7 @@ impl SchoolUserApi {
     ///
     /// ```json
     /// {
-    ///   "ending": 0,
+    ///   "ending": 1,
     ///   "errcode": 0,
     ///   "errmsg": "ok",
     ///   "health_infos": [
@@ -6093,24 +6107,56 @@ impl SchoolUserApi {
     ///       "report_values": [
     ///         {
     ///           "question_id": 1,
-    ///           "text": "36.5"
+    ///           "single_chose": 1
+    ///         },
+    ///         {
+    ///           "question_id": 2,
+    ///           "text": "浑身难受"
     ///         }
     ///       ],
-    ///       "self_submit": 0,
+    ///       "self_submit": 2,
     ///       "userid": "zhangsan"
+    ///     },
+    ///     {
+    ///       "health_qrcode_status": 2,
+    ///       "report_values": [
+    ///         {
+    ///           "question_id": 1,
+    ///           "single_chose": 2
+    ///         }
+    ///       ],
+    ///       "self_submit": 1,
+    ///       "userid": "lisi"
     ///     }
     ///   ],
     ///   "next_key": "NEXT_KEY",
     ///   "question_templates": [
     ///     {
     ///       "is_must_fill": 1,
-    ///       "is_not_display": 0,
+    ///       "is_not_display": 2,
+    ///       "option_list": [
+    ///         {
+    ///           "option_id": 1,
+    ///           "option_text": "有"
+    ///         },
+    ///         {
+    ///           "option_id": 2,
+    ///           "option_text": "没有"
+    ///         }
+    ///       ],
     ///       "question_id": 1,
     ///       "question_type": 2,
-    ///       "title": "体温情况"
+    ///       "title": "请问你有任何身体不适吗？"
+    ///     },
+    ///     {
+    ///       "is_must_fill": 2,
+    ///       "is_not_display": 2,
+    ///       "question_id": 2,
+    ///       "question_type": 1,
+    ///       "title": "具体哪里不适？（第一题为没有的可以不答）"
     ///     }
     ///   ],
-    ///   "template_id": "TEMPLATE_ID"
+    ///   "template_id": "XXXXXXXXXXXXXXXXX"
     /// }
     /// ```
     #[doc(alias = "/cgi-bin/school/user/get_student_customize_health_info")]

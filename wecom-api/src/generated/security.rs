@@ -270,8 +270,11 @@ pub struct ArchivedScheduleListResponse {
     /// 下一页的游标
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-    /// 是否还有更多数据
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 是否还有更多数据：1 是，0 否（本页未读到，按同组页面）
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for ArchivedScheduleListResponse {
@@ -1405,8 +1408,11 @@ pub struct ScheduleBySequenceResponse {
     /// 下一次请求的增量游标
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_sequence: Option<i64>,
-    /// 是否还有更多数据
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 是否还有更多数据：1 是，0 否（本页未读到，按同组页面）
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for ScheduleBySequenceResponse {
