@@ -2103,9 +2103,6 @@ pub struct ApprovalValue {
     /// （详情返回）明细的统计字段
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_field: Option<serde_json::Value>,
-    /// （详情返回）明细的合计字段
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sum_field: Option<serde_json::Value>,
     /// 假勤组件（出差、外出、加班）的内容
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attendance: Option<ApprovalAttendance>,
@@ -2130,18 +2127,6 @@ pub struct ApprovalValue {
     /// 收款账户控件的值
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_account: Option<BankAccount>,
-    /// （详情返回）家校场景的学生控件内容
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub students: Option<serde_json::Value>,
-    /// （详情返回）家校场景的班级控件内容
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub classes: Option<serde_json::Value>,
-    /// （详情返回）文档控件的内容
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub docs: Option<serde_json::Value>,
-    /// （详情返回）微盘文件控件的内容
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wedrive_files: Option<serde_json::Value>,
 }
 impl crate::de::Decode for ApprovalValue {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2159,7 +2144,6 @@ impl crate::de::Decode for ApprovalValue {
             files: fields.or_empty("files")?,
             children: fields.or_empty("children")?,
             stat_field: fields.optional("stat_field")?,
-            sum_field: fields.optional("sum_field")?,
             attendance: fields.optional("attendance")?,
             vacation: fields.optional("vacation")?,
             punch_correction: fields.optional("punch_correction")?,
@@ -2168,10 +2152,6 @@ impl crate::de::Decode for ApprovalValue {
             formula: fields.optional("formula")?,
             date_range: fields.optional("date_range")?,
             bank_account: fields.optional("bank_account")?,
-            students: fields.optional("students")?,
-            classes: fields.optional("classes")?,
-            docs: fields.optional("docs")?,
-            wedrive_files: fields.optional("wedrive_files")?,
         })
     }
 }
@@ -6754,6 +6734,27 @@ impl<'de> serde::Deserialize<'de> for DialRecordResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 汇报的表单数据。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct JournalApplyData {
+    /// 表单控件及其取值
+    pub contents: Vec<JournalContent>,
+}
+impl crate::de::Decode for JournalApplyData {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            contents: fields.required("contents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalApplyData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalComment {
     /// 评论 id
@@ -6785,6 +6786,42 @@ impl crate::de::Decode for JournalComment {
     }
 }
 impl<'de> serde::Deserialize<'de> for JournalComment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 汇报表单中的一个控件：control 为控件类型，id 为模板中的控件 id，value 为控件的取值。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct JournalContent {
+    /// 控件类型
+    pub control: ApprovalControlType,
+    /// 控件 id，与模板中的控件 id 对应
+    pub id: String,
+    /// 控件名称
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub title: Vec<LangText>,
+    /// 控件的取值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<JournalValue>,
+    /// 控件隐藏标识，为 1 表示控件被隐藏
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<i64>,
+}
+impl crate::de::Decode for JournalContent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            control: fields.required("control")?,
+            id: fields.required("id")?,
+            title: fields.or_empty("title")?,
+            value: fields.optional("value")?,
+            hidden: fields.optional("hidden")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalContent {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7080,7 +7117,7 @@ pub struct JournalRecord {
     pub readed_receivers: Vec<JournalUser>,
     /// 表单数据，控件结构同审批
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub apply_data: Option<ApprovalApplyData>,
+    pub apply_data: Option<JournalApplyData>,
     /// 「汇报」模板的数据（富文本）；该特殊模板的表单不在 apply_data 中返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sys_journal_data: Option<String>,
@@ -7367,6 +7404,27 @@ impl<'de> serde::Deserialize<'de> for JournalStatListResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 汇报明细控件中的一条子明细。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct JournalTableRow {
+    /// 子明细中的控件
+    pub list: Vec<JournalContent>,
+}
+impl crate::de::Decode for JournalTableRow {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.required("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalTableRow {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalTag {
     /// 标签 id
@@ -7426,6 +7484,124 @@ impl crate::de::Decode for JournalUserReports {
     }
 }
 impl<'de> serde::Deserialize<'de> for JournalUserReports {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 汇报表单控件的取值，结构同审批详情的控件取值，另有汇报页面列出的学生、班级、文档、微盘文件等控件的取值。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct JournalValue {
+    /// 文本、多行文本控件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// 数字控件的值，以字符串表示
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_number: Option<String>,
+    /// 金额控件的值，以字符串表示，最多两位小数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_money: Option<String>,
+    /// 日期控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<ApprovalDate>,
+    /// 单选/多选控件所选的选项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<ApprovalSelector>,
+    /// 成员控件所选的成员
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<ContactMember>,
+    /// 部门控件所选的部门
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub departments: Vec<ContactDepartment>,
+    /// （详情返回）说明文字控件的内容（官方示例中为空列表，表格未列出）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tips: Option<serde_json::Value>,
+    /// 说明文字控件的内容：tips_content 为各语言的说明文字（结构见「获取审批模板详情」Tips 控件 config）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_tips: Option<serde_json::Value>,
+    /// 附件控件的附件
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ApprovalFile>,
+    /// 明细控件的内容，一个明细控件可能包含多个子明细
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<JournalTableRow>,
+    /// （详情返回）明细的统计字段
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stat_field: Option<serde_json::Value>,
+    /// （详情返回）明细的合计字段
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum_field: Option<serde_json::Value>,
+    /// 假勤组件（出差、外出、加班）的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendance: Option<ApprovalAttendance>,
+    /// 请假组件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacation: Option<ApprovalVacation>,
+    /// 补卡组件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub punch_correction: Option<PunchCorrection>,
+    /// 位置控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<ApprovalLocation>,
+    /// 关联审批单控件所关联的审批单
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_approval: Vec<RelatedApproval>,
+    /// 公式控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formula: Option<ApprovalFormula>,
+    /// 时长控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<ApprovalDateRange>,
+    /// 收款账户控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_account: Option<BankAccount>,
+    /// （详情返回）家校场景的学生控件内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub students: Option<serde_json::Value>,
+    /// （详情返回）家校场景的班级控件内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes: Option<serde_json::Value>,
+    /// （详情返回）文档控件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs: Option<serde_json::Value>,
+    /// （详情返回）微盘文件控件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wedrive_files: Option<serde_json::Value>,
+}
+impl crate::de::Decode for JournalValue {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            new_number: fields.optional("new_number")?,
+            new_money: fields.optional("new_money")?,
+            date: fields.optional("date")?,
+            selector: fields.optional("selector")?,
+            members: fields.or_empty("members")?,
+            departments: fields.or_empty("departments")?,
+            tips: fields.optional("tips")?,
+            new_tips: fields.optional("new_tips")?,
+            files: fields.or_empty("files")?,
+            children: fields.or_empty("children")?,
+            stat_field: fields.optional("stat_field")?,
+            sum_field: fields.optional("sum_field")?,
+            attendance: fields.optional("attendance")?,
+            vacation: fields.optional("vacation")?,
+            punch_correction: fields.optional("punch_correction")?,
+            location: fields.optional("location")?,
+            related_approval: fields.or_empty("related_approval")?,
+            formula: fields.optional("formula")?,
+            date_range: fields.optional("date_range")?,
+            bank_account: fields.optional("bank_account")?,
+            students: fields.optional("students")?,
+            classes: fields.optional("classes")?,
+            docs: fields.optional("docs")?,
+            wedrive_files: fields.optional("wedrive_files")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
