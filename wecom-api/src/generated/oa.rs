@@ -1887,9 +1887,6 @@ pub struct ApprovalTemplate {
     /// 模板控件
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<TemplateContent>,
-    /// 模板中的假期配置（存在请假组件时返回）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vacation_list: Option<serde_json::Value>,
 }
 impl crate::de::Decode for ApprovalTemplate {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1897,7 +1894,6 @@ impl crate::de::Decode for ApprovalTemplate {
         Ok(Self {
             template_names: fields.or_empty("template_names")?,
             template_content: fields.optional("template_content")?,
-            vacation_list: fields.optional("vacation_list")?,
         })
     }
 }
@@ -10198,24 +10194,12 @@ pub struct TemplateConfig {
     /// Attendance 控件：假勤类型与时间刻度
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attendance: Option<TemplateAttendanceConfig>,
-    /// Vacation 控件：可选的假期
+    /// Vacation 控件：可选的假期类型（与假期管理关联）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vacation_list: Option<serde_json::Value>,
+    pub vacation_list: Option<TemplateVacationList>,
     /// Tips 控件：说明文字
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tips: Option<serde_json::Value>,
-    /// File 控件：是否只允许拍照
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<TemplateFileConfig>,
-    /// DateRange 控件：时间刻度与时长计算
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date_range: Option<TemplateDateRangeConfig>,
-    /// Location 控件：定位范围
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<TemplateLocationConfig>,
-    /// RelatedApproval 控件：可关联的模板
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub related_approval: Option<TemplateRelatedApprovalConfig>,
+    pub tips: Option<TemplateTips>,
 }
 impl crate::de::Decode for TemplateConfig {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -10228,10 +10212,6 @@ impl crate::de::Decode for TemplateConfig {
             attendance: fields.optional("attendance")?,
             vacation_list: fields.optional("vacation_list")?,
             tips: fields.optional("tips")?,
-            file: fields.optional("file")?,
-            date_range: fields.optional("date_range")?,
-            location: fields.optional("location")?,
-            related_approval: fields.optional("related_approval")?,
         })
     }
 }
@@ -10440,18 +10420,6 @@ pub struct TemplateControlProperty {
         serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub un_print: Option<bool>,
-    /// （模板详情返回）是否不可修改
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub un_replace: Option<bool>,
-    /// （模板详情返回）是否显示
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub display: Option<bool>,
 }
 impl crate::de::Decode for TemplateControlProperty {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -10463,8 +10431,6 @@ impl crate::de::Decode for TemplateControlProperty {
             placeholder: fields.or_empty("placeholder")?,
             require: fields.optional("require")?,
             un_print: fields.optional("un_print")?,
-            un_replace: fields.optional("un_replace")?,
-            display: fields.optional("display")?,
         })
     }
 }
@@ -10794,16 +10760,16 @@ pub struct TemplateTable {
     /// 明细内的子控件
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<TemplateControl>,
-    /// 打印格式
+    /// 统计字段（页面示例中为空列表，表格未列出）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub print_format: Option<i64>,
+    pub stat_field: Option<serde_json::Value>,
 }
 impl crate::de::Decode for TemplateTable {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             children: fields.or_empty("children")?,
-            print_format: fields.optional("print_format")?,
+            stat_field: fields.optional("stat_field")?,
         })
     }
 }
@@ -10832,6 +10798,217 @@ impl crate::de::Decode for TemplateTableInput {
     }
 }
 impl<'de> serde::Deserialize<'de> for TemplateTableInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 说明文字控件的配置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTips {
+    /// 各语言的富文本说明文字
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tips_content: Vec<TemplateTipsContent>,
+}
+impl crate::de::Decode for TemplateTips {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tips_content: fields.or_empty("tips_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTips {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsContent {
+    /// 一种语言的说明文字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<TemplateTipsText>,
+    /// 语言，如 zh_CN、en
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+impl crate::de::Decode for TemplateTipsContent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            lang: fields.optional("lang")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsLink {
+    /// 链接标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 链接 url
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+impl crate::de::Decode for TemplateTipsLink {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            url: fields.optional("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsPlainText {
+    /// 纯文本文字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+impl crate::de::Decode for TemplateTipsPlainText {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.optional("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsPlainText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsSubContent {
+    /// 纯文本分段的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plain_text: Option<TemplateTipsPlainText>,
+    /// 链接分段的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<TemplateTipsLink>,
+}
+impl crate::de::Decode for TemplateTipsSubContent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            plain_text: fields.optional("plain_text")?,
+            link: fields.optional("link")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsSubContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsSubText {
+    /// 分段类型：1 纯文本；2 链接（每段说明文字最多一个链接）
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub text_type: Option<i64>,
+    /// 分段内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<TemplateTipsSubContent>,
+}
+impl crate::de::Decode for TemplateTipsSubText {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text_type: fields.optional("type")?,
+            content: fields.optional("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsSubText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsText {
+    /// 说明文字的分段
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sub_text: Vec<TemplateTipsSubText>,
+}
+impl crate::de::Decode for TemplateTipsText {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sub_text: fields.or_empty("sub_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateVacationItem {
+    /// 假期类型 id（假期管理中的假期 id）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// 假期类型名称，默认中文
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub name: Vec<LangText>,
+}
+impl crate::de::Decode for TemplateVacationItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.optional("id")?,
+            name: fields.or_empty("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateVacationItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 请假控件可选的假期类型。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateVacationList {
+    /// 假期类型
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub item: Vec<TemplateVacationItem>,
+}
+impl crate::de::Decode for TemplateVacationList {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item: fields.or_empty("item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateVacationList {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
