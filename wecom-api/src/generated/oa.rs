@@ -7650,9 +7650,9 @@ pub struct LegacyApproval {
     /// 审批状态：1 审批中；2 已通过；3 已驳回；4 已取消；6 通过后撤销；10 已支付
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
-    /// 审批单号
+    /// 审批单号（数字，可作下一次请求的 next_spnum）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sp_num: Option<String>,
+    pub sp_num: Option<i64>,
     /// 审批的附件 media_id，可用「获取临时素材」下载
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mediaids: Vec<String>,
@@ -8637,15 +8637,21 @@ pub struct OpenApproval {
     /// 第三方审批模板名称
     #[serde(rename = "OpenSpName", skip_serializing_if = "Option::is_none")]
     pub open_sp_name: Option<String>,
-    /// 审批单当前状态
+    /// 审批单当前状态（返回示例的拼写）
     #[serde(rename = "OpenSpstatus", skip_serializing_if = "Option::is_none")]
     pub open_sp_status: Option<OpenApprovalStatus>,
+    /// 审批单当前状态（页面表格的拼写；返回示例写作 OpenSpstatus）
+    #[serde(rename = "OpenSpStatus", skip_serializing_if = "Option::is_none")]
+    pub open_sp_status_alt: Option<OpenApprovalStatus>,
     /// 提交申请的时间
     #[serde(rename = "ApplyTime", skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
-    /// 提交者姓名
+    /// 提交者姓名（返回示例的拼写）
     #[serde(rename = "ApplyUsername", skip_serializing_if = "Option::is_none")]
     pub apply_username: Option<String>,
+    /// 提交者姓名（页面表格的拼写；返回示例写作 ApplyUsername）
+    #[serde(rename = "ApplyUserName", skip_serializing_if = "Option::is_none")]
+    pub apply_user_name: Option<String>,
     /// 提交者所在部门
     #[serde(rename = "ApplyUserParty", skip_serializing_if = "Option::is_none")]
     pub apply_user_party: Option<String>,
@@ -8673,8 +8679,10 @@ impl crate::de::Decode for OpenApproval {
             open_template_id: fields.optional("OpenTemplateId")?,
             open_sp_name: fields.optional("OpenSpName")?,
             open_sp_status: fields.optional("OpenSpstatus")?,
+            open_sp_status_alt: fields.optional("OpenSpStatus")?,
             apply_time: fields.optional("ApplyTime")?,
             apply_username: fields.optional("ApplyUsername")?,
+            apply_user_name: fields.optional("ApplyUserName")?,
             apply_user_party: fields.optional("ApplyUserParty")?,
             apply_user_image: fields.optional("ApplyUserImage")?,
             apply_user_id: fields.optional("ApplyUserId")?,
@@ -8744,9 +8752,12 @@ pub struct OpenApprovalItem {
     /// 分支审批人头像
     #[serde(rename = "ItemImage", skip_serializing_if = "Option::is_none")]
     pub item_image: Option<String>,
-    /// 分支审批人 userid
+    /// 分支审批人 userid（返回示例的拼写）
     #[serde(rename = "ItemUserId", skip_serializing_if = "Option::is_none")]
     pub item_user_id: Option<String>,
+    /// 分支审批人 userid（页面表格的拼写；返回示例写作 ItemUserId）
+    #[serde(rename = "ItemUserid", skip_serializing_if = "Option::is_none")]
+    pub item_userid: Option<String>,
     /// 分支审批审批操作状态：1 审批中；2 已同意；3 已驳回；4 已转审
     #[serde(rename = "ItemStatus", skip_serializing_if = "Option::is_none")]
     pub item_status: Option<i64>,
@@ -8765,6 +8776,7 @@ impl crate::de::Decode for OpenApprovalItem {
             item_party: fields.optional("ItemParty")?,
             item_image: fields.optional("ItemImage")?,
             item_user_id: fields.optional("ItemUserId")?,
+            item_userid: fields.optional("ItemUserid")?,
             item_status: fields.optional("ItemStatus")?,
             item_speech: fields.optional("ItemSpeech")?,
             item_op_time: fields.optional("ItemOpTime")?,
@@ -8917,9 +8929,12 @@ pub struct OpenNotifyNode {
     /// 抄送人头像
     #[serde(rename = "ItemImage", skip_serializing_if = "Option::is_none")]
     pub item_image: Option<String>,
-    /// 抄送人 userid
+    /// 抄送人 userid（返回示例的拼写）
     #[serde(rename = "ItemUserId", skip_serializing_if = "Option::is_none")]
     pub item_user_id: Option<String>,
+    /// 抄送人 userid（页面表格的拼写；返回示例写作 ItemUserId）
+    #[serde(rename = "ItemUserid", skip_serializing_if = "Option::is_none")]
+    pub item_userid: Option<String>,
 }
 impl crate::de::Decode for OpenNotifyNode {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8929,6 +8944,7 @@ impl crate::de::Decode for OpenNotifyNode {
             item_party: fields.optional("ItemParty")?,
             item_image: fields.optional("ItemImage")?,
             item_user_id: fields.optional("ItemUserId")?,
+            item_userid: fields.optional("ItemUserid")?,
         })
     }
 }
