@@ -3184,6 +3184,52 @@ impl<'de> serde::Deserialize<'de> for CheckinClearField {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一组工作日的打卡时间（获取企业所有打卡规则返回的字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinCorpDate {
+    /// 工作日：固定时间或自由上下班时 1~6 表示星期一到星期六，0 表示星期日；按班次上下班时表示拉取班次的日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workdays: Vec<i64>,
+    /// 工作日的上下班打卡时间
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkintime: Vec<CheckinTime>,
+    /// 下班不需要打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noneed_offwork: Option<bool>,
+    /// 打卡时间限制，单位为毫秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_aheadtime: Option<i64>,
+    /// 允许迟到时间，单位为秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_on_duty_time: Option<i64>,
+    /// 允许早退时间，单位为秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_off_duty_time: Option<i64>,
+    /// 大小周（固定时间上下班规则）：开启后奇数周、偶数周分别按 odd_workdays、even_workdays 上班
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biweekly: Option<CheckinBiweekly>,
+}
+impl crate::de::Decode for CheckinCorpDate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            workdays: fields.or_empty("workdays")?,
+            checkintime: fields.or_empty("checkintime")?,
+            noneed_offwork: fields.optional("noneed_offwork")?,
+            limit_aheadtime: fields.optional("limit_aheadtime")?,
+            flex_on_duty_time: fields.optional("flex_on_duty_time")?,
+            flex_off_duty_time: fields.optional("flex_off_duty_time")?,
+            biweekly: fields.optional("biweekly")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinCorpDate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业的一条打卡规则（获取企业所有打卡规则返回的字段）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinCorpGroup {
@@ -3198,7 +3244,7 @@ pub struct CheckinCorpGroup {
     pub groupname: Option<String>,
     /// 打卡时间，规则类型为按班次上下班时没有意义
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub checkindate: Vec<CheckinDate>,
+    pub checkindate: Vec<CheckinCorpDate>,
     /// 特殊日期：必须打卡的日期
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spe_workdays: Vec<CheckinSpecialDay>,
@@ -3244,9 +3290,6 @@ pub struct CheckinCorpGroup {
     /// 加班信息（type 核算方式、allow_ot_workingday、otcheckinfo 时长计算与休息扣除、otapplyinfo 等），设置后才返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ot_info: Option<serde_json::Value>,
-    /// 加班配置（工作日、休息日、节假日的加班规则）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ot_info_v2: Option<serde_json::Value>,
     /// 每月最多补卡次数，-1 表示不限制
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_apply_bk_cnt: Option<i64>,
@@ -3274,18 +3317,6 @@ pub struct CheckinCorpGroup {
     /// 是否开启审批打卡（打卡时需审批）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_sp_checkin: Option<bool>,
-    /// 是否开启活体检测
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_face_live_detect: Option<bool>,
-    /// 补卡截止到下个月的第几天，-1 表示不限制
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub buka_limit_next_month: Option<i64>,
-    /// 是否将外出打卡同步为上下班打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sync_out_checkin: Option<bool>,
-    /// 补卡提醒
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub buka_remind: Option<CheckinBukaRemind>,
     /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_restriction: Option<i64>,
@@ -3322,7 +3353,6 @@ impl crate::de::Decode for CheckinCorpGroup {
             checkin_type: fields.optional("type")?,
             reporterinfo: fields.optional("reporterinfo")?,
             ot_info: fields.optional("ot_info")?,
-            ot_info_v2: fields.optional("ot_info_v2")?,
             allow_apply_bk_cnt: fields.optional("allow_apply_bk_cnt")?,
             option_out_range: fields.optional("option_out_range")?,
             create_userid: fields.optional("create_userid")?,
@@ -3332,10 +3362,6 @@ impl crate::de::Decode for CheckinCorpGroup {
             schedulelist: fields.or_empty("schedulelist")?,
             offwork_interval_time: fields.optional("offwork_interval_time")?,
             open_sp_checkin: fields.optional("open_sp_checkin")?,
-            open_face_live_detect: fields.optional("open_face_live_detect")?,
-            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
-            sync_out_checkin: fields.optional("sync_out_checkin")?,
-            buka_remind: fields.optional("buka_remind")?,
             buka_restriction: fields.optional("buka_restriction")?,
             checkin_method_type: fields.optional("checkin_method_type")?,
             span_day_time: fields.optional("span_day_time")?,
@@ -3486,7 +3512,7 @@ impl<'de> serde::Deserialize<'de> for CheckinDataType {
         crate::de::deserialize(deserializer)
     }
 }
-/// 一组工作日的打卡时间。
+/// 一组工作日的打卡时间（获取员工打卡规则返回的字段）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDate {
     /// 工作日：固定时间或自由上下班时 1~6 表示星期一到星期六，0 表示星期日；按班次上下班时表示拉取班次的日期
@@ -3510,18 +3536,6 @@ pub struct CheckinDate {
     /// 允许早退时间，单位为秒；-1 表示使用 flex_time
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flex_off_duty_time: Option<i64>,
-    /// 是否允许弹性时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_flex: Option<bool>,
-    /// 晚走晚到规则
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub late_rule: Option<CheckinLateRule>,
-    /// 最早可提前上班的时间，单位为秒
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_allow_arrive_early: Option<i64>,
-    /// 最晚可推迟上班的时间，单位为秒
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_allow_arrive_late: Option<i64>,
     /// 大小周（固定时间上下班规则）：开启后奇数周、偶数周分别按 odd_workdays、even_workdays 上班
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biweekly: Option<CheckinBiweekly>,
@@ -3537,10 +3551,6 @@ impl crate::de::Decode for CheckinDate {
             limit_aheadtime: fields.optional("limit_aheadtime")?,
             flex_on_duty_time: fields.optional("flex_on_duty_time")?,
             flex_off_duty_time: fields.optional("flex_off_duty_time")?,
-            allow_flex: fields.optional("allow_flex")?,
-            late_rule: fields.optional("late_rule")?,
-            max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
-            max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
             biweekly: fields.optional("biweekly")?,
         })
     }
@@ -6098,9 +6108,6 @@ impl<'de> serde::Deserialize<'de> for CheckinSpecialWorkdayInput {
 /// 一个上下班时段，时间为距当天 0 点的秒数。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinTime {
-    /// 时段 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_id: Option<i64>,
     /// 上班时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_sec: Option<i64>,
@@ -6113,56 +6120,15 @@ pub struct CheckinTime {
     /// 下班提醒时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_off_work_sec: Option<i64>,
-    /// 最早上班打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub earliest_work_sec: Option<i64>,
-    /// 最晚上班打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_work_sec: Option<i64>,
-    /// 最早下班打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub earliest_off_work_sec: Option<i64>,
-    /// 最晚下班打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_off_work_sec: Option<i64>,
-    /// 休息开始时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rest_begin_time: Option<i64>,
-    /// 休息结束时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rest_end_time: Option<i64>,
-    /// 是否设置休息时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_rest: Option<bool>,
-    /// 多段休息时间（较新的字段，见 CheckinBiweekly 上方的说明）
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rest_times: Vec<CheckinRestTime>,
-    /// 上班无需打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub no_need_checkon: Option<bool>,
-    /// 下班无需打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub no_need_checkoff: Option<bool>,
 }
 impl crate::de::Decode for CheckinTime {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            time_id: fields.optional("time_id")?,
             work_sec: fields.optional("work_sec")?,
             off_work_sec: fields.optional("off_work_sec")?,
             remind_work_sec: fields.optional("remind_work_sec")?,
             remind_off_work_sec: fields.optional("remind_off_work_sec")?,
-            earliest_work_sec: fields.optional("earliest_work_sec")?,
-            latest_work_sec: fields.optional("latest_work_sec")?,
-            earliest_off_work_sec: fields.optional("earliest_off_work_sec")?,
-            latest_off_work_sec: fields.optional("latest_off_work_sec")?,
-            rest_begin_time: fields.optional("rest_begin_time")?,
-            rest_end_time: fields.optional("rest_end_time")?,
-            allow_rest: fields.optional("allow_rest")?,
-            rest_times: fields.or_empty("rest_times")?,
-            no_need_checkon: fields.optional("no_need_checkon")?,
-            no_need_checkoff: fields.optional("no_need_checkoff")?,
         })
     }
 }
@@ -6254,12 +6220,9 @@ impl<'de> serde::Deserialize<'de> for CheckinTimeInput {
 /// 班次中的一个上下班时段，时间为距当天 0 点的秒数。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinTimeSection {
-    /// 时段 id（打卡规则 schedulelist 中返回）
+    /// 时段 id，班次中一组上下班时间的 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_id: Option<i64>,
-    /// 时段 id（排班信息中返回）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
     /// 上班时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_sec: Option<i64>,
@@ -6290,7 +6253,6 @@ impl crate::de::Decode for CheckinTimeSection {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time_id: fields.optional("time_id")?,
-            id: fields.optional("id")?,
             work_sec: fields.optional("work_sec")?,
             off_work_sec: fields.optional("off_work_sec")?,
             remind_work_sec: fields.optional("remind_work_sec")?,
@@ -6377,7 +6339,7 @@ pub struct CheckinUserOptionGroup {
     pub loc_infos: Vec<CheckinLocation>,
     /// 班次信息，只有按班次上下班规则才有
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub schedulelist: Vec<CheckinScheduleDef>,
+    pub schedulelist: Vec<CheckinUserScheduleDef>,
     /// 自由签到：上班打卡后多少秒可打下班卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offwork_interval_time: Option<i64>,
@@ -6505,6 +6467,72 @@ impl crate::de::Decode for CheckinUserSchedule {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinUserSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 员工打卡规则中的一个班次（获取员工打卡规则返回的字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinUserScheduleDef {
+    /// 班次 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<i64>,
+    /// 班次名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_name: Option<String>,
+    /// 班次上下班时段
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub time_section: Vec<CheckinTimeSection>,
+    /// 允许提前打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_aheadtime: Option<i64>,
+    /// 下班不需要打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noneed_offwork: Option<bool>,
+    /// 下班多少秒后不允许打下班卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_offtime: Option<i64>,
+    /// 允许迟到时间，单位为秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_on_duty_time: Option<i64>,
+    /// 允许早退时间，单位为秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_off_duty_time: Option<i64>,
+    /// 是否允许弹性时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_flex: Option<bool>,
+    /// 晚走晚到规则
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_rule: Option<CheckinLateRule>,
+    /// 最早可打卡时间限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_early: Option<i64>,
+    /// 最晚可打卡时间限制；与 flex_on_duty_time、flex_off_duty_time 互斥，设置其中一组时另一组为 0
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_late: Option<i64>,
+}
+impl crate::de::Decode for CheckinUserScheduleDef {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.optional("schedule_id")?,
+            schedule_name: fields.optional("schedule_name")?,
+            time_section: fields.or_empty("time_section")?,
+            limit_aheadtime: fields.optional("limit_aheadtime")?,
+            noneed_offwork: fields.optional("noneed_offwork")?,
+            limit_offtime: fields.optional("limit_offtime")?,
+            flex_on_duty_time: fields.optional("flex_on_duty_time")?,
+            flex_off_duty_time: fields.optional("flex_off_duty_time")?,
+            allow_flex: fields.optional("allow_flex")?,
+            late_rule: fields.optional("late_rule")?,
+            max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
+            max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinUserScheduleDef {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
