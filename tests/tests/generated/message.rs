@@ -3270,15 +3270,11 @@ async fn appchat_send_example_0() {
             &[],
             Some(
                 r#"{
-  "chatid": "CHATID123",
+  "chatid": "CHATID",
   "msgtype": "text",
   "safe": 0,
   "text": {
-    "content": "您的快递已到\n请携带工卡前往邮件中心领取",
-    "mentioned_list": [
-      "wangqing",
-      "@all"
-    ]
+    "content": "你的快递已到\n请携带工卡前往邮件中心领取"
   }
 }"#,
             ),
@@ -3291,15 +3287,11 @@ async fn appchat_send_example_0() {
     let client = server.client();
     let body: AppChatSendRequest = serde_json::from_str(
             r#"{
-  "chatid": "CHATID123",
+  "chatid": "CHATID",
   "msgtype": "text",
   "safe": 0,
   "text": {
-    "content": "您的快递已到\n请携带工卡前往邮件中心领取",
-    "mentioned_list": [
-      "wangqing",
-      "@all"
-    ]
+    "content": "你的快递已到\n请携带工卡前往邮件中心领取"
   }
 }"#,
         )

@@ -478,16 +478,12 @@ impl<'de> serde::Deserialize<'de> for AppChatSendRequest {
 pub struct AppChatText {
     /// 消息内容，最长 2048 字节，超过截断
     pub content: String,
-    /// 要提醒（@）的群成员 userid 列表，`@all` 提醒所有人
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mentioned_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for AppChatText {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
-            mentioned_list: fields.optional("mentioned_list")?,
         })
     }
 }
@@ -3251,10 +3247,7 @@ impl AppChatSendRequest {
 impl AppChatText {
     /// A `AppChatText` with its required `content` set and every optional field unset.
     pub fn new(content: impl Into<String>) -> Self {
-        Self {
-            content: content.into(),
-            mentioned_list: None,
-        }
+        Self { content: content.into() }
     }
 }
 impl AppChatUpdateRequest {
@@ -4214,9 +4207,8 @@ impl AppchatApi {
     /// use wecom_api::message::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.appchat().send("CHATID123", AppChatMessage::Text(AppChatText {
-    ///     content: "您的快递已到\n请携带工卡前往邮件中心领取".into(),
-    ///     mentioned_list: Some(vec!["wangqing".into(), "@all".into()])
+    /// let response = client.appchat().send("CHATID", AppChatMessage::Text(AppChatText {
+    ///     content: "你的快递已到\n请携带工卡前往邮件中心领取".into()
     /// }))
     ///     .safe(Safe::Shareable)
     ///     .await?;

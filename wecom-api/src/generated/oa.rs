@@ -1887,9 +1887,6 @@ pub struct ApprovalTemplate {
     /// 模板控件
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<TemplateContent>,
-    /// 模板中的假期配置（存在请假组件时返回）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vacation_list: Option<serde_json::Value>,
 }
 impl crate::de::Decode for ApprovalTemplate {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -1897,7 +1894,6 @@ impl crate::de::Decode for ApprovalTemplate {
         Ok(Self {
             template_names: fields.or_empty("template_names")?,
             template_content: fields.optional("template_content")?,
-            vacation_list: fields.optional("vacation_list")?,
         })
     }
 }
@@ -2103,9 +2099,6 @@ pub struct ApprovalValue {
     /// （详情返回）明细的统计字段
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_field: Option<serde_json::Value>,
-    /// （详情返回）明细的合计字段
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sum_field: Option<serde_json::Value>,
     /// 假勤组件（出差、外出、加班）的内容
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attendance: Option<ApprovalAttendance>,
@@ -2130,18 +2123,6 @@ pub struct ApprovalValue {
     /// 收款账户控件的值
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_account: Option<BankAccount>,
-    /// （详情返回）家校场景的学生控件内容
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub students: Option<serde_json::Value>,
-    /// （详情返回）家校场景的班级控件内容
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub classes: Option<serde_json::Value>,
-    /// （详情返回）文档控件的内容
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub docs: Option<serde_json::Value>,
-    /// （详情返回）微盘文件控件的内容
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wedrive_files: Option<serde_json::Value>,
 }
 impl crate::de::Decode for ApprovalValue {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -2159,7 +2140,6 @@ impl crate::de::Decode for ApprovalValue {
             files: fields.or_empty("files")?,
             children: fields.or_empty("children")?,
             stat_field: fields.optional("stat_field")?,
-            sum_field: fields.optional("sum_field")?,
             attendance: fields.optional("attendance")?,
             vacation: fields.optional("vacation")?,
             punch_correction: fields.optional("punch_correction")?,
@@ -2168,10 +2148,6 @@ impl crate::de::Decode for ApprovalValue {
             formula: fields.optional("formula")?,
             date_range: fields.optional("date_range")?,
             bank_account: fields.optional("bank_account")?,
-            students: fields.optional("students")?,
-            classes: fields.optional("classes")?,
-            docs: fields.optional("docs")?,
-            wedrive_files: fields.optional("wedrive_files")?,
         })
     }
 }
@@ -3208,6 +3184,52 @@ impl<'de> serde::Deserialize<'de> for CheckinClearField {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一组工作日的打卡时间（获取企业所有打卡规则返回的字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinCorpDate {
+    /// 工作日：固定时间或自由上下班时 1~6 表示星期一到星期六，0 表示星期日；按班次上下班时表示拉取班次的日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub workdays: Vec<i64>,
+    /// 工作日的上下班打卡时间
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkintime: Vec<CheckinTime>,
+    /// 下班不需要打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noneed_offwork: Option<bool>,
+    /// 打卡时间限制，单位为毫秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_aheadtime: Option<i64>,
+    /// 允许迟到时间，单位为秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_on_duty_time: Option<i64>,
+    /// 允许早退时间，单位为秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_off_duty_time: Option<i64>,
+    /// 大小周（固定时间上下班规则）：开启后奇数周、偶数周分别按 odd_workdays、even_workdays 上班
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biweekly: Option<CheckinBiweekly>,
+}
+impl crate::de::Decode for CheckinCorpDate {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            workdays: fields.or_empty("workdays")?,
+            checkintime: fields.or_empty("checkintime")?,
+            noneed_offwork: fields.optional("noneed_offwork")?,
+            limit_aheadtime: fields.optional("limit_aheadtime")?,
+            flex_on_duty_time: fields.optional("flex_on_duty_time")?,
+            flex_off_duty_time: fields.optional("flex_off_duty_time")?,
+            biweekly: fields.optional("biweekly")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinCorpDate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业的一条打卡规则（获取企业所有打卡规则返回的字段）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinCorpGroup {
@@ -3222,7 +3244,7 @@ pub struct CheckinCorpGroup {
     pub groupname: Option<String>,
     /// 打卡时间，规则类型为按班次上下班时没有意义
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub checkindate: Vec<CheckinDate>,
+    pub checkindate: Vec<CheckinCorpDate>,
     /// 特殊日期：必须打卡的日期
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spe_workdays: Vec<CheckinSpecialDay>,
@@ -3268,9 +3290,6 @@ pub struct CheckinCorpGroup {
     /// 加班信息（type 核算方式、allow_ot_workingday、otcheckinfo 时长计算与休息扣除、otapplyinfo 等），设置后才返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ot_info: Option<serde_json::Value>,
-    /// 加班配置（工作日、休息日、节假日的加班规则）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ot_info_v2: Option<serde_json::Value>,
     /// 每月最多补卡次数，-1 表示不限制
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_apply_bk_cnt: Option<i64>,
@@ -3298,18 +3317,6 @@ pub struct CheckinCorpGroup {
     /// 是否开启审批打卡（打卡时需审批）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_sp_checkin: Option<bool>,
-    /// 是否开启活体检测
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_face_live_detect: Option<bool>,
-    /// 补卡截止到下个月的第几天，-1 表示不限制
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub buka_limit_next_month: Option<i64>,
-    /// 是否将外出打卡同步为上下班打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sync_out_checkin: Option<bool>,
-    /// 补卡提醒
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub buka_remind: Option<CheckinBukaRemind>,
     /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_restriction: Option<i64>,
@@ -3346,7 +3353,6 @@ impl crate::de::Decode for CheckinCorpGroup {
             checkin_type: fields.optional("type")?,
             reporterinfo: fields.optional("reporterinfo")?,
             ot_info: fields.optional("ot_info")?,
-            ot_info_v2: fields.optional("ot_info_v2")?,
             allow_apply_bk_cnt: fields.optional("allow_apply_bk_cnt")?,
             option_out_range: fields.optional("option_out_range")?,
             create_userid: fields.optional("create_userid")?,
@@ -3356,10 +3362,6 @@ impl crate::de::Decode for CheckinCorpGroup {
             schedulelist: fields.or_empty("schedulelist")?,
             offwork_interval_time: fields.optional("offwork_interval_time")?,
             open_sp_checkin: fields.optional("open_sp_checkin")?,
-            open_face_live_detect: fields.optional("open_face_live_detect")?,
-            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
-            sync_out_checkin: fields.optional("sync_out_checkin")?,
-            buka_remind: fields.optional("buka_remind")?,
             buka_restriction: fields.optional("buka_restriction")?,
             checkin_method_type: fields.optional("checkin_method_type")?,
             span_day_time: fields.optional("span_day_time")?,
@@ -3510,7 +3512,7 @@ impl<'de> serde::Deserialize<'de> for CheckinDataType {
         crate::de::deserialize(deserializer)
     }
 }
-/// 一组工作日的打卡时间。
+/// 一组工作日的打卡时间（获取员工打卡规则返回的字段）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDate {
     /// 工作日：固定时间或自由上下班时 1~6 表示星期一到星期六，0 表示星期日；按班次上下班时表示拉取班次的日期
@@ -3534,18 +3536,6 @@ pub struct CheckinDate {
     /// 允许早退时间，单位为秒；-1 表示使用 flex_time
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flex_off_duty_time: Option<i64>,
-    /// 是否允许弹性时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_flex: Option<bool>,
-    /// 晚走晚到规则
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub late_rule: Option<CheckinLateRule>,
-    /// 最早可提前上班的时间，单位为秒
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_allow_arrive_early: Option<i64>,
-    /// 最晚可推迟上班的时间，单位为秒
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_allow_arrive_late: Option<i64>,
     /// 大小周（固定时间上下班规则）：开启后奇数周、偶数周分别按 odd_workdays、even_workdays 上班
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biweekly: Option<CheckinBiweekly>,
@@ -3561,10 +3551,6 @@ impl crate::de::Decode for CheckinDate {
             limit_aheadtime: fields.optional("limit_aheadtime")?,
             flex_on_duty_time: fields.optional("flex_on_duty_time")?,
             flex_off_duty_time: fields.optional("flex_off_duty_time")?,
-            allow_flex: fields.optional("allow_flex")?,
-            late_rule: fields.optional("late_rule")?,
-            max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
-            max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
             biweekly: fields.optional("biweekly")?,
         })
     }
@@ -6122,9 +6108,6 @@ impl<'de> serde::Deserialize<'de> for CheckinSpecialWorkdayInput {
 /// 一个上下班时段，时间为距当天 0 点的秒数。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinTime {
-    /// 时段 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_id: Option<i64>,
     /// 上班时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_sec: Option<i64>,
@@ -6137,56 +6120,15 @@ pub struct CheckinTime {
     /// 下班提醒时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_off_work_sec: Option<i64>,
-    /// 最早上班打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub earliest_work_sec: Option<i64>,
-    /// 最晚上班打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_work_sec: Option<i64>,
-    /// 最早下班打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub earliest_off_work_sec: Option<i64>,
-    /// 最晚下班打卡时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latest_off_work_sec: Option<i64>,
-    /// 休息开始时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rest_begin_time: Option<i64>,
-    /// 休息结束时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rest_end_time: Option<i64>,
-    /// 是否设置休息时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_rest: Option<bool>,
-    /// 多段休息时间（较新的字段，见 CheckinBiweekly 上方的说明）
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub rest_times: Vec<CheckinRestTime>,
-    /// 上班无需打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub no_need_checkon: Option<bool>,
-    /// 下班无需打卡
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub no_need_checkoff: Option<bool>,
 }
 impl crate::de::Decode for CheckinTime {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            time_id: fields.optional("time_id")?,
             work_sec: fields.optional("work_sec")?,
             off_work_sec: fields.optional("off_work_sec")?,
             remind_work_sec: fields.optional("remind_work_sec")?,
             remind_off_work_sec: fields.optional("remind_off_work_sec")?,
-            earliest_work_sec: fields.optional("earliest_work_sec")?,
-            latest_work_sec: fields.optional("latest_work_sec")?,
-            earliest_off_work_sec: fields.optional("earliest_off_work_sec")?,
-            latest_off_work_sec: fields.optional("latest_off_work_sec")?,
-            rest_begin_time: fields.optional("rest_begin_time")?,
-            rest_end_time: fields.optional("rest_end_time")?,
-            allow_rest: fields.optional("allow_rest")?,
-            rest_times: fields.or_empty("rest_times")?,
-            no_need_checkon: fields.optional("no_need_checkon")?,
-            no_need_checkoff: fields.optional("no_need_checkoff")?,
         })
     }
 }
@@ -6278,12 +6220,9 @@ impl<'de> serde::Deserialize<'de> for CheckinTimeInput {
 /// 班次中的一个上下班时段，时间为距当天 0 点的秒数。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinTimeSection {
-    /// 时段 id（打卡规则 schedulelist 中返回）
+    /// 时段 id，班次中一组上下班时间的 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_id: Option<i64>,
-    /// 时段 id（排班信息中返回）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
     /// 上班时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_sec: Option<i64>,
@@ -6314,7 +6253,6 @@ impl crate::de::Decode for CheckinTimeSection {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time_id: fields.optional("time_id")?,
-            id: fields.optional("id")?,
             work_sec: fields.optional("work_sec")?,
             off_work_sec: fields.optional("off_work_sec")?,
             remind_work_sec: fields.optional("remind_work_sec")?,
@@ -6401,7 +6339,7 @@ pub struct CheckinUserOptionGroup {
     pub loc_infos: Vec<CheckinLocation>,
     /// 班次信息，只有按班次上下班规则才有
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub schedulelist: Vec<CheckinScheduleDef>,
+    pub schedulelist: Vec<CheckinUserScheduleDef>,
     /// 自由签到：上班打卡后多少秒可打下班卡
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offwork_interval_time: Option<i64>,
@@ -6529,6 +6467,72 @@ impl crate::de::Decode for CheckinUserSchedule {
     }
 }
 impl<'de> serde::Deserialize<'de> for CheckinUserSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 员工打卡规则中的一个班次（获取员工打卡规则返回的字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CheckinUserScheduleDef {
+    /// 班次 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<i64>,
+    /// 班次名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_name: Option<String>,
+    /// 班次上下班时段
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub time_section: Vec<CheckinTimeSection>,
+    /// 允许提前打卡时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_aheadtime: Option<i64>,
+    /// 下班不需要打卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noneed_offwork: Option<bool>,
+    /// 下班多少秒后不允许打下班卡
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_offtime: Option<i64>,
+    /// 允许迟到时间，单位为秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_on_duty_time: Option<i64>,
+    /// 允许早退时间，单位为秒
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex_off_duty_time: Option<i64>,
+    /// 是否允许弹性时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_flex: Option<bool>,
+    /// 晚走晚到规则
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_rule: Option<CheckinLateRule>,
+    /// 最早可打卡时间限制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_early: Option<i64>,
+    /// 最晚可打卡时间限制；与 flex_on_duty_time、flex_off_duty_time 互斥，设置其中一组时另一组为 0
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_allow_arrive_late: Option<i64>,
+}
+impl crate::de::Decode for CheckinUserScheduleDef {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.optional("schedule_id")?,
+            schedule_name: fields.optional("schedule_name")?,
+            time_section: fields.or_empty("time_section")?,
+            limit_aheadtime: fields.optional("limit_aheadtime")?,
+            noneed_offwork: fields.optional("noneed_offwork")?,
+            limit_offtime: fields.optional("limit_offtime")?,
+            flex_on_duty_time: fields.optional("flex_on_duty_time")?,
+            flex_off_duty_time: fields.optional("flex_off_duty_time")?,
+            allow_flex: fields.optional("allow_flex")?,
+            late_rule: fields.optional("late_rule")?,
+            max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
+            max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinUserScheduleDef {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -6754,6 +6758,27 @@ impl<'de> serde::Deserialize<'de> for DialRecordResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 汇报的表单数据。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct JournalApplyData {
+    /// 表单控件及其取值
+    pub contents: Vec<JournalContent>,
+}
+impl crate::de::Decode for JournalApplyData {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            contents: fields.required("contents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalApplyData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalComment {
     /// 评论 id
@@ -6785,6 +6810,42 @@ impl crate::de::Decode for JournalComment {
     }
 }
 impl<'de> serde::Deserialize<'de> for JournalComment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 汇报表单中的一个控件：control 为控件类型，id 为模板中的控件 id，value 为控件的取值。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct JournalContent {
+    /// 控件类型
+    pub control: ApprovalControlType,
+    /// 控件 id，与模板中的控件 id 对应
+    pub id: String,
+    /// 控件名称
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub title: Vec<LangText>,
+    /// 控件的取值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<JournalValue>,
+    /// 控件隐藏标识，为 1 表示控件被隐藏
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<i64>,
+}
+impl crate::de::Decode for JournalContent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            control: fields.required("control")?,
+            id: fields.required("id")?,
+            title: fields.or_empty("title")?,
+            value: fields.optional("value")?,
+            hidden: fields.optional("hidden")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalContent {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7080,7 +7141,7 @@ pub struct JournalRecord {
     pub readed_receivers: Vec<JournalUser>,
     /// 表单数据，控件结构同审批
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub apply_data: Option<ApprovalApplyData>,
+    pub apply_data: Option<JournalApplyData>,
     /// 「汇报」模板的数据（富文本）；该特殊模板的表单不在 apply_data 中返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sys_journal_data: Option<String>,
@@ -7367,6 +7428,27 @@ impl<'de> serde::Deserialize<'de> for JournalStatListResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 汇报明细控件中的一条子明细。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct JournalTableRow {
+    /// 子明细中的控件
+    pub list: Vec<JournalContent>,
+}
+impl crate::de::Decode for JournalTableRow {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.required("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalTableRow {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalTag {
     /// 标签 id
@@ -7432,6 +7514,124 @@ impl<'de> serde::Deserialize<'de> for JournalUserReports {
         crate::de::deserialize(deserializer)
     }
 }
+/// 汇报表单控件的取值，结构同审批详情的控件取值，另有汇报页面列出的学生、班级、文档、微盘文件等控件的取值。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct JournalValue {
+    /// 文本、多行文本控件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// 数字控件的值，以字符串表示
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_number: Option<String>,
+    /// 金额控件的值，以字符串表示，最多两位小数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_money: Option<String>,
+    /// 日期控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<ApprovalDate>,
+    /// 单选/多选控件所选的选项
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<ApprovalSelector>,
+    /// 成员控件所选的成员
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<ContactMember>,
+    /// 部门控件所选的部门
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub departments: Vec<ContactDepartment>,
+    /// （详情返回）说明文字控件的内容（官方示例中为空列表，表格未列出）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tips: Option<serde_json::Value>,
+    /// 说明文字控件的内容：tips_content 为各语言的说明文字（结构见「获取审批模板详情」Tips 控件 config）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_tips: Option<serde_json::Value>,
+    /// 附件控件的附件
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ApprovalFile>,
+    /// 明细控件的内容，一个明细控件可能包含多个子明细
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<JournalTableRow>,
+    /// （详情返回）明细的统计字段
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stat_field: Option<serde_json::Value>,
+    /// （详情返回）明细的合计字段
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum_field: Option<serde_json::Value>,
+    /// 假勤组件（出差、外出、加班）的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendance: Option<ApprovalAttendance>,
+    /// 请假组件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacation: Option<ApprovalVacation>,
+    /// 补卡组件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub punch_correction: Option<PunchCorrection>,
+    /// 位置控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<ApprovalLocation>,
+    /// 关联审批单控件所关联的审批单
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_approval: Vec<RelatedApproval>,
+    /// 公式控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formula: Option<ApprovalFormula>,
+    /// 时长控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<ApprovalDateRange>,
+    /// 收款账户控件的值
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_account: Option<BankAccount>,
+    /// （详情返回）家校场景的学生控件内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub students: Option<serde_json::Value>,
+    /// （详情返回）家校场景的班级控件内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classes: Option<serde_json::Value>,
+    /// （详情返回）文档控件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs: Option<serde_json::Value>,
+    /// （详情返回）微盘文件控件的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wedrive_files: Option<serde_json::Value>,
+}
+impl crate::de::Decode for JournalValue {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            new_number: fields.optional("new_number")?,
+            new_money: fields.optional("new_money")?,
+            date: fields.optional("date")?,
+            selector: fields.optional("selector")?,
+            members: fields.or_empty("members")?,
+            departments: fields.or_empty("departments")?,
+            tips: fields.optional("tips")?,
+            new_tips: fields.optional("new_tips")?,
+            files: fields.or_empty("files")?,
+            children: fields.or_empty("children")?,
+            stat_field: fields.optional("stat_field")?,
+            sum_field: fields.optional("sum_field")?,
+            attendance: fields.optional("attendance")?,
+            vacation: fields.optional("vacation")?,
+            punch_correction: fields.optional("punch_correction")?,
+            location: fields.optional("location")?,
+            related_approval: fields.or_empty("related_approval")?,
+            formula: fields.optional("formula")?,
+            date_range: fields.optional("date_range")?,
+            bank_account: fields.optional("bank_account")?,
+            students: fields.optional("students")?,
+            classes: fields.optional("classes")?,
+            docs: fields.optional("docs")?,
+            wedrive_files: fields.optional("wedrive_files")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 多语言文本。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LangText {
@@ -7478,9 +7678,9 @@ pub struct LegacyApproval {
     /// 审批状态：1 审批中；2 已通过；3 已驳回；4 已取消；6 通过后撤销；10 已支付
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
-    /// 审批单号
+    /// 审批单号（数字，可作下一次请求的 next_spnum）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sp_num: Option<String>,
+    pub sp_num: Option<i64>,
     /// 审批的附件 media_id，可用「获取临时素材」下载
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mediaids: Vec<String>,
@@ -8465,15 +8665,21 @@ pub struct OpenApproval {
     /// 第三方审批模板名称
     #[serde(rename = "OpenSpName", skip_serializing_if = "Option::is_none")]
     pub open_sp_name: Option<String>,
-    /// 审批单当前状态
+    /// 审批单当前状态（返回示例的拼写）
     #[serde(rename = "OpenSpstatus", skip_serializing_if = "Option::is_none")]
     pub open_sp_status: Option<OpenApprovalStatus>,
+    /// 审批单当前状态（页面表格的拼写；返回示例写作 OpenSpstatus）
+    #[serde(rename = "OpenSpStatus", skip_serializing_if = "Option::is_none")]
+    pub open_sp_status_alt: Option<OpenApprovalStatus>,
     /// 提交申请的时间
     #[serde(rename = "ApplyTime", skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
-    /// 提交者姓名
+    /// 提交者姓名（返回示例的拼写）
     #[serde(rename = "ApplyUsername", skip_serializing_if = "Option::is_none")]
     pub apply_username: Option<String>,
+    /// 提交者姓名（页面表格的拼写；返回示例写作 ApplyUsername）
+    #[serde(rename = "ApplyUserName", skip_serializing_if = "Option::is_none")]
+    pub apply_user_name: Option<String>,
     /// 提交者所在部门
     #[serde(rename = "ApplyUserParty", skip_serializing_if = "Option::is_none")]
     pub apply_user_party: Option<String>,
@@ -8501,8 +8707,10 @@ impl crate::de::Decode for OpenApproval {
             open_template_id: fields.optional("OpenTemplateId")?,
             open_sp_name: fields.optional("OpenSpName")?,
             open_sp_status: fields.optional("OpenSpstatus")?,
+            open_sp_status_alt: fields.optional("OpenSpStatus")?,
             apply_time: fields.optional("ApplyTime")?,
             apply_username: fields.optional("ApplyUsername")?,
+            apply_user_name: fields.optional("ApplyUserName")?,
             apply_user_party: fields.optional("ApplyUserParty")?,
             apply_user_image: fields.optional("ApplyUserImage")?,
             apply_user_id: fields.optional("ApplyUserId")?,
@@ -8572,9 +8780,12 @@ pub struct OpenApprovalItem {
     /// 分支审批人头像
     #[serde(rename = "ItemImage", skip_serializing_if = "Option::is_none")]
     pub item_image: Option<String>,
-    /// 分支审批人 userid
+    /// 分支审批人 userid（返回示例的拼写）
     #[serde(rename = "ItemUserId", skip_serializing_if = "Option::is_none")]
     pub item_user_id: Option<String>,
+    /// 分支审批人 userid（页面表格的拼写；返回示例写作 ItemUserId）
+    #[serde(rename = "ItemUserid", skip_serializing_if = "Option::is_none")]
+    pub item_userid: Option<String>,
     /// 分支审批审批操作状态：1 审批中；2 已同意；3 已驳回；4 已转审
     #[serde(rename = "ItemStatus", skip_serializing_if = "Option::is_none")]
     pub item_status: Option<i64>,
@@ -8593,6 +8804,7 @@ impl crate::de::Decode for OpenApprovalItem {
             item_party: fields.optional("ItemParty")?,
             item_image: fields.optional("ItemImage")?,
             item_user_id: fields.optional("ItemUserId")?,
+            item_userid: fields.optional("ItemUserid")?,
             item_status: fields.optional("ItemStatus")?,
             item_speech: fields.optional("ItemSpeech")?,
             item_op_time: fields.optional("ItemOpTime")?,
@@ -8745,9 +8957,12 @@ pub struct OpenNotifyNode {
     /// 抄送人头像
     #[serde(rename = "ItemImage", skip_serializing_if = "Option::is_none")]
     pub item_image: Option<String>,
-    /// 抄送人 userid
+    /// 抄送人 userid（返回示例的拼写）
     #[serde(rename = "ItemUserId", skip_serializing_if = "Option::is_none")]
     pub item_user_id: Option<String>,
+    /// 抄送人 userid（页面表格的拼写；返回示例写作 ItemUserId）
+    #[serde(rename = "ItemUserid", skip_serializing_if = "Option::is_none")]
+    pub item_userid: Option<String>,
 }
 impl crate::de::Decode for OpenNotifyNode {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8757,6 +8972,7 @@ impl crate::de::Decode for OpenNotifyNode {
             item_party: fields.optional("ItemParty")?,
             item_image: fields.optional("ItemImage")?,
             item_user_id: fields.optional("ItemUserId")?,
+            item_userid: fields.optional("ItemUserid")?,
         })
     }
 }
@@ -10022,24 +10238,12 @@ pub struct TemplateConfig {
     /// Attendance 控件：假勤类型与时间刻度
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attendance: Option<TemplateAttendanceConfig>,
-    /// Vacation 控件：可选的假期
+    /// Vacation 控件：可选的假期类型（与假期管理关联）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vacation_list: Option<serde_json::Value>,
+    pub vacation_list: Option<TemplateVacationList>,
     /// Tips 控件：说明文字
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tips: Option<serde_json::Value>,
-    /// File 控件：是否只允许拍照
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<TemplateFileConfig>,
-    /// DateRange 控件：时间刻度与时长计算
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub date_range: Option<TemplateDateRangeConfig>,
-    /// Location 控件：定位范围
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<TemplateLocationConfig>,
-    /// RelatedApproval 控件：可关联的模板
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub related_approval: Option<TemplateRelatedApprovalConfig>,
+    pub tips: Option<TemplateTips>,
 }
 impl crate::de::Decode for TemplateConfig {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -10052,10 +10256,6 @@ impl crate::de::Decode for TemplateConfig {
             attendance: fields.optional("attendance")?,
             vacation_list: fields.optional("vacation_list")?,
             tips: fields.optional("tips")?,
-            file: fields.optional("file")?,
-            date_range: fields.optional("date_range")?,
-            location: fields.optional("location")?,
-            related_approval: fields.optional("related_approval")?,
         })
     }
 }
@@ -10264,18 +10464,6 @@ pub struct TemplateControlProperty {
         serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub un_print: Option<bool>,
-    /// （模板详情返回）是否不可修改
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub un_replace: Option<bool>,
-    /// （模板详情返回）是否显示
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub display: Option<bool>,
 }
 impl crate::de::Decode for TemplateControlProperty {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -10287,8 +10475,6 @@ impl crate::de::Decode for TemplateControlProperty {
             placeholder: fields.or_empty("placeholder")?,
             require: fields.optional("require")?,
             un_print: fields.optional("un_print")?,
-            un_replace: fields.optional("un_replace")?,
-            display: fields.optional("display")?,
         })
     }
 }
@@ -10618,16 +10804,16 @@ pub struct TemplateTable {
     /// 明细内的子控件
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<TemplateControl>,
-    /// 打印格式
+    /// 统计字段（页面示例中为空列表，表格未列出）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub print_format: Option<i64>,
+    pub stat_field: Option<serde_json::Value>,
 }
 impl crate::de::Decode for TemplateTable {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             children: fields.or_empty("children")?,
-            print_format: fields.optional("print_format")?,
+            stat_field: fields.optional("stat_field")?,
         })
     }
 }
@@ -10656,6 +10842,217 @@ impl crate::de::Decode for TemplateTableInput {
     }
 }
 impl<'de> serde::Deserialize<'de> for TemplateTableInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 说明文字控件的配置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTips {
+    /// 各语言的富文本说明文字
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tips_content: Vec<TemplateTipsContent>,
+}
+impl crate::de::Decode for TemplateTips {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tips_content: fields.or_empty("tips_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTips {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsContent {
+    /// 一种语言的说明文字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<TemplateTipsText>,
+    /// 语言，如 zh_CN、en
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+}
+impl crate::de::Decode for TemplateTipsContent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            lang: fields.optional("lang")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsLink {
+    /// 链接标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 链接 url
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+impl crate::de::Decode for TemplateTipsLink {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            url: fields.optional("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsPlainText {
+    /// 纯文本文字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+impl crate::de::Decode for TemplateTipsPlainText {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.optional("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsPlainText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsSubContent {
+    /// 纯文本分段的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plain_text: Option<TemplateTipsPlainText>,
+    /// 链接分段的内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<TemplateTipsLink>,
+}
+impl crate::de::Decode for TemplateTipsSubContent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            plain_text: fields.optional("plain_text")?,
+            link: fields.optional("link")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsSubContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsSubText {
+    /// 分段类型：1 纯文本；2 链接（每段说明文字最多一个链接）
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub text_type: Option<i64>,
+    /// 分段内容
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<TemplateTipsSubContent>,
+}
+impl crate::de::Decode for TemplateTipsSubText {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text_type: fields.optional("type")?,
+            content: fields.optional("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsSubText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateTipsText {
+    /// 说明文字的分段
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sub_text: Vec<TemplateTipsSubText>,
+}
+impl crate::de::Decode for TemplateTipsText {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sub_text: fields.or_empty("sub_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTipsText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateVacationItem {
+    /// 假期类型 id（假期管理中的假期 id）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// 假期类型名称，默认中文
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub name: Vec<LangText>,
+}
+impl crate::de::Decode for TemplateVacationItem {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.optional("id")?,
+            name: fields.or_empty("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateVacationItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 请假控件可选的假期类型。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TemplateVacationList {
+    /// 假期类型
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub item: Vec<TemplateVacationItem>,
+}
+impl crate::de::Decode for TemplateVacationList {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item: fields.or_empty("item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateVacationList {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
