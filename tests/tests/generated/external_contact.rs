@@ -2128,50 +2128,6 @@ async fn external_contact_from_service_external_userid_example_0() {
     );
 }
 #[tokio::test]
-async fn external_contact_finish_external_userid_migration_example_0() {
-    let server = MockWeCom::start().await;
-    let mock = server
-        .expect_call(
-            Credential::AccessToken,
-            "POST",
-            "/cgi-bin/externalcontact/finish_external_userid_migration",
-            &[],
-            Some(r#"{
-  "corpid": "wwxxxxxxxxxxxxxxxx"
-}"#),
-            r#"{
-  "errcode": 0,
-  "errmsg": "ok"
-}"#,
-        )
-        .await;
-    let client = server.client();
-    let body: FinishMigrationRequest = serde_json::from_str(
-            r#"{
-  "corpid": "wwxxxxxxxxxxxxxxxx"
-}"#,
-        )
-        .expect("the documented request decodes");
-    crate::support::assert_typed(&body);
-    #[allow(unused_mut)]
-    let mut call: calls::ExternalContactFinishExternalUseridMigration = client
-        .external_contact()
-        .finish_external_userid_migration(body.corpid);
-    let response = call
-        .await
-        .expect(
-            concat!(
-                "external_contact.finish_external_userid_migration",
-                " succeeds on its documented response"
-            ),
-        );
-    mock.assert_async().await;
-    crate::support::assert_decoded(r#"{
-  "errcode": 0,
-  "errmsg": "ok"
-}"#, &response);
-}
-#[tokio::test]
 async fn group_chat_list_example_0() {
     let server = MockWeCom::start().await;
     let mock = server

@@ -3010,27 +3010,6 @@ impl<'de> serde::Deserialize<'de> for FileContent {
         crate::de::deserialize(deserializer)
     }
 }
-/// 设置 external_userid 迁移完成的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct FinishMigrationRequest {
-    /// 企业 corpid
-    pub corpid: String,
-}
-impl crate::de::Decode for FinishMigrationRequest {
-    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            corpid: fields.required("corpid")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for FinishMigrationRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// 一个跟进成员对客户的跟进信息（标签只给 id）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FollowInfo {
@@ -9298,12 +9277,6 @@ impl FileContent {
         Self { media_id: media_id.into() }
     }
 }
-impl FinishMigrationRequest {
-    /// A `FinishMigrationRequest` with its required `corpid` set and every optional field unset.
-    pub fn new(corpid: impl Into<String>) -> Self {
-        Self { corpid: corpid.into() }
-    }
-}
 impl FromServiceExternalUseridRequest {
     /// A `FromServiceExternalUseridRequest` with its required `external_userid`, `source_agentid` set and every optional field unset.
     pub fn new(external_userid: impl Into<String>, source_agentid: i64) -> Self {
@@ -14097,47 +14070,6 @@ impl ExternalContactApi {
             request: FromServiceExternalUseridRequest {
                 external_userid: external_userid.into(),
                 source_agentid,
-            },
-        }
-    }
-    /// 设置迁移完成
-    ///
-    /// external_userid 升级：服务商完成企业客户 ID 的迁移后，设置该企业的 external_userid 迁移已完成；设置后第三方应用获取的 external_userid 均为服务商主体的新 ID，且不能再调用转换接口。官方文档中该接口位于 /cgi-bin/service/externalcontact/finish_external_userid_migration（使用服务商 provider_access_token），本路径为 部分 SDK 使用的企业路径。
-    ///
-    /// `POST /cgi-bin/externalcontact/finish_external_userid_migration` ([official documentation](https://developer.work.weixin.qq.com/document/path/95327))
-    ///
-    /// Endpoint id `external_contact.finish_external_userid_migration`; not safe to repeat, so it is sent at most once.
-    ///
-    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.external_contact().finish_external_userid_migration("wwxxxxxxxxxxxxxxxx")
-    ///     .await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// Documented response:
-    ///
-    /// ```json
-    /// {
-    ///   "errcode": 0,
-    ///   "errmsg": "ok"
-    /// }
-    /// ```
-    #[doc(alias = "/cgi-bin/externalcontact/finish_external_userid_migration")]
-    #[doc(alias = "设置迁移完成")]
-    pub fn finish_external_userid_migration(
-        &self,
-        corpid: impl Into<String>,
-    ) -> calls::ExternalContactFinishExternalUseridMigration {
-        calls::ExternalContactFinishExternalUseridMigration {
-            client: self.client.clone(),
-            request: FinishMigrationRequest {
-                corpid: corpid.into(),
             },
         }
     }
@@ -18974,36 +18906,6 @@ pub mod calls {
                     ExternalUseridResponse,
                 >(
                     &OP_EXTERNAL_CONTACT_FROM_SERVICE_EXTERNAL_USERID,
-                    query,
-                    crate::client::encode_body(&self.request),
-                )
-        }
-    }
-    static OP_EXTERNAL_CONTACT_FINISH_EXTERNAL_USERID_MIGRATION: crate::operation::Operation = crate::operation::Operation {
-        id: "external_contact.finish_external_userid_migration",
-        method: crate::operation::Method::Post,
-        path: "/cgi-bin/externalcontact/finish_external_userid_migration",
-        credential: crate::operation::Credential::AccessToken,
-        retry_safe: false,
-    };
-    /// Request builder of [`ExternalContactApi::finish_external_userid_migration`] (设置迁移完成): set optional inputs, then `.await` it.
-    #[derive(Debug, Clone)]
-    #[must_use = "a request does nothing until it is awaited"]
-    pub struct ExternalContactFinishExternalUseridMigration {
-        pub(super) client: crate::Client,
-        pub(super) request: FinishMigrationRequest,
-    }
-    impl ExternalContactFinishExternalUseridMigration {}
-    impl std::future::IntoFuture for ExternalContactFinishExternalUseridMigration {
-        type Output = crate::Result<EmptyResponse>;
-        type IntoFuture = crate::BoxFuture<Self::Output>;
-        fn into_future(self) -> Self::IntoFuture {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                >(
-                    &OP_EXTERNAL_CONTACT_FINISH_EXTERNAL_USERID_MIGRATION,
                     query,
                     crate::client::encode_body(&self.request),
                 )

@@ -530,10 +530,6 @@ pub(crate) const ENDPOINT_IDS: &[(&str, &str)] = &[
     ("/cgi-bin/externalcontact/edit_corp_tag", "customer_tag.edit"),
     ("/cgi-bin/externalcontact/edit_strategy_tag", "customer_tag.edit_strategy"),
     (
-        "/cgi-bin/externalcontact/finish_external_userid_migration",
-        "external_contact.finish_external_userid_migration",
-    ),
-    (
         "/cgi-bin/externalcontact/from_service_external_userid",
         "external_contact.from_service_external_userid",
     ),
