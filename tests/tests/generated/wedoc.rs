@@ -2920,6 +2920,25 @@ async fn wedoc_smartsheet_update_view_example_0() {
   "docid": "DOCID",
   "property": {
     "auto_sort": true,
+    "color_config": {
+      "conditions": [
+        {
+          "color": "chromeAmberLighten_5",
+          "condition": {
+            "field_id": "fRCjJz",
+            "field_type": "FIELD_TYPE_TEXT",
+            "operator": "OPERATOR_CONTAINS",
+            "string_value": {
+              "value": [
+                "5555"
+              ]
+            }
+          },
+          "id": "4840474257",
+          "type": "VIEW_COLOR_CONDITION_TYPE_CELL"
+        }
+      ]
+    },
     "field_visibility": {
       "fAbc": true
     },
@@ -2974,6 +2993,25 @@ async fn wedoc_smartsheet_update_view_example_0() {
   "docid": "DOCID",
   "property": {
     "auto_sort": true,
+    "color_config": {
+      "conditions": [
+        {
+          "color": "chromeAmberLighten_5",
+          "condition": {
+            "field_id": "fRCjJz",
+            "field_type": "FIELD_TYPE_TEXT",
+            "operator": "OPERATOR_CONTAINS",
+            "string_value": {
+              "value": [
+                "5555"
+              ]
+            }
+          },
+          "id": "4840474257",
+          "type": "VIEW_COLOR_CONDITION_TYPE_CELL"
+        }
+      ]
+    },
     "field_visibility": {
       "fAbc": true
     },

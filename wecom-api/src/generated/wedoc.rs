@@ -368,19 +368,17 @@ impl<'de> serde::Deserialize<'de> for BlocksResponse {
 /// 日历视图的属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarViewProperty {
-    /// 开始日期字段 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_date_field_id: Option<String>,
-    /// 结束日期字段 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_date_field_id: Option<String>,
+    /// 开始日期字段 id（日期类型字段）
+    pub start_date_field_id: String,
+    /// 结束日期字段 id（日期类型字段）
+    pub end_date_field_id: String,
 }
 impl crate::de::Decode for CalendarViewProperty {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            start_date_field_id: fields.optional("start_date_field_id")?,
-            end_date_field_id: fields.optional("end_date_field_id")?,
+            start_date_field_id: fields.required("start_date_field_id")?,
+            end_date_field_id: fields.required("end_date_field_id")?,
         })
     }
 }
@@ -3197,8 +3195,7 @@ pub struct FilterCondition {
     /// 字段 id
     pub field_id: String,
     /// 字段类型
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field_type: Option<FieldType>,
+    pub field_type: FieldType,
     /// 判断方式
     pub operator: FilterOperator,
     /// 文本类字段的比较值
@@ -3222,7 +3219,7 @@ impl crate::de::Decode for FilterCondition {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_id: fields.required("field_id")?,
-            field_type: fields.optional("field_type")?,
+            field_type: fields.required("field_type")?,
             operator: fields.required("operator")?,
             string_value: fields.optional("string_value")?,
             number_value: fields.optional("number_value")?,
@@ -3239,22 +3236,108 @@ impl<'de> serde::Deserialize<'de> for FilterCondition {
         crate::de::deserialize(deserializer)
     }
 }
+/// 日期过滤值的类型。
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FilterDateTimeType {
+    /// `DATE_TIME_TYPE_DETAIL_DATE`: 具体日期
+    DetailDate,
+    /// `DATE_TIME_TYPE_TODAY`: 今天
+    Today,
+    /// `DATE_TIME_TYPE_TOMORROW`: 明天
+    Tomorrow,
+    /// `DATE_TIME_TYPE_YESTERDAY`: 昨天
+    Yesterday,
+    /// `DATE_TIME_TYPE_CURRENT_WEEK`: 本周
+    CurrentWeek,
+    /// `DATE_TIME_TYPE_LAST_WEEK`: 上周
+    LastWeek,
+    /// `DATE_TIME_TYPE_CURRENT_MONTH`: 本月
+    CurrentMonth,
+    /// `DATE_TIME_TYPE_THE_PAST_7_DAYS`: 过去 7 天内
+    ThePast7Days,
+    /// `DATE_TIME_TYPE_THE_NEXT_7_DAYS`: 接下来 7 天内
+    TheNext7Days,
+    /// `DATE_TIME_TYPE_LAST_MONTH`: 上月
+    LastMonth,
+    /// `DATE_TIME_TYPE_THE_PAST_30_DAYS`: 过去 30 天内
+    ThePast30Days,
+    /// `DATE_TIME_TYPE_THE_NEXT_30_DAYS`: 接下来 30 天内
+    TheNext30Days,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
+}
+impl FilterDateTimeType {
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::DetailDate => "DATE_TIME_TYPE_DETAIL_DATE",
+            Self::Today => "DATE_TIME_TYPE_TODAY",
+            Self::Tomorrow => "DATE_TIME_TYPE_TOMORROW",
+            Self::Yesterday => "DATE_TIME_TYPE_YESTERDAY",
+            Self::CurrentWeek => "DATE_TIME_TYPE_CURRENT_WEEK",
+            Self::LastWeek => "DATE_TIME_TYPE_LAST_WEEK",
+            Self::CurrentMonth => "DATE_TIME_TYPE_CURRENT_MONTH",
+            Self::ThePast7Days => "DATE_TIME_TYPE_THE_PAST_7_DAYS",
+            Self::TheNext7Days => "DATE_TIME_TYPE_THE_NEXT_7_DAYS",
+            Self::LastMonth => "DATE_TIME_TYPE_LAST_MONTH",
+            Self::ThePast30Days => "DATE_TIME_TYPE_THE_PAST_30_DAYS",
+            Self::TheNext30Days => "DATE_TIME_TYPE_THE_NEXT_30_DAYS",
+            Self::Unknown(other) => other,
+        }
+    }
+}
+impl From<&str> for FilterDateTimeType {
+    fn from(value: &str) -> Self {
+        match value {
+            "DATE_TIME_TYPE_DETAIL_DATE" => Self::DetailDate,
+            "DATE_TIME_TYPE_TODAY" => Self::Today,
+            "DATE_TIME_TYPE_TOMORROW" => Self::Tomorrow,
+            "DATE_TIME_TYPE_YESTERDAY" => Self::Yesterday,
+            "DATE_TIME_TYPE_CURRENT_WEEK" => Self::CurrentWeek,
+            "DATE_TIME_TYPE_LAST_WEEK" => Self::LastWeek,
+            "DATE_TIME_TYPE_CURRENT_MONTH" => Self::CurrentMonth,
+            "DATE_TIME_TYPE_THE_PAST_7_DAYS" => Self::ThePast7Days,
+            "DATE_TIME_TYPE_THE_NEXT_7_DAYS" => Self::TheNext7Days,
+            "DATE_TIME_TYPE_LAST_MONTH" => Self::LastMonth,
+            "DATE_TIME_TYPE_THE_PAST_30_DAYS" => Self::ThePast30Days,
+            "DATE_TIME_TYPE_THE_NEXT_30_DAYS" => Self::TheNext30Days,
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+impl serde::Serialize for FilterDateTimeType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::de::Decode for FilterDateTimeType {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
+impl<'de> serde::Deserialize<'de> for FilterDateTimeType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日期比较值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FilterDateTimeValue {
-    /// 日期类型（如今天、明天、指定日期等，取值见官方参数表）
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub date_type: Option<String>,
-    /// 指定日期时的毫秒时间戳
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<String>>,
+    /// 日期类型
+    #[serde(rename = "type")]
+    pub date_type: FilterDateTimeType,
+    /// 具体日期（DATE_TIME_TYPE_DETAIL_DATE）时的毫秒时间戳
+    pub value: Vec<String>,
 }
 impl crate::de::Decode for FilterDateTimeValue {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            date_type: fields.optional("type")?,
-            value: fields.optional("value")?,
+            date_type: fields.required("type")?,
+            value: fields.required("value")?,
         })
     }
 }
@@ -3290,6 +3373,8 @@ impl<'de> serde::Deserialize<'de> for FilterNumberValue {
 /// 过滤条件的判断方式。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FilterOperator {
+    /// `OPERATOR_UNKNOWN`: 未知
+    Unspecified,
     /// `OPERATOR_IS`: 是
     Is,
     /// `OPERATOR_IS_NOT`: 不是
@@ -3317,6 +3402,7 @@ impl FilterOperator {
     /// The value on the wire.
     pub fn as_str(&self) -> &str {
         match self {
+            Self::Unspecified => "OPERATOR_UNKNOWN",
             Self::Is => "OPERATOR_IS",
             Self::IsNot => "OPERATOR_IS_NOT",
             Self::Contains => "OPERATOR_CONTAINS",
@@ -3334,6 +3420,7 @@ impl FilterOperator {
 impl From<&str> for FilterOperator {
     fn from(value: &str) -> Self {
         match value {
+            "OPERATOR_UNKNOWN" => Self::Unspecified,
             "OPERATOR_IS" => Self::Is,
             "OPERATOR_IS_NOT" => Self::IsNot,
             "OPERATOR_CONTAINS" => Self::Contains,
@@ -3367,21 +3454,19 @@ impl<'de> serde::Deserialize<'de> for FilterOperator {
     }
 }
 /// 过滤设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FilterSpec {
     /// 条件之间的连接方式
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conjunction: Option<Conjunction>,
+    pub conjunction: Conjunction,
     /// 过滤条件
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conditions: Option<Vec<FilterCondition>>,
+    pub conditions: Vec<FilterCondition>,
 }
 impl crate::de::Decode for FilterSpec {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            conjunction: fields.optional("conjunction")?,
-            conditions: fields.optional("conditions")?,
+            conjunction: fields.required("conjunction")?,
+            conditions: fields.required("conditions")?,
         })
     }
 }
@@ -4614,19 +4699,17 @@ impl<'de> serde::Deserialize<'de> for FormUnfillUser {
 /// 甘特视图的属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GanttViewProperty {
-    /// 开始日期字段 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_date_field_id: Option<String>,
-    /// 结束日期字段 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_date_field_id: Option<String>,
+    /// 开始日期字段 id（日期类型字段）
+    pub start_date_field_id: String,
+    /// 结束日期字段 id（日期类型字段）
+    pub end_date_field_id: String,
 }
 impl crate::de::Decode for GanttViewProperty {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            start_date_field_id: fields.optional("start_date_field_id")?,
-            end_date_field_id: fields.optional("end_date_field_id")?,
+            start_date_field_id: fields.required("start_date_field_id")?,
+            end_date_field_id: fields.required("end_date_field_id")?,
         })
     }
 }
@@ -5030,6 +5113,52 @@ impl crate::de::Decode for InsertText {
     }
 }
 impl<'de> serde::Deserialize<'de> for InsertText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 查询视图返回的视图属性（查询视图页面的 ViewProperty 表没有 color_config）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ListedViewProperty {
+    /// 记录变更后是否自动重新排序
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_sort: Option<bool>,
+    /// 排序设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_spec: Option<SortSpec>,
+    /// 分组设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_spec: Option<GroupSpec>,
+    /// 过滤设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_spec: Option<FilterSpec>,
+    /// 是否开启字段数据统计
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_field_stat_enabled: Option<bool>,
+    /// 字段可见性，键为字段 id
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub field_visibility: std::collections::BTreeMap<String, bool>,
+    /// 冻结的列数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frozen_field_count: Option<i64>,
+}
+impl crate::de::Decode for ListedViewProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auto_sort: fields.optional("auto_sort")?,
+            sort_spec: fields.optional("sort_spec")?,
+            group_spec: fields.optional("group_spec")?,
+            filter_spec: fields.optional("filter_spec")?,
+            is_field_stat_enabled: fields.optional("is_field_stat_enabled")?,
+            field_visibility: fields.or_empty("field_visibility")?,
+            frozen_field_count: fields.optional("frozen_field_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ListedViewProperty {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7120,7 +7249,7 @@ pub struct SmartsheetGetViewsResponse {
     pub next: Option<i64>,
     /// 视图列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub views: Vec<SmartsheetView>,
+    pub views: Vec<SmartsheetListedView>,
 }
 impl crate::de::Decode for SmartsheetGetViewsResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -7134,6 +7263,39 @@ impl crate::de::Decode for SmartsheetGetViewsResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for SmartsheetGetViewsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 查询视图返回的一个视图（属性按查询视图页面的 ViewProperty 表，没有填色设置）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetListedView {
+    /// 视图 id
+    pub view_id: String,
+    /// 视图标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view_title: Option<String>,
+    /// 视图类型及其属性
+    #[serde(flatten)]
+    pub kind: Option<ViewKind>,
+    /// 视图属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<ListedViewProperty>,
+}
+impl crate::de::Decode for SmartsheetListedView {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view_id: fields.required("view_id")?,
+            view_title: fields.optional("view_title")?,
+            property: fields.optional("property")?,
+            kind: fields.flattened_optional("view_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetListedView {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8062,6 +8224,115 @@ impl<'de> serde::Deserialize<'de> for UserFieldProperty {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一条填色规则。页面表格写的是 conditions（Condition 数组，必填），而页面两个示例都写单个 condition 对象； 两者都收下，均为可选。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ViewColorCondition {
+    /// 填色 id，新增时不填，更新时填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// 填色范围
+    #[serde(rename = "type")]
+    pub condition_type: ViewColorConditionType,
+    /// 颜色，如 chromeOrangeLighten_5、fillColorGray_4（取值见页面 ViewColor 表）
+    pub color: String,
+    /// 判断条件（页面表格的写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<FilterCondition>>,
+    /// 判断条件（页面示例的写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<FilterCondition>,
+}
+impl crate::de::Decode for ViewColorCondition {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.optional("id")?,
+            condition_type: fields.required("type")?,
+            color: fields.required("color")?,
+            conditions: fields.optional("conditions")?,
+            condition: fields.optional("condition")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ViewColorCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 填色范围。
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ViewColorConditionType {
+    /// `VIEW_COLOR_CONDITION_TYPE_ROW`: 行
+    Row,
+    /// `VIEW_COLOR_CONDITION_TYPE_COLUMN`: 列
+    Column,
+    /// `VIEW_COLOR_CONDITION_TYPE_CELL`: 单元格
+    Cell,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
+}
+impl ViewColorConditionType {
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Row => "VIEW_COLOR_CONDITION_TYPE_ROW",
+            Self::Column => "VIEW_COLOR_CONDITION_TYPE_COLUMN",
+            Self::Cell => "VIEW_COLOR_CONDITION_TYPE_CELL",
+            Self::Unknown(other) => other,
+        }
+    }
+}
+impl From<&str> for ViewColorConditionType {
+    fn from(value: &str) -> Self {
+        match value {
+            "VIEW_COLOR_CONDITION_TYPE_ROW" => Self::Row,
+            "VIEW_COLOR_CONDITION_TYPE_COLUMN" => Self::Column,
+            "VIEW_COLOR_CONDITION_TYPE_CELL" => Self::Cell,
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+impl serde::Serialize for ViewColorConditionType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::de::Decode for ViewColorConditionType {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
+impl<'de> serde::Deserialize<'de> for ViewColorConditionType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 视图的填色设置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ViewColorConfig {
+    /// 填色条件
+    pub conditions: Vec<ViewColorCondition>,
+}
+impl crate::de::Decode for ViewColorConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            conditions: fields.required("conditions")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ViewColorConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视图类型（view_type）及其类型特有的属性：甘特视图带 property_gantt，日历视图带 property_calendar， 其余类型没有额外属性。
 #[derive(Debug, Clone, PartialEq)]
 pub enum ViewKind {
@@ -8210,9 +8481,9 @@ pub struct ViewProperty {
     /// 冻结的列数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frozen_field_count: Option<i64>,
-    /// 视图填色配置（ViewColorConfig：按条件给记录或单元格填色），保留为原始 JSON
+    /// 填色设置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub color_config: Option<serde_json::Value>,
+    pub color_config: Option<ViewColorConfig>,
 }
 impl crate::de::Decode for ViewProperty {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8460,6 +8731,18 @@ impl BlocksRequest {
             docid: docid.into(),
             page_id: page_id.into(),
             blocks: blocks.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl CalendarViewProperty {
+    /// A `CalendarViewProperty` with its required `start_date_field_id`, `end_date_field_id` set and every optional field unset.
+    pub fn new(
+        start_date_field_id: impl Into<String>,
+        end_date_field_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            start_date_field_id: start_date_field_id.into(),
+            end_date_field_id: end_date_field_id.into(),
         }
     }
 }
@@ -8732,20 +9015,45 @@ impl FieldRef {
     }
 }
 impl FilterCondition {
-    /// A `FilterCondition` with its required `field_id`, `operator` set and every optional field unset.
+    /// A `FilterCondition` with its required `field_id`, `field_type`, `operator` set and every optional field unset.
     pub fn new(
         field_id: impl Into<String>,
+        field_type: impl Into<FieldType>,
         operator: impl Into<FilterOperator>,
     ) -> Self {
         Self {
             field_id: field_id.into(),
-            field_type: None,
+            field_type: field_type.into(),
             operator: operator.into(),
             string_value: None,
             number_value: None,
             bool_value: None,
             user_value: None,
             date_time_value: None,
+        }
+    }
+}
+impl FilterDateTimeValue {
+    /// A `FilterDateTimeValue` with its required `type`, `value` set and every optional field unset.
+    pub fn new(
+        date_type: impl Into<FilterDateTimeType>,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            date_type: date_type.into(),
+            value: value.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl FilterSpec {
+    /// A `FilterSpec` with its required `conjunction`, `conditions` set and every optional field unset.
+    pub fn new(
+        conjunction: impl Into<Conjunction>,
+        conditions: impl IntoIterator<Item = impl Into<FilterCondition>>,
+    ) -> Self {
+        Self {
+            conjunction: conjunction.into(),
+            conditions: conditions.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -8852,6 +9160,18 @@ impl FormStatisticRequest {
             end_time: None,
             limit: None,
             cursor: None,
+        }
+    }
+}
+impl GanttViewProperty {
+    /// A `GanttViewProperty` with its required `start_date_field_id`, `end_date_field_id` set and every optional field unset.
+    pub fn new(
+        start_date_field_id: impl Into<String>,
+        end_date_field_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            start_date_field_id: start_date_field_id.into(),
+            end_date_field_id: end_date_field_id.into(),
         }
     }
 }
@@ -9395,6 +9715,31 @@ impl UpdateTextProperty {
         Self {
             text_property: text_property.into(),
             ranges: ranges.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl ViewColorCondition {
+    /// A `ViewColorCondition` with its required `type`, `color` set and every optional field unset.
+    pub fn new(
+        condition_type: impl Into<ViewColorConditionType>,
+        color: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: None,
+            condition_type: condition_type.into(),
+            color: color.into(),
+            conditions: None,
+            condition: None,
+        }
+    }
+}
+impl ViewColorConfig {
+    /// A `ViewColorConfig` with its required `conditions` set and every optional field unset.
+    pub fn new(
+        conditions: impl IntoIterator<Item = impl Into<ViewColorCondition>>,
+    ) -> Self {
+        Self {
+            conditions: conditions.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -12095,11 +12440,11 @@ impl WedocSmartsheetApi {
     ///         ])
     ///     }),
     ///     filter_spec: Some(FilterSpec {
-    ///         conjunction: Some(Conjunction::And),
-    ///         conditions: Some(vec![
+    ///         conjunction: Conjunction::And,
+    ///         conditions: vec![
     ///             FilterCondition {
     ///                 field_id: "f53B4X".into(),
-    ///                 field_type: Some(FieldType::Text),
+    ///                 field_type: FieldType::Text,
     ///                 operator: FilterOperator::Contains,
     ///                 string_value: Some(FilterStringValue {
     ///                     ..Default::default()
@@ -12109,10 +12454,32 @@ impl WedocSmartsheetApi {
     ///                 user_value: None,
     ///                 date_time_value: None
     ///             }
-    ///         ])
+    ///         ]
     ///     }),
     ///     field_visibility: Some(std::collections::BTreeMap::from([("fAbc".to_string(), true)])),
     ///     frozen_field_count: Some(1),
+    ///     color_config: Some(ViewColorConfig {
+    ///         conditions: vec![
+    ///             ViewColorCondition {
+    ///                 id: Some("4840474257".into()),
+    ///                 condition_type: ViewColorConditionType::Cell,
+    ///                 color: "chromeAmberLighten_5".into(),
+    ///                 condition: Some(FilterCondition {
+    ///                     field_id: "fRCjJz".into(),
+    ///                     field_type: FieldType::Text,
+    ///                     operator: FilterOperator::Contains,
+    ///                     string_value: Some(FilterStringValue {
+    ///                         ..Default::default()
+    ///                     }),
+    ///                     number_value: None,
+    ///                     bool_value: None,
+    ///                     user_value: None,
+    ///                     date_time_value: None
+    ///                 }),
+    ///                 conditions: None
+    ///             }
+    ///         ]
+    ///     }),
     ///     ..Default::default()
     /// })
     ///     .await?;
