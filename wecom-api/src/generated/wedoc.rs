@@ -5260,10 +5260,10 @@ impl<'de> serde::Deserialize<'de> for NumberFieldProperty {
 /// 自定义编号规则的一段。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NumberRule {
-    /// 规则类型（自增数字、固定字符、创建时间等，取值见官方参数表）
+    /// 规则类型：NUMBER_RULE_TYPE_INCR 自增数字，NUMBER_RULE_TYPE_FIXED_CHAR 固定字符，NUMBER_RULE_TYPE_TIME 创建时间
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<String>,
-    /// 该段的值
+    /// 该段的值：自增数字的位数、固定字符，或创建时间格式（YYYYMMDD、YYYYMM、MMDD、YYYY、MM、DD）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
@@ -5730,9 +5730,9 @@ pub struct ReferenceFieldProperty {
     /// 关联的子表 id（不填为当前子表）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_id: Option<String>,
-    /// 关联子表中作为显示的字段 id
+    /// 关联的字段 id（三个字段页面的表格都写作 filed_id）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field_id: Option<String>,
+    pub filed_id: Option<String>,
     /// 是否允许关联多条记录
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
@@ -5745,7 +5745,7 @@ impl crate::de::Decode for ReferenceFieldProperty {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sub_id: fields.optional("sub_id")?,
-            field_id: fields.optional("field_id")?,
+            filed_id: fields.optional("filed_id")?,
             is_multiple: fields.optional("is_multiple")?,
             view_id: fields.optional("view_id")?,
         })
@@ -5817,7 +5817,7 @@ pub struct SelectOption {
     /// 选项内容
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// 选项颜色，1~27
+    /// 选项颜色，1~27（见页面 Style 表）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<i64>,
 }
@@ -7024,12 +7024,6 @@ pub struct SmartsheetGetFieldsResponse {
     /// 字段总数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    /// 是否还有更多
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub has_more: Option<bool>,
-    /// 下一页的 offset
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<i64>,
     /// 字段列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<SmartsheetField>,
@@ -7039,8 +7033,6 @@ impl crate::de::Decode for SmartsheetGetFieldsResponse {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
-            has_more: fields.optional("has_more")?,
-            next: fields.optional("next")?,
             fields: fields.or_empty("fields")?,
         })
     }
@@ -12583,7 +12575,7 @@ impl WedocSmartsheetApi {
     }
     /// 添加字段
     ///
-    /// 在子表中添加一列或多列字段，单表最多 150 个字段。字段类型由 field_type 指定，类型特有的属性放在对应的 property_* 中（如数字 property_number、单选 property_single_select）。部分字段属性（自动编号、条码等）
+    /// 在子表中添加一列或多列字段，单表最多 150 个字段。字段类型由 field_type 指定，类型特有的属性放在对应的 property_* 中（如数字 property_number、单选 property_single_select），一种字段类型只带一种属性。
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/add_fields` ([official documentation](https://developer.work.weixin.qq.com/document/path/99904))
     ///
