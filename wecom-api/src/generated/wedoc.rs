@@ -5702,8 +5702,7 @@ impl<'de> serde::Deserialize<'de> for RecordPriv {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordSort {
     /// 排序的字段标题
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field_title: Option<String>,
+    pub field_title: String,
     /// 是否降序
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<bool>,
@@ -5712,7 +5711,7 @@ impl crate::de::Decode for RecordSort {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            field_title: fields.optional("field_title")?,
+            field_title: fields.required("field_title")?,
             desc: fields.optional("desc")?,
         })
     }
@@ -9283,6 +9282,15 @@ impl PublishAuth {
             member_type: member_type.into(),
             userid: None,
             departmentid: None,
+        }
+    }
+}
+impl RecordSort {
+    /// A `RecordSort` with its required `field_title` set and every optional field unset.
+    pub fn new(field_title: impl Into<String>) -> Self {
+        Self {
+            field_title: field_title.into(),
+            desc: None,
         }
     }
 }
