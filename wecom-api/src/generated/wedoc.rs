@@ -2887,12 +2887,12 @@ impl<'de> serde::Deserialize<'de> for FieldKind {
 /// 字段权限。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldPriv {
-    /// 字段范围（取值见官方参数表；为指定字段时看 field_rule_list）
+    /// 字段范围：1 所有字段，2 部分字段（此时看 field_rule_list）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field_range_type: Option<i64>,
     /// 各字段的权限
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field_rule_list: Option<Vec<FieldPrivRule>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub field_rule_list: Vec<FieldPrivRule>,
     /// 未单独设置的字段的默认权限
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field_default_rule: Option<FieldPrivDefault>,
@@ -2902,7 +2902,7 @@ impl crate::de::Decode for FieldPriv {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_range_type: fields.optional("field_range_type")?,
-            field_rule_list: fields.optional("field_rule_list")?,
+            field_rule_list: fields.or_empty("field_rule_list")?,
             field_default_rule: fields.optional("field_default_rule")?,
         })
     }
@@ -2975,6 +2975,67 @@ impl crate::de::Decode for FieldPrivRule {
     }
 }
 impl<'de> serde::Deserialize<'de> for FieldPrivRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要设置的一个字段的权限。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FieldPrivRuleSetting {
+    /// 字段 id
+    pub field_id: String,
+    /// 字段类型
+    pub field_type: FieldType,
+    /// 能否编辑
+    pub can_edit: bool,
+    /// 能否在首次提交时填写
+    pub can_insert: bool,
+    /// 能否查看
+    pub can_view: bool,
+}
+impl crate::de::Decode for FieldPrivRuleSetting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            field_type: fields.required("field_type")?,
+            can_edit: fields.required("can_edit")?,
+            can_insert: fields.required("can_insert")?,
+            can_view: fields.required("can_view")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldPrivRuleSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要设置的字段权限。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FieldPrivSetting {
+    /// 字段范围：1 所有字段，2 部分字段
+    pub field_range_type: i64,
+    /// 各字段的权限
+    pub field_rule_list: Vec<FieldPrivRuleSetting>,
+    /// 未单独设置的字段与以后新增字段的默认权限（type 为 1 时必填，为 2 时不可填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_default_rule: Option<FieldPrivDefault>,
+}
+impl crate::de::Decode for FieldPrivSetting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_range_type: fields.required("field_range_type")?,
+            field_rule_list: fields.required("field_rule_list")?,
+            field_default_rule: fields.optional("field_default_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldPrivSetting {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5671,13 +5732,13 @@ impl<'de> serde::Deserialize<'de> for PublishRange {
 /// 记录权限。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordPriv {
-    /// 可操作的记录范围（取值见官方参数表）
+    /// 记录范围：1 全部记录，2 满足任意条件的记录，3 满足全部条件的记录
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_range_type: Option<i64>,
-    /// 按条件限定记录范围时的规则列表，保留为原始 JSON
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub record_rule_list: Option<serde_json::Value>,
-    /// 范围外记录的权限（取值见官方参数表）
+    /// 记录条件（范围为 2 或 3 时生效）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub record_rule_list: Vec<RecordPrivRule>,
+    /// 不满足条件的记录的权限：1 不可编辑，2 不可查看
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_priv: Option<i64>,
 }
@@ -5686,12 +5747,104 @@ impl crate::de::Decode for RecordPriv {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_range_type: fields.optional("record_range_type")?,
-            record_rule_list: fields.optional("record_rule_list")?,
+            record_rule_list: fields.or_empty("record_rule_list")?,
             other_priv: fields.optional("other_priv")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for RecordPriv {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 记录权限的一个条件。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RecordPrivRule {
+    /// 字段 id（人员、单选、多选字段；CREATED_USER 表示记录创建者）
+    pub field_id: String,
+    /// 字段类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<FieldType>,
+    /// 判断方式：1 包含自己（人员字段），2 包含 value，3 不包含 value，4 等于 value，5 不等于 value，6 为空，7 非空
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oper_type: Option<i64>,
+    /// 单选、多选字段的选项 id
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub value: Vec<String>,
+}
+impl crate::de::Decode for RecordPrivRule {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            field_type: fields.optional("field_type")?,
+            oper_type: fields.optional("oper_type")?,
+            value: fields.or_empty("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordPrivRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要设置的一个记录条件。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RecordPrivRuleSetting {
+    /// 字段 id（人员、单选、多选字段；CREATED_USER 表示记录创建者）
+    pub field_id: String,
+    /// 字段类型（field_id 为 CREATED_USER 时不填，其余必填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<FieldType>,
+    /// 判断方式：1 包含自己（人员字段），2 包含 value，3 不包含 value，4 等于 value，5 不等于 value，6 为空，7 非空
+    pub oper_type: i64,
+    /// 单选、多选字段的选项 id
+    pub value: Vec<String>,
+}
+impl crate::de::Decode for RecordPrivRuleSetting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            field_type: fields.optional("field_type")?,
+            oper_type: fields.required("oper_type")?,
+            value: fields.required("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordPrivRuleSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要设置的记录权限。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RecordPrivSetting {
+    /// 记录范围：1 全部记录，2 满足任意条件的记录，3 满足全部条件的记录
+    pub record_range_type: i64,
+    /// 记录条件（范围为 2 或 3 时生效）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_rule_list: Option<Vec<RecordPrivRuleSetting>>,
+    /// 不满足条件的记录的权限：1 不可编辑，2 不可查看
+    pub other_priv: i64,
+}
+impl crate::de::Decode for RecordPrivSetting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_range_type: fields.required("record_range_type")?,
+            record_rule_list: fields.optional("record_rule_list")?,
+            other_priv: fields.required("other_priv")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordPrivSetting {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5891,13 +6044,13 @@ impl<'de> serde::Deserialize<'de> for SheetIdRequest {
 pub struct SheetPriv {
     /// 子表 id
     pub sheet_id: String,
-    /// 子表权限级别（取值见官方参数表；为自定义级别时以下各项生效）
+    /// 子表权限：1 全部权限，2 可编辑，3 仅浏览，4 无权限（页面表格写 string，示例写数字）
     #[serde(rename = "priv", skip_serializing_if = "Option::is_none")]
-    pub privilege: Option<i64>,
-    /// 能否添加记录
+    pub privilege: Option<String>,
+    /// 能否添加记录（子表权限为可编辑时有意义）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_insert_record: Option<bool>,
-    /// 能否删除记录
+    /// 能否删除记录（子表权限为可编辑时有意义）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_delete_record: Option<bool>,
     /// 能否增删改视图
@@ -5909,6 +6062,9 @@ pub struct SheetPriv {
     /// 字段权限
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field_priv: Option<FieldPriv>,
+    /// 是否清除该子表的设置、恢复默认权限
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clear: Option<bool>,
 }
 impl crate::de::Decode for SheetPriv {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5922,6 +6078,7 @@ impl crate::de::Decode for SheetPriv {
                 .optional("can_create_modify_delete_view")?,
             record_priv: fields.optional("record_priv")?,
             field_priv: fields.optional("field_priv")?,
+            clear: fields.optional("clear")?,
         })
     }
 }
@@ -6156,6 +6313,56 @@ impl<'de> serde::Deserialize<'de> for SheetPrivRuleType {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要设置的一个子表的权限（更新子表权限的参数表，带必填标记）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SheetPrivSetting {
+    /// 子表 id
+    pub sheet_id: String,
+    /// 子表权限：1 全部权限，2 可编辑，3 仅浏览，4 无权限（页面表格写 string，示例写数字）
+    #[serde(rename = "priv")]
+    pub privilege: String,
+    /// 能否添加记录（子表权限为可编辑时有意义）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_insert_record: Option<bool>,
+    /// 能否删除记录（子表权限为可编辑时有意义）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_delete_record: Option<bool>,
+    /// 能否增删改视图
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_create_modify_delete_view: Option<bool>,
+    /// 字段权限
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_priv: Option<FieldPrivSetting>,
+    /// 记录权限（子表权限为 2 或 3 时必填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_priv: Option<RecordPrivSetting>,
+    /// 是否清除该子表的设置、恢复默认权限
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clear: Option<bool>,
+}
+impl crate::de::Decode for SheetPrivSetting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.required("sheet_id")?,
+            privilege: fields.required("priv")?,
+            can_insert_record: fields.optional("can_insert_record")?,
+            can_delete_record: fields.optional("can_delete_record")?,
+            can_create_modify_delete_view: fields
+                .optional("can_create_modify_delete_view")?,
+            field_priv: fields.optional("field_priv")?,
+            record_priv: fields.optional("record_priv")?,
+            clear: fields.optional("clear")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPrivSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新子表权限的请求。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SheetPrivUpdateRequest {
@@ -6172,7 +6379,7 @@ pub struct SheetPrivUpdateRequest {
     pub name: Option<String>,
     /// 各子表的权限
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub priv_list: Option<Vec<SheetPriv>>,
+    pub priv_list: Option<Vec<SheetPrivSetting>>,
 }
 impl crate::de::Decode for SheetPrivUpdateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8987,15 +9194,16 @@ impl FieldGroupUpdateRequest {
         }
     }
 }
-impl FieldPrivRule {
-    /// A `FieldPrivRule` with its required `field_id` set and every optional field unset.
-    pub fn new(field_id: impl Into<String>) -> Self {
+impl FieldPrivSetting {
+    /// A `FieldPrivSetting` with its required `field_range_type`, `field_rule_list` set and every optional field unset.
+    pub fn new(
+        field_range_type: i64,
+        field_rule_list: impl IntoIterator<Item = impl Into<FieldPrivRuleSetting>>,
+    ) -> Self {
         Self {
-            field_id: field_id.into(),
-            field_type: None,
-            can_edit: None,
-            can_insert: None,
-            can_view: None,
+            field_range_type,
+            field_rule_list: field_rule_list.into_iter().map(Into::into).collect(),
+            field_default_rule: None,
         }
     }
 }
@@ -9285,6 +9493,31 @@ impl PublishAuth {
         }
     }
 }
+impl RecordPrivRuleSetting {
+    /// A `RecordPrivRuleSetting` with its required `field_id`, `oper_type`, `value` set and every optional field unset.
+    pub fn new(
+        field_id: impl Into<String>,
+        oper_type: i64,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            field_id: field_id.into(),
+            field_type: None,
+            oper_type,
+            value: value.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl RecordPrivSetting {
+    /// A `RecordPrivSetting` with its required `record_range_type`, `other_priv` set and every optional field unset.
+    pub fn new(record_range_type: i64, other_priv: i64) -> Self {
+        Self {
+            record_range_type,
+            record_rule_list: None,
+            other_priv,
+        }
+    }
+}
 impl RecordSort {
     /// A `RecordSort` with its required `field_title` set and every optional field unset.
     pub fn new(field_title: impl Into<String>) -> Self {
@@ -9312,20 +9545,6 @@ impl SheetIdRequest {
         Self {
             docid: docid.into(),
             sheet_id: sheet_id.into(),
-        }
-    }
-}
-impl SheetPriv {
-    /// A `SheetPriv` with its required `sheet_id` set and every optional field unset.
-    pub fn new(sheet_id: impl Into<String>) -> Self {
-        Self {
-            sheet_id: sheet_id.into(),
-            privilege: None,
-            can_insert_record: None,
-            can_delete_record: None,
-            can_create_modify_delete_view: None,
-            record_priv: None,
-            field_priv: None,
         }
     }
 }
@@ -9371,6 +9590,21 @@ impl SheetPrivRuleMemberRequest {
             rule_id,
             add_member_range: None,
             del_member_range: None,
+        }
+    }
+}
+impl SheetPrivSetting {
+    /// A `SheetPrivSetting` with its required `sheet_id`, `priv` set and every optional field unset.
+    pub fn new(sheet_id: impl Into<String>, privilege: impl Into<String>) -> Self {
+        Self {
+            sheet_id: sheet_id.into(),
+            privilege: privilege.into(),
+            can_insert_record: None,
+            can_delete_record: None,
+            can_create_modify_delete_view: None,
+            field_priv: None,
+            record_priv: None,
+            clear: None,
         }
     }
 }
@@ -16506,7 +16740,7 @@ pub mod calls {
         /// 各子表的权限
         pub fn priv_list(
             mut self,
-            value: impl IntoIterator<Item = impl Into<SheetPriv>>,
+            value: impl IntoIterator<Item = impl Into<SheetPrivSetting>>,
         ) -> Self {
             self.request.priv_list = Some(value.into_iter().map(Into::into).collect());
             self
