@@ -13668,7 +13668,7 @@ impl WedocSmartsheetApi {
     ///
     /// 通过工作表的 Webhook 地址（在智能表格中开启「接收外部数据」后获得，`key` 即地址中的 key 参数）向工作表 添加记录（add_records）或更新记录（update_records，按 record_id），不需要 access_token。请求体写法参考 该工作表提供的「示例数据」；values 的键为字段标题或字段 id。不支持公式、自动编号、查找引用、关联、创建人、 创建时间、最后编辑人、最后编辑时间、群聊、文件字段。
     ///
-    /// `POST /cgi-bin/wedoc/smartsheet/webhook` ([official documentation](https://developer.work.weixin.qq.com/document/path/101260))
+    /// `POST /cgi-bin/wedoc/smartsheet/webhook` ([official documentation](https://developer.work.weixin.qq.com/document/path/101240))
     ///
     /// Endpoint id `wedoc_smartsheet.webhook`; not safe to repeat, so it is sent at most once.
     ///
