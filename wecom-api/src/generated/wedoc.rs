@@ -8124,9 +8124,12 @@ impl<'de> serde::Deserialize<'de> for TextFormat {
 /// 文本属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextProperty {
-    /// 是否加粗
+    /// 是否加粗（页面示例的写法）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bold: Option<bool>,
+    /// 是否加粗（页面 TextProperty 表格的写法，示例写 bold）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blod: Option<bool>,
     /// 文字颜色，RRGGBB 格式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -8139,6 +8142,7 @@ impl crate::de::Decode for TextProperty {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bold: fields.optional("bold")?,
+            blod: fields.optional("blod")?,
             color: fields.optional("color")?,
             background_color: fields.optional("background_color")?,
         })
