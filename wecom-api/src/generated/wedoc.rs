@@ -14011,7 +14011,7 @@ pub struct WedocSpreadsheetApi {
 impl WedocSpreadsheetApi {
     /// 编辑表格内容
     ///
-    /// 对一个在线表格批量执行多个更新操作：新增、删除工作表，更新范围内单元格，删除连续的行或列。 各操作按顺序逐个执行（执行前各自做权限与参数校验），某个操作出错则不再执行后续操作；单次最多 5 个操作。 requests 的每一项只填一种操作，responses 按顺序给出各操作的结果。各操作与单元格数据（GridData）的
+    /// 对一个在线表格批量执行多个更新操作：新增、删除工作表，更新范围内单元格，删除连续的行或列。 各操作按顺序逐个执行（执行前各自做权限与参数校验），某个操作出错则不再执行后续操作；单次最多 5 个操作。 requests 的每一项只填一种操作，responses 按顺序给出各操作的结果。单元格数据（GridData）与获取表格数据相同。
     ///
     /// `POST /cgi-bin/wedoc/spreadsheet/batch_update` ([official documentation](https://developer.work.weixin.qq.com/document/path/97628))
     ///
