@@ -6142,7 +6142,7 @@ async fn wedoc_smartdoc_get_block_list_example_0() {
   ],
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": true,
+  "has_more": "true",
   "next_start": 201
 }"#,
         )
@@ -6199,7 +6199,7 @@ async fn wedoc_smartdoc_get_block_list_example_0() {
   ],
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": true,
+  "has_more": "true",
   "next_start": 201
 }"#,
         &response,

@@ -294,9 +294,9 @@ pub struct BlockListResponse {
     /// Block 列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<BlockInfo>,
-    /// 是否还有更多（官方以字符串 "true"/"false" 返回）
+    /// 是否还有更多：字符串 "true" 或 "false"（页面表格与示例都是 string）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub has_more: Option<bool>,
+    pub has_more: Option<String>,
     /// 下一批的起始点
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_start: Option<i64>,
@@ -12036,7 +12036,7 @@ impl WedocSmartdocApi {
     ///   ],
     ///   "errcode": 0,
     ///   "errmsg": "ok",
-    ///   "has_more": true,
+    ///   "has_more": "true",
     ///   "next_start": 201
     /// }
     /// ```
