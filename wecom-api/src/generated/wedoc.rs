@@ -931,6 +931,86 @@ impl<'de> serde::Deserialize<'de> for DocAccessRule {
         crate::de::deserialize(deserializer)
     }
 }
+/// 浮动的绘图实体。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocAnchor {
+    /// 图片
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<DocAnchorPicture>,
+}
+impl crate::de::Decode for DocAnchor {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            picture: fields.optional("picture")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocAnchor {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 浮动的图片。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocAnchorPicture {
+    /// 图片地址（页面示例有，表格未列）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// 裁剪范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_rect: Option<DocRelativeRect>,
+    /// 形状属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<DocShapeProperties>,
+    /// 水平位置（relative_from 取 RELATIVE_FROM_HORIZONTAL_*）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_horizontal: Option<DocPosition>,
+    /// 竖直位置（relative_from 取 RELATIVE_FROM_VERTICAL_*）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_vertical: Option<DocPosition>,
+    /// 不环绕文字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_none: Option<bool>,
+    /// 四周型环绕（页面表格为对象，示例写 false）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_square: Option<DocWrapSquare>,
+    /// 上下型环绕
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_top_and_bottom: Option<bool>,
+    /// 衬于文字下方
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behind_doc: Option<bool>,
+    /// 允许重叠
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_overlap: Option<bool>,
+}
+impl crate::de::Decode for DocAnchorPicture {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            uri: fields.optional("uri")?,
+            relative_rect: fields.optional("relative_rect")?,
+            shape: fields.optional("shape")?,
+            position_horizontal: fields.optional("position_horizontal")?,
+            position_vertical: fields.optional("position_vertical")?,
+            wrap_none: fields.optional("wrap_none")?,
+            wrap_square: fields.optional("wrap_square")?,
+            wrap_top_and_bottom: fields.optional("wrap_top_and_bottom")?,
+            behind_doc: fields.optional("behind_doc")?,
+            allow_overlap: fields.optional("allow_overlap")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocAnchorPicture {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文档的权限信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocAuth {
@@ -1071,6 +1151,66 @@ impl<'de> serde::Deserialize<'de> for DocBaseInfoResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一条边框。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocBorderProperty {
+    /// 颜色，RRGGBB
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// 宽度（像素）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+}
+impl crate::de::Decode for DocBorderProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            color: fields.optional("color")?,
+            width: fields.optional("width")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocBorderProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 单元格的四条边框。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocBorders {
+    /// 上边框
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<DocBorderProperty>,
+    /// 左边框
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left: Option<DocBorderProperty>,
+    /// 下边框
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottom: Option<DocBorderProperty>,
+    /// 右边框
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right: Option<DocBorderProperty>,
+}
+impl crate::de::Decode for DocBorders {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            top: fields.optional("top")?,
+            left: fields.optional("left")?,
+            bottom: fields.optional("bottom")?,
+            right: fields.optional("right")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocBorders {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DocCreateRequest {
     /// 空间 spaceid；指定时须同时指定 fatherid
@@ -1124,6 +1264,36 @@ impl crate::de::Decode for DocCreateResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 绘图对象属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocDrawingProperty {
+    /// 嵌入的实体（如图片）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline_keyword: Option<DocInline>,
+    /// 浮动的实体（如图片）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<DocAnchor>,
+    /// 是否占位符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_placeholder: Option<bool>,
+}
+impl crate::de::Decode for DocDrawingProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            inline_keyword: fields.optional("inline_keyword")?,
+            anchor: fields.optional("anchor")?,
+            is_placeholder: fields.optional("is_placeholder")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocDrawingProperty {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1295,6 +1465,138 @@ impl crate::de::Decode for DocIdRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 段落缩进（像素；*_chars 以 1/20 字符宽度计）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocIndent {
+    /// 左侧缩进
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left: Option<f64>,
+    /// 左侧缩进字符数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_chars: Option<i64>,
+    /// 右侧缩进
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right: Option<f64>,
+    /// 右侧缩进字符数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right_chars: Option<i64>,
+    /// 悬挂缩进
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hanging: Option<f64>,
+    /// 悬挂缩进字符数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hanging_chars: Option<i64>,
+    /// 首行缩进
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_line: Option<f64>,
+    /// 首行缩进字符数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_line_chars: Option<i64>,
+}
+impl crate::de::Decode for DocIndent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            left: fields.optional("left")?,
+            left_chars: fields.optional("left_chars")?,
+            right: fields.optional("right")?,
+            right_chars: fields.optional("right_chars")?,
+            hanging: fields.optional("hanging")?,
+            hanging_chars: fields.optional("hanging_chars")?,
+            first_line: fields.optional("first_line")?,
+            first_line_chars: fields.optional("first_line_chars")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocIndent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 嵌入的绘图实体。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocInline {
+    /// 图片
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<DocInlinePicture>,
+    /// 插件
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addon: Option<DocInlineAddon>,
+}
+impl crate::de::Decode for DocInline {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            picture: fields.optional("picture")?,
+            addon: fields.optional("addon")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocInline {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 插件信息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocInlineAddon {
+    /// 插件 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addon_id: Option<String>,
+    /// 插件来源：ADDON_SOURCE_TYPE_UNSPECIFIED、_NONE、_LATEX 公式、_SIGN 签名、_SIGN_BAR 签名占位图
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addon_source: Option<String>,
+}
+impl crate::de::Decode for DocInlineAddon {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            addon_id: fields.optional("addon_id")?,
+            addon_source: fields.optional("addon_source")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocInlineAddon {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 嵌入的图片。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocInlinePicture {
+    /// 图片地址（页面示例有，表格未列）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// 裁剪范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_rect: Option<DocRelativeRect>,
+    /// 形状属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<DocShapeProperties>,
+}
+impl crate::de::Decode for DocInlinePicture {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            uri: fields.optional("uri")?,
+            relative_rect: fields.optional("relative_rect")?,
+            shape: fields.optional("shape")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocInlinePicture {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1527,9 +1829,9 @@ pub struct DocNode {
     /// 节点在文档中的结束位置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<i64>,
-    /// 节点属性（Property）：按节点类型含节、段落、文字（Run）、表格、行、单元格、绘图等多层样式结构，官方表格有数十个子类型，这里保留为原始 JSON
+    /// 节点属性
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub property: Option<serde_json::Value>,
+    pub property: Option<DocNodeProperty>,
     /// 节点类型
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub node_type: Option<DocNodeType>,
@@ -1554,6 +1856,52 @@ impl crate::de::Decode for DocNode {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 节点属性（Property）：按节点类型给出其中一种。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocNodeProperty {
+    /// 节属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section_property: Option<DocSectionProperty>,
+    /// 段落属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paragraph_property: Option<DocParagraphProperty>,
+    /// 文字属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_property: Option<DocRunProperty>,
+    /// 表格属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_property: Option<DocTableProperty>,
+    /// 表格行属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_row_property: Option<DocTableRowProperty>,
+    /// 单元格属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_cell_property: Option<DocTableCellProperty>,
+    /// 绘图对象属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drawing_property: Option<DocDrawingProperty>,
+}
+impl crate::de::Decode for DocNodeProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            section_property: fields.optional("section_property")?,
+            paragraph_property: fields.optional("paragraph_property")?,
+            run_property: fields.optional("run_property")?,
+            table_property: fields.optional("table_property")?,
+            table_row_property: fields.optional("table_row_property")?,
+            table_cell_property: fields.optional("table_cell_property")?,
+            drawing_property: fields.optional("drawing_property")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocNodeProperty {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1635,6 +1983,32 @@ impl<'de> serde::Deserialize<'de> for DocNodeType {
         crate::de::deserialize(deserializer)
     }
 }
+/// 段落的编号属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocNumberProperty {
+    /// 编号缩进层级
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nesting_level: Option<i64>,
+    /// 编号 id，同一列表中的段落相同
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_id: Option<String>,
+}
+impl crate::de::Decode for DocNumberProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            nesting_level: fields.optional("nesting_level")?,
+            number_id: fields.optional("number_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocNumberProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// docid 与 formid 填其中一个。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocOrFormRequest {
@@ -1661,6 +2035,160 @@ impl<'de> serde::Deserialize<'de> for DocOrFormRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 页边距。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocPageMargins {
+    /// 上边距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<f64>,
+    /// 右边距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right: Option<f64>,
+    /// 下边距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottom: Option<f64>,
+    /// 左边距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left: Option<f64>,
+}
+impl crate::de::Decode for DocPageMargins {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            top: fields.optional("top")?,
+            right: fields.optional("right")?,
+            bottom: fields.optional("bottom")?,
+            left: fields.optional("left")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocPageMargins {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 页面尺寸。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocPageSize {
+    /// 页面宽度
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<f64>,
+    /// 页面高度
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<f64>,
+    /// 页面方向：页面一处写作 PageOrientation 对象，一处写作枚举字符串（PAGE_ORIENTATION_UNSPECIFIED、PAGE_ORIENTATION_PORTRAIT 纵向、PAGE_ORIENTATION_LANDSCAPE 横向），保留为原始 JSON
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orientation: Option<serde_json::Value>,
+}
+impl crate::de::Decode for DocPageSize {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            width: fields.optional("width")?,
+            height: fields.optional("height")?,
+            orientation: fields.optional("orientation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocPageSize {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 段落属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocParagraphProperty {
+    /// 项目符号与编号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_property: Option<DocNumberProperty>,
+    /// 段落间距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spacing: Option<DocSpacing>,
+    /// 段落缩进
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indent: Option<DocIndent>,
+    /// 水平对齐：ALIGNMENT_TYPE_UNSPECIFIED、_CENTER、_BOTH、_DISTRIBUTE、_LEFT、_RIGHT
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alignment_type: Option<String>,
+    /// 文字方向：TEXT_DIRECTION_UNSPECIFIED、_RIGHT_TO_LEFT、_LEFT_TO_RIGHT
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_direction: Option<String>,
+}
+impl crate::de::Decode for DocParagraphProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            number_property: fields.optional("number_property")?,
+            spacing: fields.optional("spacing")?,
+            indent: fields.optional("indent")?,
+            alignment_type: fields.optional("alignment_type")?,
+            text_direction: fields.optional("text_direction")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocParagraphProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 浮动图片的位置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocPosition {
+    /// 位置偏移
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pos_offset: Option<i64>,
+    /// 相对位置类型（RELATIVE_FROM_HORIZONTAL_* 或 RELATIVE_FROM_VERTICAL_*，取值见页面）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_from: Option<String>,
+}
+impl crate::de::Decode for DocPosition {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pos_offset: fields.optional("pos_offset")?,
+            relative_from: fields.optional("relative_from")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocPosition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 宽高（像素）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocPositiveSize2D {
+    /// 宽
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cx: Option<i64>,
+    /// 高
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cy: Option<i64>,
+}
+impl crate::de::Decode for DocPositiveSize2D {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cx: fields.optional("cx")?,
+            cy: fields.optional("cy")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocPositiveSize2D {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文档中的一段范围。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocRange {
@@ -1679,6 +2207,40 @@ impl crate::de::Decode for DocRange {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 裁剪范围，单位 0.1%（75000 为 75%）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocRelativeRect {
+    /// 距左侧
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left: Option<i64>,
+    /// 距顶部
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<i64>,
+    /// 距右侧
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right: Option<i64>,
+    /// 距底部
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottom: Option<i64>,
+}
+impl crate::de::Decode for DocRelativeRect {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            left: fields.optional("left")?,
+            top: fields.optional("top")?,
+            right: fields.optional("right")?,
+            bottom: fields.optional("bottom")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocRelativeRect {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1714,6 +2276,68 @@ impl<'de> serde::Deserialize<'de> for DocRenameRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 文字属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocRunProperty {
+    /// 字体
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub font: Option<String>,
+    /// 是否加粗
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bold: Option<bool>,
+    /// 是否斜体
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub italics: Option<bool>,
+    /// 是否下划线
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub underline: Option<bool>,
+    /// 是否删除线
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strike: Option<bool>,
+    /// 文字颜色，RRGGBB
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// 字符间距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spacing: Option<f64>,
+    /// 字号，单位半磅
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<f64>,
+    /// 文字底纹
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shading: Option<DocShading>,
+    /// 上标下标：RUN_VERTICAL_ALIGN_UNSPECIFIED、_BASELINE、_SUPER_SCRIPT、_SUB_SCRIPT
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vertical_align: Option<String>,
+    /// 是否占位符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_placeholder: Option<bool>,
+}
+impl crate::de::Decode for DocRunProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            font: fields.optional("font")?,
+            bold: fields.optional("bold")?,
+            italics: fields.optional("italics")?,
+            underline: fields.optional("underline")?,
+            strike: fields.optional("strike")?,
+            color: fields.optional("color")?,
+            spacing: fields.optional("spacing")?,
+            size: fields.optional("size")?,
+            shading: fields.optional("shading")?,
+            vertical_align: fields.optional("vertical_align")?,
+            is_placeholder: fields.optional("is_placeholder")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocRunProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 不填的字段保持不变。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocSafetySettingRequest {
@@ -1737,6 +2361,32 @@ impl crate::de::Decode for DocSafetySettingRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocSafetySettingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 节的属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocSectionProperty {
+    /// 页面尺寸
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<DocPageSize>,
+    /// 页边距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_margins: Option<DocPageMargins>,
+}
+impl crate::de::Decode for DocSectionProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            page_size: fields.optional("page_size")?,
+            page_margins: fields.optional("page_margins")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocSectionProperty {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1773,6 +2423,54 @@ impl<'de> serde::Deserialize<'de> for DocSecureSetting {
         crate::de::deserialize(deserializer)
     }
 }
+/// 文字底纹。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocShading {
+    /// 前景色，RRGGBB
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foreground_color: Option<String>,
+    /// 背景色，RRGGBB
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background_color: Option<String>,
+}
+impl crate::de::Decode for DocShading {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            foreground_color: fields.optional("foreground_color")?,
+            background_color: fields.optional("background_color")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocShading {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 形状属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocShapeProperties {
+    /// 裁剪与旋转
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform: Option<DocTransform2D>,
+}
+impl crate::de::Decode for DocShapeProperties {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            transform: fields.optional("transform")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocShapeProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocShareResponse {
     /// 分享链接
@@ -1787,6 +2485,170 @@ impl crate::de::Decode for DocShareResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocShareResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 段落间距（像素）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocSpacing {
+    /// 段前（页面表格写作段后）间距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<f64>,
+    /// 段后（页面表格写作段前）间距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<f64>,
+    /// 行间距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<f64>,
+    /// 行间距规则：LINE_SPACING_RULE_AUTO、_EXACT、_AT_LEAST
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_rule: Option<String>,
+}
+impl crate::de::Decode for DocSpacing {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            before: fields.optional("before")?,
+            after: fields.optional("after")?,
+            line: fields.optional("line")?,
+            line_rule: fields.optional("line_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocSpacing {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 单元格属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocTableCellProperty {
+    /// 边框
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_cell_borders: Option<DocBorders>,
+    /// 垂直对齐：VERTICAL_ALIGNMENT__UNSPECIFIED、_TOP、_CENTER、_BOTH、_BOTTOM
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vertical_alignment: Option<String>,
+}
+impl crate::de::Decode for DocTableCellProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            table_cell_borders: fields.optional("table_cell_borders")?,
+            vertical_alignment: fields.optional("vertical_alignment")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocTableCellProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 表格属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocTableProperty {
+    /// 表格首选宽度
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_width: Option<DocTableWidth>,
+    /// 水平对齐：TABLE_HORIZONTAL_ALIGNMENT_TYPE_UNSPECIFIED、_CENTER、_LEFT、_START
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizontal_alignment_type: Option<String>,
+    /// 布局：TABLE_LAYOUT_TYPE_UNSPECIFIED、_FIXED、_AUTO_FIT
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_layout: Option<String>,
+}
+impl crate::de::Decode for DocTableProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            table_width: fields.optional("table_width")?,
+            horizontal_alignment_type: fields.optional("horizontal_alignment_type")?,
+            table_layout: fields.optional("table_layout")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocTableProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 表格行属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocTableRowProperty {
+    /// 是否表头行
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_header: Option<bool>,
+}
+impl crate::de::Decode for DocTableRowProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_header: fields.optional("is_header")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocTableRowProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 表格宽度。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocTableWidth {
+    /// 宽度（像素）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<f64>,
+    /// 宽度类型：TABLE_LAYOUT_TYPE_UNSPECIFIED、_FIXED、_AUTO_FIT
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub width_type: Option<String>,
+}
+impl crate::de::Decode for DocTableWidth {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            width: fields.optional("width")?,
+            width_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocTableWidth {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 图片的大小与旋转。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocTransform2D {
+    /// 边框大小（像素）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extent: Option<DocPositiveSize2D>,
+    /// 旋转角度，单位 1/60000 度，正数顺时针
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<i64>,
+}
+impl crate::de::Decode for DocTransform2D {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            extent: fields.optional("extent")?,
+            rotation: fields.optional("rotation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocTransform2D {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1878,6 +2740,28 @@ impl crate::de::Decode for DocWatermark {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocWatermark {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 四周型环绕。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocWrapSquare {
+    /// 环绕方式：WRAP_TEXT_BOTH_UNSPECIFIED、WRAP_TEXT_BOTH_SIDES、WRAP_TEXT_LEFT、WRAP_TEXT_RIGHT、WRAP_TEXT_LARGEST
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_text: Option<String>,
+}
+impl crate::de::Decode for DocWrapSquare {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            wrap_text: fields.optional("wrap_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocWrapSquare {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
