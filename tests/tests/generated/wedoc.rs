@@ -2920,6 +2920,25 @@ async fn wedoc_smartsheet_update_view_example_0() {
   "docid": "DOCID",
   "property": {
     "auto_sort": true,
+    "color_config": {
+      "conditions": [
+        {
+          "color": "chromeAmberLighten_5",
+          "condition": {
+            "field_id": "fRCjJz",
+            "field_type": "FIELD_TYPE_TEXT",
+            "operator": "OPERATOR_CONTAINS",
+            "string_value": {
+              "value": [
+                "5555"
+              ]
+            }
+          },
+          "id": "4840474257",
+          "type": "VIEW_COLOR_CONDITION_TYPE_CELL"
+        }
+      ]
+    },
     "field_visibility": {
       "fAbc": true
     },
@@ -2974,6 +2993,25 @@ async fn wedoc_smartsheet_update_view_example_0() {
   "docid": "DOCID",
   "property": {
     "auto_sort": true,
+    "color_config": {
+      "conditions": [
+        {
+          "color": "chromeAmberLighten_5",
+          "condition": {
+            "field_id": "fRCjJz",
+            "field_type": "FIELD_TYPE_TEXT",
+            "operator": "OPERATOR_CONTAINS",
+            "string_value": {
+              "value": [
+                "5555"
+              ]
+            }
+          },
+          "id": "4840474257",
+          "type": "VIEW_COLOR_CONDITION_TYPE_CELL"
+        }
+      ]
+    },
     "field_visibility": {
       "fAbc": true
     },
@@ -4971,7 +5009,7 @@ async fn wedoc_smartsheet_update_sheet_priv_example_0() {
   "name": "研发组",
   "priv_list": [
     {
-      "priv": 3,
+      "priv": "3",
       "sheet_id": "SHEETID"
     }
   ],
@@ -4992,11 +5030,184 @@ async fn wedoc_smartsheet_update_sheet_priv_example_0() {
   "name": "研发组",
   "priv_list": [
     {
-      "priv": 3,
+      "priv": "3",
       "sheet_id": "SHEETID"
     }
   ],
   "rule_id": 123,
+  "type": 2
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::WedocSmartsheetUpdateSheetPriv = client
+        .wedoc_smartsheet()
+        .update_sheet_priv(body.docid, body.rule_type);
+    if let Some(value) = body.rule_id {
+        call = call.rule_id(value);
+    }
+    if let Some(value) = body.name {
+        call = call.name(value);
+    }
+    if let Some(value) = body.priv_list {
+        call = call.priv_list(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "wedoc_smartsheet.update_sheet_priv",
+                " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#, &response);
+}
+#[tokio::test]
+async fn wedoc_smartsheet_update_sheet_priv_example_1() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/wedoc/smartsheet/content_priv/update_sheet_priv",
+            &[],
+            Some(
+                r#"{
+  "docid": "DOCID",
+  "name": "NAME",
+  "priv_list": [
+    {
+      "can_create_modify_delete_view": true,
+      "can_delete_record": true,
+      "can_insert_record": true,
+      "clear": false,
+      "field_priv": {
+        "field_range_type": 2,
+        "field_rule_list": [
+          {
+            "can_edit": true,
+            "can_insert": true,
+            "can_view": true,
+            "field_id": "FIELDID1",
+            "field_type": "FIELD_TYPE_TEXT"
+          },
+          {
+            "can_edit": false,
+            "can_insert": true,
+            "can_view": true,
+            "field_id": "FIELDID2",
+            "field_type": "FIELD_TYPE_TEXT"
+          }
+        ]
+      },
+      "priv": "1",
+      "record_priv": {
+        "other_priv": 1,
+        "record_range_type": 2,
+        "record_rule_list": [
+          {
+            "field_id": "FIELDI1",
+            "field_type": "FIELD_TYPE_TEXT",
+            "oper_type": 1,
+            "value": []
+          },
+          {
+            "field_id": "CREATED_USER",
+            "oper_type": 1,
+            "value": []
+          },
+          {
+            "field_id": "FIELDID2",
+            "field_type": "FIELD_TYPE_SELECT",
+            "oper_type": 2,
+            "value": [
+              "OPTION1",
+              "OPTION2",
+              "OPTION3"
+            ]
+          }
+        ]
+      },
+      "sheet_id": "SHEETID"
+    }
+  ],
+  "rule_id": 2,
+  "type": 2
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: SheetPrivUpdateRequest = serde_json::from_str(
+            r#"{
+  "docid": "DOCID",
+  "name": "NAME",
+  "priv_list": [
+    {
+      "can_create_modify_delete_view": true,
+      "can_delete_record": true,
+      "can_insert_record": true,
+      "clear": false,
+      "field_priv": {
+        "field_range_type": 2,
+        "field_rule_list": [
+          {
+            "can_edit": true,
+            "can_insert": true,
+            "can_view": true,
+            "field_id": "FIELDID1",
+            "field_type": "FIELD_TYPE_TEXT"
+          },
+          {
+            "can_edit": false,
+            "can_insert": true,
+            "can_view": true,
+            "field_id": "FIELDID2",
+            "field_type": "FIELD_TYPE_TEXT"
+          }
+        ]
+      },
+      "priv": "1",
+      "record_priv": {
+        "other_priv": 1,
+        "record_range_type": 2,
+        "record_rule_list": [
+          {
+            "field_id": "FIELDI1",
+            "field_type": "FIELD_TYPE_TEXT",
+            "oper_type": 1,
+            "value": []
+          },
+          {
+            "field_id": "CREATED_USER",
+            "oper_type": 1,
+            "value": []
+          },
+          {
+            "field_id": "FIELDID2",
+            "field_type": "FIELD_TYPE_SELECT",
+            "oper_type": 2,
+            "value": [
+              "OPTION1",
+              "OPTION2",
+              "OPTION3"
+            ]
+          }
+        ]
+      },
+      "sheet_id": "SHEETID"
+    }
+  ],
+  "rule_id": 2,
   "type": 2
 }"#,
         )
@@ -5931,7 +6142,7 @@ async fn wedoc_smartdoc_get_block_list_example_0() {
   ],
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": true,
+  "has_more": "true",
   "next_start": 201
 }"#,
         )
@@ -5988,7 +6199,7 @@ async fn wedoc_smartdoc_get_block_list_example_0() {
   ],
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": true,
+  "has_more": "true",
   "next_start": 201
 }"#,
         &response,

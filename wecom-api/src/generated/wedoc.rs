@@ -294,9 +294,9 @@ pub struct BlockListResponse {
     /// Block 列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<BlockInfo>,
-    /// 是否还有更多（官方以字符串 "true"/"false" 返回）
+    /// 是否还有更多：字符串 "true" 或 "false"（页面表格与示例都是 string）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub has_more: Option<bool>,
+    pub has_more: Option<String>,
     /// 下一批的起始点
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_start: Option<i64>,
@@ -368,19 +368,17 @@ impl<'de> serde::Deserialize<'de> for BlocksResponse {
 /// 日历视图的属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarViewProperty {
-    /// 开始日期字段 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_date_field_id: Option<String>,
-    /// 结束日期字段 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_date_field_id: Option<String>,
+    /// 开始日期字段 id（日期类型字段）
+    pub start_date_field_id: String,
+    /// 结束日期字段 id（日期类型字段）
+    pub end_date_field_id: String,
 }
 impl crate::de::Decode for CalendarViewProperty {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            start_date_field_id: fields.optional("start_date_field_id")?,
-            end_date_field_id: fields.optional("end_date_field_id")?,
+            start_date_field_id: fields.required("start_date_field_id")?,
+            end_date_field_id: fields.required("end_date_field_id")?,
         })
     }
 }
@@ -933,6 +931,86 @@ impl<'de> serde::Deserialize<'de> for DocAccessRule {
         crate::de::deserialize(deserializer)
     }
 }
+/// 浮动的绘图实体。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocAnchor {
+    /// 图片
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<DocAnchorPicture>,
+}
+impl crate::de::Decode for DocAnchor {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            picture: fields.optional("picture")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocAnchor {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 浮动的图片。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocAnchorPicture {
+    /// 图片地址（页面示例有，表格未列）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// 裁剪范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_rect: Option<DocRelativeRect>,
+    /// 形状属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<DocShapeProperties>,
+    /// 水平位置（relative_from 取 RELATIVE_FROM_HORIZONTAL_*）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_horizontal: Option<DocPosition>,
+    /// 竖直位置（relative_from 取 RELATIVE_FROM_VERTICAL_*）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_vertical: Option<DocPosition>,
+    /// 不环绕文字
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_none: Option<bool>,
+    /// 四周型环绕（页面表格为对象，示例写 false）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_square: Option<DocWrapSquare>,
+    /// 上下型环绕
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_top_and_bottom: Option<bool>,
+    /// 衬于文字下方
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behind_doc: Option<bool>,
+    /// 允许重叠
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_overlap: Option<bool>,
+}
+impl crate::de::Decode for DocAnchorPicture {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            uri: fields.optional("uri")?,
+            relative_rect: fields.optional("relative_rect")?,
+            shape: fields.optional("shape")?,
+            position_horizontal: fields.optional("position_horizontal")?,
+            position_vertical: fields.optional("position_vertical")?,
+            wrap_none: fields.optional("wrap_none")?,
+            wrap_square: fields.optional("wrap_square")?,
+            wrap_top_and_bottom: fields.optional("wrap_top_and_bottom")?,
+            behind_doc: fields.optional("behind_doc")?,
+            allow_overlap: fields.optional("allow_overlap")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocAnchorPicture {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文档的权限信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocAuth {
@@ -1073,6 +1151,66 @@ impl<'de> serde::Deserialize<'de> for DocBaseInfoResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一条边框。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocBorderProperty {
+    /// 颜色，RRGGBB
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// 宽度（像素）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+}
+impl crate::de::Decode for DocBorderProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            color: fields.optional("color")?,
+            width: fields.optional("width")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocBorderProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 单元格的四条边框。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocBorders {
+    /// 上边框
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<DocBorderProperty>,
+    /// 左边框
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left: Option<DocBorderProperty>,
+    /// 下边框
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottom: Option<DocBorderProperty>,
+    /// 右边框
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right: Option<DocBorderProperty>,
+}
+impl crate::de::Decode for DocBorders {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            top: fields.optional("top")?,
+            left: fields.optional("left")?,
+            bottom: fields.optional("bottom")?,
+            right: fields.optional("right")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocBorders {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DocCreateRequest {
     /// 空间 spaceid；指定时须同时指定 fatherid
@@ -1126,6 +1264,36 @@ impl crate::de::Decode for DocCreateResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 绘图对象属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocDrawingProperty {
+    /// 嵌入的实体（如图片）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline_keyword: Option<DocInline>,
+    /// 浮动的实体（如图片）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<DocAnchor>,
+    /// 是否占位符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_placeholder: Option<bool>,
+}
+impl crate::de::Decode for DocDrawingProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            inline_keyword: fields.optional("inline_keyword")?,
+            anchor: fields.optional("anchor")?,
+            is_placeholder: fields.optional("is_placeholder")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocDrawingProperty {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1297,6 +1465,138 @@ impl crate::de::Decode for DocIdRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 段落缩进（像素；*_chars 以 1/20 字符宽度计）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocIndent {
+    /// 左侧缩进
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left: Option<f64>,
+    /// 左侧缩进字符数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_chars: Option<i64>,
+    /// 右侧缩进
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right: Option<f64>,
+    /// 右侧缩进字符数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right_chars: Option<i64>,
+    /// 悬挂缩进
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hanging: Option<f64>,
+    /// 悬挂缩进字符数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hanging_chars: Option<i64>,
+    /// 首行缩进
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_line: Option<f64>,
+    /// 首行缩进字符数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_line_chars: Option<i64>,
+}
+impl crate::de::Decode for DocIndent {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            left: fields.optional("left")?,
+            left_chars: fields.optional("left_chars")?,
+            right: fields.optional("right")?,
+            right_chars: fields.optional("right_chars")?,
+            hanging: fields.optional("hanging")?,
+            hanging_chars: fields.optional("hanging_chars")?,
+            first_line: fields.optional("first_line")?,
+            first_line_chars: fields.optional("first_line_chars")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocIndent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 嵌入的绘图实体。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocInline {
+    /// 图片
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<DocInlinePicture>,
+    /// 插件
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addon: Option<DocInlineAddon>,
+}
+impl crate::de::Decode for DocInline {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            picture: fields.optional("picture")?,
+            addon: fields.optional("addon")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocInline {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 插件信息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocInlineAddon {
+    /// 插件 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addon_id: Option<String>,
+    /// 插件来源：ADDON_SOURCE_TYPE_UNSPECIFIED、_NONE、_LATEX 公式、_SIGN 签名、_SIGN_BAR 签名占位图
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addon_source: Option<String>,
+}
+impl crate::de::Decode for DocInlineAddon {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            addon_id: fields.optional("addon_id")?,
+            addon_source: fields.optional("addon_source")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocInlineAddon {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 嵌入的图片。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocInlinePicture {
+    /// 图片地址（页面示例有，表格未列）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// 裁剪范围
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_rect: Option<DocRelativeRect>,
+    /// 形状属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape: Option<DocShapeProperties>,
+}
+impl crate::de::Decode for DocInlinePicture {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            uri: fields.optional("uri")?,
+            relative_rect: fields.optional("relative_rect")?,
+            shape: fields.optional("shape")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocInlinePicture {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1529,9 +1829,9 @@ pub struct DocNode {
     /// 节点在文档中的结束位置
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<i64>,
-    /// 节点属性（Property）：按节点类型含节、段落、文字（Run）、表格、行、单元格、绘图等多层样式结构，官方表格有数十个子类型，这里保留为原始 JSON
+    /// 节点属性
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub property: Option<serde_json::Value>,
+    pub property: Option<DocNodeProperty>,
     /// 节点类型
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub node_type: Option<DocNodeType>,
@@ -1556,6 +1856,52 @@ impl crate::de::Decode for DocNode {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 节点属性（Property）：按节点类型给出其中一种。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocNodeProperty {
+    /// 节属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section_property: Option<DocSectionProperty>,
+    /// 段落属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paragraph_property: Option<DocParagraphProperty>,
+    /// 文字属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_property: Option<DocRunProperty>,
+    /// 表格属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_property: Option<DocTableProperty>,
+    /// 表格行属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_row_property: Option<DocTableRowProperty>,
+    /// 单元格属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_cell_property: Option<DocTableCellProperty>,
+    /// 绘图对象属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drawing_property: Option<DocDrawingProperty>,
+}
+impl crate::de::Decode for DocNodeProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            section_property: fields.optional("section_property")?,
+            paragraph_property: fields.optional("paragraph_property")?,
+            run_property: fields.optional("run_property")?,
+            table_property: fields.optional("table_property")?,
+            table_row_property: fields.optional("table_row_property")?,
+            table_cell_property: fields.optional("table_cell_property")?,
+            drawing_property: fields.optional("drawing_property")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocNodeProperty {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1637,6 +1983,32 @@ impl<'de> serde::Deserialize<'de> for DocNodeType {
         crate::de::deserialize(deserializer)
     }
 }
+/// 段落的编号属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocNumberProperty {
+    /// 编号缩进层级
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nesting_level: Option<i64>,
+    /// 编号 id，同一列表中的段落相同
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_id: Option<String>,
+}
+impl crate::de::Decode for DocNumberProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            nesting_level: fields.optional("nesting_level")?,
+            number_id: fields.optional("number_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocNumberProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// docid 与 formid 填其中一个。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocOrFormRequest {
@@ -1663,6 +2035,160 @@ impl<'de> serde::Deserialize<'de> for DocOrFormRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 页边距。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocPageMargins {
+    /// 上边距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<f64>,
+    /// 右边距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right: Option<f64>,
+    /// 下边距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottom: Option<f64>,
+    /// 左边距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left: Option<f64>,
+}
+impl crate::de::Decode for DocPageMargins {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            top: fields.optional("top")?,
+            right: fields.optional("right")?,
+            bottom: fields.optional("bottom")?,
+            left: fields.optional("left")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocPageMargins {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 页面尺寸。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocPageSize {
+    /// 页面宽度
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<f64>,
+    /// 页面高度
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<f64>,
+    /// 页面方向：页面一处写作 PageOrientation 对象，一处写作枚举字符串（PAGE_ORIENTATION_UNSPECIFIED、PAGE_ORIENTATION_PORTRAIT 纵向、PAGE_ORIENTATION_LANDSCAPE 横向），保留为原始 JSON
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orientation: Option<serde_json::Value>,
+}
+impl crate::de::Decode for DocPageSize {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            width: fields.optional("width")?,
+            height: fields.optional("height")?,
+            orientation: fields.optional("orientation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocPageSize {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 段落属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocParagraphProperty {
+    /// 项目符号与编号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_property: Option<DocNumberProperty>,
+    /// 段落间距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spacing: Option<DocSpacing>,
+    /// 段落缩进
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indent: Option<DocIndent>,
+    /// 水平对齐：ALIGNMENT_TYPE_UNSPECIFIED、_CENTER、_BOTH、_DISTRIBUTE、_LEFT、_RIGHT
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alignment_type: Option<String>,
+    /// 文字方向：TEXT_DIRECTION_UNSPECIFIED、_RIGHT_TO_LEFT、_LEFT_TO_RIGHT
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_direction: Option<String>,
+}
+impl crate::de::Decode for DocParagraphProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            number_property: fields.optional("number_property")?,
+            spacing: fields.optional("spacing")?,
+            indent: fields.optional("indent")?,
+            alignment_type: fields.optional("alignment_type")?,
+            text_direction: fields.optional("text_direction")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocParagraphProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 浮动图片的位置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocPosition {
+    /// 位置偏移
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pos_offset: Option<i64>,
+    /// 相对位置类型（RELATIVE_FROM_HORIZONTAL_* 或 RELATIVE_FROM_VERTICAL_*，取值见页面）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_from: Option<String>,
+}
+impl crate::de::Decode for DocPosition {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pos_offset: fields.optional("pos_offset")?,
+            relative_from: fields.optional("relative_from")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocPosition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 宽高（像素）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocPositiveSize2D {
+    /// 宽
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cx: Option<i64>,
+    /// 高
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cy: Option<i64>,
+}
+impl crate::de::Decode for DocPositiveSize2D {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cx: fields.optional("cx")?,
+            cy: fields.optional("cy")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocPositiveSize2D {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文档中的一段范围。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocRange {
@@ -1681,6 +2207,40 @@ impl crate::de::Decode for DocRange {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 裁剪范围，单位 0.1%（75000 为 75%）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocRelativeRect {
+    /// 距左侧
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left: Option<i64>,
+    /// 距顶部
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top: Option<i64>,
+    /// 距右侧
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub right: Option<i64>,
+    /// 距底部
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bottom: Option<i64>,
+}
+impl crate::de::Decode for DocRelativeRect {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            left: fields.optional("left")?,
+            top: fields.optional("top")?,
+            right: fields.optional("right")?,
+            bottom: fields.optional("bottom")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocRelativeRect {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1716,6 +2276,68 @@ impl<'de> serde::Deserialize<'de> for DocRenameRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 文字属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocRunProperty {
+    /// 字体
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub font: Option<String>,
+    /// 是否加粗
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bold: Option<bool>,
+    /// 是否斜体
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub italics: Option<bool>,
+    /// 是否下划线
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub underline: Option<bool>,
+    /// 是否删除线
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strike: Option<bool>,
+    /// 文字颜色，RRGGBB
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+    /// 字符间距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spacing: Option<f64>,
+    /// 字号，单位半磅
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<f64>,
+    /// 文字底纹
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shading: Option<DocShading>,
+    /// 上标下标：RUN_VERTICAL_ALIGN_UNSPECIFIED、_BASELINE、_SUPER_SCRIPT、_SUB_SCRIPT
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vertical_align: Option<String>,
+    /// 是否占位符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_placeholder: Option<bool>,
+}
+impl crate::de::Decode for DocRunProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            font: fields.optional("font")?,
+            bold: fields.optional("bold")?,
+            italics: fields.optional("italics")?,
+            underline: fields.optional("underline")?,
+            strike: fields.optional("strike")?,
+            color: fields.optional("color")?,
+            spacing: fields.optional("spacing")?,
+            size: fields.optional("size")?,
+            shading: fields.optional("shading")?,
+            vertical_align: fields.optional("vertical_align")?,
+            is_placeholder: fields.optional("is_placeholder")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocRunProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 不填的字段保持不变。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocSafetySettingRequest {
@@ -1739,6 +2361,32 @@ impl crate::de::Decode for DocSafetySettingRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocSafetySettingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 节的属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocSectionProperty {
+    /// 页面尺寸
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<DocPageSize>,
+    /// 页边距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_margins: Option<DocPageMargins>,
+}
+impl crate::de::Decode for DocSectionProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            page_size: fields.optional("page_size")?,
+            page_margins: fields.optional("page_margins")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocSectionProperty {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1775,6 +2423,54 @@ impl<'de> serde::Deserialize<'de> for DocSecureSetting {
         crate::de::deserialize(deserializer)
     }
 }
+/// 文字底纹。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocShading {
+    /// 前景色，RRGGBB
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foreground_color: Option<String>,
+    /// 背景色，RRGGBB
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background_color: Option<String>,
+}
+impl crate::de::Decode for DocShading {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            foreground_color: fields.optional("foreground_color")?,
+            background_color: fields.optional("background_color")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocShading {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 形状属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocShapeProperties {
+    /// 裁剪与旋转
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform: Option<DocTransform2D>,
+}
+impl crate::de::Decode for DocShapeProperties {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            transform: fields.optional("transform")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocShapeProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocShareResponse {
     /// 分享链接
@@ -1789,6 +2485,170 @@ impl crate::de::Decode for DocShareResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocShareResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 段落间距（像素）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocSpacing {
+    /// 段前（页面表格写作段后）间距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<f64>,
+    /// 段后（页面表格写作段前）间距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<f64>,
+    /// 行间距
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<f64>,
+    /// 行间距规则：LINE_SPACING_RULE_AUTO、_EXACT、_AT_LEAST
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_rule: Option<String>,
+}
+impl crate::de::Decode for DocSpacing {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            before: fields.optional("before")?,
+            after: fields.optional("after")?,
+            line: fields.optional("line")?,
+            line_rule: fields.optional("line_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocSpacing {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 单元格属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocTableCellProperty {
+    /// 边框
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_cell_borders: Option<DocBorders>,
+    /// 垂直对齐：VERTICAL_ALIGNMENT__UNSPECIFIED、_TOP、_CENTER、_BOTH、_BOTTOM
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vertical_alignment: Option<String>,
+}
+impl crate::de::Decode for DocTableCellProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            table_cell_borders: fields.optional("table_cell_borders")?,
+            vertical_alignment: fields.optional("vertical_alignment")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocTableCellProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 表格属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocTableProperty {
+    /// 表格首选宽度
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_width: Option<DocTableWidth>,
+    /// 水平对齐：TABLE_HORIZONTAL_ALIGNMENT_TYPE_UNSPECIFIED、_CENTER、_LEFT、_START
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub horizontal_alignment_type: Option<String>,
+    /// 布局：TABLE_LAYOUT_TYPE_UNSPECIFIED、_FIXED、_AUTO_FIT
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table_layout: Option<String>,
+}
+impl crate::de::Decode for DocTableProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            table_width: fields.optional("table_width")?,
+            horizontal_alignment_type: fields.optional("horizontal_alignment_type")?,
+            table_layout: fields.optional("table_layout")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocTableProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 表格行属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocTableRowProperty {
+    /// 是否表头行
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_header: Option<bool>,
+}
+impl crate::de::Decode for DocTableRowProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_header: fields.optional("is_header")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocTableRowProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 表格宽度。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocTableWidth {
+    /// 宽度（像素）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<f64>,
+    /// 宽度类型：TABLE_LAYOUT_TYPE_UNSPECIFIED、_FIXED、_AUTO_FIT
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub width_type: Option<String>,
+}
+impl crate::de::Decode for DocTableWidth {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            width: fields.optional("width")?,
+            width_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocTableWidth {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 图片的大小与旋转。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocTransform2D {
+    /// 边框大小（像素）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extent: Option<DocPositiveSize2D>,
+    /// 旋转角度，单位 1/60000 度，正数顺时针
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<i64>,
+}
+impl crate::de::Decode for DocTransform2D {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            extent: fields.optional("extent")?,
+            rotation: fields.optional("rotation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocTransform2D {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1880,6 +2740,28 @@ impl crate::de::Decode for DocWatermark {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocWatermark {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 四周型环绕。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocWrapSquare {
+    /// 环绕方式：WRAP_TEXT_BOTH_UNSPECIFIED、WRAP_TEXT_BOTH_SIDES、WRAP_TEXT_LEFT、WRAP_TEXT_RIGHT、WRAP_TEXT_LARGEST
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_text: Option<String>,
+}
+impl crate::de::Decode for DocWrapSquare {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            wrap_text: fields.optional("wrap_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocWrapSquare {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2889,12 +3771,12 @@ impl<'de> serde::Deserialize<'de> for FieldKind {
 /// 字段权限。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldPriv {
-    /// 字段范围（取值见官方参数表；为指定字段时看 field_rule_list）
+    /// 字段范围：1 所有字段，2 部分字段（此时看 field_rule_list）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field_range_type: Option<i64>,
     /// 各字段的权限
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field_rule_list: Option<Vec<FieldPrivRule>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub field_rule_list: Vec<FieldPrivRule>,
     /// 未单独设置的字段的默认权限
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field_default_rule: Option<FieldPrivDefault>,
@@ -2904,7 +3786,7 @@ impl crate::de::Decode for FieldPriv {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_range_type: fields.optional("field_range_type")?,
-            field_rule_list: fields.optional("field_rule_list")?,
+            field_rule_list: fields.or_empty("field_rule_list")?,
             field_default_rule: fields.optional("field_default_rule")?,
         })
     }
@@ -2977,6 +3859,67 @@ impl crate::de::Decode for FieldPrivRule {
     }
 }
 impl<'de> serde::Deserialize<'de> for FieldPrivRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要设置的一个字段的权限。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FieldPrivRuleSetting {
+    /// 字段 id
+    pub field_id: String,
+    /// 字段类型
+    pub field_type: FieldType,
+    /// 能否编辑
+    pub can_edit: bool,
+    /// 能否在首次提交时填写
+    pub can_insert: bool,
+    /// 能否查看
+    pub can_view: bool,
+}
+impl crate::de::Decode for FieldPrivRuleSetting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            field_type: fields.required("field_type")?,
+            can_edit: fields.required("can_edit")?,
+            can_insert: fields.required("can_insert")?,
+            can_view: fields.required("can_view")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldPrivRuleSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要设置的字段权限。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FieldPrivSetting {
+    /// 字段范围：1 所有字段，2 部分字段
+    pub field_range_type: i64,
+    /// 各字段的权限
+    pub field_rule_list: Vec<FieldPrivRuleSetting>,
+    /// 未单独设置的字段与以后新增字段的默认权限（type 为 1 时必填，为 2 时不可填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_default_rule: Option<FieldPrivDefault>,
+}
+impl crate::de::Decode for FieldPrivSetting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_range_type: fields.required("field_range_type")?,
+            field_rule_list: fields.required("field_rule_list")?,
+            field_default_rule: fields.optional("field_default_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldPrivSetting {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3197,8 +4140,7 @@ pub struct FilterCondition {
     /// 字段 id
     pub field_id: String,
     /// 字段类型
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field_type: Option<FieldType>,
+    pub field_type: FieldType,
     /// 判断方式
     pub operator: FilterOperator,
     /// 文本类字段的比较值
@@ -3222,7 +4164,7 @@ impl crate::de::Decode for FilterCondition {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             field_id: fields.required("field_id")?,
-            field_type: fields.optional("field_type")?,
+            field_type: fields.required("field_type")?,
             operator: fields.required("operator")?,
             string_value: fields.optional("string_value")?,
             number_value: fields.optional("number_value")?,
@@ -3239,22 +4181,108 @@ impl<'de> serde::Deserialize<'de> for FilterCondition {
         crate::de::deserialize(deserializer)
     }
 }
+/// 日期过滤值的类型。
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FilterDateTimeType {
+    /// `DATE_TIME_TYPE_DETAIL_DATE`: 具体日期
+    DetailDate,
+    /// `DATE_TIME_TYPE_TODAY`: 今天
+    Today,
+    /// `DATE_TIME_TYPE_TOMORROW`: 明天
+    Tomorrow,
+    /// `DATE_TIME_TYPE_YESTERDAY`: 昨天
+    Yesterday,
+    /// `DATE_TIME_TYPE_CURRENT_WEEK`: 本周
+    CurrentWeek,
+    /// `DATE_TIME_TYPE_LAST_WEEK`: 上周
+    LastWeek,
+    /// `DATE_TIME_TYPE_CURRENT_MONTH`: 本月
+    CurrentMonth,
+    /// `DATE_TIME_TYPE_THE_PAST_7_DAYS`: 过去 7 天内
+    ThePast7Days,
+    /// `DATE_TIME_TYPE_THE_NEXT_7_DAYS`: 接下来 7 天内
+    TheNext7Days,
+    /// `DATE_TIME_TYPE_LAST_MONTH`: 上月
+    LastMonth,
+    /// `DATE_TIME_TYPE_THE_PAST_30_DAYS`: 过去 30 天内
+    ThePast30Days,
+    /// `DATE_TIME_TYPE_THE_NEXT_30_DAYS`: 接下来 30 天内
+    TheNext30Days,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
+}
+impl FilterDateTimeType {
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::DetailDate => "DATE_TIME_TYPE_DETAIL_DATE",
+            Self::Today => "DATE_TIME_TYPE_TODAY",
+            Self::Tomorrow => "DATE_TIME_TYPE_TOMORROW",
+            Self::Yesterday => "DATE_TIME_TYPE_YESTERDAY",
+            Self::CurrentWeek => "DATE_TIME_TYPE_CURRENT_WEEK",
+            Self::LastWeek => "DATE_TIME_TYPE_LAST_WEEK",
+            Self::CurrentMonth => "DATE_TIME_TYPE_CURRENT_MONTH",
+            Self::ThePast7Days => "DATE_TIME_TYPE_THE_PAST_7_DAYS",
+            Self::TheNext7Days => "DATE_TIME_TYPE_THE_NEXT_7_DAYS",
+            Self::LastMonth => "DATE_TIME_TYPE_LAST_MONTH",
+            Self::ThePast30Days => "DATE_TIME_TYPE_THE_PAST_30_DAYS",
+            Self::TheNext30Days => "DATE_TIME_TYPE_THE_NEXT_30_DAYS",
+            Self::Unknown(other) => other,
+        }
+    }
+}
+impl From<&str> for FilterDateTimeType {
+    fn from(value: &str) -> Self {
+        match value {
+            "DATE_TIME_TYPE_DETAIL_DATE" => Self::DetailDate,
+            "DATE_TIME_TYPE_TODAY" => Self::Today,
+            "DATE_TIME_TYPE_TOMORROW" => Self::Tomorrow,
+            "DATE_TIME_TYPE_YESTERDAY" => Self::Yesterday,
+            "DATE_TIME_TYPE_CURRENT_WEEK" => Self::CurrentWeek,
+            "DATE_TIME_TYPE_LAST_WEEK" => Self::LastWeek,
+            "DATE_TIME_TYPE_CURRENT_MONTH" => Self::CurrentMonth,
+            "DATE_TIME_TYPE_THE_PAST_7_DAYS" => Self::ThePast7Days,
+            "DATE_TIME_TYPE_THE_NEXT_7_DAYS" => Self::TheNext7Days,
+            "DATE_TIME_TYPE_LAST_MONTH" => Self::LastMonth,
+            "DATE_TIME_TYPE_THE_PAST_30_DAYS" => Self::ThePast30Days,
+            "DATE_TIME_TYPE_THE_NEXT_30_DAYS" => Self::TheNext30Days,
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+impl serde::Serialize for FilterDateTimeType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::de::Decode for FilterDateTimeType {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
+impl<'de> serde::Deserialize<'de> for FilterDateTimeType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日期比较值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FilterDateTimeValue {
-    /// 日期类型（如今天、明天、指定日期等，取值见官方参数表）
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub date_type: Option<String>,
-    /// 指定日期时的毫秒时间戳
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<Vec<String>>,
+    /// 日期类型
+    #[serde(rename = "type")]
+    pub date_type: FilterDateTimeType,
+    /// 具体日期（DATE_TIME_TYPE_DETAIL_DATE）时的毫秒时间戳
+    pub value: Vec<String>,
 }
 impl crate::de::Decode for FilterDateTimeValue {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            date_type: fields.optional("type")?,
-            value: fields.optional("value")?,
+            date_type: fields.required("type")?,
+            value: fields.required("value")?,
         })
     }
 }
@@ -3290,6 +4318,8 @@ impl<'de> serde::Deserialize<'de> for FilterNumberValue {
 /// 过滤条件的判断方式。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FilterOperator {
+    /// `OPERATOR_UNKNOWN`: 未知
+    Unspecified,
     /// `OPERATOR_IS`: 是
     Is,
     /// `OPERATOR_IS_NOT`: 不是
@@ -3317,6 +4347,7 @@ impl FilterOperator {
     /// The value on the wire.
     pub fn as_str(&self) -> &str {
         match self {
+            Self::Unspecified => "OPERATOR_UNKNOWN",
             Self::Is => "OPERATOR_IS",
             Self::IsNot => "OPERATOR_IS_NOT",
             Self::Contains => "OPERATOR_CONTAINS",
@@ -3334,6 +4365,7 @@ impl FilterOperator {
 impl From<&str> for FilterOperator {
     fn from(value: &str) -> Self {
         match value {
+            "OPERATOR_UNKNOWN" => Self::Unspecified,
             "OPERATOR_IS" => Self::Is,
             "OPERATOR_IS_NOT" => Self::IsNot,
             "OPERATOR_CONTAINS" => Self::Contains,
@@ -3367,21 +4399,19 @@ impl<'de> serde::Deserialize<'de> for FilterOperator {
     }
 }
 /// 过滤设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FilterSpec {
     /// 条件之间的连接方式
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conjunction: Option<Conjunction>,
+    pub conjunction: Conjunction,
     /// 过滤条件
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conditions: Option<Vec<FilterCondition>>,
+    pub conditions: Vec<FilterCondition>,
 }
 impl crate::de::Decode for FilterSpec {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            conjunction: fields.optional("conjunction")?,
-            conditions: fields.optional("conditions")?,
+            conjunction: fields.required("conjunction")?,
+            conditions: fields.required("conditions")?,
         })
     }
 }
@@ -4614,19 +5644,17 @@ impl<'de> serde::Deserialize<'de> for FormUnfillUser {
 /// 甘特视图的属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GanttViewProperty {
-    /// 开始日期字段 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_date_field_id: Option<String>,
-    /// 结束日期字段 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_date_field_id: Option<String>,
+    /// 开始日期字段 id（日期类型字段）
+    pub start_date_field_id: String,
+    /// 结束日期字段 id（日期类型字段）
+    pub end_date_field_id: String,
 }
 impl crate::de::Decode for GanttViewProperty {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            start_date_field_id: fields.optional("start_date_field_id")?,
-            end_date_field_id: fields.optional("end_date_field_id")?,
+            start_date_field_id: fields.required("start_date_field_id")?,
+            end_date_field_id: fields.required("end_date_field_id")?,
         })
     }
 }
@@ -5036,6 +6064,52 @@ impl<'de> serde::Deserialize<'de> for InsertText {
         crate::de::deserialize(deserializer)
     }
 }
+/// 查询视图返回的视图属性（查询视图页面的 ViewProperty 表没有 color_config）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ListedViewProperty {
+    /// 记录变更后是否自动重新排序
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_sort: Option<bool>,
+    /// 排序设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sort_spec: Option<SortSpec>,
+    /// 分组设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_spec: Option<GroupSpec>,
+    /// 过滤设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_spec: Option<FilterSpec>,
+    /// 是否开启字段数据统计
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_field_stat_enabled: Option<bool>,
+    /// 字段可见性，键为字段 id
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub field_visibility: std::collections::BTreeMap<String, bool>,
+    /// 冻结的列数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frozen_field_count: Option<i64>,
+}
+impl crate::de::Decode for ListedViewProperty {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auto_sort: fields.optional("auto_sort")?,
+            sort_spec: fields.optional("sort_spec")?,
+            group_spec: fields.optional("group_spec")?,
+            filter_spec: fields.optional("filter_spec")?,
+            is_field_stat_enabled: fields.optional("is_field_stat_enabled")?,
+            field_visibility: fields.or_empty("field_visibility")?,
+            frozen_field_count: fields.optional("frozen_field_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ListedViewProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 地理位置字段的属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LocationFieldProperty {
@@ -5131,10 +6205,10 @@ impl<'de> serde::Deserialize<'de> for NumberFieldProperty {
 /// 自定义编号规则的一段。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NumberRule {
-    /// 规则类型（自增数字、固定字符、创建时间等，取值见官方参数表）
+    /// 规则类型：NUMBER_RULE_TYPE_INCR 自增数字，NUMBER_RULE_TYPE_FIXED_CHAR 固定字符，NUMBER_RULE_TYPE_TIME 创建时间
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<String>,
-    /// 该段的值
+    /// 该段的值：自增数字的位数、固定字符，或创建时间格式（YYYYMMDD、YYYYMM、MMDD、YYYY、MM、DD）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
@@ -5542,13 +6616,13 @@ impl<'de> serde::Deserialize<'de> for PublishRange {
 /// 记录权限。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordPriv {
-    /// 可操作的记录范围（取值见官方参数表）
+    /// 记录范围：1 全部记录，2 满足任意条件的记录，3 满足全部条件的记录
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_range_type: Option<i64>,
-    /// 按条件限定记录范围时的规则列表，保留为原始 JSON
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub record_rule_list: Option<serde_json::Value>,
-    /// 范围外记录的权限（取值见官方参数表）
+    /// 记录条件（范围为 2 或 3 时生效）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub record_rule_list: Vec<RecordPrivRule>,
+    /// 不满足条件的记录的权限：1 不可编辑，2 不可查看
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_priv: Option<i64>,
 }
@@ -5557,7 +6631,7 @@ impl crate::de::Decode for RecordPriv {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_range_type: fields.optional("record_range_type")?,
-            record_rule_list: fields.optional("record_rule_list")?,
+            record_rule_list: fields.or_empty("record_rule_list")?,
             other_priv: fields.optional("other_priv")?,
         })
     }
@@ -5569,12 +6643,103 @@ impl<'de> serde::Deserialize<'de> for RecordPriv {
         crate::de::deserialize(deserializer)
     }
 }
+/// 记录权限的一个条件。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RecordPrivRule {
+    /// 字段 id（人员、单选、多选字段；CREATED_USER 表示记录创建者）
+    pub field_id: String,
+    /// 字段类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<FieldType>,
+    /// 判断方式：1 包含自己（人员字段），2 包含 value，3 不包含 value，4 等于 value，5 不等于 value，6 为空，7 非空
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oper_type: Option<i64>,
+    /// 单选、多选字段的选项 id
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub value: Vec<String>,
+}
+impl crate::de::Decode for RecordPrivRule {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            field_type: fields.optional("field_type")?,
+            oper_type: fields.optional("oper_type")?,
+            value: fields.or_empty("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordPrivRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要设置的一个记录条件。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RecordPrivRuleSetting {
+    /// 字段 id（人员、单选、多选字段；CREATED_USER 表示记录创建者）
+    pub field_id: String,
+    /// 字段类型（field_id 为 CREATED_USER 时不填，其余必填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_type: Option<FieldType>,
+    /// 判断方式：1 包含自己（人员字段），2 包含 value，3 不包含 value，4 等于 value，5 不等于 value，6 为空，7 非空
+    pub oper_type: i64,
+    /// 单选、多选字段的选项 id
+    pub value: Vec<String>,
+}
+impl crate::de::Decode for RecordPrivRuleSetting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            field_type: fields.optional("field_type")?,
+            oper_type: fields.required("oper_type")?,
+            value: fields.required("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordPrivRuleSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要设置的记录权限。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RecordPrivSetting {
+    /// 记录范围：1 全部记录，2 满足任意条件的记录，3 满足全部条件的记录
+    pub record_range_type: i64,
+    /// 记录条件（范围为 2 或 3 时生效）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_rule_list: Option<Vec<RecordPrivRuleSetting>>,
+    /// 不满足条件的记录的权限：1 不可编辑，2 不可查看
+    pub other_priv: i64,
+}
+impl crate::de::Decode for RecordPrivSetting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_range_type: fields.required("record_range_type")?,
+            record_rule_list: fields.optional("record_rule_list")?,
+            other_priv: fields.required("other_priv")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordPrivSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询记录时的一个排序条件。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordSort {
     /// 排序的字段标题
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field_title: Option<String>,
+    pub field_title: String,
     /// 是否降序
     #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<bool>,
@@ -5583,7 +6748,7 @@ impl crate::de::Decode for RecordSort {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            field_title: fields.optional("field_title")?,
+            field_title: fields.required("field_title")?,
             desc: fields.optional("desc")?,
         })
     }
@@ -5601,9 +6766,9 @@ pub struct ReferenceFieldProperty {
     /// 关联的子表 id（不填为当前子表）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_id: Option<String>,
-    /// 关联子表中作为显示的字段 id
+    /// 关联的字段 id（三个字段页面的表格都写作 filed_id）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field_id: Option<String>,
+    pub filed_id: Option<String>,
     /// 是否允许关联多条记录
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
@@ -5616,7 +6781,7 @@ impl crate::de::Decode for ReferenceFieldProperty {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sub_id: fields.optional("sub_id")?,
-            field_id: fields.optional("field_id")?,
+            filed_id: fields.optional("filed_id")?,
             is_multiple: fields.optional("is_multiple")?,
             view_id: fields.optional("view_id")?,
         })
@@ -5688,7 +6853,7 @@ pub struct SelectOption {
     /// 选项内容
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
-    /// 选项颜色，1~27
+    /// 选项颜色，1~27（见页面 Style 表）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<i64>,
 }
@@ -5763,13 +6928,13 @@ impl<'de> serde::Deserialize<'de> for SheetIdRequest {
 pub struct SheetPriv {
     /// 子表 id
     pub sheet_id: String,
-    /// 子表权限级别（取值见官方参数表；为自定义级别时以下各项生效）
+    /// 子表权限：1 全部权限，2 可编辑，3 仅浏览，4 无权限（页面表格写 string，示例写数字）
     #[serde(rename = "priv", skip_serializing_if = "Option::is_none")]
-    pub privilege: Option<i64>,
-    /// 能否添加记录
+    pub privilege: Option<String>,
+    /// 能否添加记录（子表权限为可编辑时有意义）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_insert_record: Option<bool>,
-    /// 能否删除记录
+    /// 能否删除记录（子表权限为可编辑时有意义）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub can_delete_record: Option<bool>,
     /// 能否增删改视图
@@ -5781,6 +6946,9 @@ pub struct SheetPriv {
     /// 字段权限
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field_priv: Option<FieldPriv>,
+    /// 是否清除该子表的设置、恢复默认权限
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clear: Option<bool>,
 }
 impl crate::de::Decode for SheetPriv {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -5794,6 +6962,7 @@ impl crate::de::Decode for SheetPriv {
                 .optional("can_create_modify_delete_view")?,
             record_priv: fields.optional("record_priv")?,
             field_priv: fields.optional("field_priv")?,
+            clear: fields.optional("clear")?,
         })
     }
 }
@@ -6028,6 +7197,56 @@ impl<'de> serde::Deserialize<'de> for SheetPrivRuleType {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要设置的一个子表的权限（更新子表权限的参数表，带必填标记）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SheetPrivSetting {
+    /// 子表 id
+    pub sheet_id: String,
+    /// 子表权限：1 全部权限，2 可编辑，3 仅浏览，4 无权限（页面表格写 string，示例写数字）
+    #[serde(rename = "priv")]
+    pub privilege: String,
+    /// 能否添加记录（子表权限为可编辑时有意义）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_insert_record: Option<bool>,
+    /// 能否删除记录（子表权限为可编辑时有意义）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_delete_record: Option<bool>,
+    /// 能否增删改视图
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_create_modify_delete_view: Option<bool>,
+    /// 字段权限
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_priv: Option<FieldPrivSetting>,
+    /// 记录权限（子表权限为 2 或 3 时必填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_priv: Option<RecordPrivSetting>,
+    /// 是否清除该子表的设置、恢复默认权限
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clear: Option<bool>,
+}
+impl crate::de::Decode for SheetPrivSetting {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.required("sheet_id")?,
+            privilege: fields.required("priv")?,
+            can_insert_record: fields.optional("can_insert_record")?,
+            can_delete_record: fields.optional("can_delete_record")?,
+            can_create_modify_delete_view: fields
+                .optional("can_create_modify_delete_view")?,
+            field_priv: fields.optional("field_priv")?,
+            record_priv: fields.optional("record_priv")?,
+            clear: fields.optional("clear")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPrivSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新子表权限的请求。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SheetPrivUpdateRequest {
@@ -6044,7 +7263,7 @@ pub struct SheetPrivUpdateRequest {
     pub name: Option<String>,
     /// 各子表的权限
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub priv_list: Option<Vec<SheetPriv>>,
+    pub priv_list: Option<Vec<SheetPrivSetting>>,
 }
 impl crate::de::Decode for SheetPrivUpdateRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -6895,12 +8114,6 @@ pub struct SmartsheetGetFieldsResponse {
     /// 字段总数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
-    /// 是否还有更多
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub has_more: Option<bool>,
-    /// 下一页的 offset
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<i64>,
     /// 字段列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<SmartsheetField>,
@@ -6910,8 +8123,6 @@ impl crate::de::Decode for SmartsheetGetFieldsResponse {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
-            has_more: fields.optional("has_more")?,
-            next: fields.optional("next")?,
             fields: fields.or_empty("fields")?,
         })
     }
@@ -7120,7 +8331,7 @@ pub struct SmartsheetGetViewsResponse {
     pub next: Option<i64>,
     /// 视图列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub views: Vec<SmartsheetView>,
+    pub views: Vec<SmartsheetListedView>,
 }
 impl crate::de::Decode for SmartsheetGetViewsResponse {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -7134,6 +8345,39 @@ impl crate::de::Decode for SmartsheetGetViewsResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for SmartsheetGetViewsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 查询视图返回的一个视图（属性按查询视图页面的 ViewProperty 表，没有填色设置）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetListedView {
+    /// 视图 id
+    pub view_id: String,
+    /// 视图标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view_title: Option<String>,
+    /// 视图类型及其属性
+    #[serde(flatten)]
+    pub kind: Option<ViewKind>,
+    /// 视图属性
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<ListedViewProperty>,
+}
+impl crate::de::Decode for SmartsheetListedView {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view_id: fields.required("view_id")?,
+            view_title: fields.optional("view_title")?,
+            property: fields.optional("property")?,
+            kind: fields.flattened_optional("view_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetListedView {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7764,9 +9008,12 @@ impl<'de> serde::Deserialize<'de> for TextFormat {
 /// 文本属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextProperty {
-    /// 是否加粗
+    /// 是否加粗（页面示例的写法）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bold: Option<bool>,
+    /// 是否加粗（页面 TextProperty 表格的写法，示例写 bold）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blod: Option<bool>,
     /// 文字颜色，RRGGBB 格式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -7779,6 +9026,7 @@ impl crate::de::Decode for TextProperty {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bold: fields.optional("bold")?,
+            blod: fields.optional("blod")?,
             color: fields.optional("color")?,
             background_color: fields.optional("background_color")?,
         })
@@ -8062,6 +9310,115 @@ impl<'de> serde::Deserialize<'de> for UserFieldProperty {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一条填色规则。页面表格写的是 conditions（Condition 数组，必填），而页面两个示例都写单个 condition 对象； 两者都收下，均为可选。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ViewColorCondition {
+    /// 填色 id，新增时不填，更新时填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// 填色范围
+    #[serde(rename = "type")]
+    pub condition_type: ViewColorConditionType,
+    /// 颜色，如 chromeOrangeLighten_5、fillColorGray_4（取值见页面 ViewColor 表）
+    pub color: String,
+    /// 判断条件（页面表格的写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<FilterCondition>>,
+    /// 判断条件（页面示例的写法）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<FilterCondition>,
+}
+impl crate::de::Decode for ViewColorCondition {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.optional("id")?,
+            condition_type: fields.required("type")?,
+            color: fields.required("color")?,
+            conditions: fields.optional("conditions")?,
+            condition: fields.optional("condition")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ViewColorCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 填色范围。
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ViewColorConditionType {
+    /// `VIEW_COLOR_CONDITION_TYPE_ROW`: 行
+    Row,
+    /// `VIEW_COLOR_CONDITION_TYPE_COLUMN`: 列
+    Column,
+    /// `VIEW_COLOR_CONDITION_TYPE_CELL`: 单元格
+    Cell,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
+}
+impl ViewColorConditionType {
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Row => "VIEW_COLOR_CONDITION_TYPE_ROW",
+            Self::Column => "VIEW_COLOR_CONDITION_TYPE_COLUMN",
+            Self::Cell => "VIEW_COLOR_CONDITION_TYPE_CELL",
+            Self::Unknown(other) => other,
+        }
+    }
+}
+impl From<&str> for ViewColorConditionType {
+    fn from(value: &str) -> Self {
+        match value {
+            "VIEW_COLOR_CONDITION_TYPE_ROW" => Self::Row,
+            "VIEW_COLOR_CONDITION_TYPE_COLUMN" => Self::Column,
+            "VIEW_COLOR_CONDITION_TYPE_CELL" => Self::Cell,
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+impl serde::Serialize for ViewColorConditionType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl crate::de::Decode for ViewColorConditionType {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
+impl<'de> serde::Deserialize<'de> for ViewColorConditionType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 视图的填色设置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ViewColorConfig {
+    /// 填色条件
+    pub conditions: Vec<ViewColorCondition>,
+}
+impl crate::de::Decode for ViewColorConfig {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            conditions: fields.required("conditions")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ViewColorConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视图类型（view_type）及其类型特有的属性：甘特视图带 property_gantt，日历视图带 property_calendar， 其余类型没有额外属性。
 #[derive(Debug, Clone, PartialEq)]
 pub enum ViewKind {
@@ -8210,9 +9567,9 @@ pub struct ViewProperty {
     /// 冻结的列数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frozen_field_count: Option<i64>,
-    /// 视图填色配置（ViewColorConfig：按条件给记录或单元格填色），保留为原始 JSON
+    /// 填色设置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub color_config: Option<serde_json::Value>,
+    pub color_config: Option<ViewColorConfig>,
 }
 impl crate::de::Decode for ViewProperty {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
@@ -8460,6 +9817,18 @@ impl BlocksRequest {
             docid: docid.into(),
             page_id: page_id.into(),
             blocks: blocks.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl CalendarViewProperty {
+    /// A `CalendarViewProperty` with its required `start_date_field_id`, `end_date_field_id` set and every optional field unset.
+    pub fn new(
+        start_date_field_id: impl Into<String>,
+        end_date_field_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            start_date_field_id: start_date_field_id.into(),
+            end_date_field_id: end_date_field_id.into(),
         }
     }
 }
@@ -8713,15 +10082,16 @@ impl FieldGroupUpdateRequest {
         }
     }
 }
-impl FieldPrivRule {
-    /// A `FieldPrivRule` with its required `field_id` set and every optional field unset.
-    pub fn new(field_id: impl Into<String>) -> Self {
+impl FieldPrivSetting {
+    /// A `FieldPrivSetting` with its required `field_range_type`, `field_rule_list` set and every optional field unset.
+    pub fn new(
+        field_range_type: i64,
+        field_rule_list: impl IntoIterator<Item = impl Into<FieldPrivRuleSetting>>,
+    ) -> Self {
         Self {
-            field_id: field_id.into(),
-            field_type: None,
-            can_edit: None,
-            can_insert: None,
-            can_view: None,
+            field_range_type,
+            field_rule_list: field_rule_list.into_iter().map(Into::into).collect(),
+            field_default_rule: None,
         }
     }
 }
@@ -8732,20 +10102,45 @@ impl FieldRef {
     }
 }
 impl FilterCondition {
-    /// A `FilterCondition` with its required `field_id`, `operator` set and every optional field unset.
+    /// A `FilterCondition` with its required `field_id`, `field_type`, `operator` set and every optional field unset.
     pub fn new(
         field_id: impl Into<String>,
+        field_type: impl Into<FieldType>,
         operator: impl Into<FilterOperator>,
     ) -> Self {
         Self {
             field_id: field_id.into(),
-            field_type: None,
+            field_type: field_type.into(),
             operator: operator.into(),
             string_value: None,
             number_value: None,
             bool_value: None,
             user_value: None,
             date_time_value: None,
+        }
+    }
+}
+impl FilterDateTimeValue {
+    /// A `FilterDateTimeValue` with its required `type`, `value` set and every optional field unset.
+    pub fn new(
+        date_type: impl Into<FilterDateTimeType>,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            date_type: date_type.into(),
+            value: value.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl FilterSpec {
+    /// A `FilterSpec` with its required `conjunction`, `conditions` set and every optional field unset.
+    pub fn new(
+        conjunction: impl Into<Conjunction>,
+        conditions: impl IntoIterator<Item = impl Into<FilterCondition>>,
+    ) -> Self {
+        Self {
+            conjunction: conjunction.into(),
+            conditions: conditions.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -8852,6 +10247,18 @@ impl FormStatisticRequest {
             end_time: None,
             limit: None,
             cursor: None,
+        }
+    }
+}
+impl GanttViewProperty {
+    /// A `GanttViewProperty` with its required `start_date_field_id`, `end_date_field_id` set and every optional field unset.
+    pub fn new(
+        start_date_field_id: impl Into<String>,
+        end_date_field_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            start_date_field_id: start_date_field_id.into(),
+            end_date_field_id: end_date_field_id.into(),
         }
     }
 }
@@ -8974,6 +10381,40 @@ impl PublishAuth {
         }
     }
 }
+impl RecordPrivRuleSetting {
+    /// A `RecordPrivRuleSetting` with its required `field_id`, `oper_type`, `value` set and every optional field unset.
+    pub fn new(
+        field_id: impl Into<String>,
+        oper_type: i64,
+        value: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            field_id: field_id.into(),
+            field_type: None,
+            oper_type,
+            value: value.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl RecordPrivSetting {
+    /// A `RecordPrivSetting` with its required `record_range_type`, `other_priv` set and every optional field unset.
+    pub fn new(record_range_type: i64, other_priv: i64) -> Self {
+        Self {
+            record_range_type,
+            record_rule_list: None,
+            other_priv,
+        }
+    }
+}
+impl RecordSort {
+    /// A `RecordSort` with its required `field_title` set and every optional field unset.
+    pub fn new(field_title: impl Into<String>) -> Self {
+        Self {
+            field_title: field_title.into(),
+            desc: None,
+        }
+    }
+}
 impl ReplaceText {
     /// A `ReplaceText` with its required `text`, `ranges` set and every optional field unset.
     pub fn new(
@@ -8992,20 +10433,6 @@ impl SheetIdRequest {
         Self {
             docid: docid.into(),
             sheet_id: sheet_id.into(),
-        }
-    }
-}
-impl SheetPriv {
-    /// A `SheetPriv` with its required `sheet_id` set and every optional field unset.
-    pub fn new(sheet_id: impl Into<String>) -> Self {
-        Self {
-            sheet_id: sheet_id.into(),
-            privilege: None,
-            can_insert_record: None,
-            can_delete_record: None,
-            can_create_modify_delete_view: None,
-            record_priv: None,
-            field_priv: None,
         }
     }
 }
@@ -9051,6 +10478,21 @@ impl SheetPrivRuleMemberRequest {
             rule_id,
             add_member_range: None,
             del_member_range: None,
+        }
+    }
+}
+impl SheetPrivSetting {
+    /// A `SheetPrivSetting` with its required `sheet_id`, `priv` set and every optional field unset.
+    pub fn new(sheet_id: impl Into<String>, privilege: impl Into<String>) -> Self {
+        Self {
+            sheet_id: sheet_id.into(),
+            privilege: privilege.into(),
+            can_insert_record: None,
+            can_delete_record: None,
+            can_create_modify_delete_view: None,
+            field_priv: None,
+            record_priv: None,
+            clear: None,
         }
     }
 }
@@ -9395,6 +10837,31 @@ impl UpdateTextProperty {
         Self {
             text_property: text_property.into(),
             ranges: ranges.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl ViewColorCondition {
+    /// A `ViewColorCondition` with its required `type`, `color` set and every optional field unset.
+    pub fn new(
+        condition_type: impl Into<ViewColorConditionType>,
+        color: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: None,
+            condition_type: condition_type.into(),
+            color: color.into(),
+            conditions: None,
+            condition: None,
+        }
+    }
+}
+impl ViewColorConfig {
+    /// A `ViewColorConfig` with its required `conditions` set and every optional field unset.
+    pub fn new(
+        conditions: impl IntoIterator<Item = impl Into<ViewColorCondition>>,
+    ) -> Self {
+        Self {
+            conditions: conditions.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -11453,7 +12920,7 @@ impl WedocSmartdocApi {
     ///   ],
     ///   "errcode": 0,
     ///   "errmsg": "ok",
-    ///   "has_more": true,
+    ///   "has_more": "true",
     ///   "next_start": 201
     /// }
     /// ```
@@ -12095,11 +13562,11 @@ impl WedocSmartsheetApi {
     ///         ])
     ///     }),
     ///     filter_spec: Some(FilterSpec {
-    ///         conjunction: Some(Conjunction::And),
-    ///         conditions: Some(vec![
+    ///         conjunction: Conjunction::And,
+    ///         conditions: vec![
     ///             FilterCondition {
     ///                 field_id: "f53B4X".into(),
-    ///                 field_type: Some(FieldType::Text),
+    ///                 field_type: FieldType::Text,
     ///                 operator: FilterOperator::Contains,
     ///                 string_value: Some(FilterStringValue {
     ///                     ..Default::default()
@@ -12109,10 +13576,32 @@ impl WedocSmartsheetApi {
     ///                 user_value: None,
     ///                 date_time_value: None
     ///             }
-    ///         ])
+    ///         ]
     ///     }),
     ///     field_visibility: Some(std::collections::BTreeMap::from([("fAbc".to_string(), true)])),
     ///     frozen_field_count: Some(1),
+    ///     color_config: Some(ViewColorConfig {
+    ///         conditions: vec![
+    ///             ViewColorCondition {
+    ///                 id: Some("4840474257".into()),
+    ///                 condition_type: ViewColorConditionType::Cell,
+    ///                 color: "chromeAmberLighten_5".into(),
+    ///                 condition: Some(FilterCondition {
+    ///                     field_id: "fRCjJz".into(),
+    ///                     field_type: FieldType::Text,
+    ///                     operator: FilterOperator::Contains,
+    ///                     string_value: Some(FilterStringValue {
+    ///                         ..Default::default()
+    ///                     }),
+    ///                     number_value: None,
+    ///                     bool_value: None,
+    ///                     user_value: None,
+    ///                     date_time_value: None
+    ///                 }),
+    ///                 conditions: None
+    ///             }
+    ///         ]
+    ///     }),
     ///     ..Default::default()
     /// })
     ///     .await?;
@@ -12216,7 +13705,7 @@ impl WedocSmartsheetApi {
     }
     /// 添加字段
     ///
-    /// 在子表中添加一列或多列字段，单表最多 150 个字段。字段类型由 field_type 指定，类型特有的属性放在对应的 property_* 中（如数字 property_number、单选 property_single_select）。部分字段属性（自动编号、条码等）
+    /// 在子表中添加一列或多列字段，单表最多 150 个字段。字段类型由 field_type 指定，类型特有的属性放在对应的 property_* 中（如数字 property_number、单选 property_single_select），一种字段类型只带一种属性。
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/add_fields` ([official documentation](https://developer.work.weixin.qq.com/document/path/99904))
     ///
@@ -13067,7 +14556,7 @@ impl WedocSmartsheetApi {
     ///
     /// 通过工作表的 Webhook 地址（在智能表格中开启「接收外部数据」后获得，`key` 即地址中的 key 参数）向工作表 添加记录（add_records）或更新记录（update_records，按 record_id），不需要 access_token。请求体写法参考 该工作表提供的「示例数据」；values 的键为字段标题或字段 id。不支持公式、自动编号、查找引用、关联、创建人、 创建时间、最后编辑人、最后编辑时间、群聊、文件字段。
     ///
-    /// `POST /cgi-bin/wedoc/smartsheet/webhook` ([official documentation](https://developer.work.weixin.qq.com/document/path/101260))
+    /// `POST /cgi-bin/wedoc/smartsheet/webhook` ([official documentation](https://developer.work.weixin.qq.com/document/path/101240))
     ///
     /// Endpoint id `wedoc_smartsheet.webhook`; not safe to repeat, so it is sent at most once.
     ///
@@ -13406,7 +14895,7 @@ pub struct WedocSpreadsheetApi {
 impl WedocSpreadsheetApi {
     /// 编辑表格内容
     ///
-    /// 对一个在线表格批量执行多个更新操作：新增、删除工作表，更新范围内单元格，删除连续的行或列。 各操作按顺序逐个执行（执行前各自做权限与参数校验），某个操作出错则不再执行后续操作；单次最多 5 个操作。 requests 的每一项只填一种操作，responses 按顺序给出各操作的结果。各操作与单元格数据（GridData）的
+    /// 对一个在线表格批量执行多个更新操作：新增、删除工作表，更新范围内单元格，删除连续的行或列。 各操作按顺序逐个执行（执行前各自做权限与参数校验），某个操作出错则不再执行后续操作；单次最多 5 个操作。 requests 的每一项只填一种操作，responses 按顺序给出各操作的结果。单元格数据（GridData）与获取表格数据相同。
     ///
     /// `POST /cgi-bin/wedoc/spreadsheet/batch_update` ([official documentation](https://developer.work.weixin.qq.com/document/path/97628))
     ///
@@ -16139,7 +17628,7 @@ pub mod calls {
         /// 各子表的权限
         pub fn priv_list(
             mut self,
-            value: impl IntoIterator<Item = impl Into<SheetPriv>>,
+            value: impl IntoIterator<Item = impl Into<SheetPrivSetting>>,
         ) -> Self {
             self.request.priv_list = Some(value.into_iter().map(Into::into).collect());
             self
