@@ -6767,8 +6767,8 @@ pub struct ReferenceFieldProperty {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_id: Option<String>,
     /// 关联的字段 id（三个字段页面的表格都写作 filed_id）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filed_id: Option<String>,
+    #[serde(rename = "filed_id", skip_serializing_if = "Option::is_none")]
+    pub field_id: Option<String>,
     /// 是否允许关联多条记录
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
@@ -6781,7 +6781,7 @@ impl crate::de::Decode for ReferenceFieldProperty {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sub_id: fields.optional("sub_id")?,
-            filed_id: fields.optional("filed_id")?,
+            field_id: fields.optional("filed_id")?,
             is_multiple: fields.optional("is_multiple")?,
             view_id: fields.optional("view_id")?,
         })
