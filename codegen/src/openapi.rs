@@ -264,6 +264,8 @@ fn reference(group: &ResolvedGroup<'_>, name: &str) -> Value {
 /// Integers as WeCom sends them: a number, or now and then the same number as text
 /// (`"gender": "1"`). Generators turn this into a union (`int | str` in Python).
 const INTEGER_TEXT: &str = r"^\s*-?[0-9]+\s*$";
+/// Pages type some 0/1 settings as integers while their examples send true/false.
+const BOOLEAN_FOR_INTEGER: &str = "true/false for 1/0, as some documented examples send it";
 const NUMBER_TEXT: &str = r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$";
 
 fn type_ref_schema(group: &ResolvedGroup<'_>, type_ref: &TypeRef) -> Value {
@@ -271,7 +273,8 @@ fn type_ref_schema(group: &ResolvedGroup<'_>, type_ref: &TypeRef) -> Value {
         TypeRef::String => json!({"type": "string"}),
         TypeRef::Integer => json!({"anyOf": [
             {"type": "integer", "format": "int64"},
-            {"type": "string", "pattern": INTEGER_TEXT, "description": "the integer as text, as WeCom sometimes sends it"}
+            {"type": "string", "pattern": INTEGER_TEXT, "description": "the integer as text, as WeCom sometimes sends it"},
+            {"type": "boolean", "description": BOOLEAN_FOR_INTEGER}
         ]}),
         TypeRef::Number => json!({"anyOf": [
             {"type": "number"},
@@ -338,7 +341,8 @@ fn type_schema(group: &ResolvedGroup<'_>, resolved: &ResolvedType<'_>) -> Value 
                     "x-enum-descriptions": values.iter().map(|v| v.doc.as_str()).collect::<Vec<_>>(),
                 },
                 {"type": "integer", "description": "a value the spec does not list (yet)"},
-                {"type": "string", "pattern": INTEGER_TEXT, "description": "a value as text, as WeCom sometimes sends it"}
+                {"type": "string", "pattern": INTEGER_TEXT, "description": "a value as text, as WeCom sometimes sends it"},
+                {"type": "boolean", "description": BOOLEAN_FOR_INTEGER}
             ],
             "x-open-enum": true,
         }),

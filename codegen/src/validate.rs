@@ -1085,6 +1085,8 @@ fn as_integer(value: &Value) -> Option<i64> {
             .as_i64()
             .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
         Value::String(s) => s.trim().parse().ok(),
+        // The runtime reads true/false as 1/0 where an integer is expected.
+        Value::Bool(b) => Some(i64::from(*b)),
         _ => None,
     }
 }

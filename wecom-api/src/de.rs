@@ -70,10 +70,14 @@ fn float_to_int<E: de::Error>(v: f64) -> Result<i64, E> {
 impl Visitor<'_> for IntVisitor {
     type Value = i64;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an integer or a string holding one")
+        f.write_str("an integer, a string holding one, or true/false for 1/0")
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
         Ok(v)
+    }
+    // Like generated types: a 0/1 setting some examples write as true/false.
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<i64, E> {
+        Ok(i64::from(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
         i64::try_from(v).map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
@@ -87,7 +91,7 @@ impl Visitor<'_> for IntVisitor {
     }
 }
 
-/// `i64` from `1`, `"1"` or `1.0` (a float without fraction, at most 2^53; a string in a
+/// `i64` from `1`, `"1"`, `true` (as 1) or `1.0` (a float without fraction, at most 2^53; a string in a
 /// fraction or exponent form the same, read exactly from its text).
 pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     d.deserialize_any(IntVisitor)
@@ -608,6 +612,8 @@ mod tests {
         assert_eq!(int("\" -40014 \"").unwrap(), -40014);
         assert_eq!(int("1.0").unwrap(), 1);
         assert_eq!(int("\"2.0\"").unwrap(), 2);
+        assert_eq!(int("true").unwrap(), 1);
+        assert_eq!(int("false").unwrap(), 0);
         assert!(int("1.5").is_err());
         assert!(int("\"x\"").is_err());
         assert!(int("18446744073709551615").is_err());
@@ -615,7 +621,6 @@ mod tests {
         assert!(int("9007199254740994.0").is_err());
         assert_eq!(int("\"1e3\"").unwrap(), 1000);
         assert!(int("null").is_err());
-        assert!(int("true").is_err());
         let v: Vec<i64> =
             super::int_vec(&mut serde_json::Deserializer::from_str(r#"[1,"2",3.0]"#)).unwrap();
         assert_eq!(v, [1, 2, 3]);

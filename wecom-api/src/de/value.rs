@@ -346,12 +346,16 @@ impl Decode for i64 {
         let parsed = match value.entry() {
             Entry::Number(n) => integer(n),
             Entry::Str(s) => integer(s.trim()),
+            // Pages type 0/1 settings as int while their own examples send true/false
+            // (meeting enable_enter_mute, check-in allow_flex): read them as 1/0, the
+            // mirror of `bool` reading 0/1.
+            Entry::Bool(b) => Some(i64::from(*b)),
             _ => None,
         };
         parsed.ok_or_else(|| {
             expected(
-                "an integer or a string holding one (a fraction or exponent form only when \
-                 it is a whole number of at most 2^53)",
+                "an integer, a string holding one (a fraction or exponent form only when \
+                 it is a whole number of at most 2^53), or true/false for 1/0",
                 value,
             )
         })
@@ -742,7 +746,9 @@ mod tests {
         assert!(int(json!("x")).is_err());
         assert!(int(json!(18446744073709551615u64)).is_err());
         assert!(int(json!(null)).is_err());
-        assert!(int(json!(true)).is_err());
+        assert_eq!(int(json!(true)).unwrap(), 1);
+        assert_eq!(int(json!(false)).unwrap(), 0);
+        assert!(int(json!([1])).is_err());
         assert_eq!(dec::<f64>(json!("1.5")).unwrap(), 1.5);
         assert!(dec::<bool>(json!(true)).unwrap());
         assert!(!dec::<bool>(json!(0)).unwrap());
@@ -858,7 +864,7 @@ mod tests {
         assert_eq!(e.path, "list[1].n");
         assert!(
             e.message
-                .starts_with("expected an integer or a string holding one"),
+                .starts_with("expected an integer, a string holding one"),
             "{}",
             e.message
         );

@@ -6500,9 +6500,9 @@ pub struct CheckinUserScheduleDef {
     /// 允许早退时间，单位为秒
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flex_off_duty_time: Option<i64>,
-    /// 是否允许弹性时间
+    /// 是否允许弹性时间（0/1；页面表格为 uint32，示例写 false：false/true 读作 0/1）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_flex: Option<bool>,
+    pub allow_flex: Option<i64>,
     /// 晚走晚到规则
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late_rule: Option<CheckinLateRule>,
