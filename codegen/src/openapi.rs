@@ -261,8 +261,9 @@ fn reference(group: &ResolvedGroup<'_>, name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{home}.{name}")})
 }
 
-/// Integers as WeCom sends them: a number, or now and then the same number as text
-/// (`"gender": "1"`). Generators turn this into a union (`int | str` in Python).
+/// Integers as WeCom sends them: a number, now and then the same number as text
+/// (`"gender": "1"`), or true/false for 1/0. Generators turn this into a union
+/// (`int | str | bool` in Python).
 const INTEGER_TEXT: &str = r"^\s*-?[0-9]+\s*$";
 /// Pages type some 0/1 settings as integers while their examples send true/false.
 const BOOLEAN_FOR_INTEGER: &str = "true/false for 1/0, as some documented examples send it";
