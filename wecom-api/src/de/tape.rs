@@ -588,6 +588,7 @@ pub(super) fn hide_overridden(
 }
 
 /// FNV-1a: member names' fingerprint, here and in `Fields`' name filter.
+#[inline]
 pub(super) fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
