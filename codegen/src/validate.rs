@@ -67,7 +67,7 @@ const RUNTIME_MODULES: &[&str] = &[
     "union",
 ];
 /// Response keys the runtime handles itself.
-const ENVELOPE_KEYS: &[&str] = &["errcode", "errmsg"];
+pub const ENVELOPE_KEYS: &[&str] = &["errcode", "errmsg"];
 
 pub fn validate(groups: &[Group], errcodes: &ErrcodeFile) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -128,6 +128,16 @@ pub enum SampleSide {
     Response,
 }
 
+impl SampleSide {
+    /// The root of the places its diagnostics name (`response.a.b[0]`).
+    pub fn root(self) -> &'static str {
+        match self {
+            SampleSide::Request => "request",
+            SampleSide::Response => "response",
+        }
+    }
+}
+
 /// Checks a sample body found outside the spec (a documented request or response collected
 /// elsewhere) against an endpoint's types, the way its examples are checked: one diagnostic
 /// per field that is undeclared, missing while required, or of an incompatible type. Values
@@ -160,11 +170,7 @@ pub fn check_sample(
         out: &mut out,
         open_enums: true,
     };
-    let side_name = match side {
-        SampleSide::Request => "request",
-        SampleSide::Response => "response",
-    };
-    check.value(side_name, &TypeRef::Named(type_name.clone()), &body);
+    check.value(side.root(), &TypeRef::Named(type_name.clone()), &body);
     Some(out)
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use codegen::load::Group;
 use codegen::model::Endpoint;
-use codegen::validate::{SampleSide, check_sample};
+use codegen::validate::{ENVELOPE_KEYS, SampleSide, check_sample};
 use serde_json::Value;
 
 #[derive(Default)]
@@ -135,7 +135,7 @@ fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 /// Object members at every depth; a response's envelope (errcode, errmsg) is not a field.
 fn count_fields(body: &Value, side: SampleSide) -> usize {
     let envelope = match (side, body) {
-        (SampleSide::Response, Value::Object(map)) => ["errcode", "errmsg"]
+        (SampleSide::Response, Value::Object(map)) => ENVELOPE_KEYS
             .iter()
             .filter(|key| map.contains_key(**key))
             .count(),
@@ -164,11 +164,7 @@ fn wrong_fields(body: &Value, side: SampleSide, problem: &codegen::Diagnostic) -
 /// The fields a problem at `place` (`response.a.b[0].c`) covers: the member itself and all
 /// under it. A problem on the whole body (or an array item) covers its members.
 fn fields_under(body: &Value, side: SampleSide, place: &str) -> usize {
-    let root = match side {
-        SampleSide::Request => "request",
-        SampleSide::Response => "response",
-    };
-    let Some(rest) = place.strip_prefix(root) else {
+    let Some(rest) = place.strip_prefix(side.root()) else {
         return 1;
     };
     let mut value = body;
