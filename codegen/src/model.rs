@@ -334,6 +334,30 @@ pub struct Field {
     /// gets an accessor `<field>_list()` returning the parts.
     #[serde(default)]
     pub separator: Option<String>,
+    /// Other wire names of the field, where an official page spells it two ways (its table
+    /// and its example): read as this field, never sent. The table's spelling is `name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// An `array<T>` that a page documents as a list while its example sends one item: a
+    /// single item is read as a list of one. Lists are always sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub one_or_many: bool,
+}
+
+impl Field {
+    /// The wire names this field is read from: its name, then its aliases.
+    pub fn wire_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
+
+    /// The member of `map` this field reads, as the runtime picks it: under the first of its
+    /// names that the object has.
+    pub fn read_from<'v>(
+        &self,
+        map: &'v serde_json::Map<String, serde_json::Value>,
+    ) -> Option<&'v serde_json::Value> {
+        self.wire_names().find_map(|name| map.get(name))
+    }
 }
 
 /// A client setting that a request field defaults to.

@@ -311,11 +311,25 @@ fn type_schema(group: &ResolvedGroup<'_>, resolved: &ResolvedType<'_>) -> Value 
                 }
                 // OpenAPI 3.1 allows `description` beside `$ref`.
                 let mut schema = type_ref_schema(group, &field.type_ref);
+                if let (true, TypeRef::Array(inner)) = (field.one_or_many, &field.type_ref) {
+                    // A list, or its one item sent bare as an official example does.
+                    schema = json!({"anyOf": [schema, type_ref_schema(group, inner)]});
+                }
                 if !field.doc.is_empty() {
                     schema["description"] = json!(field.doc);
                 }
+                for alias in field.aliases {
+                    let mut alias_schema = schema.clone();
+                    alias_schema["description"] = json!(format!(
+                        "`{}` as the official page also spells it; send `{}`",
+                        field.wire, field.wire
+                    ));
+                    alias_schema["deprecated"] = json!(true);
+                    properties.insert(alias.clone(), alias_schema);
+                }
                 properties.insert(field.wire.to_string(), schema);
-                if field.required {
+                // Either spelling may stand for a required field, so neither is required.
+                if field.required && field.aliases.is_empty() {
                     required.push(field.wire);
                 }
             }

@@ -62,6 +62,10 @@ pub struct ResolvedField<'a> {
     pub required: bool,
     pub secret: bool,
     pub separator: Option<&'a str>,
+    /// Other wire names the field is read from (never sent).
+    pub aliases: &'a [String],
+    /// A single item on the wire is read as a list of one.
+    pub one_or_many: bool,
     pub client_default: Option<ClientDefault>,
     /// The tag of the union this field holds (flattened into its object).
     pub union_tag: Option<&'a str>,
@@ -74,6 +78,23 @@ impl ResolvedField<'_> {
     /// A plain (non-`Option`) value in Rust.
     pub fn rust_required(&self) -> bool {
         self.shape == FieldShape::Plain
+    }
+
+    /// The member of `map` this field reads (see `Field::read_from`), a single item of a
+    /// `one_or_many` list already made a list of one.
+    pub fn read_from<'v>(
+        &self,
+        map: &'v serde_json::Map<String, serde_json::Value>,
+    ) -> Option<std::borrow::Cow<'v, serde_json::Value>> {
+        let value = std::iter::once(self.wire)
+            .chain(self.aliases.iter().map(String::as_str))
+            .find_map(|name| map.get(name))?;
+        let single = self.one_or_many && !value.is_array() && !value.is_null();
+        Some(if single {
+            std::borrow::Cow::Owned(serde_json::Value::Array(vec![value.clone()]))
+        } else {
+            std::borrow::Cow::Borrowed(value)
+        })
     }
 }
 
@@ -291,6 +312,8 @@ fn resolve_field<'a>(spec: &'a SpecFile, field: &'a Field, in_request: bool) -> 
         required: field.required,
         secret: field.secret,
         separator: field.separator.as_deref(),
+        aliases: &field.aliases,
+        one_or_many: field.one_or_many,
         client_default: field.client_default,
         union_tag,
         string_enum,

@@ -334,6 +334,13 @@ impl<'a> Checker<'a> {
                 );
             }
             self.field_names(&place, param);
+            if !param.aliases.is_empty() || param.one_or_many {
+                self.error(
+                    &place,
+                    "`aliases` and `one_or_many` say how a body is read: a query parameter \
+                     is only sent",
+                );
+            }
             match TypeRef::parse(&param.type_ref) {
                 Ok(
                     TypeRef::String
@@ -687,8 +694,8 @@ impl<'a> Checker<'a> {
                         }
                         continue;
                     }
-                    allowed.insert(&field.name);
-                    match map.get(&field.name) {
+                    allowed.extend(field.wire_names());
+                    match field.read_from(map) {
                         Some(Value::Null) | None if field.required => self.error(
                             at,
                             format!("required field `{}` of {name} is missing", field.name),
@@ -699,8 +706,16 @@ impl<'a> Checker<'a> {
                             if blank.trim().is_empty()
                                 && type_ref.as_ref().is_some_and(blank_is_absent) => {}
                         Some(item) => {
-                            if let Some(type_ref) = &type_ref {
-                                self.value(&format!("{at}.{}", field.name), type_ref, item);
+                            let place = format!("{at}.{}", field.name);
+                            match &type_ref {
+                                // One item where a list is documented: read as a list of one.
+                                Some(TypeRef::Array(inner))
+                                    if field.one_or_many && !item.is_array() =>
+                                {
+                                    self.value(&place, inner, item)
+                                }
+                                Some(type_ref) => self.value(&place, type_ref, item),
+                                None => {}
                             }
                         }
                     }
@@ -805,10 +820,12 @@ impl<'a> Checker<'a> {
         match def {
             TypeDef::Object { fields, .. } => {
                 let mut seen = BTreeSet::new();
+                let mut wire_names = BTreeSet::new();
                 let mut unions = 0;
                 for field in fields {
                     let place = format!("{at}.{}", field.name);
                     self.field_names(&place, field);
+                    self.read_options(&place, field, &mut wire_names);
                     if field.secret && field.type_ref != "string" {
                         self.error(&place, "only a string field can be `secret`");
                     }
@@ -937,6 +954,38 @@ impl<'a> Checker<'a> {
             );
         } else if !seen.insert(name.to_string()) {
             self.error(at, format!("duplicate variant name `{name}`"));
+        }
+    }
+
+    /// `aliases` (other spellings, each a name no other field of the type reads) and
+    /// `one_or_many` (on a list only), which say how a field is read.
+    fn read_options<'f>(&mut self, at: &str, field: &'f Field, wire_names: &mut BTreeSet<&'f str>) {
+        let type_ref = TypeRef::parse(&field.type_ref).ok();
+        let is_union = type_ref
+            .as_ref()
+            .and_then(|t| t.named())
+            .is_some_and(|n| matches!(self.spec.types.get(n), Some(TypeDef::Union { .. })));
+        if is_union && (!field.aliases.is_empty() || field.one_or_many) {
+            self.error(
+                at,
+                "a union is flattened into its object: it has no name to alias and is not a list",
+            );
+        }
+        if field.one_or_many && !matches!(type_ref, Some(TypeRef::Array(_))) {
+            self.error(
+                &format!("{at}.one_or_many"),
+                "only an `array<T>` field can be read from one item",
+            );
+        }
+        for name in field.wire_names() {
+            if name.trim().is_empty() {
+                self.error(&format!("{at}.aliases"), "empty alias");
+            } else if !wire_names.insert(name) {
+                self.error(
+                    &format!("{at}.aliases"),
+                    format!("`{name}` is already a name or alias of a field of this type"),
+                );
+            }
         }
     }
 

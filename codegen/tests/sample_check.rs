@@ -22,9 +22,10 @@ types:
   User:
     kind: object
     fields:
-      - {name: userid, type: string, required: true}
+      - {name: userid, type: string, required: true, aliases: [user_id]}
       - {name: gender, type: Gender}
       - {name: attrs, type: array<Attr>}
+      - {name: department, type: array<integer>, one_or_many: true}
   Gender:
     kind: int_enum
     values:
@@ -93,4 +94,15 @@ fn the_response_envelope_is_not_a_field() {
 fn a_blank_string_is_an_absent_optional_number_as_the_runtime_reads_it() {
     let body = json!({"errcode": 0, "errmsg": "ok", "created_at": " "});
     assert_eq!(problems(SampleSide::Response, body), Vec::<String>::new());
+}
+
+#[test]
+fn an_alias_and_a_bare_item_count_as_described() {
+    let body = json!({"user_id": "zhangsan", "department": 3});
+    assert_eq!(problems(SampleSide::Request, body), Vec::<String>::new());
+    let body = json!({"userid": "zhangsan", "department": "x"});
+    assert_eq!(
+        problems(SampleSide::Request, body),
+        vec!["request.department: expected integer, found \"x\""]
+    );
 }

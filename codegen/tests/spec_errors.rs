@@ -312,6 +312,70 @@ fn type_definition_errors() {
 }
 
 #[test]
+fn read_options_are_checked() {
+    assert_reports(
+        &error_after(
+            "      - {name: gender, type: Gender}",
+            "      - {name: gender, type: Gender, aliases: [userid]}",
+        ),
+        &[
+            "types.User.gender.aliases",
+            "`userid` is already a name or alias of a field of this type",
+        ],
+    );
+    assert_reports(
+        &error_after(
+            "      - {name: gender, type: Gender}",
+            "      - {name: gender, type: Gender, one_or_many: true}",
+        ),
+        &[
+            "types.User.gender.one_or_many",
+            "only an `array<T>` field can be read from one item",
+        ],
+    );
+    assert_reports(
+        &error_after(
+            "{name: value, type: AttrValue, required: true}",
+            "{name: value, type: AttrValue, required: true, aliases: [v]}",
+        ),
+        &["types.Attr.value", "a union is flattened into its object"],
+    );
+    assert_reports(
+        &error_after(
+            "      - {name: userid, type: string, required: true}\n    response",
+            "      - {name: userid, type: string, required: true, aliases: [user_id]}\n    response",
+        ),
+        &[
+            "endpoints[user.get].query[0]",
+            "a query parameter is only sent",
+        ],
+    );
+}
+
+#[test]
+fn aliases_and_single_items_are_read_in_examples() {
+    let spec = VALID
+        .replacen(
+            "      - {name: userid, type: string, required: true}\n      - {name: gender",
+            "      - {name: userid, type: string, required: true, aliases: [user_id]}\n      - {name: gender",
+            1,
+        )
+        .replacen(
+            "{name: attrs, type: array<Attr>}",
+            "{name: attrs, type: array<Attr>, one_or_many: true}",
+            1,
+        )
+        .replacen(
+            "userid: zhangsan, gender: \"1\", attrs: [{type: 0, text: {value: v}}]",
+            "user_id: zhangsan, gender: \"1\", attrs: {type: 0, text: {value: v}}",
+            1,
+        );
+    assert!(spec.contains("user_id: zhangsan"), "test setup");
+    load(&[("demo.yaml", &spec)])
+        .expect("an alias and a bare item are read as the runtime reads them");
+}
+
+#[test]
 fn pagination_must_name_real_fields() {
     let paged = "    pagination: {cursor: cursor, next_cursor: next, items: attrs}\n    examples:";
     let report = error_after("    examples:", paged);

@@ -31,6 +31,9 @@ mod value;
 // The runtime's own unit tests build no generated group, which is what uses `deserialize`.
 #[cfg_attr(test, allow(unused_imports))]
 pub(crate) use value::{Decode, Fields, Node, decode_body, deserialize, integer};
+// Read by the generated types of some groups only.
+#[allow(unused_imports)]
+pub(crate) use value::OneOrMany;
 // Callbacks read XML into a `Value`, then decode it.
 #[cfg(feature = "callbacks")]
 pub(crate) use value::decode_value;

@@ -41,6 +41,22 @@ pub struct FieldSpec {
     #[serde(rename = "type")]
     pub type_ref: String,
     pub required: bool,
+    /// Other spellings of the name that WeCom's pages use too.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// A list whose one item may come bare.
+    #[serde(default)]
+    pub one_or_many: bool,
+}
+
+impl FieldSpec {
+    /// The name a body spells this field with: its own, else the first alias present.
+    pub fn spelled_in<'m>(&'m self, map: &serde_json::Map<String, serde_json::Value>) -> &'m str {
+        self.aliases
+            .iter()
+            .find(|alias| !map.contains_key(&self.name) && map.contains_key(*alias))
+            .unwrap_or(&self.name)
+    }
 }
 
 /// A request-side named type.

@@ -222,20 +222,26 @@ impl Checker<'_> {
                         continue;
                     }
                     known.push(&field.name);
-                    let field_path = join(path, &field.name);
-                    match map.get(&field.name) {
+                    known.extend(field.aliases.iter().map(String::as_str));
+                    let name = field.spelled_in(map);
+                    let field_path = join(path, name);
+                    // One item where a list is documented is checked as that item.
+                    let type_ref = match wrapped(&field.type_ref, "array") {
+                        Some(inner)
+                            if field.one_or_many && !map.get(name).is_some_and(Value::is_array) =>
+                        {
+                            inner
+                        }
+                        _ => field.type_ref.as_str(),
+                    };
+                    match map.get(name) {
                         None | Some(Value::Null) if field.required => {
-                            return Err(missing(&field_path));
+                            return Err(missing(&join(path, &field.name)));
                         }
                         None | Some(Value::Null) => {}
-                        Some(item) => self.value(
-                            &field.type_ref,
-                            item,
-                            &field_path,
-                            unknown,
-                            depth + 1,
-                            false,
-                        )?,
+                        Some(item) => {
+                            self.value(type_ref, item, &field_path, unknown, depth + 1, false)?
+                        }
                     }
                 }
                 for key in map.keys() {

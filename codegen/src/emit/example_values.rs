@@ -116,11 +116,12 @@ impl<'g, 'a> Printer<'g, 'a> {
                     let type_ref = &field.type_ref;
                     // A flattened union reads its tag and content from this same object.
                     let field_value = if field.union_tag.is_some() {
-                        Some(value)
+                        Some(std::borrow::Cow::Borrowed(value))
                     } else {
-                        map.get(field.wire)
+                        field.read_from(map)
                     };
                     let expr = field_value
+                        .as_deref()
                         .filter(|v| !v.is_null() && field.client_default.is_none())
                         .and_then(|v| match field.union_tag {
                             Some(tag) if v.get(tag).is_none() => None,

@@ -69,6 +69,23 @@ pub fn field_rust_type(field: &ResolvedField<'_>) -> TokenStream {
     }
 }
 
+/// A field's rustdoc: its spec doc, and how it is read when the wire differs from its type.
+fn field_doc(field: &ResolvedField<'_>) -> String {
+    let mut doc = field.doc.to_string();
+    if !field.aliases.is_empty() {
+        let names: Vec<String> = field.aliases.iter().map(|a| format!("`{a}`")).collect();
+        doc.push_str(&format!(
+            "\n\nAlso read from {}, a spelling the official page uses too; written as `{}`.",
+            names.join(", "),
+            field.wire
+        ));
+    }
+    if field.one_or_many {
+        doc.push_str("\n\nA single item on the wire is read as a list of one.");
+    }
+    doc
+}
+
 /// `Deserialize` for a generated type: any self-describing input, read through `Decode`.
 fn deserialize_via_decode(name: &proc_macro2::Ident) -> TokenStream {
     quote! {
@@ -90,7 +107,7 @@ fn object(resolved: &ResolvedType<'_>, doc: &str) -> TokenStream {
     let field_defs = fields.iter().map(|field| {
         let type_ref = &field.type_ref;
         let rust_name = ident(&field.rust_name);
-        let docs = doc_attrs(field.doc);
+        let docs = doc_attrs(&field_doc(field));
         let mut ty = field_rust_type(field);
         let shape = field.shape;
         if shape == FieldShape::Optional {
@@ -148,12 +165,30 @@ fn object(resolved: &ResolvedType<'_>, doc: &str) -> TokenStream {
     let reads = named.iter().chain(&flattened).map(|field| {
         let rust_name = ident(&field.rust_name);
         let wire = field.wire;
+        // A field pages spell two ways is read under whichever the object has.
+        let name = if field.aliases.is_empty() {
+            quote!(#wire)
+        } else {
+            let aliases = field.aliases.iter().map(String::as_str);
+            quote!(fields.named(&[#wire, #(#aliases),*]))
+        };
+        // A list sent as its one item is read as a list of one.
+        let as_read = field
+            .one_or_many
+            .then(|| quote!(::<crate::de::OneOrMany<_>>));
         let read = match (field.shape, field.union_tag) {
             (FieldShape::Optional, Some(tag)) => quote!(fields.flattened_optional(#tag)?),
             (_, Some(_)) => quote!(fields.flattened()?),
-            (FieldShape::Plain, None) => quote!(fields.required(#wire)?),
-            (FieldShape::Optional, None) => quote!(fields.optional(#wire)?),
-            (FieldShape::EmptyWhenAbsent, None) => quote!(fields.or_empty(#wire)?),
+            (FieldShape::Plain, None) => quote!(fields.required #as_read(#name)?),
+            (FieldShape::Optional, None) => quote!(fields.optional #as_read(#name)?),
+            (FieldShape::EmptyWhenAbsent, None) => quote!(fields.or_empty #as_read(#name)?),
+        };
+        let read = match (field.one_or_many, field.shape) {
+            (false, _) => read,
+            (true, FieldShape::Optional) => {
+                quote!(#read.map(crate::de::OneOrMany::into_vec))
+            }
+            (true, _) => quote!(#read.into_vec()),
         };
         quote!(#rust_name: #read,)
     });

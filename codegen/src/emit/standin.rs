@@ -93,11 +93,18 @@ fn credential_name(credential: Credential) -> &'static str {
 }
 
 fn field_entry(field: &ResolvedField<'_>) -> Value {
-    json!({
+    let mut entry = json!({
         "name": field.wire,
         "type": field.type_ref.to_string(),
         "required": field.required,
-    })
+    });
+    if !field.aliases.is_empty() {
+        entry["aliases"] = json!(field.aliases);
+    }
+    if field.one_or_many {
+        entry["one_or_many"] = json!(true);
+    }
+    entry
 }
 
 fn type_entry(resolved: &crate::resolve::ResolvedType<'_>) -> Value {

@@ -345,10 +345,12 @@ impl<'de> serde::Deserialize<'de> for SendResponse {
 pub struct Thing {
     /// 名称
     pub name: String,
+    /// Also read from `lvl`, a spelling the official page uses too; written as `level`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<Color>,
+    /// A single item on the wire is read as a list of one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<i64>,
     #[serde(flatten)]
@@ -359,9 +361,9 @@ impl crate::de::Decode for Thing {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
-            level: fields.optional("level")?,
+            level: fields.optional(fields.named(&["level", "lvl"]))?,
             color: fields.optional("color")?,
-            tags: fields.or_empty("tags")?,
+            tags: fields.or_empty::<crate::de::OneOrMany<_>>("tags")?.into_vec(),
             body: fields.flattened()?,
         })
     }

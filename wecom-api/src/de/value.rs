@@ -507,6 +507,35 @@ impl<T: Decode> Decode for Vec<T> {
     }
 }
 
+/// A list a page documents while its example sends the one item bare
+/// (`"promotion_detail": {..}`): read either way, as a list. Generated code reads such a
+/// field (`one_or_many` in the spec) through it; the field itself stays a `Vec`.
+#[cfg_attr(not(test), allow(dead_code))] // unused when no such group is compiled in
+pub(crate) struct OneOrMany<T>(pub(crate) Vec<T>);
+
+impl<T> OneOrMany<T> {
+    pub(crate) fn into_vec(self) -> Vec<T> {
+        self.0
+    }
+}
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+impl<T: Decode> Decode for OneOrMany<T> {
+    const BLANK_IS_ABSENT: bool = true;
+
+    fn decode(value: Node<'_>) -> Result<Self, DecodeError> {
+        match value.entry() {
+            Entry::Array { .. } | Entry::Null => Vec::decode(value).map(OneOrMany),
+            _ => T::decode(value).map(|item| OneOrMany(vec![item])),
+        }
+    }
+}
+
 /// A map with string keys; `null` is an empty map.
 impl<T: Decode> Decode for BTreeMap<String, T> {
     fn decode(value: Node<'_>) -> Result<Self, DecodeError> {
@@ -643,6 +672,18 @@ impl<'a> Fields<'a> {
     /// Whether every member has been taken (or there were none).
     pub(crate) fn is_empty(&self) -> bool {
         self.whole().members().next().is_none()
+    }
+
+    /// The name to read a field under that pages spell two ways: the first of `names` the
+    /// object has, else the first (the table's spelling, named in errors).
+    #[cfg_attr(not(test), allow(dead_code))] // unused when no such group is compiled in
+    pub(crate) fn named(&self, names: &[&'static str]) -> &'static str {
+        let first = names.first().copied().unwrap_or_default();
+        names
+            .iter()
+            .copied()
+            .find(|name| self.contains(name))
+            .unwrap_or(first)
     }
 
     /// A field the type requires: absent is an error.
@@ -943,5 +984,43 @@ mod tests {
         assert_eq!(e.path, "a");
         let e = decode_body::<i64>(br#""x""#).unwrap_err();
         assert_eq!(e.path, ".");
+    }
+
+    #[test]
+    fn a_list_sent_as_its_one_item_reads_as_a_list_of_one() {
+        let many = |v: Value| dec::<OneOrMany<i64>>(v).map(OneOrMany::into_vec);
+        assert_eq!(many(json!([1, 2])).unwrap(), vec![1, 2]);
+        assert_eq!(many(json!(3)).unwrap(), vec![3]);
+        assert_eq!(many(json!(null)).unwrap(), Vec::<i64>::new());
+        assert_eq!(
+            many(json!("x")).unwrap_err().to_string(),
+            dec::<i64>(json!("x")).unwrap_err().to_string()
+        );
+        let value = json!({"list": {"a": 1}});
+        let tape = Tape::from_value(&value);
+        let mut fields = Fields::of(Node::root(&tape)).unwrap();
+        let list = fields
+            .or_empty::<OneOrMany<Value>>("list")
+            .unwrap()
+            .into_vec();
+        assert_eq!(list, vec![json!({"a": 1})]);
+    }
+
+    #[test]
+    fn a_field_spelled_two_ways_reads_under_either_name() {
+        let read = |v: Value| {
+            let tape = Tape::from_value(&v);
+            let mut fields = Fields::of(Node::root(&tape)).unwrap();
+            fields.required::<i64>(fields.named(&["node_apv_status", "node_status"]))
+        };
+        assert_eq!(read(json!({"node_apv_status": 1})).unwrap(), 1);
+        assert_eq!(read(json!({"node_status": 2})).unwrap(), 2);
+        // Both present: the table's spelling wins.
+        assert_eq!(
+            read(json!({"node_status": 2, "node_apv_status": 3})).unwrap(),
+            3
+        );
+        let missing = read(json!({})).unwrap_err().to_string();
+        assert!(missing.contains("node_apv_status"), "{missing}");
     }
 }
