@@ -130,6 +130,40 @@ async fn unknown_fields_are_logged_and_still_answered() {
 }
 
 #[tokio::test]
+async fn a_field_a_page_spells_two_ways_is_read_under_either() {
+    let standin = Standin::start().await.unwrap();
+    let token = standin.issue_token(TokenKind::Access, CORP);
+    let path = format!("/cgi-bin/meeting/realcontrol/set_nicknames?access_token={token}");
+    // The table's spelling (the crate sends the example's, operated_users).
+    let user = json!({"tmp_openid": "o", "instance_id": 1, "nickname": "n"});
+    let body = json!({"meetingid": "m", "opereated_users": [user]});
+    let (_, answer) = raw(&standin, "POST", &path, &body.to_string()).await;
+    assert_eq!(errcode(&answer), 0, "{answer}");
+    assert!(standin.unknown_fields().is_empty());
+    // Checked under the spelling it came with.
+    let body = json!({"meetingid": "m", "opereated_users": "o"});
+    let (_, answer) = raw(&standin, "POST", &path, &body.to_string()).await;
+    assert_eq!(errcode(&answer), 40058, "{answer}");
+    assert!(
+        answer["errmsg"]
+            .as_str()
+            .unwrap()
+            .contains("`opereated_users`"),
+        "{answer}"
+    );
+    // Neither spelling: missing, under the name the crate sends.
+    let (_, answer) = raw(&standin, "POST", &path, r#"{"meetingid": "m"}"#).await;
+    assert_eq!(errcode(&answer), 40063, "{answer}");
+    assert!(
+        answer["errmsg"]
+            .as_str()
+            .unwrap()
+            .contains("`operated_users`"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn tokens_expire_on_the_stand_ins_clock_and_the_client_refreshes() {
     let standin = Standin::start().await.unwrap();
     standin.set_token_lifetime(TokenKind::Access, Duration::from_secs(60));

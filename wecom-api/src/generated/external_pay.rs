@@ -1218,6 +1218,8 @@ pub struct Order {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scene_info: Option<PaidSceneInfo>,
     /// 优惠功能，享受优惠时返回
+    ///
+    /// A single item on the wire is read as a list of one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub promotion_detail: Vec<Promotion>,
 }
@@ -1237,7 +1239,9 @@ impl crate::de::Decode for Order {
             payer: fields.optional("payer")?,
             amount: fields.optional("amount")?,
             scene_info: fields.optional("scene_info")?,
-            promotion_detail: fields.or_empty("promotion_detail")?,
+            promotion_detail: fields
+                .or_empty::<crate::de::OneOrMany<_>>("promotion_detail")?
+                .into_vec(),
         })
     }
 }
@@ -1841,6 +1845,8 @@ pub struct Promotion {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// 单品列表
+    ///
+    /// A single item on the wire is read as a list of one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub goods_detail: Vec<PromotionGoods>,
 }
@@ -1858,7 +1864,9 @@ impl crate::de::Decode for Promotion {
             merchant_contribute: fields.optional("merchant_contribute")?,
             other_contribute: fields.optional("other_contribute")?,
             currency: fields.optional("currency")?,
-            goods_detail: fields.or_empty("goods_detail")?,
+            goods_detail: fields
+                .or_empty::<crate::de::OneOrMany<_>>("goods_detail")?
+                .into_vec(),
         })
     }
 }
@@ -3442,7 +3450,7 @@ impl ExternalPayMiniappApi {
     }
     /// 查询订单
     ///
-    /// 按商户订单号查询小程序支付订单的状态与金额。promotion_detail 按微信支付的定义是优惠列表， 官方示例中写作单个对象，示例已改写为列表。
+    /// 按商户订单号查询小程序支付订单的状态与金额。promotion_detail 按微信支付的定义是优惠列表， 官方示例中写作单个对象：两种写法都按列表读取，示例已改写为列表。
     ///
     /// `POST /cgi-bin/miniapppay/get_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/97323))
     ///

@@ -153,6 +153,8 @@ pub struct StaffFieldRef {
     /// 字段 id
     pub fieldid: i64,
     /// 字段下标：字段属于可重复字段组时指定第几组，否则为 0；默认 0
+    ///
+    /// Also read from `sud_idx`, a spelling the official page uses too; written as `sub_idx`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_idx: Option<i64>,
 }
@@ -161,7 +163,7 @@ impl crate::de::Decode for StaffFieldRef {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fieldid: fields.required("fieldid")?,
-            sub_idx: fields.optional("sub_idx")?,
+            sub_idx: fields.optional(fields.named(&["sub_idx", "sud_idx"]))?,
         })
     }
 }
@@ -460,6 +462,8 @@ impl<'de> serde::Deserialize<'de> for StaffInsertResult {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffMobile {
     /// 电话号码的区号
+    ///
+    /// Also read from `value_mobile_country_code`, a spelling the official page uses too; written as `value_country_code`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_country_code: Option<String>,
     /// 电话号码；更新时不填或填空串视为清空整个电话号码字段
@@ -470,7 +474,10 @@ impl crate::de::Decode for StaffMobile {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            value_country_code: fields.optional("value_country_code")?,
+            value_country_code: fields
+                .optional(
+                    fields.named(&["value_country_code", "value_mobile_country_code"]),
+                )?,
             value_mobile: fields.optional("value_mobile")?,
         })
     }

@@ -802,7 +802,9 @@ impl<'de> serde::Deserialize<'de> for ControlSetCohostRequest {
 pub struct ControlSetNicknamesRequest {
     /// 会议 ID
     pub meetingid: String,
-    /// 被修改昵称的成员列表（字段名按官方请求示例；官方字段表拼写为 opereated_users）
+    /// 被修改昵称的成员列表（字段名按官方请求示例；官方字段表拼写为 opereated_users，读取时也认）
+    ///
+    /// Also read from `opereated_users`, a spelling the official page uses too; written as `operated_users`.
     pub operated_users: Vec<NicknameUser>,
 }
 impl crate::de::Decode for ControlSetNicknamesRequest {
@@ -810,7 +812,8 @@ impl crate::de::Decode for ControlSetNicknamesRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
-            operated_users: fields.required("operated_users")?,
+            operated_users: fields
+                .required(fields.named(&["operated_users", "opereated_users"]))?,
         })
     }
 }

@@ -359,6 +359,8 @@ impl<'de> serde::Deserialize<'de> for AdvancedProcess {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AdvancedProcessNode {
     /// 审批节点状态
+    ///
+    /// Also read from `node_status`, a spelling the official page uses too; written as `node_apv_status`.
     pub node_apv_status: AdvancedApprovalStatus,
     /// 节点多人审批方式：1 会签；2 或签；3 依次审批
     pub node_apv_rel: i64,
@@ -376,7 +378,8 @@ impl crate::de::Decode for AdvancedProcessNode {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            node_apv_status: fields.required("node_apv_status")?,
+            node_apv_status: fields
+                .required(fields.named(&["node_apv_status", "node_status"]))?,
             node_apv_rel: fields.required("node_apv_rel")?,
             current_approvers: fields.optional("current_approvers")?,
             completed_approvers: fields.optional("completed_approvers")?,
@@ -5113,7 +5116,9 @@ pub struct CheckinRange {
     /// 部门 id 列表
     #[serde(skip_serializing_if = "Option::is_none")]
     pub party_id: Option<Vec<String>>,
-    /// 成员 userid 列表
+    /// 成员 userid 列表（93384 的表格写 string，示例为列表：两种都读作列表）
+    ///
+    /// A single item on the wire is read as a list of one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<Vec<String>>,
     /// 标签 id 列表
@@ -5125,7 +5130,9 @@ impl crate::de::Decode for CheckinRange {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             party_id: fields.optional("party_id")?,
-            userid: fields.optional("userid")?,
+            userid: fields
+                .optional::<crate::de::OneOrMany<_>>("userid")?
+                .map(crate::de::OneOrMany::into_vec),
             tagid: fields.optional("tagid")?,
         })
     }

@@ -7287,8 +7287,9 @@ impl<'de> serde::Deserialize<'de> for SheetPrivUpdateRequest {
 /// 工作表属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetProperties {
-    /// 工作表 id
-    pub sheet_id: String,
+    /// 工作表 id（编辑表格内容页面的返回示例中 properties 为空对象：不作必有字段）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet_id: Option<String>,
     /// 工作表名称
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -7303,7 +7304,7 @@ impl crate::de::Decode for SheetProperties {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            sheet_id: fields.required("sheet_id")?,
+            sheet_id: fields.optional("sheet_id")?,
             title: fields.optional("title")?,
             row_count: fields.optional("row_count")?,
             column_count: fields.optional("column_count")?,
@@ -8727,8 +8728,9 @@ impl<'de> serde::Deserialize<'de> for SmartsheetUpdateViewRequest {
 /// 一个视图。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetView {
-    /// 视图 id
-    pub view_id: String,
+    /// 视图 id（更新视图页面的返回示例为空对象 `view: {}`：不作必有字段）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub view_id: Option<String>,
     /// 视图标题
     #[serde(skip_serializing_if = "Option::is_none")]
     pub view_title: Option<String>,
@@ -8743,7 +8745,7 @@ impl crate::de::Decode for SmartsheetView {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            view_id: fields.required("view_id")?,
+            view_id: fields.optional("view_id")?,
             view_title: fields.optional("view_title")?,
             property: fields.optional("property")?,
             kind: fields.flattened_optional("view_type")?,
