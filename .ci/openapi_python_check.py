@@ -65,6 +65,10 @@ def operation_modules(package_dir):
     return found
 
 
+# What a `Schemas.sites` finder returns to end the walk at a place without a site.
+STOP = object()
+
+
 class Schemas:
     def __init__(self, document):
         self.components = document["components"]["schemas"]
@@ -74,39 +78,64 @@ class Schemas:
             schema = self.components[schema["$ref"].split("/")[-1]]
         return schema
 
-    def enum_sites(self, schema, value, path="", depth=0):
-        """(JSON path, is_integer) of every documented-enum value in an example."""
+    def sites(self, schema, value, found, path="", depth=0):
+        """(JSON path, what `found` says) of every place in an example where `found(schema,
+        value)` says something; the walk stops there, and at STOP."""
         schema = self.resolve(schema)
         if not isinstance(schema, dict) or depth > 40:
             return
-        # A named enum: a closed `enum` with variant names, or the open form (anyOf whose
-        # first branch lists the known values).
-        known = schema if "enum" in schema else None
-        if known is None and "anyOf" in schema:
-            first = self.resolve(schema["anyOf"][0])
-            if isinstance(first, dict) and "enum" in first:
-                known = first
-        if known is not None and "x-enum-varnames" in known | schema:
-            if isinstance(value, (int, str)) and not isinstance(value, bool):
-                yield path, isinstance(known["enum"][0], int)
+        what = found(schema, value)
+        if what is STOP:
+            return
+        if what is not None:
+            yield path, what
             return
         for part in schema.get("allOf", []):
-            yield from self.enum_sites(part, value, path, depth + 1)
+            yield from self.sites(part, value, found, path, depth + 1)
         # A union: the branch whose tag the example carries.
         for branch in schema.get("oneOf", []) + schema.get("anyOf", []):
             if self.matches_tag(branch, value):
-                yield from self.enum_sites(branch, value, path, depth + 1)
+                yield from self.sites(branch, value, found, path, depth + 1)
         if isinstance(value, dict):
             properties = schema.get("properties", {})
             extra = schema.get("additionalProperties")
             for key, item in value.items():
                 if key in properties:
-                    yield from self.enum_sites(properties[key], item, f"{path}.{key}", depth + 1)
+                    yield from self.sites(properties[key], item, found, f"{path}.{key}", depth + 1)
                 elif isinstance(extra, dict):
-                    yield from self.enum_sites(extra, item, f"{path}.{key}", depth + 1)
+                    yield from self.sites(extra, item, found, f"{path}.{key}", depth + 1)
         elif isinstance(value, list) and "items" in schema:
             for index, item in enumerate(value):
-                yield from self.enum_sites(schema["items"], item, f"{path}[{index}]", depth + 1)
+                yield from self.sites(schema["items"], item, found, f"{path}[{index}]", depth + 1)
+
+    def enum_sites(self, schema, value):
+        """(JSON path, is_integer) of every documented-enum value in an example."""
+        def found(schema, value):
+            # A named enum: a closed `enum` with variant names, or the open form (anyOf whose
+            # first branch lists the known values).
+            known = schema if "enum" in schema else None
+            if known is None and "anyOf" in schema:
+                first = self.resolve(schema["anyOf"][0])
+                if isinstance(first, dict) and "enum" in first:
+                    known = first
+            if known is None or "x-enum-varnames" not in known | schema:
+                return None
+            if isinstance(value, (int, str)) and not isinstance(value, bool):
+                return isinstance(known["enum"][0], int)
+            return STOP
+        return self.sites(schema, value, found)
+
+    def bare_item_sites(self, schema, value):
+        """(JSON path, the item) of every list a field also reads as its one item sent bare
+        (`anyOf: [array of T, T]`), where the example has a list."""
+        def found(schema, value):
+            branches = [self.resolve(b) for b in schema.get("anyOf", [])]
+            bare = len(branches) == 2 and isinstance(branches[0], dict) \
+                and branches[0].get("type") == "array"
+            if bare and isinstance(value, list) and value:
+                return value[0]
+            return None
+        return self.sites(schema, value, found)
 
     def matches_tag(self, branch, value):
         branch = self.resolve(branch)
@@ -117,22 +146,26 @@ class Schemas:
         return bool(tags) and all(str(value.get(key)) == str(const) for key, const in tags)
 
 
-def substitute(value, path, is_integer):
-    """A copy of `value` with the enum at `path` replaced by an unlisted value."""
+def replaced(value, path, replacement):
+    """A copy of `value` with what is at `path` replaced by `replacement(old)`."""
     copied = copy.deepcopy(value)
     steps = re.findall(r"\.([^.\[]+)|\[(\d+)\]", path)
     target = copied
     for key, index in steps[:-1]:
         target = target[key] if key else target[int(index)]
     key, index = steps[-1]
-    replacement = UNLISTED_INT if is_integer else UNLISTED_STR
-    if key:
-        if isinstance(target[key], str) and is_integer:
-            replacement = str(replacement)
-        target[key] = replacement
-    else:
-        target[int(index)] = replacement
+    slot = key if key else int(index)
+    target[slot] = replacement(target[slot])
     return copied
+
+
+def substitute(value, path, is_integer):
+    """A copy of `value` with the enum at `path` replaced by an unlisted value."""
+    def unlisted(old):
+        if not is_integer:
+            return UNLISTED_STR
+        return str(UNLISTED_INT) if isinstance(old, str) else UNLISTED_INT
+    return replaced(value, path, unlisted)
 
 
 def main():
@@ -177,7 +210,7 @@ def decode(openapi, package_dir, skipped):
     skipped = {tuple(s) for s in skipped}
     failures = []
     counts = {"examples": 0, "decoded": 0, "enum_cases": 0, "enum_decoded": 0,
-              "enum_examples": 0, "enum_examples_decoded": 0}
+              "enum_examples": 0, "enum_examples_decoded": 0, "bare_cases": 0, "bare_decoded": 0}
 
     def attempt(module, name, value):
         response = httpx.Response(200, json=value)
@@ -233,6 +266,14 @@ def decode(openapi, package_dir, skipped):
                         counts["enum_decoded"] += 1
                 if sites and all_decoded:
                     counts["enum_examples_decoded"] += 1
+                for field, item in schemas.bare_item_sites(schema, value):
+                    counts["bare_cases"] += 1
+                    problem = attempt(module, name, replaced(value, field, lambda _: item))
+                    if problem:
+                        failures.append(f"{endpoint} [{name}]: field {field.lstrip('.')} sent "
+                                        f"as its one item: {problem}")
+                    else:
+                        counts["bare_decoded"] += 1
     for method, path in sorted(skipped):
         operation = document["paths"].get(path, {}).get(method, {})
         failures.append(f"{operation.get('operationId', path)} ({method.upper()} {path}): "
@@ -244,6 +285,7 @@ def decode(openapi, package_dir, skipped):
     print(f"with an unlisted value in one enum field: {counts['enum_decoded']} of "
           f"{counts['enum_cases']} cases; examples decoding with each of their enum fields "
           f"unlisted: {counts['enum_examples_decoded']} of {counts['enum_examples']}")
+    print(f"lists sent as their one item: {counts['bare_decoded']} of {counts['bare_cases']}")
     return 1 if failures else 0
 
 
