@@ -5529,10 +5529,12 @@ async fn meeting_control_close_screen_share_example_0() {
             Some(
                 r#"{
   "meetingid": "meetingid11234",
-  "operated_user": {
-    "instance_id": 1,
-    "tmp_openid": "MS_OPENID"
-  }
+  "operated_user": [
+    {
+      "instance_id": 1,
+      "tmp_openid": "MS_OPENID"
+    }
+  ]
 }"#,
             ),
             r#"{
@@ -5545,10 +5547,12 @@ async fn meeting_control_close_screen_share_example_0() {
     let body: ControlCloseScreenShareRequest = serde_json::from_str(
             r#"{
   "meetingid": "meetingid11234",
-  "operated_user": {
-    "instance_id": 1,
-    "tmp_openid": "MS_OPENID"
-  }
+  "operated_user": [
+    {
+      "instance_id": 1,
+      "tmp_openid": "MS_OPENID"
+    }
+  ]
 }"#,
         )
         .expect("the documented request decodes");

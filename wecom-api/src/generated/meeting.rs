@@ -627,19 +627,23 @@ impl<'de> serde::Deserialize<'de> for ChatPermission {
     }
 }
 /// 关闭成员屏幕共享的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ControlCloseScreenShareRequest {
     /// 会议 ID
     pub meetingid: String,
-    /// 被操作的成员
-    pub operated_user: OperatedUser,
+    /// 被操作的成员列表（官方示例为单个对象，字段表为 object[]：按字段表发送列表，两种写法都能读取）
+    ///
+    /// A single item on the wire is read as a list of one.
+    pub operated_user: Vec<OperatedUser>,
 }
 impl crate::de::Decode for ControlCloseScreenShareRequest {
     fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
-            operated_user: fields.required("operated_user")?,
+            operated_user: fields
+                .required::<crate::de::OneOrMany<_>>("operated_user")?
+                .into_vec(),
         })
     }
 }
@@ -750,7 +754,9 @@ pub struct ControlMuteUserRequest {
     pub meetingid: String,
     /// true 静音，false 解除静音
     pub option: bool,
-    /// 被操作的成员列表（官方示例为单个对象，字段表为 object[]，此处按字段表）
+    /// 被操作的成员列表（官方示例为单个对象，字段表为 object[]：按字段表发送列表，两种写法都能读取）
+    ///
+    /// A single item on the wire is read as a list of one.
     pub operated_user: Vec<OperatedUser>,
 }
 impl crate::de::Decode for ControlMuteUserRequest {
@@ -759,7 +765,9 @@ impl crate::de::Decode for ControlMuteUserRequest {
         Ok(Self {
             meetingid: fields.required("meetingid")?,
             option: fields.required("option")?,
-            operated_user: fields.required("operated_user")?,
+            operated_user: fields
+                .required::<crate::de::OneOrMany<_>>("operated_user")?
+                .into_vec(),
         })
     }
 }
@@ -10685,11 +10693,11 @@ impl ControlCloseScreenShareRequest {
     /// A `ControlCloseScreenShareRequest` with its required `meetingid`, `operated_user` set and every optional field unset.
     pub fn new(
         meetingid: impl Into<String>,
-        operated_user: impl Into<OperatedUser>,
+        operated_user: impl IntoIterator<Item = impl Into<OperatedUser>>,
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
-            operated_user: operated_user.into(),
+            operated_user: operated_user.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -12896,10 +12904,12 @@ impl MeetingControlApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_control().close_screen_share("meetingid11234", OperatedUser {
-    ///     tmp_openid: "MS_OPENID".into(),
-    ///     instance_id: InstanceId::Pc
-    /// })
+    /// let response = client.meeting_control().close_screen_share("meetingid11234", vec![
+    ///     OperatedUser {
+    ///         tmp_openid: "MS_OPENID".into(),
+    ///         instance_id: InstanceId::Pc
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -12918,13 +12928,13 @@ impl MeetingControlApi {
     pub fn close_screen_share(
         &self,
         meetingid: impl Into<String>,
-        operated_user: impl Into<OperatedUser>,
+        operated_user: impl IntoIterator<Item = impl Into<OperatedUser>>,
     ) -> calls::MeetingControlCloseScreenShare {
         calls::MeetingControlCloseScreenShare {
             client: self.client.clone(),
             request: ControlCloseScreenShareRequest {
                 meetingid: meetingid.into(),
-                operated_user: operated_user.into(),
+                operated_user: operated_user.into_iter().map(Into::into).collect(),
             },
         }
     }
