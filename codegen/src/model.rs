@@ -335,7 +335,7 @@ pub struct Field {
     #[serde(default)]
     pub separator: Option<String>,
     /// Other wire names of the field, where an official page spells it two ways (its table
-    /// and its example): read as this field, never sent. The table's spelling is `name`.
+    /// and its example): read as this field, never sent; `name` is the spelling sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     /// An `array<T>` that a page documents as a list while its example sends one item: a
