@@ -350,14 +350,22 @@ impl Field {
         std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(String::as_str))
     }
 
-    /// The member of `map` this field reads, as the runtime picks it: under the first of its
-    /// names that the object has.
+    /// The member of `map` this field reads (see [`member_named`]).
     pub fn read_from<'v>(
         &self,
         map: &'v serde_json::Map<String, serde_json::Value>,
     ) -> Option<&'v serde_json::Value> {
-        self.wire_names().find_map(|name| map.get(name))
+        member_named(self.wire_names(), map)
     }
+}
+
+/// The member a field spelled several ways reads, as the runtime picks it (`Fields::named`):
+/// under the first of its names that the object has.
+pub fn member_named<'n, 'v>(
+    names: impl IntoIterator<Item = &'n str>,
+    map: &'v serde_json::Map<String, serde_json::Value>,
+) -> Option<&'v serde_json::Value> {
+    names.into_iter().find_map(|name| map.get(name))
 }
 
 /// A client setting that a request field defaults to.

@@ -86,9 +86,8 @@ impl ResolvedField<'_> {
         &self,
         map: &'v serde_json::Map<String, serde_json::Value>,
     ) -> Option<std::borrow::Cow<'v, serde_json::Value>> {
-        let value = std::iter::once(self.wire)
-            .chain(self.aliases.iter().map(String::as_str))
-            .find_map(|name| map.get(name))?;
+        let names = std::iter::once(self.wire).chain(self.aliases.iter().map(String::as_str));
+        let value = crate::model::member_named(names, map)?;
         let single = self.one_or_many && !value.is_array() && !value.is_null();
         Some(if single {
             std::borrow::Cow::Owned(serde_json::Value::Array(vec![value.clone()]))

@@ -50,11 +50,12 @@ pub struct FieldSpec {
 }
 
 impl FieldSpec {
-    /// The name a body spells this field with: its own, else the first alias present.
+    /// The name a body spells this field with: the first of its names the body has (its
+    /// own, then its aliases), else its own.
     pub fn spelled_in<'m>(&'m self, map: &serde_json::Map<String, serde_json::Value>) -> &'m str {
-        self.aliases
-            .iter()
-            .find(|alias| !map.contains_key(&self.name) && map.contains_key(*alias))
+        std::iter::once(&self.name)
+            .chain(&self.aliases)
+            .find(|name| map.contains_key(name.as_str()))
             .unwrap_or(&self.name)
     }
 }
